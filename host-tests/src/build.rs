@@ -1,0 +1,71 @@
+//! Builds the component on demand, so tests and `mantle-host` need no manual step.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+
+/// Environment variable naming a prebuilt component to use instead of building one.
+pub const COMPONENT_ENV: &str = "MANTLE_COMPONENT";
+
+/// The workspace root (the component crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Path of the release component, building it first (once per process). A path in
+/// `MANTLE_COMPONENT` is used as is. The guest gets its own target directory so this never
+/// waits on the lock of the cargo that runs the caller.
+pub fn component() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build_component().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn build_component() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(COMPONENT_ENV) {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!("{COMPONENT_ENV}={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    let root = workspace_root();
+    let target_dir = root.join("target").join("guest");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "mantle-provider",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .context("running cargo to build the component")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target") {
+            "\nhint: run `rustup target add wasm32-wasip2` (scripts/setup does it)"
+        } else {
+            ""
+        };
+        bail!("building the component failed:\n{stderr}{hint}");
+    }
+    let path = target_dir.join("wasm32-wasip2/release/mantle_provider.wasm");
+    if !path.is_file() {
+        bail!("the build left no component at {}", path.display());
+    }
+    Ok(path)
+}

@@ -1,0 +1,7 @@
+//! The native side of the Mantle provider: a wasmtime runtime that builds, loads and calls
+//! the component exactly as a gateway would, a local Mantle emulator, and the pieces of the
+//! `mantle-host` command.
+
+pub mod build;
+pub mod emulator;
+pub mod runtime;

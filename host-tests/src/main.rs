@@ -1,0 +1,160 @@
+//! `mantle-host`: a reference wasmtime gateway around the Mantle provider component.
+//!
+//! Every subcommand that talks to Mantle runs the component; the host only passes it the
+//! `AWS_*` variables a gateway would, never its whole environment.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::runtime::{GuestOptions, Runtime, describe_error, types};
+use mantle_host::build;
+
+/// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
+#[derive(Parser)]
+#[command(name = "mantle-host", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mint a Mantle bearer token from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the
+    /// optional AWS_SESSION_TOKEN; prints the token alone.
+    MintToken {
+        /// Region the token is valid in (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// Lifetime in seconds, 1 to 43200.
+        #[arg(long, default_value_t = 43_200)]
+        expires_in: u32,
+        /// Signing time, RFC 3339 (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Run the local Mantle emulator until interrupted.
+    Emulate {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Region it serves (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// A static bearer key it accepts (repeatable; AWS_BEARER_TOKEN_BEDROCK is accepted too).
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mantle-host: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mantle-host: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::MintToken {
+            region,
+            expires_in,
+            at,
+        } => mint_token(region, expires_in, at).await,
+        Command::Emulate {
+            listen,
+            region,
+            keys,
+        } => emulate(listen, region, keys).await,
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn default_region() -> String {
+    env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+fn load_runtime() -> Result<Runtime> {
+    let path = build::component()?;
+    Runtime::load(&path)
+}
+
+fn parse_time(text: &str) -> Result<u64> {
+    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?;
+    u64::try_from(t.unix_timestamp()).context("--at must not be before 1970")
+}
+
+async fn mint_token(region: Option<String>, expires_in: u32, at: Option<String>) -> Result<ExitCode> {
+    let (Some(access_key_id), Some(secret_access_key)) =
+        (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+    else {
+        bail!("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)");
+    };
+    let now = match at {
+        Some(text) => parse_time(&text)?,
+        None => SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs(),
+    };
+    let credentials = types::Credentials {
+        access_key_id,
+        secret_access_key,
+        session_token: env("AWS_SESSION_TOKEN"),
+        expiration: None,
+    };
+    let region = region.unwrap_or_else(default_region);
+    let runtime = load_runtime()?;
+    let mut guest = runtime.instantiate(GuestOptions::default()).await?;
+    match guest.mint_token(&credentials, &region, expires_in, now).await? {
+        Ok(token) => {
+            println!("{}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("mantle-host: {}", describe_error(&e));
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+async fn emulate(listen: SocketAddr, region: Option<String>, mut keys: Vec<String>) -> Result<ExitCode> {
+    keys.extend(env("AWS_BEARER_TOKEN_BEDROCK").map(|k| k.trim().to_owned()));
+    let mut config = EmulatorConfig {
+        region: region.unwrap_or_else(default_region),
+        static_keys: keys,
+        ..EmulatorConfig::default()
+    };
+    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        config.credentials.push((id, secret));
+    }
+    let (region, n_keys, n_creds) = (
+        config.region.clone(),
+        config.static_keys.len(),
+        config.credentials.len(),
+    );
+    let emulator = Emulator::start_on(listen, config).await?;
+    eprintln!(
+        "Mantle emulator for {region} at {} ({n_keys} static key(s), {n_creds} access key(s) accepted); Ctrl-C stops it",
+        emulator.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}

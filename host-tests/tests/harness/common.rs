@@ -1,0 +1,64 @@
+//! Shared set-up: the component built and compiled once, guests, emulators.
+
+use std::sync::OnceLock;
+
+use mantle_host::build;
+use mantle_host::runtime::{Guest, GuestOptions, Runtime, types};
+
+pub const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// 2025-07-15T05:00:00Z
+pub const FIXTURE_AT: u64 = 1_752_555_600;
+
+pub fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        let path = build::component().expect("the component builds");
+        Runtime::load(&path).expect("the component compiles")
+    })
+}
+
+pub async fn guest(options: GuestOptions) -> Guest {
+    runtime().instantiate(options).await.expect("the component instantiates")
+}
+
+pub fn creds(key: &str, secret: &str, session: Option<&str>) -> types::Credentials {
+    types::Credentials {
+        access_key_id: key.into(),
+        secret_access_key: secret.into(),
+        session_token: session.map(Into::into),
+        expiration: None,
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A small deterministic generator, so a failing case can be replayed from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn string(&mut self, alphabet: &[u8], min: usize, max: usize) -> String {
+        let len = min + self.below((max - min + 1) as u64) as usize;
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char)
+            .collect()
+    }
+}

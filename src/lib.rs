@@ -1,0 +1,19 @@
+//! The Amazon Bedrock Mantle provider, built as a WebAssembly component (WASI 0.2).
+//!
+//! Everything but [`component`] is pure: plain functions over plain data, with the clock,
+//! the network and the environment passed in, so it compiles and is tested natively too.
+//! The component glue (WIT bindings, wasi-http I/O) exists only on `wasm32`.
+
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod model;
+pub mod region;
+pub mod sigv4;
+pub mod sse;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use error::{Error, Result};

@@ -1,0 +1,104 @@
+//! The provider's plain-data model descriptions, mirrored one to one by the WIT `model` record.
+
+/// The wire protocol a model is served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Api {
+    /// OpenAI chat completions.
+    #[default]
+    OpenaiCompletions,
+    /// Anthropic Messages (Claude).
+    AnthropicMessages,
+}
+
+impl Api {
+    /// Every value, as the configuration spells them.
+    pub const ALL: [Api; 2] = [Api::OpenaiCompletions, Api::AnthropicMessages];
+
+    /// The configuration's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::OpenaiCompletions => "openai-completions",
+            Api::AnthropicMessages => "anthropic-messages",
+        }
+    }
+
+    /// Parses the configuration's spelling.
+    pub fn parse(s: &str) -> Option<Api> {
+        Api::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A kind of input a model accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Modality {
+    /// Plain text.
+    Text,
+    /// Images.
+    Image,
+}
+
+impl Modality {
+    /// The configuration's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modality::Text => "text",
+            Modality::Image => "image",
+        }
+    }
+
+    /// Parses the configuration's spelling.
+    pub fn parse(s: &str) -> Option<Modality> {
+        match s {
+            "text" => Some(Modality::Text),
+            "image" => Some(Modality::Image),
+            _ => None,
+        }
+    }
+}
+
+/// Price per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Cost {
+    /// Input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Cache reads.
+    pub cache_read: f64,
+    /// Cache writes.
+    pub cache_write: f64,
+}
+
+/// Where a model description came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSource {
+    /// `GET /v1/models`.
+    Discovered,
+    /// The configuration.
+    Configured,
+    /// The provider itself.
+    BuiltIn,
+}
+
+/// A model the provider can serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Mantle model id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Route.
+    pub api: Api,
+    /// Produces reasoning output.
+    pub reasoning: bool,
+    /// Accepted inputs.
+    pub input: Vec<Modality>,
+    /// Prices.
+    pub cost: Cost,
+    /// Context window in tokens.
+    pub context_window: u32,
+    /// Maximum output tokens.
+    pub max_tokens: u32,
+    /// Origin.
+    pub source: ModelSource,
+}

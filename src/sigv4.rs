@@ -1,0 +1,340 @@
+//! AWS Signature Version 4, query presigning only: the part of SigV4 a Mantle token needs.
+//!
+//! Each stage is its own function so tests can check them one at a time, as the AWS signing
+//! test suite does: canonical request → string to sign → signing key → signature.
+//! See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>.
+
+use core::fmt::Write as _;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// The only algorithm SigV4 knows.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// SHA-256 of the empty payload, hex.
+pub const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// What a presigned request is made of, before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignRequest<'a> {
+    /// HTTP method, e.g. `POST`.
+    pub method: &'a str,
+    /// Host, the only signed header.
+    pub host: &'a str,
+    /// Absolute path, already URI-encoded (`/`).
+    pub path: &'a str,
+    /// The operation's own query parameters, in the order they go into the URL.
+    pub params: &'a [(&'a str, &'a str)],
+    /// Access key id.
+    pub access_key_id: &'a str,
+    /// Session token of temporary credentials; it is signed.
+    pub session_token: Option<&'a str>,
+    /// Region of the credential scope.
+    pub region: &'a str,
+    /// Service of the credential scope.
+    pub service: &'a str,
+    /// Signing time, `YYYYMMDDTHHMMSSZ`.
+    pub amz_date: &'a str,
+    /// Lifetime in seconds (`X-Amz-Expires`).
+    pub expires_in: u64,
+}
+
+impl PresignRequest<'_> {
+    /// `YYYYMMDD` of the signing time.
+    pub fn date(&self) -> &str {
+        self.amz_date.get(..8).unwrap_or(self.amz_date)
+    }
+
+    /// Credential scope: `date/region/service/aws4_request`.
+    pub fn scope(&self) -> String {
+        format!("{}/{}/{}/aws4_request", self.date(), self.region, self.service)
+    }
+
+    /// Every query parameter but the signature, in botocore's order: the operation's own,
+    /// then algorithm, credential, date, expires, signed headers, and the security token.
+    pub fn query_params(&self) -> Vec<(&str, String)> {
+        let mut q: Vec<(&str, String)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect();
+        q.push(("X-Amz-Algorithm", ALGORITHM.to_owned()));
+        q.push((
+            "X-Amz-Credential",
+            format!("{}/{}", self.access_key_id, self.scope()),
+        ));
+        q.push(("X-Amz-Date", self.amz_date.to_owned()));
+        q.push(("X-Amz-Expires", self.expires_in.to_string()));
+        q.push(("X-Amz-SignedHeaders", "host".to_owned()));
+        if let Some(token) = self.session_token {
+            q.push(("X-Amz-Security-Token", token.to_owned()));
+        }
+        q
+    }
+}
+
+/// The stages of one presigning, kept for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    /// The canonical request.
+    pub canonical_request: String,
+    /// The string to sign.
+    pub string_to_sign: String,
+    /// The signature, hex.
+    pub signature: String,
+    /// The query string of the presigned URL, signature last.
+    pub query: String,
+}
+
+/// Percent-encodes as SigV4 requires: everything but `A-Z a-z 0-9 - _ . ~`, uppercase hex.
+pub fn uri_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&uri_encode(k));
+        out.push('=');
+        out.push_str(&uri_encode(v));
+    }
+    out
+}
+
+/// The canonical request: method, path, sorted encoded query, the `host` header, the signed
+/// header list and the hash of the empty payload, one per line.
+pub fn canonical_request(req: &PresignRequest<'_>) -> String {
+    let params = req.query_params();
+    let mut encoded: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (uri_encode(k), uri_encode(v)))
+        .collect();
+    encoded.sort();
+    let query = encoded
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!(
+        "{}\n{}\n{}\nhost:{}\n\nhost\n{}",
+        req.method, req.path, query, req.host, EMPTY_PAYLOAD_SHA256
+    )
+}
+
+/// Lowercase hex of SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// The string to sign: algorithm, date, scope and the hash of the canonical request.
+pub fn string_to_sign(req: &PresignRequest<'_>, canonical_request: &str) -> String {
+    format!(
+        "{ALGORITHM}\n{}\n{}\n{}",
+        req.amz_date,
+        req.scope(),
+        sha256_hex(canonical_request.as_bytes())
+    )
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return [0; 32],
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// The signing key, derived from the secret as the spec writes it.
+pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    // kSecret = "AWS4" + secret
+    let k_secret = format!("AWS4{secret}");
+    // kDate = HMAC(kSecret, Date)
+    let k_date = hmac(k_secret.as_bytes(), date.as_bytes());
+    // kRegion = HMAC(kDate, Region)
+    let k_region = hmac(&k_date, region.as_bytes());
+    // kService = HMAC(kRegion, Service)
+    let k_service = hmac(&k_region, service.as_bytes());
+    // kSigning = HMAC(kService, "aws4_request")
+    hmac(&k_service, b"aws4_request")
+}
+
+/// signature = HexEncode(HMAC(kSigning, StringToSign))
+pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
+    hex(&hmac(signing_key, string_to_sign.as_bytes()))
+}
+
+/// Presigns a request: every stage, and the final query string with the signature last.
+pub fn presign(req: &PresignRequest<'_>, secret: &str) -> Presigned {
+    let canonical_request = canonical_request(req);
+    let string_to_sign = string_to_sign(req, &canonical_request);
+    let key = signing_key(secret, req.date(), req.region, req.service);
+    let signature = signature(&key, &string_to_sign);
+    let params = req.query_params();
+    let mut query = encode_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+    query.push_str("&X-Amz-Signature=");
+    query.push_str(&signature);
+    Presigned {
+        canonical_request,
+        string_to_sign,
+        signature,
+        query,
+    }
+}
+
+/// Compares two strings in time that depends on their length only.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The latest time `amz_date` can express: 9999-12-31T23:59:59Z.
+pub const MAX_UNIX_TIME: u64 = 253_402_300_799;
+
+/// `YYYYMMDDTHHMMSSZ` of a Unix time, `None` past year 9999.
+pub fn amz_date(unix: u64) -> Option<String> {
+    if unix > MAX_UNIX_TIME {
+        return None;
+    }
+    let days = i64::try_from(unix / 86_400).ok()?;
+    let secs = unix % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    Some(format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ))
+}
+
+/// The Unix time of a `YYYYMMDDTHHMMSSZ` text, `None` if it is not one.
+pub fn parse_amz_date(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: core::ops::Range<usize>| -> Option<u64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (h, mi, se) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
+    {
+        return None;
+    }
+    let days = u64::try_from(days_from_civil(y as i64, mo, d)).ok()?;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's civil calendar algorithms (public domain).
+fn civil_from_days(z: i64) -> (i64, u64, u64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097) as u64;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe as i64 + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400) as u64;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe as i64 - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_encoding_keeps_only_unreserved() {
+        assert_eq!(uri_encode("a-Z_0.~"), "a-Z_0.~");
+        assert_eq!(uri_encode("a/b+c=d e"), "a%2Fb%2Bc%3Dd%20e");
+        assert_eq!(uri_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn amz_dates_round_trip() {
+        assert_eq!(amz_date(0).as_deref(), Some("19700101T000000Z"));
+        assert_eq!(amz_date(1_752_555_600).as_deref(), Some("20250715T050000Z"));
+        assert_eq!(amz_date(951_782_400).as_deref(), Some("20000229T000000Z"));
+        assert_eq!(amz_date(MAX_UNIX_TIME).as_deref(), Some("99991231T235959Z"));
+        assert_eq!(amz_date(MAX_UNIX_TIME + 1), None);
+        for t in [0, 1, 59, 86_399, 86_400, 951_782_400, 1_752_555_600, MAX_UNIX_TIME] {
+            let text = amz_date(t).unwrap();
+            assert_eq!(parse_amz_date(&text), Some(t), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_amz_dates_are_rejected() {
+        for bad in [
+            "",
+            "20250715T050000",
+            "20250715 050000Z",
+            "2025071aT050000Z",
+            "20251315T050000Z",
+            "20250230T050000Z",
+            "20250715T250000Z",
+            "+0250715T050000Z",
+            "20250715T05000éZ",
+        ] {
+            assert_eq!(parse_amz_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}
