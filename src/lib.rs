@@ -7,6 +7,7 @@
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod http;
 pub mod model;
 pub mod region;
 pub mod sigv4;

@@ -1,0 +1,281 @@
+//! Plain HTTP data the provider needs, with no I/O: base URLs, responses, limits, and the
+//! classification of an upstream failure into the provider's [`Error`].
+
+use crate::error::{Error, Result};
+use crate::region::truncate;
+
+/// `http` or `https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP (loopback emulators, local proxies).
+    Http,
+    /// HTTPS.
+    Https,
+}
+
+/// A parsed base URL such as `https://bedrock-mantle.us-east-1.api.aws/v1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    /// Scheme.
+    pub scheme: Scheme,
+    /// `host` or `host:port`.
+    pub authority: String,
+    /// Path prefix without a trailing `/` (`/v1`), possibly empty.
+    pub path: String,
+}
+
+impl BaseUrl {
+    /// Parses an absolute `http(s)://authority/path` URL (no query or fragment).
+    pub fn parse(url: &str) -> Result<BaseUrl> {
+        let bad = |why: &str| {
+            Error::Configuration(format!("baseUrl {:?} {why}", truncate(url, 200)))
+        };
+        let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (Scheme::Https, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (Scheme::Http, rest)
+        } else {
+            return Err(bad("must start with https:// or http://"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty()
+            || authority.contains('@')
+            || !authority
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        {
+            return Err(bad("has no valid host"));
+        }
+        if path.contains(['?', '#', ' ']) {
+            return Err(bad("must not carry a query, a fragment or spaces"));
+        }
+        Ok(BaseUrl {
+            scheme,
+            authority: authority.to_owned(),
+            path: path.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The host without port.
+    pub fn host(&self) -> &str {
+        if self.authority.starts_with('[') {
+            self.authority
+                .split_once(']')
+                .map_or(self.authority.as_str(), |(h, _)| &h[1..])
+        } else {
+            self.authority.split(':').next().unwrap_or(&self.authority)
+        }
+    }
+
+    /// `scheme://authority/path` of `suffix` (which starts with `/`) under this base.
+    pub fn url(&self, suffix: &str) -> String {
+        let scheme = match self.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        format!("{scheme}://{}{}{suffix}", self.authority, self.path)
+    }
+
+    /// The base of the Anthropic route: the trailing `/v1` replaced by `/anthropic`.
+    pub fn anthropic(&self) -> BaseUrl {
+        let prefix = self.path.strip_suffix("/v1").unwrap_or(&self.path);
+        BaseUrl {
+            scheme: self.scheme,
+            authority: self.authority.clone(),
+            path: format!("{prefix}/anthropic"),
+        }
+    }
+}
+
+/// Time and size limits of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connect time-out, milliseconds.
+    pub connect_ms: u64,
+    /// Time to the first byte of the response, milliseconds.
+    pub first_byte_ms: u64,
+    /// Longest pause between two chunks, milliseconds.
+    pub between_bytes_ms: u64,
+    /// Whole request, milliseconds (0: none).
+    pub total_ms: u64,
+    /// Largest body read, bytes.
+    pub max_body: usize,
+}
+
+/// Limits of `GET /models`: 30 s in all, 4 MiB.
+pub const DISCOVERY_LIMITS: Limits = Limits {
+    connect_ms: 10_000,
+    first_byte_ms: 30_000,
+    between_bytes_ms: 30_000,
+    total_ms: 30_000,
+    max_body: 4 << 20,
+};
+
+/// A complete response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header (name in lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a failed upstream request means for the caller. `secrets` are removed from any
+/// text taken from the body; `what` names the request (`GET https://.../models`).
+pub fn classify_error(
+    what: &str,
+    status: u16,
+    retry_after_header: Option<&str>,
+    body: &[u8],
+    secrets: &[&str],
+) -> Error {
+    let said = redact(&upstream_message(body), secrets);
+    let msg = |hint: &str| {
+        let mut m = format!("{what} answered {status}");
+        if !said.is_empty() {
+            m.push_str(": ");
+            m.push_str(&said);
+        }
+        if !hint.is_empty() {
+            m.push_str(" (");
+            m.push_str(hint);
+            m.push(')');
+        }
+        m
+    };
+    match status {
+        401 => Error::Unauthorized(msg(
+            "check the bearer token or the credentials it is minted from",
+        )),
+        403 => Error::Forbidden(msg(
+            "a minted token is valid only in the region it was minted for, and only until it expires",
+        )),
+        404 => Error::ModelNotFound(msg("")),
+        413 => Error::InvalidRequest(msg("the request is too large")),
+        429 => Error::RateLimited {
+            retry_after: retry_after(retry_after_header, body),
+            message: msg(""),
+        },
+        400..=499 => Error::InvalidRequest(msg("")),
+        _ => Error::UpstreamUnavailable {
+            status: Some(status),
+            message: msg(""),
+        },
+    }
+}
+
+/// Seconds to wait: the `retry-after` header (seconds), else a number in the body's
+/// `retry_after`/`retryAfter` field.
+pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
+    if let Some(secs) = header.and_then(|h| h.trim().parse::<f64>().ok()) {
+        return Some(secs.max(0.0).ceil().min(f64::from(u32::MAX)) as u32);
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let field = |o: &serde_json::Value| {
+        o.get("retry_after")
+            .or_else(|| o.get("retryAfter"))
+            .and_then(serde_json::Value::as_f64)
+    };
+    field(&v)
+        .or_else(|| v.get("error").and_then(field))
+        .map(|s| s.max(0.0).ceil().min(f64::from(u32::MAX)) as u32)
+}
+
+/// The upstream's own words: `error.message` of an OpenAI- or Anthropic-shaped body, else
+/// `message`, else a snippet of the body, at most 300 characters.
+pub fn upstream_message(body: &[u8]) -> String {
+    let from_json = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("error")
+                .and_then(|e| e.get("message").or(Some(e)))
+                .or_else(|| v.get("message"))
+                .and_then(|m| m.as_str().map(str::to_owned))
+        });
+    let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&text, 300).to_owned()
+}
+
+/// `text` with every non-empty secret replaced by `<redacted>`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .fold(text.to_owned(), |t, s| t.replace(s, "<redacted>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_parse_and_derive_the_anthropic_route() {
+        let b = BaseUrl::parse("https://bedrock-mantle.us-east-1.api.aws/v1/").unwrap();
+        assert_eq!(b.url("/models"), "https://bedrock-mantle.us-east-1.api.aws/v1/models");
+        assert_eq!(
+            b.anthropic().url("/v1/messages"),
+            "https://bedrock-mantle.us-east-1.api.aws/anthropic/v1/messages"
+        );
+        let local = BaseUrl::parse("http://127.0.0.1:8787/v1").unwrap();
+        assert_eq!((local.scheme, local.host()), (Scheme::Http, "127.0.0.1"));
+        assert_eq!(local.authority, "127.0.0.1:8787");
+        let v6 = BaseUrl::parse("http://[::1]:9/v1").unwrap();
+        assert_eq!(v6.host(), "::1");
+        for bad in ["ftp://x/v1", "https:///v1", "https://u:p@h/v1", "https://h/v1?x=1", "h/v1"] {
+            assert!(matches!(BaseUrl::parse(bad), Err(Error::Configuration(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failures_are_classified_by_status() {
+        let body = br#"{"error":{"code":"x","message":"Too many tokens","type":"t"}}"#;
+        assert_eq!(
+            classify_error("GET u", 429, Some("7"), body, &[]),
+            Error::RateLimited {
+                retry_after: Some(7),
+                message: "GET u answered 429: Too many tokens".into()
+            }
+        );
+        assert!(matches!(classify_error("GET u", 401, None, b"", &[]), Error::Unauthorized(_)));
+        let Error::Forbidden(m) = classify_error("GET u", 403, None, b"", &[]) else {
+            panic!()
+        };
+        assert!(m.contains("region"), "{m}");
+        assert!(matches!(
+            classify_error("GET u", 503, None, b"busy", &[]),
+            Error::UpstreamUnavailable { status: Some(503), .. }
+        ));
+        assert!(matches!(classify_error("GET u", 400, None, b"", &[]), Error::InvalidRequest(_)));
+    }
+
+    #[test]
+    fn retry_after_comes_from_header_or_body() {
+        assert_eq!(retry_after(Some("2.5"), b""), Some(3));
+        assert_eq!(retry_after(None, br#"{"error":{"retry_after":4}}"#), Some(4));
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"{}"), None);
+    }
+
+    #[test]
+    fn secrets_never_leave_in_messages() {
+        let body = br#"{"error":{"message":"bad key bedrock-api-key-SECRETSECRET"}}"#;
+        let e = classify_error("GET u", 401, None, body, &["bedrock-api-key-SECRETSECRET"]);
+        assert!(!e.message().contains("SECRETSECRET"), "{e}");
+        assert!(e.message().contains("<redacted>"));
+    }
+}
