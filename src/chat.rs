@@ -1,0 +1,820 @@
+//! The unified chat model shared by both wire protocols, with no I/O: the request a host
+//! hands in, the events it gets back, and the driver that turns a response body into events.
+//!
+//! The types mirror the WIT `chat-request` and `chat-event` families of `interface provider`
+//! one to one. Each route has a protocol module with the same outline: [`crate::openai`] and
+//! [`crate::anthropic`] each offer `build_request` (a [`ChatRequest`] to a JSON body), a
+//! [`StreamMapper`] (SSE events to [`ChatEvent`]s) and `classify_error` (a failed response to
+//! an [`Error`]).
+//!
+//! The stream is layered: bytes → [`sse::Parser`] → [`sse::Event`] → [`StreamMapper`] →
+//! [`ChatEvent`], driven by [`EventStream`]. Nothing is buffered beyond one SSE line and a few
+//! counters: text, reasoning and tool-call arguments are emitted as they arrive.
+//!
+//! Every stream ends with exactly one [`ChatEvent::Finish`], and it is the last event; the
+//! [`ChatEvent::Usage`] of the response, when the upstream reports it, comes before it. A body
+//! that ends before the route's final event gives [`Error::Truncated`] from
+//! [`EventStream::end`].
+
+use crate::error::{Error, Result};
+use crate::http::redact;
+use crate::region::truncate;
+use crate::sse;
+
+/// A chat completion request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatRequest {
+    /// Model id; its `api` picks the route.
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Tools the model may call.
+    pub tools: Vec<Tool>,
+    /// How the model may use the tools.
+    pub tool_choice: Option<ToolChoice>,
+    /// Output token limit; capped by the model's own limit.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f32>,
+    /// Stop sequences.
+    pub stop: Vec<String>,
+    /// Reasoning effort.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// A JSON object (as text) merged into the upstream request body, last.
+    pub extra: Option<String>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// System instructions.
+    System(String),
+    /// A user turn.
+    User(Vec<ContentPart>),
+    /// An earlier assistant turn.
+    Assistant(AssistantMessage),
+    /// The result of a tool call.
+    Tool(ToolResult),
+}
+
+/// A part of a message's content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentPart {
+    /// Text.
+    Text(String),
+    /// An image.
+    Image(ImageSource),
+}
+
+/// An image given to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageSource {
+    /// An `https:` or `data:` URL.
+    Url(String),
+    /// Inline data.
+    Base64 {
+        /// Media type, e.g. `image/png`.
+        media_type: String,
+        /// Standard base64 of the image bytes.
+        data: String,
+    },
+}
+
+/// An earlier assistant turn.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AssistantMessage {
+    /// Reasoning blocks, in order.
+    pub reasoning: Vec<ReasoningBlock>,
+    /// The visible answer.
+    pub content: Vec<ContentPart>,
+    /// Tool calls the assistant made.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// A block of the assistant's reasoning, kept so it can be replayed as received.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReasoningBlock {
+    /// Readable reasoning.
+    Thinking {
+        /// The reasoning text.
+        text: String,
+        /// Signature of the block (Anthropic), replayed as received.
+        signature: Option<String>,
+    },
+    /// Reasoning the upstream encrypted; opaque data, replayed as is.
+    Redacted(String),
+}
+
+/// A call of a tool, made by the assistant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// Id that ties the call to its result.
+    pub id: String,
+    /// Name of the tool.
+    pub name: String,
+    /// Arguments as JSON text.
+    pub arguments: String,
+}
+
+/// The result of a tool call, given back to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolResult {
+    /// Id of the call this answers.
+    pub tool_call_id: String,
+    /// The result.
+    pub content: Vec<ContentPart>,
+    /// Whether the tool failed.
+    pub is_error: bool,
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    /// Name of the tool.
+    pub name: String,
+    /// What the tool does.
+    pub description: Option<String>,
+    /// JSON schema of the arguments, as JSON text (a JSON object); empty means no arguments.
+    pub parameters: String,
+}
+
+/// How the model may use tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// No tool calls.
+    None,
+    /// At least one tool call.
+    Required,
+    /// A call of the named tool.
+    Named(String),
+}
+
+/// How much the model should reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningEffort {
+    /// Little (Anthropic thinking budget 2048 tokens).
+    Low,
+    /// Some (8192 tokens).
+    Medium,
+    /// Much (16384 tokens).
+    High,
+}
+
+impl ReasoningEffort {
+    /// The OpenAI spelling: `low`, `medium` or `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
+}
+
+/// Token counts of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Input tokens outside the prompt cache: cache reads (and, on the Anthropic route, cache
+    /// writes) are counted apart, never twice. On the OpenAI route this is `prompt_tokens`
+    /// minus `prompt_tokens_details.cached_tokens`.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+    /// Input tokens read from the prompt cache, when reported.
+    pub cache_read_tokens: Option<u32>,
+    /// Input tokens written to the prompt cache, when reported.
+    pub cache_write_tokens: Option<u32>,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// A natural end or a stop sequence.
+    Stop,
+    /// The output token limit.
+    Length,
+    /// The model called tools.
+    ToolCalls,
+    /// A content filter.
+    ContentFilter,
+    /// The model refused.
+    Refusal,
+    /// Anything else, with the upstream's value.
+    Other(String),
+}
+
+/// One event of a streamed response, on either route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// The response begins.
+    MessageStart {
+        /// Upstream response id.
+        id: String,
+        /// The model that answers.
+        model: String,
+    },
+    /// A piece of visible text.
+    TextDelta(String),
+    /// A piece of reasoning text.
+    ReasoningDelta(String),
+    /// The signature of the reasoning block just streamed, kept intact.
+    ReasoningSignature(String),
+    /// A redacted reasoning block, kept intact.
+    RedactedReasoning(String),
+    /// A tool call begins.
+    ToolCallStart {
+        /// Position of the call among the tool calls of this response, from 0.
+        index: u32,
+        /// Id of the call.
+        id: String,
+        /// Name of the tool.
+        name: String,
+    },
+    /// A piece of a tool call's arguments, as it arrived.
+    ToolCallArguments {
+        /// Position of the call among the tool calls of this response, from 0.
+        index: u32,
+        /// The next piece of the arguments' JSON text.
+        arguments: String,
+    },
+    /// Token counts.
+    Usage(Usage),
+    /// The response ends; always the last event.
+    Finish(StopReason),
+}
+
+/// Maps the SSE events of one route to [`ChatEvent`]s. Each route's mapper keeps only
+/// counters and flags between events, never text.
+pub trait StreamMapper {
+    /// Maps one SSE event, appending what it means to `out`. An error ends the stream: the
+    /// upstream reported a failure, or broke its protocol.
+    fn on_event(&mut self, event: &sse::Event, out: &mut Vec<ChatEvent>) -> Result<()>;
+
+    /// The body ended at an event boundary. Appends what was held back (a finish marker) or
+    /// returns [`Error::Truncated`] when the route's final event never came.
+    fn on_end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()>;
+
+    /// Whether [`ChatEvent::Finish`] was emitted: the response is complete and later events
+    /// are ignored.
+    fn finished(&self) -> bool;
+}
+
+/// The events kept between two chunks are reused; a scratch buffer with more room than this
+/// is released, so one large chunk does not pin its memory.
+const KEEP_SCRATCH: usize = 64;
+
+/// Drives a [`StreamMapper`] over a response body fed in chunks cut anywhere.
+///
+/// After an error the stream is spent: every later call returns the same error. After the
+/// finish event the rest of the body is ignored (the caller may stop reading).
+#[derive(Debug)]
+pub struct EventStream<M> {
+    /// The SSE layer.
+    parser: sse::Parser,
+    /// The route's mapping.
+    mapper: M,
+    /// SSE events of the current chunk, reused between chunks.
+    scratch: Vec<sse::Event>,
+    /// Texts removed from every error message.
+    secrets: Vec<String>,
+    /// The error that ended the stream.
+    failed: Option<Error>,
+}
+
+impl<M: StreamMapper> EventStream<M> {
+    /// A stream over a new response body.
+    pub fn new(mapper: M) -> Self {
+        Self {
+            parser: sse::Parser::new(),
+            mapper,
+            scratch: Vec::new(),
+            secrets: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// The same stream, removing these secrets (e.g. the bearer token) from every error
+    /// message it returns, wherever the text came from.
+    pub fn redacting(mut self, secrets: &[&str]) -> Self {
+        self.secrets = secrets.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Parses the next chunk of the body and appends the events it completes to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<ChatEvent>) -> Result<()> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.mapper.finished() {
+            return Ok(());
+        }
+        // Events completed before an SSE fault are good: map them first.
+        let parsed = self.parser.feed(chunk, &mut self.scratch);
+        let mut mapped = Ok(());
+        for event in self.scratch.drain(..) {
+            if self.mapper.finished() {
+                break;
+            }
+            mapped = self.mapper.on_event(&event, out);
+            if mapped.is_err() {
+                break;
+            }
+        }
+        self.scratch.clear();
+        if self.scratch.capacity() > KEEP_SCRATCH {
+            self.scratch = Vec::new();
+        }
+        let result = match mapped {
+            Err(error) => Err(error),
+            // An SSE fault in the ignored rest of a finished body does not matter.
+            Ok(()) if self.mapper.finished() => Ok(()),
+            Ok(()) => parsed,
+        };
+        result.map_err(|error| self.fail(error))
+    }
+
+    /// The body ended: appends what the mapper held back, or fails.
+    ///
+    /// Returns [`Error::Truncated`] when the body ended before the route's final event
+    /// (see [`crate::openai::Mapper`] and [`crate::anthropic::Mapper`] for each rule) or inside
+    /// an SSE event. Once the finish event was emitted, whatever followed it is ignored.
+    pub fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.mapper.finished() {
+            return Ok(());
+        }
+        let ended = match self.parser.finish() {
+            Ok(()) => self.mapper.on_end(out),
+            Err(Error::Truncated(_)) => Err(Error::Truncated(
+                "the stream ended inside an event, before its final event".to_owned(),
+            )),
+            Err(error) => Err(error),
+        };
+        ended.map_err(|error| self.fail(error))
+    }
+
+    /// Whether the finish event was emitted.
+    pub fn finished(&self) -> bool {
+        self.mapper.finished()
+    }
+
+    /// The route's mapper.
+    pub fn mapper(&self) -> &M {
+        &self.mapper
+    }
+
+    /// Records the error that ends the stream, its secrets removed.
+    fn fail(&mut self, error: Error) -> Error {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let error = map_message(error, |m| redact(m, &secrets));
+        self.failed = Some(error.clone());
+        error
+    }
+}
+
+/// The same error with its message rewritten.
+fn map_message(error: Error, f: impl Fn(&str) -> String) -> Error {
+    match error {
+        Error::Configuration(m) => Error::Configuration(f(&m)),
+        Error::MissingCredentials(m) => Error::MissingCredentials(f(&m)),
+        Error::Unauthorized(m) => Error::Unauthorized(f(&m)),
+        Error::Forbidden(m) => Error::Forbidden(f(&m)),
+        Error::ModelNotFound(m) => Error::ModelNotFound(f(&m)),
+        Error::WrongRoute(m) => Error::WrongRoute(f(&m)),
+        Error::RateLimited {
+            message,
+            retry_after,
+        } => Error::RateLimited {
+            message: f(&message),
+            retry_after,
+        },
+        Error::InvalidRequest(m) => Error::InvalidRequest(f(&m)),
+        Error::ContextOverflow(m) => Error::ContextOverflow(f(&m)),
+        Error::UpstreamUnavailable { status, message } => Error::UpstreamUnavailable {
+            status,
+            message: f(&message),
+        },
+        Error::Timeout(m) => Error::Timeout(f(&m)),
+        Error::Protocol(m) => Error::Protocol(f(&m)),
+        Error::Truncated(m) => Error::Truncated(f(&m)),
+        Error::NotImplemented(m) => Error::NotImplemented(f(&m)),
+    }
+}
+
+/// How much of an offending chunk a protocol error quotes, in characters.
+const QUOTE_CHARS: usize = 200;
+
+/// A protocol error for an event whose data could not be read, quoting the data.
+pub(crate) fn malformed(route: &str, why: &dyn core::fmt::Display, data: &str) -> Error {
+    let quoted = truncate(data, QUOTE_CHARS);
+    let ellipsis = if quoted.len() < data.len() { "..." } else { "" };
+    Error::Protocol(format!(
+        "{route} sent a malformed stream event ({why}): {quoted}{ellipsis}"
+    ))
+}
+
+/// Whether an upstream's refusal says the prompt does not fit the context window.
+pub(crate) fn is_context_overflow(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "context length",
+        "context_length",
+        "context window",
+        "maximum context",
+        "too many tokens",
+        "prompt is too long",
+        "input is too long",
+        "too many input tokens",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+/// Whether an upstream's refusal says the model is served on another route.
+pub(crate) fn is_wrong_route(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("isn't supported on this route")
+        || m.contains("is not supported on this route")
+        || (m.contains("does not support the")
+            && ["/chat/completions", "/messages", "/responses"]
+                .iter()
+                .any(|route| m.contains(route)))
+}
+
+/// A JSON number for an `f32` sampling parameter, written as its shortest decimal form
+/// (`0.7`, not `0.699999988079071`); a value that is not finite is an invalid request.
+pub(crate) fn json_f32(name: &str, value: f32) -> Result<serde_json::Value> {
+    value
+        .to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(serde_json::Value::Number)
+        .ok_or_else(|| {
+            Error::InvalidRequest(format!("{name} must be a finite number, not {value}"))
+        })
+}
+
+/// Serializes a request body and merges `extra` (a JSON object as text) into it, last.
+/// `extra` must not turn streaming off.
+pub(crate) fn body_with_extra(body: &impl serde::Serialize, extra: Option<&str>) -> Result<String> {
+    let mut value = serde_json::to_value(body)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))?;
+    if let Some(extra) = extra {
+        let parsed: serde_json::Value = serde_json::from_str(extra)
+            .map_err(|e| Error::InvalidRequest(format!("extra is not valid JSON: {e}")))?;
+        let serde_json::Value::Object(fields) = parsed else {
+            return Err(Error::InvalidRequest(
+                "extra must be a JSON object".to_owned(),
+            ));
+        };
+        if fields
+            .get("stream")
+            .is_some_and(|s| s != &serde_json::Value::Bool(true))
+        {
+            return Err(Error::InvalidRequest(
+                "extra must not turn streaming off: the provider only streams".to_owned(),
+            ));
+        }
+        if let serde_json::Value::Object(target) = &mut value {
+            target.extend(fields);
+        }
+    }
+    serde_json::to_string(&value)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))
+}
+
+/// Parses a tool's JSON-schema text: a JSON object; empty text means "no arguments".
+pub(crate) fn tool_schema(tool: &Tool) -> Result<serde_json::Value> {
+    if tool.parameters.trim().is_empty() {
+        return Ok(serde_json::json!({"type": "object", "properties": {}}));
+    }
+    match serde_json::from_str::<serde_json::Value>(&tool.parameters) {
+        Ok(schema @ serde_json::Value::Object(_)) => Ok(schema),
+        Ok(_) => Err(Error::InvalidRequest(format!(
+            "tool `{}`: parameters must be a JSON schema object",
+            tool.name
+        ))),
+        Err(e) => Err(Error::InvalidRequest(format!(
+            "tool `{}`: parameters are not valid JSON: {e}",
+            tool.name
+        ))),
+    }
+}
+
+/// A token count as the WIT carries it, saturating.
+pub(crate) fn tokens(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers shared by the protocol modules' tests.
+
+    use super::*;
+
+    /// What a whole body gave: its events, and the error that ended it, if any.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Outcome {
+        /// Every event, in order.
+        pub events: Vec<ChatEvent>,
+        /// The error from `feed` or `end`.
+        pub error: Option<Error>,
+    }
+
+    /// Feeds `chunks` to a fresh stream, then ends it.
+    pub fn run<M: StreamMapper>(mut stream: EventStream<M>, chunks: &[&[u8]]) -> Outcome {
+        let mut events = Vec::new();
+        for chunk in chunks {
+            if let Err(error) = stream.feed(chunk, &mut events) {
+                return Outcome {
+                    events,
+                    error: Some(error),
+                };
+            }
+        }
+        let error = stream.end(&mut events).err();
+        Outcome { events, error }
+    }
+
+    /// Checks that `input` gives the same outcome whole, split at every byte offset and in
+    /// 1-byte chunks; returns it.
+    pub fn same_however_split<M: StreamMapper>(
+        new: impl Fn() -> EventStream<M>,
+        input: &[u8],
+    ) -> Outcome {
+        let whole = run(new(), &[input]);
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            assert_eq!(run(new(), &[a, b]), whole, "split at byte {cut}");
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(run(new(), &bytes), whole, "1-byte chunks");
+        whole
+    }
+
+    /// Checks that `input` cut anywhere before byte `upto` is reported as truncated by
+    /// `end`, with no finish event.
+    pub fn truncated_when_cut_before<M: StreamMapper>(
+        new: impl Fn() -> EventStream<M>,
+        input: &[u8],
+        upto: usize,
+    ) {
+        assert!(upto <= input.len());
+        for cut in 0..upto {
+            let out = run(new(), &[&input[..cut]]);
+            assert!(
+                matches!(out.error, Some(Error::Truncated(_))),
+                "cut at byte {cut} of {}: {out:?}",
+                input.len()
+            );
+            assert!(
+                !out.events.iter().any(|e| matches!(e, ChatEvent::Finish(_))),
+                "cut at byte {cut}: a finish event was emitted"
+            );
+        }
+    }
+
+    /// A conversation with every kind of message.
+    pub fn conversation(model: &str) -> ChatRequest {
+        ChatRequest {
+            model: model.to_owned(),
+            messages: vec![
+                Message::System("You are terse.".to_owned()),
+                Message::System("Answer in English.".to_owned()),
+                Message::User(vec![
+                    ContentPart::Text("What is in this image?".to_owned()),
+                    ContentPart::Image(ImageSource::Base64 {
+                        media_type: "image/png".to_owned(),
+                        data: "iVBORw0KGgo=".to_owned(),
+                    }),
+                ]),
+                Message::Assistant(AssistantMessage {
+                    reasoning: vec![
+                        ReasoningBlock::Thinking {
+                            text: "A cat. The user may want the weather too.".to_owned(),
+                            signature: Some("EqQBCkYIBxgCKkA".to_owned()),
+                        },
+                        ReasoningBlock::Redacted("EmwKAhgBEgy3vaG".to_owned()),
+                    ],
+                    content: vec![ContentPart::Text("A cat. Checking the weather.".to_owned())],
+                    tool_calls: vec![ToolCall {
+                        id: "call_1".to_owned(),
+                        name: "get_weather".to_owned(),
+                        arguments: r#"{"city":"Paris"}"#.to_owned(),
+                    }],
+                }),
+                Message::Tool(ToolResult {
+                    tool_call_id: "call_1".to_owned(),
+                    content: vec![ContentPart::Text("18°C, sunny".to_owned())],
+                    is_error: false,
+                }),
+                Message::User(vec![
+                    ContentPart::Image(ImageSource::Url("https://example.com/cat.png".to_owned())),
+                    ContentPart::Text("And this one?".to_owned()),
+                ]),
+            ],
+            tools: vec![Tool {
+                name: "get_weather".to_owned(),
+                description: Some("Current weather of a city".to_owned()),
+                parameters: r#"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#
+                    .to_owned(),
+            }],
+            tool_choice: Some(ToolChoice::Auto),
+            max_tokens: Some(50_000),
+            temperature: Some(0.7),
+            top_p: None,
+            stop: vec!["END".to_owned()],
+            reasoning_effort: Some(ReasoningEffort::High),
+            extra: Some(r#"{"top_k":40}"#.to_owned()),
+        }
+    }
+
+    /// The position of `needle` in `haystack`.
+    pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    /// A mapper that echoes `message` events' data as text, finishes on `end`, and fails on
+    /// `fail`.
+    #[derive(Default)]
+    struct Echo {
+        done: bool,
+    }
+
+    impl StreamMapper for Echo {
+        fn on_event(&mut self, event: &sse::Event, out: &mut Vec<ChatEvent>) -> Result<()> {
+            match event.data.as_str() {
+                "end" => {
+                    out.push(ChatEvent::Finish(StopReason::Stop));
+                    self.done = true;
+                }
+                "fail" => return Err(Error::Protocol("failed with sk-SECRET-1".to_owned())),
+                data => out.push(ChatEvent::TextDelta(data.to_owned())),
+            }
+            Ok(())
+        }
+
+        fn on_end(&mut self, _: &mut Vec<ChatEvent>) -> Result<()> {
+            Err(Error::Truncated("no end".to_owned()))
+        }
+
+        fn finished(&self) -> bool {
+            self.done
+        }
+    }
+
+    fn text(s: &str) -> ChatEvent {
+        ChatEvent::TextDelta(s.to_owned())
+    }
+
+    #[test]
+    fn events_after_the_finish_are_ignored_even_malformed() {
+        let out = run(
+            EventStream::new(Echo::default()),
+            &[
+                b"data: a\n\ndata: end\n\ndata: b\n\n",
+                b"data: fail\n\n\xFF partial",
+            ],
+        );
+        assert_eq!(out.events, [text("a"), ChatEvent::Finish(StopReason::Stop)]);
+        assert_eq!(out.error, None);
+    }
+
+    #[test]
+    fn a_body_cut_inside_an_event_is_truncated() {
+        let out = run(EventStream::new(Echo::default()), &[b"data: a\n\ndata: en"]);
+        assert_eq!(out.events, [text("a")]);
+        assert!(matches!(out.error, Some(Error::Truncated(_))), "{out:?}");
+        // A clean cut defers to the mapper's rule.
+        let out = run(EventStream::new(Echo::default()), &[b"data: a\n\n"]);
+        assert_eq!(out.error, Some(Error::Truncated("no end".to_owned())));
+    }
+
+    #[test]
+    fn errors_are_redacted_and_sticky() {
+        let mut stream = EventStream::new(Echo::default()).redacting(&["sk-SECRET-1"]);
+        let mut out = Vec::new();
+        let expected = Error::Protocol("failed with <redacted>".to_owned());
+        assert_eq!(
+            stream.feed(b"data: a\n\ndata: fail\n\ndata: b\n\n", &mut out),
+            Err(expected.clone())
+        );
+        assert_eq!(out, [text("a")]);
+        assert_eq!(stream.feed(b"data: c\n\n", &mut out), Err(expected.clone()));
+        assert_eq!(stream.end(&mut out), Err(expected));
+        assert_eq!(out, [text("a")]);
+    }
+
+    #[test]
+    fn events_before_an_sse_fault_are_mapped_first() {
+        let mut stream = EventStream::new(Echo::default());
+        stream.parser = sse::Parser::with_max_line(16);
+        let mut out = Vec::new();
+        let result = stream.feed(b"data: a\n\ndata: 0123456789abcdef\n\n", &mut out);
+        assert!(matches!(result, Err(Error::Protocol(_))), "{result:?}");
+        assert_eq!(out, [text("a")]);
+    }
+
+    #[test]
+    fn the_scratch_buffer_stays_small() {
+        let mut stream = EventStream::new(Echo::default());
+        let mut out = Vec::new();
+        stream.feed(&b"data: x\n\n".repeat(1000), &mut out).unwrap();
+        assert_eq!(out.len(), 1000);
+        assert!(stream.scratch.capacity() <= KEEP_SCRATCH);
+    }
+
+    #[test]
+    fn sampling_numbers_keep_their_decimal_form() {
+        assert_eq!(json_f32("t", 0.7).unwrap().to_string(), "0.7");
+        assert_eq!(json_f32("t", 1.0).unwrap().to_string(), "1.0");
+        assert!(matches!(
+            json_f32("t", f32::NAN),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+
+    #[test]
+    fn extra_is_merged_last_and_must_be_an_object() {
+        let body = serde_json::json!({"model": "m", "stream": true, "top_k": 1});
+        let merged = body_with_extra(&body, Some(r#"{"top_k": 40, "seed": 7}"#)).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&merged).unwrap(),
+            serde_json::json!({"model": "m", "stream": true, "top_k": 40, "seed": 7})
+        );
+        for bad in ["[1]", "3", "{", r#"{"stream": false}"#] {
+            assert!(
+                matches!(
+                    body_with_extra(&body, Some(bad)),
+                    Err(Error::InvalidRequest(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tool_schemas_are_json_objects() {
+        let tool = |parameters: &str| Tool {
+            name: "t".to_owned(),
+            description: None,
+            parameters: parameters.to_owned(),
+        };
+        assert_eq!(
+            tool_schema(&tool("  ")).unwrap(),
+            serde_json::json!({"type": "object", "properties": {}})
+        );
+        let Err(Error::InvalidRequest(m)) = tool_schema(&tool("{nope")) else {
+            panic!("invalid JSON accepted");
+        };
+        assert!(m.contains("`t`"), "{m}");
+        assert!(matches!(
+            tool_schema(&tool("[]")),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_quotes_at_most_200_characters() {
+        let long = "é".repeat(500);
+        let Error::Protocol(m) = malformed("r", &"bad", &long) else {
+            panic!()
+        };
+        assert!(
+            m.contains(&"é".repeat(200)) && !m.contains(&"é".repeat(201)),
+            "{m}"
+        );
+        assert!(m.ends_with("..."));
+    }
+
+    #[test]
+    fn refusal_texts_are_recognized() {
+        assert!(is_context_overflow(
+            "This model's maximum context length is 32000 tokens"
+        ));
+        assert!(is_context_overflow(
+            "prompt is too long: 208310 tokens > 200000 maximum"
+        ));
+        assert!(!is_context_overflow("invalid tool schema"));
+        assert!(is_wrong_route(
+            "model `claude-opus-4.7` isn't supported on this route"
+        ));
+        assert!(is_wrong_route(
+            "The model 'x' does not support the '/v1/chat/completions' API"
+        ));
+        assert!(!is_wrong_route("unknown model"));
+    }
+}
