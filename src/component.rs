@@ -23,16 +23,20 @@ mod bindings {
     export!(Component with_types_in self);
 }
 
+use bindings::exports::genesis::mantle::provider as wit;
 use bindings::exports::genesis::mantle::provider::{
     ChatStream, Guest, GuestChatStream, GuestClient,
 };
-use bindings::exports::genesis::mantle::provider as wit;
 
+use core::cell::RefCell;
+
+use crate::client;
 use crate::error::Error;
+use crate::model;
 use crate::token;
+use crate::wasi_host::WasiHost;
 
 struct Component;
-
 
 /// Converts the core error to the WIT variant: the one place where this happens.
 impl From<Error> for wit::Error {
@@ -104,21 +108,75 @@ impl Guest for Component {
 
 /// One tenant's client.
 pub struct Client {
-    #[allow(dead_code)]
-    settings: wit::Settings,
+    inner: RefCell<client::Client>,
+}
+
+impl From<wit::Settings> for client::Settings {
+    fn from(s: wit::Settings) -> Self {
+        client::Settings {
+            region: s.region,
+            bearer_token: s.bearer_token,
+            credentials: s.credentials.map(Into::into),
+            config: s.config,
+        }
+    }
+}
+
+impl From<model::Model> for wit::Model {
+    fn from(m: model::Model) -> Self {
+        wit::Model {
+            id: m.id,
+            name: m.name,
+            api: match m.api {
+                model::Api::OpenaiCompletions => wit::Api::OpenaiCompletions,
+                model::Api::AnthropicMessages => wit::Api::AnthropicMessages,
+            },
+            reasoning: m.reasoning,
+            input: m
+                .input
+                .into_iter()
+                .map(|i| match i {
+                    model::Modality::Text => wit::Modality::Text,
+                    model::Modality::Image => wit::Modality::Image,
+                })
+                .collect(),
+            cost: wit::Cost {
+                input: m.cost.input,
+                output: m.cost.output,
+                cache_read: m.cost.cache_read,
+                cache_write: m.cost.cache_write,
+            },
+            context_window: m.context_window,
+            max_tokens: m.max_tokens,
+            source: match m.source {
+                model::ModelSource::Discovered => wit::ModelSource::Discovered,
+                model::ModelSource::Configured => wit::ModelSource::Configured,
+                model::ModelSource::BuiltIn => wit::ModelSource::BuiltIn,
+            },
+        }
+    }
 }
 
 impl GuestClient for Client {
     fn new(settings: wit::Settings) -> Self {
-        Client { settings }
+        Client {
+            inner: RefCell::new(client::Client::new(settings.into())),
+        }
     }
 
     fn discover(&self) -> Result<Vec<wit::Model>, wit::Error> {
-        Err(Error::NotImplemented("discover is not implemented yet".into()).into())
+        let mut host = WasiHost::new();
+        let models = self.inner.borrow_mut().discover(&mut host)?;
+        Ok(models.into_iter().map(Into::into).collect())
     }
 
     fn list(&self) -> Result<wit::ModelList, wit::Error> {
-        Err(Error::NotImplemented("list is not implemented yet".into()).into())
+        let mut host = WasiHost::new();
+        let listing = self.inner.borrow_mut().list(&mut host)?;
+        Ok(wit::ModelList {
+            models: listing.models.into_iter().map(Into::into).collect(),
+            diagnostics: listing.diagnostics,
+        })
     }
 
     fn chat_stream(&self, _request: wit::ChatRequest) -> Result<ChatStream, wit::Error> {
@@ -131,8 +189,9 @@ pub struct Stream;
 
 impl GuestChatStream for Stream {
     fn next(&self) -> Option<Result<wit::ChatEvent, wit::Error>> {
-        Some(Err(
-            Error::NotImplemented("chat-stream is not implemented yet".into()).into(),
-        ))
+        Some(Err(Error::NotImplemented(
+            "chat-stream is not implemented yet".into(),
+        )
+        .into()))
     }
 }

@@ -1,1 +1,547 @@
-//! Placeholder.
+//! Model discovery and listing rules: parsing `GET {baseUrl}/models`, the built-in models,
+//! merging discovered, built-in and configured models, and choosing a model's route.
+//!
+//! Everything here is pure; the client fetches the body and passes it in.
+//!
+//! Precedence when listing (later wins): discovered → built-in (replaces the row) →
+//! configured (overrides field by field). The result is sorted by id without duplicates.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::ProviderConfig;
+use crate::error::{Error, Result};
+use crate::model::{Api, Cost, Modality, Model, ModelSource};
+use crate::region::truncate;
+
+/// Context window of a model Mantle lists without details, tokens.
+pub const DEFAULT_CONTEXT_WINDOW: u32 = 32_000;
+/// Maximum output of a model Mantle lists without details, tokens.
+pub const DEFAULT_MAX_TOKENS: u32 = 4_096;
+/// Mantle id of Claude Opus 4.7, served on the Anthropic Messages route only.
+pub const CLAUDE_OPUS_ID: &str = "claude-opus-4.7";
+/// At most this many characters of an unexpected body are quoted in an error.
+pub const BODY_SNIPPET_CHARS: usize = 200;
+
+/// Id fragments (lowercase) that mark a reasoning model.
+const REASONING_MARKERS: [&str; 6] = [
+    "thinking",
+    "reasoner",
+    "reasoning",
+    "gpt-oss-120b",
+    "gpt-oss-safeguard-120b",
+    "deepseek.r",
+];
+
+/// Whether a model produces reasoning output, inferred from its id (case-insensitive):
+/// it contains `thinking`, `reasoner`, `reasoning`, `gpt-oss-120b`, `gpt-oss-safeguard-120b`
+/// or `deepseek.r`.
+pub fn infer_reasoning(id: &str) -> bool {
+    let id = id.to_ascii_lowercase();
+    REASONING_MARKERS.iter().any(|m| id.contains(m))
+}
+
+/// Whether an id names a Claude model, which Mantle serves only on the Anthropic route:
+/// it starts with `claude-` or contains `anthropic.claude` (case-insensitive).
+pub fn is_claude(id: &str) -> bool {
+    let id = id.to_ascii_lowercase();
+    id.starts_with("claude-") || id.contains("anthropic.claude")
+}
+
+/// The route of a model known only by its id: Anthropic Messages for Claude ids
+/// ([`is_claude`]), else `fallback`.
+pub fn default_api(id: &str, fallback: Api) -> Api {
+    if is_claude(id) {
+        Api::AnthropicMessages
+    } else {
+        fallback
+    }
+}
+
+/// A model known only by its id, with the discovery defaults: `name = id`, text input,
+/// [`DEFAULT_CONTEXT_WINDOW`], [`DEFAULT_MAX_TOKENS`], zero cost, reasoning by
+/// [`infer_reasoning`], route by [`default_api`] with `fallback`.
+pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Model {
+    Model {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        api: default_api(id, fallback),
+        reasoning: infer_reasoning(id),
+        input: vec![Modality::Text],
+        cost: Cost::default(),
+        context_window: DEFAULT_CONTEXT_WINDOW,
+        max_tokens: DEFAULT_MAX_TOKENS,
+        source,
+    }
+}
+
+/// `GET /models` answer; other fields are ignored.
+#[derive(Deserialize)]
+struct ModelList {
+    data: Vec<ModelEntry>,
+}
+
+/// One entry of `data`; `object`, `created`, `owned_by` and others are ignored.
+#[derive(Deserialize)]
+struct ModelEntry {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// Parses the body of `GET {baseUrl}/models`
+/// (`{"object":"list","data":[{"id":"…","object":"model",…}]}`).
+///
+/// Entries with an empty (or missing) id are dropped; the rest become models with the
+/// discovery defaults ([`model_with_defaults`]: OpenAI route, except Claude ids on the
+/// Anthropic route), sorted by id without duplicates. A body of another shape is an
+/// [`Error::Protocol`] quoting at most [`BODY_SNIPPET_CHARS`] characters of it.
+pub fn parse_models(body: &[u8]) -> Result<Vec<Model>> {
+    let list: ModelList = serde_json::from_slice(body).map_err(|e| {
+        Error::Protocol(format!(
+            "models response is not {{\"data\": [{{\"id\": …}}]}} ({}); body: {}",
+            one_line(truncate(&e.to_string(), BODY_SNIPPET_CHARS)),
+            snippet(body)
+        ))
+    })?;
+    let mut models: Vec<Model> = list
+        .data
+        .into_iter()
+        .filter_map(|entry| entry.id)
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| model_with_defaults(&id, Api::OpenaiCompletions, ModelSource::Discovered))
+        .collect();
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    models.dedup_by(|a, b| a.id == b.id);
+    Ok(models)
+}
+
+/// The start of an untrusted body for an error message: at most [`BODY_SNIPPET_CHARS`]
+/// characters, on one line, `…` when cut.
+fn snippet(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty)".to_owned();
+    }
+    // Four bytes per character at most: decoding more than that is wasted work.
+    let head = &body[..body.len().min(BODY_SNIPPET_CHARS * 4)];
+    let text = String::from_utf8_lossy(head);
+    let cut = truncate(&text, BODY_SNIPPET_CHARS);
+    let mut out = one_line(cut);
+    if head.len() < body.len() || cut.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// `s` with control characters (line ends included) replaced by spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Models the provider knows without asking: Claude Opus 4.7.
+pub fn built_in_models() -> Vec<Model> {
+    vec![Model {
+        id: CLAUDE_OPUS_ID.to_owned(),
+        name: "Claude Opus 4.7".to_owned(),
+        api: Api::AnthropicMessages,
+        reasoning: true,
+        input: vec![Modality::Text, Modality::Image],
+        cost: Cost::default(),
+        context_window: 1_000_000,
+        max_tokens: 32_000,
+        source: ModelSource::BuiltIn,
+    }]
+}
+
+/// The models to list: `discovered`, with [`built_in_models`] replacing rows of the same
+/// id, then the configured entries applied by id field by field
+/// ([`crate::config::ModelOverride::apply`]); configured-only ids are added
+/// ([`crate::config::ModelOverride::to_model`] with the provider's default `api`).
+/// Sorted by id, without duplicate ids (the first discovered row of an id is kept).
+pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
+    let mut by_id: BTreeMap<String, Model> = BTreeMap::new();
+    for m in discovered {
+        by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
+    }
+    for m in built_in_models() {
+        by_id.insert(m.id.clone(), m);
+    }
+    for o in &config.models {
+        match by_id.get_mut(&o.id) {
+            Some(m) => o.apply(m),
+            None => {
+                by_id.insert(o.id.clone(), o.to_model(config.api));
+            }
+        }
+    }
+    by_id.into_values().collect()
+}
+
+/// The route to send `model_id` on: the `api` of the listed model with that id; else
+/// Anthropic Messages for Claude ids ([`is_claude`]); else `default_api`.
+pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
+    match models.iter().find(|m| m.id == model_id) {
+        Some(m) => m.api,
+        None => self::default_api(model_id, default_api),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{self, ModelOverride};
+
+    fn ids(models: &[Model]) -> Vec<&str> {
+        models.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    fn protocol_message(body: &[u8]) -> String {
+        match parse_models(body) {
+            Err(Error::Protocol(m)) => m,
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+    }
+
+    fn model(id: &str, source: ModelSource) -> Model {
+        model_with_defaults(id, Api::OpenaiCompletions, source)
+    }
+
+    // ---- infer_reasoning ----------------------------------------------------------------
+
+    #[test]
+    fn reasoning_is_inferred_from_real_mantle_ids() {
+        for (id, want) in [
+            ("moonshotai.kimi-k2-thinking", true),
+            ("deepseek.v3.2", false),
+            ("openai.gpt-oss-120b", true),
+            ("openai.gpt-oss-20b", false),
+            ("openai.gpt-oss-safeguard-120b", true),
+            ("openai.gpt-oss-safeguard-20b", false),
+            ("qwen.qwen3-coder-480b-a35b-instruct", false),
+            ("deepseek.r1", true),
+            ("deepseek-reasoner", true),
+            ("some.reasoning-model", true),
+            ("claude-opus-4.7", false),
+        ] {
+            assert_eq!(infer_reasoning(id), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn reasoning_inference_ignores_case() {
+        assert!(infer_reasoning("Moonshotai.Kimi-K2-THINKING"));
+        assert!(infer_reasoning("DeepSeek.R1"));
+        assert!(infer_reasoning("OPENAI.GPT-OSS-120B"));
+    }
+
+    // ---- parse_models -------------------------------------------------------------------
+
+    #[test]
+    fn parses_the_documented_shape_with_defaults() {
+        let body = br#"{"object":"list","data":[
+            {"id":"openai.gpt-oss-120b","object":"model","created":1700000000,"owned_by":"openai"}
+        ]}"#;
+        let models = parse_models(body).unwrap();
+        assert_eq!(
+            models,
+            vec![Model {
+                id: "openai.gpt-oss-120b".into(),
+                name: "openai.gpt-oss-120b".into(),
+                api: Api::OpenaiCompletions,
+                reasoning: true,
+                input: vec![Modality::Text],
+                cost: Cost::default(),
+                context_window: 32_000,
+                max_tokens: 4_096,
+                source: ModelSource::Discovered,
+            }]
+        );
+    }
+
+    #[test]
+    fn sorts_by_id_drops_empty_ids_and_dedupes() {
+        let body = br#"{"object":"list","data":[
+            {"id":"qwen.qwen3-coder-480b-a35b-instruct"},
+            {"id":""},
+            {"id":"   "},
+            {"object":"model"},
+            {"id":null},
+            {"id":"deepseek.v3.2"},
+            {"id":"moonshotai.kimi-k2-thinking"},
+            {"id":"deepseek.v3.2"}
+        ]}"#;
+        let models = parse_models(body).unwrap();
+        assert_eq!(
+            ids(&models),
+            [
+                "deepseek.v3.2",
+                "moonshotai.kimi-k2-thinking",
+                "qwen.qwen3-coder-480b-a35b-instruct"
+            ]
+        );
+        assert!(models.iter().all(|m| m.name == m.id));
+        assert!(models.iter().all(|m| m.source == ModelSource::Discovered));
+        assert_eq!(
+            models.iter().map(|m| m.reasoning).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn tolerates_extra_and_missing_optional_fields() {
+        let body = br#"{"data":[{"id":"a.b","extra":{"nested":[1,2]},"created":"soon"}],
+                        "has_more":false,"first_id":null}"#;
+        assert_eq!(ids(&parse_models(body).unwrap()), ["a.b"]);
+        assert!(
+            parse_models(br#"{"object":"list","data":[]}"#)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn discovered_claude_ids_go_to_the_anthropic_route() {
+        let body =
+            br#"{"data":[{"id":"claude-sonnet-4.5"},{"id":"anthropic.claude-3"},{"id":"x.y"}]}"#;
+        let models = parse_models(body).unwrap();
+        let apis: Vec<Api> = models.iter().map(|m| m.api).collect();
+        assert_eq!(
+            apis,
+            [
+                Api::AnthropicMessages,
+                Api::AnthropicMessages,
+                Api::OpenaiCompletions
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_protocol_errors_quoting_the_body() {
+        let m = protocol_message(b"<html>502 Bad Gateway</html>");
+        assert!(m.contains("<html>502 Bad Gateway</html>"), "{m}");
+        let m = protocol_message(br#"{"object":"list","data":{"id":"x"}}"#);
+        assert!(m.contains(r#""data":{"id":"x"}"#), "{m}");
+        let m = protocol_message(br#"{"object":"list"}"#);
+        assert!(m.contains("data"), "{m}");
+        let m = protocol_message(br#"[{"id":"x"}]"#);
+        assert!(m.contains(r#"[{"id":"x"}]"#), "{m}");
+        let m = protocol_message(br#"{"data":[3]}"#);
+        assert!(m.contains(r#"{"data":[3]}"#), "{m}");
+        let m = protocol_message(br#"{"data":[{"id":42}]}"#);
+        assert!(m.contains("42"), "{m}");
+        let m = protocol_message(br#"{"data":null}"#);
+        assert!(m.contains("null"), "{m}");
+        let m = protocol_message(b"");
+        assert!(m.contains("(empty)"), "{m}");
+    }
+
+    #[test]
+    fn five_megabytes_of_junk_produce_a_short_snippet() {
+        let junk = "é\n".repeat(5 * 1024 * 1024 / 3);
+        assert!(junk.len() > 3_000_000);
+        let m = protocol_message(junk.as_bytes());
+        assert!(m.chars().count() < 600, "{} chars", m.chars().count());
+        assert!(m.ends_with('…'), "{m}");
+        assert!(!m.contains('\n'), "{m}");
+
+        // A long string inside valid JSON must not be quoted whole through serde's message.
+        let long = format!(r#"{{"data":"{}"}}"#, "x".repeat(5 * 1024 * 1024));
+        let m = protocol_message(long.as_bytes());
+        assert!(m.len() < 1_000, "{} bytes", m.len());
+    }
+
+    #[test]
+    fn invalid_utf8_and_multibyte_cuts_are_safe() {
+        let m = protocol_message(&[0xff, 0xfe, b'{', 0xc3]);
+        assert!(m.contains('\u{fffd}'), "{m}");
+        assert!(!m.ends_with('…'), "{m}");
+        let m = protocol_message(&[0xff; 500]);
+        assert!(m.ends_with('…'), "500 replacement characters are cut: {m}");
+        // A snippet cut through a multi-byte character stays valid.
+        let mut body = "€".repeat(BODY_SNIPPET_CHARS * 2).into_bytes();
+        body.truncate(BODY_SNIPPET_CHARS * 4 + 1);
+        let m = protocol_message(&body);
+        assert!(m.contains(&"€".repeat(BODY_SNIPPET_CHARS)), "{m}");
+    }
+
+    // ---- built-ins ----------------------------------------------------------------------
+
+    #[test]
+    fn built_in_claude_opus_matches_the_facts() {
+        let [opus] = built_in_models().try_into().unwrap();
+        assert_eq!(opus.id, CLAUDE_OPUS_ID);
+        assert_eq!(opus.id, "claude-opus-4.7");
+        assert_eq!(opus.name, "Claude Opus 4.7");
+        assert_eq!(opus.api, Api::AnthropicMessages);
+        assert!(opus.reasoning);
+        assert_eq!(opus.input, [Modality::Text, Modality::Image]);
+        assert_eq!(opus.context_window, 1_000_000);
+        assert_eq!(opus.max_tokens, 32_000);
+        assert_eq!(opus.cost, Cost::default());
+        assert_eq!(opus.source, ModelSource::BuiltIn);
+    }
+
+    // ---- merge --------------------------------------------------------------------------
+
+    #[test]
+    fn merge_without_configuration_adds_built_ins_sorted() {
+        let discovered = vec![
+            model("qwen.q", ModelSource::Discovered),
+            model("deepseek.v3.2", ModelSource::Discovered),
+        ];
+        let merged = merge(&discovered, &ProviderConfig::default());
+        assert_eq!(ids(&merged), ["claude-opus-4.7", "deepseek.v3.2", "qwen.q"]);
+        assert_eq!(merge(&[], &ProviderConfig::default()), built_in_models());
+    }
+
+    #[test]
+    fn built_in_replaces_a_discovered_row_with_the_same_id() {
+        let discovered = vec![model(CLAUDE_OPUS_ID, ModelSource::Discovered)];
+        let merged = merge(&discovered, &ProviderConfig::default());
+        assert_eq!(merged, built_in_models());
+    }
+
+    #[test]
+    fn configured_entries_override_field_by_field() {
+        let config = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": { models: [
+                { id: "deepseek.v3.2", name: "DeepSeek V3.2", contextWindow: 128000 },
+            ] } } } }"#,
+        )
+        .unwrap();
+        let discovered = vec![model("deepseek.v3.2", ModelSource::Discovered)];
+        let merged = merge(&discovered, &config);
+        let m = merged.iter().find(|m| m.id == "deepseek.v3.2").unwrap();
+        assert_eq!(m.name, "DeepSeek V3.2");
+        assert_eq!(m.context_window, 128_000);
+        assert_eq!(m.max_tokens, 4_096, "not configured: kept");
+        assert_eq!(m.api, Api::OpenaiCompletions, "not configured: kept");
+        assert!(!m.reasoning, "not configured: kept");
+        assert_eq!(m.source, ModelSource::Configured);
+    }
+
+    #[test]
+    fn configured_entry_overrides_a_built_in() {
+        let config = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": { models: [
+                { id: "claude-opus-4.7", maxTokens: 64000, cost: { input: 15, output: 75 } },
+            ] } } } }"#,
+        )
+        .unwrap();
+        let discovered = vec![model(CLAUDE_OPUS_ID, ModelSource::Discovered)];
+        let merged = merge(&discovered, &config);
+        let [opus] = merged.try_into().unwrap();
+        assert_eq!(opus.max_tokens, 64_000);
+        assert_eq!(opus.cost.input, 15.0);
+        assert_eq!(opus.cost.output, 75.0);
+        assert_eq!(opus.cost.cache_read, 0.0);
+        assert_eq!(opus.name, "Claude Opus 4.7", "built-in field kept");
+        assert_eq!(opus.context_window, 1_000_000, "built-in field kept");
+        assert_eq!(opus.api, Api::AnthropicMessages, "built-in field kept");
+        assert_eq!(opus.source, ModelSource::Configured);
+    }
+
+    #[test]
+    fn configured_only_ids_appear_with_the_provider_default_api() {
+        let config = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": {
+                api: "anthropic-messages",
+                models: [ { id: "zeta.custom" }, { id: "alpha.custom", api: "openai-completions" } ],
+            } } } }"#,
+        )
+        .unwrap();
+        let merged = merge(&[model("mid.m", ModelSource::Discovered)], &config);
+        assert_eq!(
+            ids(&merged),
+            ["alpha.custom", "claude-opus-4.7", "mid.m", "zeta.custom"]
+        );
+        let api_of = |id: &str| merged.iter().find(|m| m.id == id).unwrap().api;
+        assert_eq!(api_of("zeta.custom"), Api::AnthropicMessages);
+        assert_eq!(api_of("alpha.custom"), Api::OpenaiCompletions);
+        assert_eq!(
+            api_of("mid.m"),
+            Api::OpenaiCompletions,
+            "discovered: unchanged"
+        );
+        let zeta = merged.iter().find(|m| m.id == "zeta.custom").unwrap();
+        assert_eq!(zeta.source, ModelSource::Configured);
+        assert_eq!(zeta.name, "zeta.custom");
+    }
+
+    #[test]
+    fn merge_output_is_sorted_without_duplicates() {
+        let discovered = vec![
+            model("b", ModelSource::Discovered),
+            model("a", ModelSource::Discovered),
+            model("b", ModelSource::Discovered),
+        ];
+        let config = ProviderConfig {
+            models: vec![
+                ModelOverride {
+                    id: "c".into(),
+                    ..ModelOverride::default()
+                },
+                ModelOverride {
+                    id: "a".into(),
+                    name: Some("A".into()),
+                    ..ModelOverride::default()
+                },
+            ],
+            ..ProviderConfig::default()
+        };
+        let merged = merge(&discovered, &config);
+        assert_eq!(ids(&merged), ["a", "b", "c", "claude-opus-4.7"]);
+        assert_eq!(merged[0].name, "A");
+    }
+
+    // ---- route_for ----------------------------------------------------------------------
+
+    #[test]
+    fn route_is_the_listed_api_first() {
+        let mut listed = model("claude-custom", ModelSource::Configured);
+        listed.api = Api::OpenaiCompletions;
+        let models = vec![listed, built_in_models().remove(0)];
+        assert_eq!(
+            route_for("claude-custom", &models, Api::AnthropicMessages),
+            Api::OpenaiCompletions
+        );
+        assert_eq!(
+            route_for(CLAUDE_OPUS_ID, &models, Api::OpenaiCompletions),
+            Api::AnthropicMessages
+        );
+    }
+
+    #[test]
+    fn unlisted_claude_ids_go_to_the_anthropic_route() {
+        for id in [
+            "claude-sonnet-4.5",
+            "anthropic.claude-3-haiku",
+            "us.anthropic.claude-x",
+        ] {
+            assert_eq!(
+                route_for(id, &[], Api::OpenaiCompletions),
+                Api::AnthropicMessages,
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_unlisted_ids_take_the_default_api() {
+        assert_eq!(
+            route_for("deepseek.v3.2", &[], Api::OpenaiCompletions),
+            Api::OpenaiCompletions
+        );
+        assert_eq!(
+            route_for("deepseek.v3.2", &[], Api::AnthropicMessages),
+            Api::AnthropicMessages
+        );
+        // Not a Claude id: `claude` elsewhere in the id does not count.
+        assert_eq!(
+            route_for("my-claude-clone", &[], Api::OpenaiCompletions),
+            Api::OpenaiCompletions
+        );
+    }
+}

@@ -27,9 +27,8 @@ pub struct BaseUrl {
 impl BaseUrl {
     /// Parses an absolute `http(s)://authority/path` URL (no query or fragment).
     pub fn parse(url: &str) -> Result<BaseUrl> {
-        let bad = |why: &str| {
-            Error::Configuration(format!("baseUrl {:?} {why}", truncate(url, 200)))
-        };
+        let bad =
+            |why: &str| Error::Configuration(format!("baseUrl {:?} {why}", truncate(url, 200)));
         let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
             (Scheme::Https, rest)
         } else if let Some(rest) = url.strip_prefix("http://") {
@@ -227,7 +226,10 @@ mod tests {
     #[test]
     fn base_urls_parse_and_derive_the_anthropic_route() {
         let b = BaseUrl::parse("https://bedrock-mantle.us-east-1.api.aws/v1/").unwrap();
-        assert_eq!(b.url("/models"), "https://bedrock-mantle.us-east-1.api.aws/v1/models");
+        assert_eq!(
+            b.url("/models"),
+            "https://bedrock-mantle.us-east-1.api.aws/v1/models"
+        );
         assert_eq!(
             b.anthropic().url("/v1/messages"),
             "https://bedrock-mantle.us-east-1.api.aws/anthropic/v1/messages"
@@ -237,8 +239,17 @@ mod tests {
         assert_eq!(local.authority, "127.0.0.1:8787");
         let v6 = BaseUrl::parse("http://[::1]:9/v1").unwrap();
         assert_eq!(v6.host(), "::1");
-        for bad in ["ftp://x/v1", "https:///v1", "https://u:p@h/v1", "https://h/v1?x=1", "h/v1"] {
-            assert!(matches!(BaseUrl::parse(bad), Err(Error::Configuration(_))), "{bad}");
+        for bad in [
+            "ftp://x/v1",
+            "https:///v1",
+            "https://u:p@h/v1",
+            "https://h/v1?x=1",
+            "h/v1",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::Configuration(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -252,23 +263,38 @@ mod tests {
                 message: "GET u answered 429: Too many tokens".into()
             }
         );
-        assert!(matches!(classify_error("GET u", 401, None, b"", &[]), Error::Unauthorized(_)));
+        assert!(matches!(
+            classify_error("GET u", 401, None, b"", &[]),
+            Error::Unauthorized(_)
+        ));
         let Error::Forbidden(m) = classify_error("GET u", 403, None, b"", &[]) else {
             panic!()
         };
         assert!(m.contains("region"), "{m}");
         assert!(matches!(
             classify_error("GET u", 503, None, b"busy", &[]),
-            Error::UpstreamUnavailable { status: Some(503), .. }
+            Error::UpstreamUnavailable {
+                status: Some(503),
+                ..
+            }
         ));
-        assert!(matches!(classify_error("GET u", 400, None, b"", &[]), Error::InvalidRequest(_)));
+        assert!(matches!(
+            classify_error("GET u", 400, None, b"", &[]),
+            Error::InvalidRequest(_)
+        ));
     }
 
     #[test]
     fn retry_after_comes_from_header_or_body() {
         assert_eq!(retry_after(Some("2.5"), b""), Some(3));
-        assert_eq!(retry_after(None, br#"{"error":{"retry_after":4}}"#), Some(4));
-        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"{}"), None);
+        assert_eq!(
+            retry_after(None, br#"{"error":{"retry_after":4}}"#),
+            Some(4)
+        );
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"{}"),
+            None
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod client;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -20,5 +21,7 @@ mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_host;
 
 pub use error::{Error, Result};

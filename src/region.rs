@@ -69,10 +69,26 @@ mod tests {
 
     #[test]
     fn explicit_setting_wins_then_env_in_order() {
-        assert_eq!(resolve(Some("eu-west-1"), Some("us-west-2"), None).ok().as_deref(), Some("eu-west-1"));
-        assert_eq!(resolve(None, Some("us-west-2"), Some("eu-west-1")).ok().as_deref(), Some("us-west-2"));
-        assert_eq!(resolve(None, None, Some("eu-west-1")).ok().as_deref(), Some("eu-west-1"));
-        assert_eq!(resolve(None, Some("  "), None).ok().as_deref(), Some("us-east-1"));
+        assert_eq!(
+            resolve(Some("eu-west-1"), Some("us-west-2"), None)
+                .ok()
+                .as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            resolve(None, Some("us-west-2"), Some("eu-west-1"))
+                .ok()
+                .as_deref(),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            resolve(None, None, Some("eu-west-1")).ok().as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            resolve(None, Some("  "), None).ok().as_deref(),
+            Some("us-east-1")
+        );
         assert_eq!(resolve(None, None, None).ok().as_deref(), Some("us-east-1"));
     }
 
@@ -89,6 +105,9 @@ mod tests {
 
     #[test]
     fn base_url_is_the_regional_mantle_host() {
-        assert_eq!(base_url("us-west-2"), "https://bedrock-mantle.us-west-2.api.aws/v1");
+        assert_eq!(
+            base_url("us-west-2"),
+            "https://bedrock-mantle.us-west-2.api.aws/v1"
+        );
     }
 }

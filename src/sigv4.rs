@@ -49,7 +49,12 @@ impl PresignRequest<'_> {
 
     /// Credential scope: `date/region/service/aws4_request`.
     pub fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date(), self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date(),
+            self.region,
+            self.service
+        )
     }
 
     /// Every query parameter but the signature, in botocore's order: the operation's own,
@@ -199,8 +204,7 @@ pub fn presign(req: &PresignRequest<'_>, secret: &str) -> Presigned {
 /// Compares two strings in time that depends on their length only.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -308,7 +312,16 @@ mod tests {
         assert_eq!(amz_date(951_782_400).as_deref(), Some("20000229T000000Z"));
         assert_eq!(amz_date(MAX_UNIX_TIME).as_deref(), Some("99991231T235959Z"));
         assert_eq!(amz_date(MAX_UNIX_TIME + 1), None);
-        for t in [0, 1, 59, 86_399, 86_400, 951_782_400, 1_752_555_600, MAX_UNIX_TIME] {
+        for t in [
+            0,
+            1,
+            59,
+            86_399,
+            86_400,
+            951_782_400,
+            1_752_555_600,
+            MAX_UNIX_TIME,
+        ] {
             let text = amz_date(t).unwrap();
             assert_eq!(parse_amz_date(&text), Some(t), "{text}");
         }

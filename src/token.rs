@@ -41,7 +41,10 @@ impl core::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("expiration", &self.expiration)
             .finish()
     }
@@ -224,7 +227,10 @@ pub fn decode(token: &str) -> Result<Decoded> {
         if fields.iter().any(|(seen, _)| *seen == k) {
             return Err(malformed("a query parameter is repeated"));
         }
-        fields.push((k, percent_decode(v).ok_or_else(|| malformed("bad percent-encoding"))?));
+        fields.push((
+            k,
+            percent_decode(v).ok_or_else(|| malformed("bad percent-encoding"))?,
+        ));
     }
     let take = |name: &str| -> Result<String> {
         fields
@@ -282,7 +288,10 @@ pub fn decode(token: &str) -> Result<Decoded> {
         .filter(|e| (1..=MAX_EXPIRES_IN).contains(e))
         .ok_or_else(|| malformed("X-Amz-Expires is not between 1 and 43200"))?;
     let signature = take("X-Amz-Signature")?;
-    if signature.len() != 64 || !signature.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    if signature.len() != 64
+        || !signature
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     {
         return Err(malformed("X-Amz-Signature is not 64 hex digits"));
     }
@@ -394,27 +403,48 @@ mod tests {
         let t = mint(&c, "us-west-2", 43_200, AT).unwrap();
         assert_eq!(t.expires_at, AT + 600);
         c.expiration = Some(AT + 100_000);
-        assert_eq!(mint(&c, "us-west-2", 3600, AT).unwrap().expires_at, AT + 3600);
+        assert_eq!(
+            mint(&c, "us-west-2", 3600, AT).unwrap().expires_at,
+            AT + 3600
+        );
     }
 
     #[test]
     fn bad_inputs_get_typed_errors() {
         let mut c = creds();
         c.access_key_id = " ".into();
-        assert_eq!(err_kind(mint(&c, "us-west-2", 60, AT)), "missing-credentials");
+        assert_eq!(
+            err_kind(mint(&c, "us-west-2", 60, AT)),
+            "missing-credentials"
+        );
         let mut c = creds();
         c.secret_access_key.clear();
-        assert_eq!(err_kind(mint(&c, "us-west-2", 60, AT)), "missing-credentials");
+        assert_eq!(
+            err_kind(mint(&c, "us-west-2", 60, AT)),
+            "missing-credentials"
+        );
         let mut c = creds();
         c.access_key_id = "AKIA/../x".into();
         assert_eq!(err_kind(mint(&c, "us-west-2", 60, AT)), "invalid-request");
         assert_eq!(err_kind(mint(&creds(), "moon-1", 60, AT)), "configuration");
-        assert_eq!(err_kind(mint(&creds(), "us-west-2", 0, AT)), "invalid-request");
-        assert_eq!(err_kind(mint(&creds(), "us-west-2", 43_201, AT)), "invalid-request");
-        assert_eq!(err_kind(mint(&creds(), "us-west-2", 60, u64::MAX)), "invalid-request");
+        assert_eq!(
+            err_kind(mint(&creds(), "us-west-2", 0, AT)),
+            "invalid-request"
+        );
+        assert_eq!(
+            err_kind(mint(&creds(), "us-west-2", 43_201, AT)),
+            "invalid-request"
+        );
+        assert_eq!(
+            err_kind(mint(&creds(), "us-west-2", 60, u64::MAX)),
+            "invalid-request"
+        );
         let mut c = creds();
         c.expiration = Some(AT);
-        assert_eq!(err_kind(mint(&c, "us-west-2", 60, AT)), "missing-credentials");
+        assert_eq!(
+            err_kind(mint(&c, "us-west-2", 60, AT)),
+            "missing-credentials"
+        );
     }
 
     #[test]
@@ -426,7 +456,10 @@ mod tests {
             for e in [0, 60, 50_000] {
                 if let Err(err) = mint(&c, r, e, AT) {
                     let text = err.to_string();
-                    assert!(!text.contains(SECRET) && !text.contains("SESSIONSECRET"), "{text}");
+                    assert!(
+                        !text.contains(SECRET) && !text.contains("SESSIONSECRET"),
+                        "{text}"
+                    );
                 }
             }
         }
@@ -441,7 +474,10 @@ mod tests {
         assert_eq!(d.access_key_id, KEY);
         assert_eq!(d.region, "us-west-2");
         assert_eq!(d.amz_date, "20250715T050000Z");
-        assert_eq!((d.issued_at, d.expires_in, d.expires_at()), (AT, 43_200, AT + 43_200));
+        assert_eq!(
+            (d.issued_at, d.expires_in, d.expires_at()),
+            (AT, 43_200, AT + 43_200)
+        );
         assert_eq!(d.signature, SIGNATURE);
         assert_eq!(d.session_token, None);
         assert!(d.signature_matches(SECRET));
@@ -450,7 +486,12 @@ mod tests {
 
     #[test]
     fn decode_rejects_malformed_tokens() {
-        let good = String::from_utf8(STANDARD.decode(&mint(&creds(), "us-west-2", 60, AT).unwrap().token[PREFIX.len()..]).unwrap()).unwrap();
+        let good = String::from_utf8(
+            STANDARD
+                .decode(&mint(&creds(), "us-west-2", 60, AT).unwrap().token[PREFIX.len()..])
+                .unwrap(),
+        )
+        .unwrap();
         let wrap = |url: &str| format!("{PREFIX}{}", STANDARD.encode(url));
         let cases = [
             "Bearer xyz".to_owned(),
@@ -470,7 +511,9 @@ mod tests {
             wrap(&good.replace("%2F", "%2")),
         ];
         for bad in &cases {
-            let e = decode(bad).err().unwrap_or_else(|| panic!("accepted {bad}"));
+            let e = decode(bad)
+                .err()
+                .unwrap_or_else(|| panic!("accepted {bad}"));
             assert_eq!(e.kind(), "unauthorized", "{e}");
             assert!(e.message().starts_with("malformed bearer token"), "{e}");
         }

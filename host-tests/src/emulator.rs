@@ -25,6 +25,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::runtime::Clock;
+
 /// The response body type of every route.
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -126,6 +128,7 @@ struct State {
     latency: Duration,
     models_body: Option<String>,
     now_override: Option<u64>,
+    clock: Option<Clock>,
 }
 
 /// A running emulator; it stops when dropped.
@@ -152,6 +155,7 @@ impl Emulator {
             latency: Duration::ZERO,
             models_body: None,
             now_override: None,
+            clock: None,
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -166,7 +170,8 @@ impl Emulator {
                 let mut stopped = stopped.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(state.clone(), req));
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let conn =
+                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                     tokio::select! {
                         _ = conn => {},
                         _ = stopped.changed() => {},
@@ -240,6 +245,11 @@ impl Emulator {
         self.state().now_override = now;
     }
 
+    /// Follows this clock for token expiry checks (the guests' clock in tests).
+    pub fn set_clock(&self, clock: Clock) {
+        self.state().clock = Some(clock);
+    }
+
     /// Accepts minted tokens of another access key.
     pub fn add_credentials(&self, access_key_id: &str, secret: &str) {
         self.state()
@@ -250,7 +260,9 @@ impl Emulator {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Mantle's OpenAI-shaped error body.
@@ -299,10 +311,14 @@ fn forbidden(message: &str) -> Response<Body> {
 /// Checks the `Authorization` header as Mantle does: `None` when it is accepted.
 fn authenticate(state: &State, auth: Option<&str>) -> Option<Response<Body>> {
     let Some(auth) = auth else {
-        return Some(unauthorized("Missing Authorization header with a Bearer token"));
+        return Some(unauthorized(
+            "Missing Authorization header with a Bearer token",
+        ));
     };
     let Some(bearer) = auth.strip_prefix("Bearer ") else {
-        return Some(unauthorized("Authorization header must use the Bearer scheme"));
+        return Some(unauthorized(
+            "Authorization header must use the Bearer scheme",
+        ));
     };
     let bearer = bearer.trim();
     if state
@@ -341,10 +357,11 @@ fn authenticate(state: &State, auth: Option<&str>) -> Option<Response<Body>> {
             decoded.region, state.config.region
         )));
     }
-    let now = state.now_override.unwrap_or_else(|| {
-        SystemTime::now()
+    let now = state.now_override.unwrap_or_else(|| match &state.clock {
+        Some(clock) => clock.now().as_secs(),
+        None => SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+            .map_or(0, |d| d.as_secs()),
     });
     if now >= decoded.expires_at() {
         return Some(forbidden("The bearer token has expired"));
@@ -371,7 +388,11 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let path = parts
         .uri
         .path_and_query()
@@ -379,7 +400,12 @@ async fn handle(
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let auth = parts
         .headers
@@ -432,7 +458,11 @@ fn answer(st: &mut State, method: &str, path: &str, auth: Option<&str>) -> Respo
         }
         (_, "/v1/models") => respond(
             405,
-            error_body("method_not_allowed", "invalid_request_error", "Method not allowed"),
+            error_body(
+                "method_not_allowed",
+                "invalid_request_error",
+                "Method not allowed",
+            ),
             &[],
         ),
         _ => respond(
@@ -471,7 +501,12 @@ pub async fn http_request(
     let headers = res
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = res.into_body().collect().await?.to_bytes();
     Ok((status, headers, body))

@@ -4,4 +4,5 @@
 
 pub mod build;
 pub mod emulator;
+pub mod models;
 pub mod runtime;

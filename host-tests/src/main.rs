@@ -4,14 +4,16 @@
 //! `AWS_*` variables a gateway would, never its whole environment.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use mantle_host::emulator::{Emulator, EmulatorConfig};
-use mantle_host::runtime::{GuestOptions, Runtime, describe_error, types};
 use mantle_host::build;
+use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::models;
+use mantle_host::runtime::{GuestOptions, Runtime, describe_error, empty_settings, types};
 
 /// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
 #[derive(Parser)]
@@ -36,6 +38,18 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Models of the provider (discovered, configured and built-in).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Start the emulator, mint a token and list models through the component against it,
+    /// then keep the emulator running for further commands.
+    Demo {
+        /// Address the emulator listens on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+    },
     /// Run the local Mantle emulator until interrupted.
     Emulate {
         /// Address to listen on.
@@ -50,9 +64,25 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// List the models; upstream trouble is logged on stderr and is not an error.
+    List {
+        /// Print a JSON array with the configuration's field names.
+        #[arg(long)]
+        json: bool,
+        /// Genesis JSON5 configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mantle-host: cannot start the async runtime: {e}");
@@ -80,6 +110,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             region,
             keys,
         } => emulate(listen, region, keys).await,
+        Command::Models {
+            command: ModelsCommand::List { json, config },
+        } => models_list(json, config).await,
+        Command::Demo { listen } => demo(listen).await,
     }
 }
 
@@ -104,11 +138,17 @@ fn parse_time(text: &str) -> Result<u64> {
     u64::try_from(t.unix_timestamp()).context("--at must not be before 1970")
 }
 
-async fn mint_token(region: Option<String>, expires_in: u32, at: Option<String>) -> Result<ExitCode> {
+async fn mint_token(
+    region: Option<String>,
+    expires_in: u32,
+    at: Option<String>,
+) -> Result<ExitCode> {
     let (Some(access_key_id), Some(secret_access_key)) =
         (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
     else {
-        bail!("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)");
+        bail!(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"
+        );
     };
     let now = match at {
         Some(text) => parse_time(&text)?,
@@ -123,7 +163,10 @@ async fn mint_token(region: Option<String>, expires_in: u32, at: Option<String>)
     let region = region.unwrap_or_else(default_region);
     let runtime = load_runtime()?;
     let mut guest = runtime.instantiate(GuestOptions::default()).await?;
-    match guest.mint_token(&credentials, &region, expires_in, now).await? {
+    match guest
+        .mint_token(&credentials, &region, expires_in, now)
+        .await?
+    {
         Ok(token) => {
             println!("{}", token.token);
             Ok(ExitCode::SUCCESS)
@@ -135,7 +178,11 @@ async fn mint_token(region: Option<String>, expires_in: u32, at: Option<String>)
     }
 }
 
-async fn emulate(listen: SocketAddr, region: Option<String>, mut keys: Vec<String>) -> Result<ExitCode> {
+async fn emulate(
+    listen: SocketAddr,
+    region: Option<String>,
+    mut keys: Vec<String>,
+) -> Result<ExitCode> {
     keys.extend(env("AWS_BEARER_TOKEN_BEDROCK").map(|k| k.trim().to_owned()));
     let mut config = EmulatorConfig {
         region: region.unwrap_or_else(default_region),
@@ -154,6 +201,109 @@ async fn emulate(listen: SocketAddr, region: Option<String>, mut keys: Vec<Strin
     eprintln!(
         "Mantle emulator for {region} at {} ({n_keys} static key(s), {n_creds} access key(s) accepted); Ctrl-C stops it",
         emulator.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_config(path: Option<PathBuf>) -> Result<Option<String>> {
+    path.map(|p| std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display())))
+        .transpose()
+}
+
+async fn models_list(json: bool, config: Option<PathBuf>) -> Result<ExitCode> {
+    let settings = types::Settings {
+        config: read_config(config)?,
+        ..empty_settings()
+    };
+    let runtime = load_runtime()?;
+    let mut guest = runtime
+        .instantiate(GuestOptions::from_process_env())
+        .await?;
+    let client = guest.client(&settings).await?;
+    let listing = match guest.list(client).await? {
+        Ok(listing) => listing,
+        Err(e) => {
+            eprintln!("mantle-host: {}", describe_error(&e));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for d in &listing.diagnostics {
+        eprintln!("mantle-host: {d}");
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&models::to_json(&listing.models))?
+        );
+    } else {
+        print!("{}", models::table(&listing.models));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Example keys from the AWS documentation; the demo emulator accepts tokens minted from them.
+const DEMO_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const DEMO_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+async fn demo(listen: SocketAddr) -> Result<ExitCode> {
+    let region = default_region();
+    let emulator = Emulator::start_on(
+        listen,
+        EmulatorConfig {
+            region: region.clone(),
+            credentials: vec![(DEMO_KEY.into(), DEMO_SECRET.into())],
+            ..EmulatorConfig::default()
+        },
+    )
+    .await?;
+    println!("Mantle emulator for {region} at {}", emulator.base_url());
+    let runtime = load_runtime()?;
+    let options = GuestOptions::default()
+        .with_env("AWS_REGION", &region)
+        .with_env("AWS_ACCESS_KEY_ID", DEMO_KEY)
+        .with_env("AWS_SECRET_ACCESS_KEY", DEMO_SECRET);
+    let mut guest = runtime.instantiate(options.clone()).await?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let credentials = types::Credentials {
+        access_key_id: DEMO_KEY.into(),
+        secret_access_key: DEMO_SECRET.into(),
+        session_token: None,
+        expiration: None,
+    };
+    match guest.mint_token(&credentials, &region, 3600, now).await? {
+        Ok(t) => println!(
+            "Token minted by the component (valid in {} for {} s): {}...",
+            t.region,
+            t.expires_at - t.issued_at,
+            t.token.get(..40).unwrap_or(&t.token)
+        ),
+        Err(e) => bail!("minting failed: {}", describe_error(&e)),
+    }
+    let config = format!(
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\" }} }} }} }}",
+        emulator.base_url()
+    );
+    let client = guest
+        .client(&types::Settings {
+            config: Some(config.clone()),
+            ..empty_settings()
+        })
+        .await?;
+    match guest.list(client).await? {
+        Ok(listing) => {
+            println!("Models listed through the component (GET /v1/models with that token):");
+            print!("{}", models::table(&listing.models));
+            for d in &listing.diagnostics {
+                println!("note: {d}");
+            }
+        }
+        Err(e) => bail!("listing failed: {}", describe_error(&e)),
+    }
+    println!(
+        "\nThe emulator keeps running; try, in another terminal:\n  \
+         AWS_ACCESS_KEY_ID={DEMO_KEY} AWS_SECRET_ACCESS_KEY={DEMO_SECRET} AWS_REGION={region} \\\n  \
+         cargo run -p mantle-host -- models list --config <(echo '{config}')\nCtrl-C stops it."
     );
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)

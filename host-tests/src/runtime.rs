@@ -46,7 +46,7 @@ pub const PASSED_ENV: [&str; 6] = [
 const STDERR_CAPACITY: usize = 64 * 1024;
 
 /// A wall clock the host controls: real time shifted by an offset tests can move.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
 }
@@ -177,13 +177,17 @@ impl Runtime {
     /// Names of the component's imports, as the component declares them.
     pub fn import_names(&self) -> Vec<String> {
         let ty = self.component().component_type();
-        ty.imports(&self.engine).map(|(n, _)| n.to_owned()).collect()
+        ty.imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect()
     }
 
     /// Names of the component's exports.
     pub fn export_names(&self) -> Vec<String> {
         let ty = self.component().component_type();
-        ty.exports(&self.engine).map(|(n, _)| n.to_owned()).collect()
+        ty.exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect()
     }
 
     /// A fresh instance with its own store.
@@ -228,7 +232,8 @@ impl Guest {
     }
 
     fn traps<T>(&self, r: wasmtime::Result<T>) -> Result<T> {
-        r.map_err(anyhow::Error::from).with_context(|| format!("the guest trapped; its stderr:\n{}", self.stderr()))
+        r.map_err(anyhow::Error::from)
+            .with_context(|| format!("the guest trapped; its stderr:\n{}", self.stderr()))
     }
 
     /// `mint-token`.

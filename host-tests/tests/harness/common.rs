@@ -19,7 +19,10 @@ pub fn runtime() -> &'static Runtime {
 }
 
 pub async fn guest(options: GuestOptions) -> Guest {
-    runtime().instantiate(options).await.expect("the component instantiates")
+    runtime()
+        .instantiate(options)
+        .await
+        .expect("the component instantiates")
 }
 
 pub fn creds(key: &str, secret: &str, session: Option<&str>) -> types::Credentials {

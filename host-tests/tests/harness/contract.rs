@@ -9,10 +9,20 @@ fn imports_only_standard_wasi_interfaces() {
     let imports = runtime().import_names();
     assert!(!imports.is_empty());
     for name in &imports {
-        assert!(name.starts_with("wasi:"), "non-WASI import {name} in {imports:?}");
+        assert!(
+            name.starts_with("wasi:"),
+            "non-WASI import {name} in {imports:?}"
+        );
     }
-    for needed in ["wasi:cli/environment@0.2.12"] {
-        assert!(imports.iter().any(|i| i == needed), "{needed} missing from {imports:?}");
+    for needed in [
+        "wasi:http/outgoing-handler@0.2.12",
+        "wasi:cli/environment@0.2.12",
+        "wasi:clocks/wall-clock@0.2.12",
+    ] {
+        assert!(
+            imports.iter().any(|i| i == needed),
+            "{needed} missing from {imports:?}"
+        );
     }
 }
 
@@ -25,7 +35,10 @@ fn exports_the_provider_with_all_four_capabilities() {
     let ComponentItem::ComponentInstance(instance) = item.ty else {
         panic!("the provider export is not an instance")
     };
-    let names: Vec<String> = instance.exports(rt.engine()).map(|(n, _)| n.to_owned()).collect();
+    let names: Vec<String> = instance
+        .exports(rt.engine())
+        .map(|(n, _)| n.to_owned())
+        .collect();
     for f in [
         "[constructor]client",
         "[method]client.discover",

@@ -1,6 +1,9 @@
 //! Tests that call the component exactly as a gateway would: through wasmtime, with the
 //! emulator standing in for Mantle. One binary, so the component is compiled once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 mod common;
 mod contract;
+mod listing;
 mod tokens;

@@ -29,7 +29,10 @@ async fn the_component_reproduces_the_official_token() {
         .unwrap();
     assert_eq!(t.token, fixture_token());
     assert_eq!(t.region, "us-west-2");
-    assert_eq!((t.issued_at, t.expires_at), (FIXTURE_AT, FIXTURE_AT + 43_200));
+    assert_eq!(
+        (t.issued_at, t.expires_at),
+        (FIXTURE_AT, FIXTURE_AT + 43_200)
+    );
 }
 
 #[test]
@@ -51,8 +54,15 @@ fn mantle_host_mint_token_prints_exactly_the_official_token() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{}\n", fixture_token()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{}\n", fixture_token())
+    );
 
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
         .args(["mint-token", "--region", "mars-1"])
@@ -65,7 +75,10 @@ fn mantle_host_mint_token_prints_exactly_the_official_token() {
     assert!(!bad.status.success());
     assert!(bad.stdout.is_empty());
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("mars-1") && err.contains("eu-north-1"), "{err}");
+    assert!(
+        err.contains("mars-1") && err.contains("eu-north-1"),
+        "{err}"
+    );
     assert!(!err.contains(SECRET));
 }
 
@@ -130,12 +143,16 @@ async fn signatures_match_aws_sigv4_on_random_inputs() {
         let key = rng.string(ALNUM, 16, 40);
         let secret = rng.string(SECRETS, 1, 60);
         let session = (rng.below(2) == 0).then(|| rng.string(SECRETS, 1, 400));
-        let region = mantle_provider::region::SUPPORTED_REGIONS
-            [rng.below(12) as usize];
+        let region = mantle_provider::region::SUPPORTED_REGIONS[rng.below(12) as usize];
         let expires_in = 1 + rng.below(43_200) as u32;
         let at = rng.below(4_102_444_800); // up to 2100
         let t = g
-            .mint_token(&creds(&key, &secret, session.as_deref()), region, expires_in, at)
+            .mint_token(
+                &creds(&key, &secret, session.as_deref()),
+                region,
+                expires_in,
+                at,
+            )
             .await
             .unwrap()
             .unwrap_or_else(|e| panic!("case {case}: {e:?}"));
@@ -189,27 +206,61 @@ async fn the_emulator_accepts_a_minted_token_and_refuses_bad_ones() {
     let (status, body) = get_models(&emu, Some(&format!("Bearer {good}"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["object"], "list");
-    assert!(body["data"].as_array().unwrap().iter().any(|m| m["id"] == "openai.gpt-oss-120b"));
+    assert!(
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "openai.gpt-oss-120b")
+    );
 
     let refused = [
-        ("tampered region", tamper(&good, |u| u.replace("us-west-2", "us-east-1"))),
-        ("tampered expiry", tamper(&good, |u| u.replace("X-Amz-Expires=900", "X-Amz-Expires=901"))),
-        ("tampered signature", tamper(&good, |u| {
-            let i = u.find("X-Amz-Signature=").unwrap() + 16;
-            let flipped = if &u[i..=i] == "0" { "1" } else { "0" };
-            format!("{}{}{}", &u[..i], flipped, &u[i + 1..])
-        })),
-        ("expired", token_for(mint("us-west-2", SECRET, now - 1000, 900)).await),
-        ("wrong region", token_for(mint("us-east-1", SECRET, now, 900)).await),
-        ("wrong secret", token_for(mint("us-west-2", "not-the-secret", now, 900)).await),
-        ("signed in the future", token_for(mint("us-west-2", SECRET, now + 3600, 900)).await),
+        (
+            "tampered region",
+            tamper(&good, |u| u.replace("us-west-2", "us-east-1")),
+        ),
+        (
+            "tampered expiry",
+            tamper(&good, |u| {
+                u.replace("X-Amz-Expires=900", "X-Amz-Expires=901")
+            }),
+        ),
+        (
+            "tampered signature",
+            tamper(&good, |u| {
+                let i = u.find("X-Amz-Signature=").unwrap() + 16;
+                let flipped = if &u[i..=i] == "0" { "1" } else { "0" };
+                format!("{}{}{}", &u[..i], flipped, &u[i + 1..])
+            }),
+        ),
+        (
+            "expired",
+            token_for(mint("us-west-2", SECRET, now - 1000, 900)).await,
+        ),
+        (
+            "wrong region",
+            token_for(mint("us-east-1", SECRET, now, 900)).await,
+        ),
+        (
+            "wrong secret",
+            token_for(mint("us-west-2", "not-the-secret", now, 900)).await,
+        ),
+        (
+            "signed in the future",
+            token_for(mint("us-west-2", SECRET, now + 3600, 900)).await,
+        ),
         ("garbage", format!("{}%%%", token::PREFIX)),
     ];
     for (what, bad) in &refused {
         let (status, body) = get_models(&emu, Some(&format!("Bearer {bad}"))).await;
         assert_eq!(status, 403, "{what}: {body}");
         assert_eq!(body["error"]["type"], "permission_error", "{what}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
     }
     let (status, body) = get_models(&emu, None).await;
     assert_eq!(status, 401, "{body}");
@@ -228,9 +279,17 @@ async fn a_token_of_temporary_credentials_is_accepted_until_it_expires() {
     let emu = emulator().await;
     let mut g = guest(GuestOptions::default()).await;
     let at = now();
-    let mut c = creds(KEY, SECRET, Some("FwoGZXIvYXdzEJr//////////wEaDH+session=="));
+    let mut c = creds(
+        KEY,
+        SECRET,
+        Some("FwoGZXIvYXdzEJr//////////wEaDH+session=="),
+    );
     c.expiration = Some(at + 600);
-    let t = g.mint_token(&c, "us-west-2", 43_200, at).await.unwrap().unwrap();
+    let t = g
+        .mint_token(&c, "us-west-2", 43_200, at)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(t.expires_at, at + 600);
     let (status, body) = get_models(&emu, Some(&format!("Bearer {}", t.token))).await;
     assert_eq!(status, 200, "{body}");
@@ -258,18 +317,102 @@ async fn every_bad_input_gets_its_typed_error() {
     let mut expiring_now = creds(KEY, SECRET, None);
     expiring_now.expiration = Some(at);
     let cases: Vec<(&str, types::Credentials, &str, u32, u64, &str)> = vec![
-        ("empty key", creds("", SECRET, None), "us-west-2", 60, at, "missing-credentials"),
-        ("blank key", creds("  ", SECRET, None), "us-west-2", 60, at, "missing-credentials"),
-        ("empty secret", creds(KEY, "", None), "us-west-2", 60, at, "missing-credentials"),
-        ("key with a slash", creds("AKIA/X", SECRET, None), "us-west-2", 60, at, "invalid-request"),
-        ("unknown region", creds(KEY, SECRET, None), "us-north-9", 60, at, "configuration"),
-        ("empty region", creds(KEY, SECRET, None), "", 60, at, "configuration"),
-        ("expires-in 0", creds(KEY, SECRET, None), "us-west-2", 0, at, "invalid-request"),
-        ("expires-in 43201", creds(KEY, SECRET, None), "us-west-2", 43_201, at, "invalid-request"),
-        ("expires-in max", creds(KEY, SECRET, None), "us-west-2", u32::MAX, at, "invalid-request"),
-        ("expired credentials", expired, "us-west-2", 60, at, "missing-credentials"),
-        ("credentials expiring now", expiring_now, "us-west-2", 60, at, "missing-credentials"),
-        ("time past 9999", creds(KEY, SECRET, None), "us-west-2", 60, u64::MAX, "invalid-request"),
+        (
+            "empty key",
+            creds("", SECRET, None),
+            "us-west-2",
+            60,
+            at,
+            "missing-credentials",
+        ),
+        (
+            "blank key",
+            creds("  ", SECRET, None),
+            "us-west-2",
+            60,
+            at,
+            "missing-credentials",
+        ),
+        (
+            "empty secret",
+            creds(KEY, "", None),
+            "us-west-2",
+            60,
+            at,
+            "missing-credentials",
+        ),
+        (
+            "key with a slash",
+            creds("AKIA/X", SECRET, None),
+            "us-west-2",
+            60,
+            at,
+            "invalid-request",
+        ),
+        (
+            "unknown region",
+            creds(KEY, SECRET, None),
+            "us-north-9",
+            60,
+            at,
+            "configuration",
+        ),
+        (
+            "empty region",
+            creds(KEY, SECRET, None),
+            "",
+            60,
+            at,
+            "configuration",
+        ),
+        (
+            "expires-in 0",
+            creds(KEY, SECRET, None),
+            "us-west-2",
+            0,
+            at,
+            "invalid-request",
+        ),
+        (
+            "expires-in 43201",
+            creds(KEY, SECRET, None),
+            "us-west-2",
+            43_201,
+            at,
+            "invalid-request",
+        ),
+        (
+            "expires-in max",
+            creds(KEY, SECRET, None),
+            "us-west-2",
+            u32::MAX,
+            at,
+            "invalid-request",
+        ),
+        (
+            "expired credentials",
+            expired,
+            "us-west-2",
+            60,
+            at,
+            "missing-credentials",
+        ),
+        (
+            "credentials expiring now",
+            expiring_now,
+            "us-west-2",
+            60,
+            at,
+            "missing-credentials",
+        ),
+        (
+            "time past 9999",
+            creds(KEY, SECRET, None),
+            "us-west-2",
+            60,
+            u64::MAX,
+            "invalid-request",
+        ),
     ];
     for (what, c, region, expires, now, want) in cases {
         let e = g
@@ -282,7 +425,10 @@ async fn every_bad_input_gets_its_typed_error() {
         let text = format!("{e:?}");
         assert!(!text.contains(SECRET), "{what}: secret in {text}");
         if want == "configuration" {
-            assert!(text.contains("us-east-1") && text.contains("sa-east-1"), "{what}: {text}");
+            assert!(
+                text.contains("us-east-1") && text.contains("sa-east-1"),
+                "{what}: {text}"
+            );
         }
     }
 }
@@ -296,16 +442,26 @@ async fn no_input_traps_the_guest() {
         let mut c = creds(
             &rng.string(&any, 0, 30),
             &rng.string(&any, 0, 30),
-            (rng.below(2) == 0).then(|| "tok/+=\u{0}é✓".repeat(rng.below(4) as usize)).as_deref(),
+            (rng.below(2) == 0)
+                .then(|| "tok/+=\u{0}é✓".repeat(rng.below(4) as usize))
+                .as_deref(),
         );
         if rng.below(3) == 0 {
             c.access_key_id = "ÄKIA✓\u{0}".into();
         }
         c.expiration = (rng.below(2) == 0).then(|| rng.next());
-        let region = if rng.below(2) == 0 { "us-east-1".to_owned() } else { rng.string(&any, 0, 20) };
+        let region = if rng.below(2) == 0 {
+            "us-east-1".to_owned()
+        } else {
+            rng.string(&any, 0, 20)
+        };
         let expires = [0, 1, 43_200, 43_201, u32::MAX][rng.below(5) as usize];
         let at = [0, 1, FIXTURE_AT, u64::MAX, rng.next()][rng.below(5) as usize];
         let result = g.mint_token(&c, &region, expires, at).await;
-        assert!(result.is_ok(), "case {case} trapped: {:#}", result.err().unwrap());
+        assert!(
+            result.is_ok(),
+            "case {case} trapped: {:#}",
+            result.err().unwrap()
+        );
     }
 }

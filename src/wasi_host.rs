@@ -1,0 +1,275 @@
+//! The [`Host`] of the component: the WASI environment, the wall clock, and outgoing HTTP
+//! through `wasi:http/outgoing-handler` with time-outs and a body cap.
+
+use wasi::clocks::{monotonic_clock, wall_clock};
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
+    Scheme,
+};
+use wasi::io::poll;
+use wasi::io::streams::StreamError;
+
+use crate::client::{Host, Request};
+use crate::error::{Error, Result};
+use crate::http::{self, Limits, Response};
+
+/// Bytes asked for per read.
+const READ_CHUNK: u64 = 64 * 1024;
+
+/// The WASI host; the environment is read once.
+pub struct WasiHost {
+    env: Vec<(String, String)>,
+}
+
+impl WasiHost {
+    /// Reads the environment.
+    pub fn new() -> WasiHost {
+        WasiHost {
+            env: wasi::cli::environment::get_environment(),
+        }
+    }
+}
+
+impl Host for WasiHost {
+    fn env(&self, name: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn now(&self) -> u64 {
+        wall_clock::now().seconds
+    }
+
+    fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response> {
+        let what = format!("{} {}", request.method, request.url());
+        let started = monotonic_clock::now();
+        let response = start(request, limits).map_err(|e| transport_error(&what, e))?;
+        let response = wait_response(&response, limits, started, &what)?;
+        read_response(response, limits, started, &what)
+    }
+}
+
+/// Why a request failed before or while reading.
+pub enum Failure {
+    /// A wasi-http error code.
+    Code(ErrorCode),
+    /// Something else, already worded.
+    Other(Error),
+}
+
+fn ms_to_ns(ms: u64) -> u64 {
+    ms.saturating_mul(1_000_000)
+}
+
+/// Sends the request head and body; the response is awaited with [`wait_response`].
+pub fn start(
+    request: &Request,
+    limits: &Limits,
+) -> core::result::Result<wasi::http::types::FutureIncomingResponse, Failure> {
+    let invalid = |what: &str| Failure::Other(Error::Configuration(format!("cannot send: {what}")));
+    let entries: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+        .collect();
+    let headers = Fields::from_list(&entries).map_err(|_| invalid("a header is not valid"))?;
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match request.method {
+        "POST" => Method::Post,
+        _ => Method::Get,
+    };
+    outgoing
+        .set_method(&method)
+        .map_err(|_| invalid("method"))?;
+    let scheme = match request.base.scheme {
+        http::Scheme::Http => Scheme::Http,
+        http::Scheme::Https => Scheme::Https,
+    };
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|_| invalid("scheme"))?;
+    outgoing
+        .set_authority(Some(&request.base.authority))
+        .map_err(|_| invalid("host"))?;
+    let path = format!("{}{}", request.base.path, request.path);
+    outgoing
+        .set_path_with_query(Some(&path))
+        .map_err(|_| invalid("path"))?;
+    let options = RequestOptions::new();
+    // A host may not support setting a time-out; the overall deadline still holds then.
+    let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
+    let _ = options.set_first_byte_timeout(Some(ms_to_ns(limits.first_byte_ms)));
+    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(limits.between_bytes_ms)));
+
+    let body = outgoing.body().map_err(|_| invalid("body"))?;
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(Failure::Code)?;
+    if !request.body.is_empty() {
+        let stream = body.write().map_err(|_| invalid("body stream"))?;
+        for chunk in request.body.chunks(4096) {
+            if let Err(e) = stream.blocking_write_and_flush(chunk) {
+                return Err(match e {
+                    StreamError::LastOperationFailed(_) | StreamError::Closed => {
+                        Failure::Other(Error::UpstreamUnavailable {
+                            status: None,
+                            message: "the connection closed while sending the request".into(),
+                        })
+                    }
+                });
+            }
+        }
+        drop(stream);
+    }
+    OutgoingBody::finish(body, None).map_err(Failure::Code)?;
+    Ok(future)
+}
+
+/// Nanoseconds left before the request's overall deadline, `None` without one.
+fn remaining(limits: &Limits, started: u64) -> Option<u64> {
+    (limits.total_ms > 0).then(|| {
+        ms_to_ns(limits.total_ms).saturating_sub(monotonic_clock::now().saturating_sub(started))
+    })
+}
+
+fn deadline_error(what: &str, limits: &Limits) -> Error {
+    Error::Timeout(format!("{what} took longer than {} ms", limits.total_ms))
+}
+
+/// Waits for the response head, within the overall deadline.
+pub fn wait_response(
+    future: &wasi::http::types::FutureIncomingResponse,
+    limits: &Limits,
+    started: u64,
+    what: &str,
+) -> Result<IncomingResponse> {
+    loop {
+        if let Some(result) = future.get() {
+            return match result {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(code)) => Err(transport_error(what, Failure::Code(code))),
+                Err(()) => Err(Error::Protocol(format!("{what}: response taken twice"))),
+            };
+        }
+        let ready = future.subscribe();
+        match remaining(limits, started) {
+            Some(0) => return Err(deadline_error(what, limits)),
+            Some(ns) => {
+                let timer = monotonic_clock::subscribe_duration(ns);
+                let woken = poll::poll(&[&ready, &timer]);
+                if !woken.contains(&0) && timer.ready() {
+                    return Err(deadline_error(what, limits));
+                }
+            }
+            None => ready.block(),
+        }
+    }
+}
+
+fn read_response(
+    response: IncomingResponse,
+    limits: &Limits,
+    started: u64,
+    what: &str,
+) -> Result<Response> {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .consume()
+        .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
+    let stream = body
+        .stream()
+        .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
+    let mut data = Vec::new();
+    loop {
+        let ready = stream.subscribe();
+        match remaining(limits, started) {
+            Some(0) => return Err(deadline_error(what, limits)),
+            Some(ns) => {
+                let timer = monotonic_clock::subscribe_duration(ns);
+                let woken = poll::poll(&[&ready, &timer]);
+                if !woken.contains(&0) {
+                    return Err(deadline_error(what, limits));
+                }
+            }
+            None => ready.block(),
+        }
+        match stream.read(READ_CHUNK) {
+            Ok(bytes) => {
+                if data.len() + bytes.len() > limits.max_body {
+                    return Err(Error::Protocol(format!(
+                        "{what}: the response body is larger than {} bytes",
+                        limits.max_body
+                    )));
+                }
+                data.extend_from_slice(&bytes);
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                let code = wasi::http::types::http_error_code(&e);
+                return Err(match code {
+                    Some(code) => transport_error(what, Failure::Code(code)),
+                    None => Error::UpstreamUnavailable {
+                        status: Some(status),
+                        message: format!(
+                            "{what}: reading the body failed: {}",
+                            e.to_debug_string()
+                        ),
+                    },
+                });
+            }
+        }
+    }
+    drop(stream);
+    Ok(Response {
+        status,
+        headers,
+        body: data,
+    })
+}
+
+/// Words a transport failure as the provider's error.
+pub fn transport_error(what: &str, failure: Failure) -> Error {
+    let code = match failure {
+        Failure::Other(e) => return e,
+        Failure::Code(code) => code,
+    };
+    match code {
+        ErrorCode::ConnectionTimeout => Error::Timeout(format!("{what}: connecting timed out")),
+        ErrorCode::ConnectionReadTimeout => {
+            Error::Timeout(format!("{what}: no data from the upstream in time"))
+        }
+        ErrorCode::ConnectionWriteTimeout => {
+            Error::Timeout(format!("{what}: sending the request timed out"))
+        }
+        ErrorCode::HttpResponseTimeout => {
+            Error::Timeout(format!("{what}: no response from the upstream in time"))
+        }
+        ErrorCode::ConnectionRefused => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: connection refused"),
+        },
+        ErrorCode::DnsError(_) => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: the host name does not resolve"),
+        },
+        ErrorCode::HttpRequestDenied => {
+            Error::Forbidden(format!("{what}: the host does not allow this destination"))
+        }
+        other => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: {other:?}"),
+        },
+    }
+}
