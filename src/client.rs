@@ -4,11 +4,17 @@
 //! The environment, the clock and the network come in through [`Host`], so this logic runs
 //! natively in tests exactly as it runs in the component.
 
+use std::collections::VecDeque;
+
+use crate::anthropic;
+use crate::chat::{ChatEvent, ChatRequest, EventStream};
 use crate::config::{self, ProviderConfig};
 use crate::discovery;
 use crate::error::{Error, Result};
 use crate::http::{self, BaseUrl, Limits, Response};
+use crate::model::Api;
 use crate::model::Model;
+use crate::openai;
 use crate::region;
 use crate::token::{self, Credentials, Token};
 
@@ -32,6 +38,48 @@ pub trait Host {
     /// Sends a request and reads the whole response within `limits`. Transport failures
     /// come back as [`Error::Timeout`] or [`Error::UpstreamUnavailable`].
     fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response>;
+    /// Sends a request and returns as soon as the response head is in; the body is read
+    /// chunk by chunk as it arrives.
+    fn open(&mut self, request: &Request, limits: &Limits) -> Result<Streaming>;
+}
+
+/// A response whose body is still arriving.
+pub struct Streaming {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Box<dyn BodyReader>,
+}
+
+impl Streaming {
+    /// The first value of a header (name in lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Reads the rest of the body, at most `max` bytes (more is cut off).
+    pub fn read_to_end(mut self, max: usize) -> Vec<u8> {
+        let mut data = Vec::new();
+        while let Ok(Some(chunk)) = self.body.next_chunk() {
+            let room = max.saturating_sub(data.len());
+            data.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if data.len() >= max {
+                break;
+            }
+        }
+        data
+    }
+}
+
+/// A body read as it arrives.
+pub trait BodyReader {
+    /// The next chunk as soon as any bytes are there; `None` at the end of the body.
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
 }
 
 /// An outgoing request.
@@ -279,6 +327,209 @@ impl Client {
             models: discovery::merge(discovered, &resolved.config),
             diagnostics,
         })
+    }
+}
+
+/// Largest error body read from a failed chat request.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Output cap of an Anthropic model the listing does not describe.
+const UNKNOWN_ANTHROPIC_MAX_TOKENS: u32 = 8_192;
+
+impl Client {
+    /// Starts a streamed chat completion on the route the model needs. Failures before the
+    /// first byte of the answer (refusals, unknown model, over quota) are errors here.
+    pub fn chat_stream(
+        &mut self,
+        host: &mut dyn Host,
+        request: &ChatRequest,
+    ) -> Result<ChatStream> {
+        let resolved = self.resolve(host)?;
+        if request.model.trim().is_empty() {
+            return Err(Error::InvalidRequest("the request names no model".into()));
+        }
+        if request.messages.is_empty() {
+            return Err(Error::InvalidRequest("the request has no messages".into()));
+        }
+        let now = host.now();
+        let discovered: &[Model] = match &self.models {
+            Some(c)
+                if resolved.config.discovery
+                    && now.saturating_sub(c.fetched_at) < MODEL_CACHE_SECS =>
+            {
+                &c.models
+            }
+            _ => &[],
+        };
+        let known = discovery::merge(discovered, &resolved.config);
+        let listed = known.iter().find(|m| m.id == request.model);
+        let api = discovery::route_for(&request.model, &known, resolved.config.api);
+        let bearer = self.bearer(host)?;
+        let mut headers = vec![
+            ("authorization".to_owned(), format!("Bearer {bearer}")),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("accept".to_owned(), "text/event-stream".to_owned()),
+        ];
+        let (base, path, body) = match api {
+            Api::OpenaiCompletions => {
+                // Discovered limits are guesses; only configured ones cap the request.
+                let cap = listed
+                    .filter(|m| m.source != crate::model::ModelSource::Discovered)
+                    .map(|m| m.max_tokens);
+                (
+                    resolved.base.clone(),
+                    "/chat/completions",
+                    openai::build_request(request, cap)?,
+                )
+            }
+            Api::AnthropicMessages => {
+                headers.push((
+                    "anthropic-version".to_owned(),
+                    anthropic::ANTHROPIC_VERSION.to_owned(),
+                ));
+                let cap = listed.map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
+                let thinking = listed.is_none_or(|m| m.reasoning);
+                (
+                    resolved.base.anthropic(),
+                    "/v1/messages",
+                    anthropic::build_request(request, cap, thinking)?,
+                )
+            }
+        };
+        let http_request = Request {
+            method: "POST",
+            base,
+            path: path.to_owned(),
+            headers,
+            body: body.into_bytes(),
+        };
+        let limits = Limits {
+            connect_ms: http::DISCOVERY_LIMITS.connect_ms,
+            first_byte_ms: resolved.config.first_byte_timeout_ms,
+            between_bytes_ms: resolved.config.between_bytes_timeout_ms,
+            total_ms: 0,
+            max_body: usize::MAX,
+        };
+        let what = format!("POST {}", http_request.url());
+        let response = host.open(&http_request, &limits)?;
+        if !(200..300).contains(&response.status) {
+            let status = response.status;
+            let retry = response.header("retry-after").map(str::to_owned);
+            let body = response.read_to_end(MAX_ERROR_BODY);
+            let e = match api {
+                Api::OpenaiCompletions => {
+                    openai::classify_error(status, retry.as_deref(), &body, &[&bearer])
+                }
+                Api::AnthropicMessages => {
+                    anthropic::classify_error(status, retry.as_deref(), &body, &[&bearer])
+                }
+            };
+            return Err(e);
+        }
+        let content_type = response.header("content-type").unwrap_or("").to_owned();
+        if !content_type.starts_with("text/event-stream") {
+            let body = response.read_to_end(512);
+            return Err(Error::Protocol(format!(
+                "{what} answered {content_type:?} instead of an event stream: {:?}",
+                http::redact(&String::from_utf8_lossy(&body), &[&bearer])
+            )));
+        }
+        let events = match api {
+            Api::OpenaiCompletions => Events::OpenAi(openai::event_stream().redacting(&[&bearer])),
+            Api::AnthropicMessages => {
+                Events::Anthropic(anthropic::event_stream().redacting(&[&bearer]))
+            }
+        };
+        Ok(ChatStream {
+            body: response.body,
+            events,
+            pending: VecDeque::new(),
+            failure: None,
+            done: false,
+        })
+    }
+}
+
+enum Events {
+    OpenAi(EventStream<openai::Mapper>),
+    Anthropic(EventStream<anthropic::Mapper>),
+}
+
+impl Events {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<ChatEvent>) -> Result<()> {
+        match self {
+            Events::OpenAi(s) => s.feed(chunk, out),
+            Events::Anthropic(s) => s.feed(chunk, out),
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
+        match self {
+            Events::OpenAi(s) => s.end(out),
+            Events::Anthropic(s) => s.end(out),
+        }
+    }
+
+    fn finished(&self) -> bool {
+        match self {
+            Events::OpenAi(s) => s.finished(),
+            Events::Anthropic(s) => s.finished(),
+        }
+    }
+}
+
+/// A streamed answer: one upstream chunk in, its events out, nothing else held.
+pub struct ChatStream {
+    body: Box<dyn BodyReader>,
+    events: Events,
+    pending: VecDeque<ChatEvent>,
+    failure: Option<Error>,
+    done: bool,
+}
+
+impl ChatStream {
+    /// The next event; `None` only after the finish event or an error. Events that arrived
+    /// before a failure are delivered first, then the failure.
+    pub fn next_event(&mut self) -> Option<Result<ChatEvent>> {
+        let mut out = Vec::new();
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(Ok(e));
+            }
+            if let Some(e) = self.failure.take() {
+                self.done = true;
+                return Some(Err(e));
+            }
+            if self.done || self.events.finished() {
+                self.done = true;
+                return None;
+            }
+            let step = match self.body.next_chunk() {
+                Ok(Some(chunk)) => self.events.feed(&chunk, &mut out),
+                Ok(None) => {
+                    self.done = true;
+                    self.events.end(&mut out)
+                }
+                Err(e) => {
+                    self.done = true;
+                    if self.events.finished() {
+                        Ok(())
+                    } else {
+                        Err(match e {
+                            Error::Timeout(m) => Error::Timeout(m),
+                            other => Error::Truncated(format!(
+                                "the stream broke before its final event: {}",
+                                other.message()
+                            )),
+                        })
+                    }
+                }
+            };
+            self.pending.extend(out.drain(..));
+            if let Err(e) = step {
+                self.done = true;
+                self.failure = Some(e);
+            }
+        }
     }
 }
 

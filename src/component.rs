@@ -30,6 +30,7 @@ use bindings::exports::genesis::mantle::provider::{
 
 use core::cell::RefCell;
 
+use crate::chat;
 use crate::client;
 use crate::error::Error;
 use crate::model;
@@ -179,19 +180,150 @@ impl GuestClient for Client {
         })
     }
 
-    fn chat_stream(&self, _request: wit::ChatRequest) -> Result<ChatStream, wit::Error> {
-        Err(Error::NotImplemented("chat-stream is not implemented yet".into()).into())
+    fn chat_stream(&self, request: wit::ChatRequest) -> Result<ChatStream, wit::Error> {
+        let mut host = WasiHost::new();
+        let stream = self
+            .inner
+            .borrow_mut()
+            .chat_stream(&mut host, &request.into())?;
+        Ok(ChatStream::new(Stream {
+            inner: RefCell::new(stream),
+        }))
     }
 }
 
 /// A streamed chat completion.
-pub struct Stream;
+pub struct Stream {
+    inner: RefCell<client::ChatStream>,
+}
 
 impl GuestChatStream for Stream {
     fn next(&self) -> Option<Result<wit::ChatEvent, wit::Error>> {
-        Some(Err(Error::NotImplemented(
-            "chat-stream is not implemented yet".into(),
-        )
-        .into()))
+        self.inner
+            .borrow_mut()
+            .next_event()
+            .map(|r| r.map(Into::into).map_err(Into::into))
+    }
+}
+
+fn content(parts: Vec<wit::ContentPart>) -> Vec<chat::ContentPart> {
+    parts
+        .into_iter()
+        .map(|p| match p {
+            wit::ContentPart::Text(t) => chat::ContentPart::Text(t),
+            wit::ContentPart::Image(wit::ImageSource::Url(u)) => {
+                chat::ContentPart::Image(chat::ImageSource::Url(u))
+            }
+            wit::ContentPart::Image(wit::ImageSource::Base64(i)) => {
+                chat::ContentPart::Image(chat::ImageSource::Base64 {
+                    media_type: i.media_type,
+                    data: i.data,
+                })
+            }
+        })
+        .collect()
+}
+
+impl From<wit::ChatRequest> for chat::ChatRequest {
+    fn from(r: wit::ChatRequest) -> Self {
+        let messages = r
+            .messages
+            .into_iter()
+            .map(|m| match m {
+                wit::Message::System(t) => chat::Message::System(t),
+                wit::Message::User(parts) => chat::Message::User(content(parts)),
+                wit::Message::Assistant(a) => chat::Message::Assistant(chat::AssistantMessage {
+                    reasoning: a
+                        .reasoning
+                        .into_iter()
+                        .map(|b| match b {
+                            wit::ReasoningBlock::Thinking(t) => chat::ReasoningBlock::Thinking {
+                                text: t.text,
+                                signature: t.signature,
+                            },
+                            wit::ReasoningBlock::Redacted(d) => chat::ReasoningBlock::Redacted(d),
+                        })
+                        .collect(),
+                    content: content(a.content),
+                    tool_calls: a
+                        .tool_calls
+                        .into_iter()
+                        .map(|c| chat::ToolCall {
+                            id: c.id,
+                            name: c.name,
+                            arguments: c.arguments,
+                        })
+                        .collect(),
+                }),
+                wit::Message::Tool(t) => chat::Message::Tool(chat::ToolResult {
+                    tool_call_id: t.tool_call_id,
+                    content: content(t.content),
+                    is_error: t.is_error,
+                }),
+            })
+            .collect();
+        chat::ChatRequest {
+            model: r.model,
+            messages,
+            tools: r
+                .tools
+                .into_iter()
+                .map(|t| chat::Tool {
+                    name: t.name,
+                    description: t.description,
+                    parameters: t.parameters,
+                })
+                .collect(),
+            tool_choice: r.tool_choice.map(|c| match c {
+                wit::ToolChoice::Auto => chat::ToolChoice::Auto,
+                wit::ToolChoice::None => chat::ToolChoice::None,
+                wit::ToolChoice::Required => chat::ToolChoice::Required,
+                wit::ToolChoice::Named(n) => chat::ToolChoice::Named(n),
+            }),
+            max_tokens: r.max_tokens,
+            temperature: r.temperature,
+            top_p: r.top_p,
+            stop: r.stop,
+            reasoning_effort: r.reasoning_effort.map(|e| match e {
+                wit::ReasoningEffort::Low => chat::ReasoningEffort::Low,
+                wit::ReasoningEffort::Medium => chat::ReasoningEffort::Medium,
+                wit::ReasoningEffort::High => chat::ReasoningEffort::High,
+            }),
+            extra: r.extra,
+        }
+    }
+}
+
+impl From<chat::ChatEvent> for wit::ChatEvent {
+    fn from(e: chat::ChatEvent) -> Self {
+        match e {
+            chat::ChatEvent::MessageStart { id, model } => {
+                wit::ChatEvent::MessageStart(wit::MessageStart { id, model })
+            }
+            chat::ChatEvent::TextDelta(t) => wit::ChatEvent::TextDelta(t),
+            chat::ChatEvent::ReasoningDelta(t) => wit::ChatEvent::ReasoningDelta(t),
+            chat::ChatEvent::ReasoningSignature(s) => wit::ChatEvent::ReasoningSignature(s),
+            chat::ChatEvent::RedactedReasoning(d) => wit::ChatEvent::RedactedReasoning(d),
+            chat::ChatEvent::ToolCallStart { index, id, name } => {
+                wit::ChatEvent::ToolCallStart(wit::ToolCallStart { index, id, name })
+            }
+            chat::ChatEvent::ToolCallArguments { index, arguments } => {
+                wit::ChatEvent::ToolCallArguments(wit::ToolCallDelta { index, arguments })
+            }
+            chat::ChatEvent::Usage(u) => wit::ChatEvent::Usage(wit::Usage {
+                input_tokens: u.input_tokens,
+                output_tokens: u.output_tokens,
+                cache_read_tokens: u.cache_read_tokens,
+                cache_write_tokens: u.cache_write_tokens,
+            }),
+            chat::ChatEvent::Finish(r) => wit::ChatEvent::Finish(match r {
+                chat::StopReason::Stop => wit::StopReason::Stop,
+                chat::StopReason::Length => wit::StopReason::Length,
+                chat::StopReason::ToolCalls => wit::StopReason::ToolCalls,
+                chat::StopReason::ContentFilter => wit::StopReason::ContentFilter,
+                chat::StopReason::Refusal => wit::StopReason::Refusal,
+                chat::StopReason::Other(o) => wit::StopReason::Other(o),
+            }),
+        }
     }
 }

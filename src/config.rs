@@ -66,9 +66,18 @@ pub struct ProviderConfig {
     /// `discoveryTimeoutMs`: time limit of `GET /models`, milliseconds
     /// (1 to [`MAX_DISCOVERY_TIMEOUT_MS`], the default).
     pub discovery_timeout_ms: u64,
+    /// `firstByteTimeoutMs`: longest wait for the first byte of a chat answer, milliseconds.
+    pub first_byte_timeout_ms: u64,
+    /// `betweenBytesTimeoutMs`: longest pause inside a streamed chat answer, milliseconds.
+    pub between_bytes_timeout_ms: u64,
     /// `models`: per-model settings, ids unique, in the order written.
     pub models: Vec<ModelOverride>,
 }
+
+/// Default `firstByteTimeoutMs`: Mantle may queue a request before it answers.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u64 = 300_000;
+/// Default `betweenBytesTimeoutMs`.
+pub const DEFAULT_BETWEEN_BYTES_TIMEOUT_MS: u64 = 120_000;
 
 impl Default for ProviderConfig {
     fn default() -> Self {
@@ -79,6 +88,8 @@ impl Default for ProviderConfig {
             api_key: None,
             discovery: true,
             discovery_timeout_ms: MAX_DISCOVERY_TIMEOUT_MS,
+            first_byte_timeout_ms: DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+            between_bytes_timeout_ms: DEFAULT_BETWEEN_BYTES_TIMEOUT_MS,
             models: Vec::new(),
         }
     }
@@ -325,6 +336,12 @@ fn provider_config(p: &Map<String, Value>) -> Result<ProviderConfig> {
             )));
         }
         config.discovery_timeout_ms = u64::from(ms);
+    }
+    if let Some(v) = member(p, "firstByteTimeoutMs") {
+        config.first_byte_timeout_ms = u64::from(count(v, &path("firstByteTimeoutMs"))?);
+    }
+    if let Some(v) = member(p, "betweenBytesTimeoutMs") {
+        config.between_bytes_timeout_ms = u64::from(count(v, &path("betweenBytesTimeoutMs"))?);
     }
     if let Some(v) = member(p, "models") {
         let entries = array(v, &path("models"))?;
@@ -972,6 +989,15 @@ mod tests {
     #[test]
     fn discovery_timeout_defaults_to_the_cap_and_is_bounded() {
         assert_eq!(ProviderConfig::default().discovery_timeout_ms, 30_000);
+        let c = parse(&provider(
+            "firstByteTimeoutMs: 1500, betweenBytesTimeoutMs: 700",
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.first_byte_timeout_ms, c.between_bytes_timeout_ms),
+            (1_500, 700)
+        );
+        assert!(err(&provider("firstByteTimeoutMs: 0")).contains("firstByteTimeoutMs"));
         let c = parse(&provider("discoveryTimeoutMs: 500")).unwrap();
         assert_eq!(c.discovery_timeout_ms, 500);
         let c = parse(&provider("discoveryTimeoutMs: 30000")).unwrap();

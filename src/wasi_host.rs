@@ -4,15 +4,18 @@
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use wasi::io::poll;
-use wasi::io::streams::StreamError;
+use wasi::io::streams::{InputStream, StreamError};
 
-use crate::client::{Host, Request};
+use crate::client::{BodyReader, Host, Request, Streaming};
 use crate::error::{Error, Result};
 use crate::http::{self, Limits, Response};
+
+/// How much later than the guest's own timers the host's time-outs fire.
+const BACKSTOP_MS: u64 = 1_000;
 
 /// Bytes asked for per read.
 const READ_CHUNK: u64 = 64 * 1024;
@@ -41,6 +44,33 @@ impl Host for WasiHost {
 
     fn now(&self) -> u64 {
         wall_clock::now().seconds
+    }
+
+    fn open(&mut self, request: &Request, limits: &Limits) -> Result<Streaming> {
+        let what = format!("{} {}", request.method, request.url());
+        let started = monotonic_clock::now();
+        let future = start(request, limits).map_err(|e| transport_error(&what, e))?;
+        let response = wait_response(&future, limits, started, &what)?;
+        let status = response.status();
+        let headers = headers_of(&response);
+        let body = response
+            .consume()
+            .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
+        let stream = body
+            .stream()
+            .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
+        Ok(Streaming {
+            status,
+            headers,
+            body: Box::new(WasiBody {
+                stream,
+                _body: body,
+                _response: response,
+                between_bytes_ms: limits.between_bytes_ms,
+                status,
+                what,
+            }),
+        })
     }
 
     fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response> {
@@ -102,7 +132,11 @@ pub fn start(
     // A host may not support setting a time-out; the overall deadline still holds then.
     let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
     let _ = options.set_first_byte_timeout(Some(ms_to_ns(limits.first_byte_ms)));
-    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(limits.between_bytes_ms)));
+    // The guest times pauses itself; the host's limit is a backstop a little later, so a
+    // stall is reported as a time-out rather than as a broken connection.
+    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(
+        limits.between_bytes_ms.saturating_add(BACKSTOP_MS),
+    )));
 
     let body = outgoing.body().map_err(|_| invalid("body"))?;
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(Failure::Code)?;
@@ -137,13 +171,14 @@ fn deadline_error(what: &str, limits: &Limits) -> Error {
     Error::Timeout(format!("{what} took longer than {} ms", limits.total_ms))
 }
 
-/// Waits for the response head, within the overall deadline.
+/// Waits for the response head: at most `first_byte_ms`, and within the overall deadline.
 pub fn wait_response(
     future: &wasi::http::types::FutureIncomingResponse,
     limits: &Limits,
     started: u64,
     what: &str,
 ) -> Result<IncomingResponse> {
+    let first_byte_deadline = ms_to_ns(limits.first_byte_ms);
     loop {
         if let Some(result) = future.get() {
             return match result {
@@ -152,17 +187,83 @@ pub fn wait_response(
                 Err(()) => Err(Error::Protocol(format!("{what}: response taken twice"))),
             };
         }
+        let waited = monotonic_clock::now().saturating_sub(started);
+        let for_first_byte = first_byte_deadline.saturating_sub(waited);
+        let budget = match remaining(limits, started) {
+            Some(total) => total.min(for_first_byte),
+            None => for_first_byte,
+        };
+        if budget == 0 {
+            return Err(if remaining(limits, started) == Some(0) {
+                deadline_error(what, limits)
+            } else {
+                Error::Timeout(format!(
+                    "{what}: no response within {} ms",
+                    limits.first_byte_ms
+                ))
+            });
+        }
         let ready = future.subscribe();
-        match remaining(limits, started) {
-            Some(0) => return Err(deadline_error(what, limits)),
-            Some(ns) => {
-                let timer = monotonic_clock::subscribe_duration(ns);
-                let woken = poll::poll(&[&ready, &timer]);
-                if !woken.contains(&0) && timer.ready() {
-                    return Err(deadline_error(what, limits));
+        let timer = monotonic_clock::subscribe_duration(budget);
+        poll::poll(&[&ready, &timer]);
+    }
+}
+
+fn headers_of(response: &IncomingResponse) -> Vec<(String, String)> {
+    response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
+/// Fields drop in order: the stream before its body, the body before its response.
+struct WasiBody {
+    stream: InputStream,
+    _body: IncomingBody,
+    _response: IncomingResponse,
+    between_bytes_ms: u64,
+    status: u16,
+    what: String,
+}
+
+impl BodyReader for WasiBody {
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        loop {
+            let ready = self.stream.subscribe();
+            let timer = monotonic_clock::subscribe_duration(ms_to_ns(self.between_bytes_ms));
+            let woken = poll::poll(&[&ready, &timer]);
+            if !woken.contains(&0) {
+                return Err(Error::Timeout(format!(
+                    "{}: the stream stalled for {} ms",
+                    self.what, self.between_bytes_ms
+                )));
+            }
+            match self.stream.read(READ_CHUNK) {
+                Ok(bytes) if bytes.is_empty() => continue,
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(StreamError::Closed) => return Ok(None),
+                Err(StreamError::LastOperationFailed(e)) => {
+                    let detail = e.to_debug_string();
+                    return Err(match wasi::http::types::http_error_code(&e) {
+                        Some(code) => transport_error(&self.what, Failure::Code(code)),
+                        None if detail.contains("timeout") => {
+                            Error::Timeout(format!("{}: the stream stalled ({detail})", self.what))
+                        }
+                        None => Error::UpstreamUnavailable {
+                            status: Some(self.status),
+                            message: format!("{}: reading the body failed: {detail}", self.what),
+                        },
+                    });
                 }
             }
-            None => ready.block(),
         }
     }
 }

@@ -6,29 +6,58 @@
 //! signature with the secret it was told, and checks region and expiry. Anything else gets
 //! Mantle's OpenAI-shaped error body. Tests inspect the requests it saw, change the models
 //! it lists and inject faults (any status and body, latency, a body of any size).
+//!
+//! It serves Mantle's two chat routes, `POST /v1/chat/completions` (OpenAI) and
+//! `POST /anthropic/v1/messages` (Claude models, `anthropic-version: 2023-06-01`), streaming
+//! the transcripts of [`crate::transcripts`] in real HTTP chunks, or whatever [`Script`] a test
+//! sets: any SSE body, cut into pieces of any size, with delays between them, cut off or
+//! stalled part way ([`StreamFault`]).
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use mantle_provider::token;
-use serde_json::json;
+use mantle_provider::chat::{ChatEvent, EventStream, StopReason, StreamMapper, Usage};
+use mantle_provider::discovery::{infer_reasoning, is_claude};
+use mantle_provider::{anthropic, openai, token};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::time::Sleep;
 
 use crate::runtime::Clock;
+use crate::transcripts::{self, Route};
 
-/// The response body type of every route.
-pub type Body = BoxBody<Bytes, Infallible>;
+/// The response body type of every route. Its error aborts the connection mid-body
+/// ([`StreamFault`]).
+pub type Body = BoxBody<Bytes, StreamAborted>;
+
+/// The error a scripted body ends with to cut its connection ([`StreamFault`]): hyper then
+/// closes the connection without the final empty chunk, so the client sees an incomplete
+/// chunked body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamAborted;
+
+impl std::fmt::Display for StreamAborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the emulator cut the stream on purpose")
+    }
+}
+
+impl std::error::Error for StreamAborted {}
 
 /// Access keys the emulator knows, as `(access key id, secret)`.
 pub type KnownKey = (String, String);
@@ -93,6 +122,102 @@ impl Fault {
             times: None,
         }
     }
+
+    /// A fault with an Anthropic-shaped error body (`{"type":"error","error":{...}}`), e.g.
+    /// `Fault::anthropic(529, "overloaded_error", "Overloaded")`.
+    pub fn anthropic(status: u16, kind: &str, message: &str) -> Fault {
+        Fault {
+            status,
+            body: anthropic_error_body(kind, message),
+            headers: Vec::new(),
+            times: None,
+        }
+    }
+
+    /// The same fault with a header added, e.g. `("retry-after", "3")`.
+    pub fn with_header(mut self, name: &str, value: &str) -> Fault {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The same fault, for the next `n` requests only.
+    pub fn times(mut self, n: usize) -> Fault {
+        self.times = Some(n);
+        self
+    }
+}
+
+/// How a scripted stream goes wrong part way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFault {
+    /// Sends the first N bytes of the body, then closes the connection abruptly, without the
+    /// final empty chunk: the client's body read fails (hyper: an incomplete-message error;
+    /// a raw reader: EOF inside the chunked encoding). The N bytes are flushed first.
+    CutAfter(usize),
+    /// Sends the first N bytes of the body, then nothing more for the duration while the
+    /// connection stays open, then closes it as [`StreamFault::CutAfter`] does.
+    StallAfter(usize, Duration),
+}
+
+/// A scripted answer for the chat routes: a raw SSE body sent in pieces. It answers every chat
+/// request that passes validation (auth, headers, body, model), on either route, whatever the
+/// body says (a test sets a body that fits the route it calls).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    /// The raw SSE body, sent as is.
+    pub body: String,
+    /// Bytes per write (each write is one HTTP chunk, flushed when written); `None`: the
+    /// whole body in one write; `Some(1)`: one byte per write (0 counts as 1).
+    pub chunk_size: Option<usize>,
+    /// The pause between two writes (not before the first).
+    pub delay: Duration,
+    /// How the stream goes wrong, if it does.
+    pub fault: Option<StreamFault>,
+    /// How many chat requests get it; `None` for every request until cleared.
+    pub times: Option<usize>,
+}
+
+impl Script {
+    /// `body` in one write, at once, for every chat request.
+    pub fn new(body: impl Into<String>) -> Script {
+        Script {
+            body: body.into(),
+            chunk_size: None,
+            delay: Duration::ZERO,
+            fault: None,
+            times: None,
+        }
+    }
+
+    /// The same script in writes of `bytes` bytes.
+    pub fn chunked(mut self, bytes: usize) -> Script {
+        self.chunk_size = Some(bytes);
+        self
+    }
+
+    /// The same script with `delay` between writes.
+    pub fn with_delay(mut self, delay: Duration) -> Script {
+        self.delay = delay;
+        self
+    }
+
+    /// The same script, going wrong as `fault` says.
+    pub fn with_fault(mut self, fault: StreamFault) -> Script {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// The same script, for the next `n` chat requests only.
+    pub fn times(mut self, n: usize) -> Script {
+        self.times = Some(n);
+        self
+    }
+}
+
+impl From<transcripts::Transcript> for Script {
+    fn from(transcript: transcripts::Transcript) -> Script {
+        Script::new(transcript.body)
+    }
 }
 
 /// A request the emulator saw.
@@ -118,6 +243,11 @@ impl SeenRequest {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body as JSON, when it is JSON (a chat request's body, to check what was sent).
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
 }
 
 #[derive(Debug)]
@@ -125,6 +255,7 @@ struct State {
     config: EmulatorConfig,
     seen: Vec<SeenRequest>,
     fault: Option<Fault>,
+    script: Option<Script>,
     latency: Duration,
     models_body: Option<String>,
     now_override: Option<u64>,
@@ -152,6 +283,7 @@ impl Emulator {
             config,
             seen: Vec::new(),
             fault: None,
+            script: None,
             latency: Duration::ZERO,
             models_body: None,
             now_override: None,
@@ -235,7 +367,19 @@ impl Emulator {
         self.state().fault = None;
     }
 
-    /// Delays every answer by `latency`.
+    /// Answers chat requests with `script` until it is used up or cleared, instead of the
+    /// default transcript. Requests are still checked first (auth, an injected [`Fault`],
+    /// `anthropic-version`, body, model): only those that pass get the script.
+    pub fn set_script(&self, script: Script) {
+        self.state().script = Some(script);
+    }
+
+    /// Clears the script: chat requests get the default transcripts again.
+    pub fn clear_script(&self) {
+        self.state().script = None;
+    }
+
+    /// Delays every answer (its status and headers) by `latency`.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
     }
@@ -270,8 +414,16 @@ pub fn error_body(code: &str, kind: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message, "param": null, "type": kind}}).to_string()
 }
 
+/// An Anthropic-shaped error body, as the Messages route answers:
+/// `{"type":"error","error":{"type":kind,"message":message}}`.
+pub fn anthropic_error_body(kind: &str, message: &str) -> String {
+    json!({"type": "error", "error": {"type": kind, "message": message}}).to_string()
+}
+
 fn full(body: impl Into<Bytes>) -> Body {
-    Full::new(body.into()).boxed()
+    Full::new(body.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
 }
 
 fn respond(status: u16, body: impl Into<Bytes>, headers: &[(String, String)]) -> Response<Body> {
@@ -383,6 +535,24 @@ fn models_body(models: &[String]) -> String {
     json!({"object": "list", "data": data}).to_string()
 }
 
+/// What [`answer`] needs of a request.
+struct Asked<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: &'a [(String, String)],
+    body: &'a [u8],
+    auth: Option<&'a str>,
+}
+
+impl Asked<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 async fn handle(
     state: Arc<Mutex<State>>,
     req: Request<Incoming>,
@@ -415,7 +585,14 @@ async fn handle(
     let (response, latency) = {
         let mut st = lock(&state);
         let latency = st.latency;
-        let response = answer(&mut st, parts.method.as_str(), parts.uri.path(), auth);
+        let asked = Asked {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            headers: &headers,
+            body: &body,
+            auth,
+        };
+        let response = answer(&mut st, &asked);
         st.seen.push(SeenRequest {
             method: parts.method.to_string(),
             path,
@@ -431,24 +608,52 @@ async fn handle(
     Ok(response)
 }
 
-fn answer(st: &mut State, method: &str, path: &str, auth: Option<&str>) -> Response<Body> {
-    if let Some(refusal) = authenticate(st, auth) {
-        return refusal;
-    }
-    if let Some(fault) = st.fault.clone() {
-        match fault.times {
-            Some(0) => st.fault = None,
-            Some(n) => {
-                st.fault = Some(Fault {
-                    times: Some(n - 1),
-                    ..fault.clone()
-                });
-                return respond(fault.status, fault.body, &fault.headers);
-            }
-            None => return respond(fault.status, fault.body, &fault.headers),
+/// The injected fault for this request, counting it down.
+fn take_fault(st: &mut State) -> Option<Fault> {
+    let fault = st.fault.take()?;
+    match fault.times {
+        Some(0) => None,
+        Some(n) => {
+            st.fault = Some(Fault {
+                times: Some(n - 1),
+                ..fault.clone()
+            });
+            Some(fault)
+        }
+        None => {
+            st.fault = Some(fault.clone());
+            Some(fault)
         }
     }
-    match (method, path) {
+}
+
+/// The script for this chat request, counting it down.
+fn take_script(st: &mut State) -> Option<Script> {
+    let script = st.script.take()?;
+    match script.times {
+        Some(0) => None,
+        Some(n) => {
+            st.script = Some(Script {
+                times: Some(n - 1),
+                ..script.clone()
+            });
+            Some(script)
+        }
+        None => {
+            st.script = Some(script.clone());
+            Some(script)
+        }
+    }
+}
+
+fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
+    if let Some(refusal) = authenticate(st, req.auth) {
+        return refusal;
+    }
+    if let Some(fault) = take_fault(st) {
+        return respond(fault.status, fault.body, &fault.headers);
+    }
+    match (req.method, req.path) {
         ("GET", "/v1/models") => {
             let body = st
                 .models_body
@@ -465,7 +670,9 @@ fn answer(st: &mut State, method: &str, path: &str, auth: Option<&str>) -> Respo
             ),
             &[],
         ),
-        _ => respond(
+        (_, "/v1/chat/completions") => chat(st, Route::OpenAi, req),
+        (_, "/anthropic/v1/messages") => chat(st, Route::Anthropic, req),
+        (method, path) => respond(
             404,
             error_body(
                 "not_found",
@@ -474,6 +681,547 @@ fn answer(st: &mut State, method: &str, path: &str, auth: Option<&str>) -> Respo
             ),
             &[],
         ),
+    }
+}
+
+/// A refusal in the shape of `route`: OpenAI-shaped with `code` and `kind`, or
+/// Anthropic-shaped with `anthropic_kind`.
+fn refuse(
+    route: Route,
+    status: u16,
+    (code, kind, anthropic_kind): (&str, &str, &str),
+    message: &str,
+) -> Response<Body> {
+    let body = match route {
+        Route::OpenAi => error_body(code, kind, message),
+        Route::Anthropic => anthropic_error_body(anthropic_kind, message),
+    };
+    respond(status, body, &[])
+}
+
+/// Error words of an invalid request.
+const INVALID: (&str, &str, &str) = (
+    "validation_error",
+    "invalid_request_error",
+    "invalid_request_error",
+);
+
+/// A chat request on `route`: checked as Mantle does, then answered with the script or the
+/// default transcript.
+fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
+    if req.method != "POST" {
+        return refuse(
+            route,
+            405,
+            (
+                "method_not_allowed",
+                "invalid_request_error",
+                "invalid_request_error",
+            ),
+            "Method not allowed",
+        );
+    }
+    if route == Route::Anthropic {
+        match req.header("anthropic-version") {
+            Some(v) if v.trim() == anthropic::ANTHROPIC_VERSION => {}
+            Some(v) => {
+                return refuse(
+                    route,
+                    400,
+                    INVALID,
+                    &format!(
+                        "anthropic-version: invalid version `{v}`, expected {}",
+                        anthropic::ANTHROPIC_VERSION
+                    ),
+                );
+            }
+            None => {
+                return refuse(route, 400, INVALID, "anthropic-version: header is required");
+            }
+        }
+    }
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(body @ Value::Object(_)) => body,
+        Ok(_) => {
+            return refuse(
+                route,
+                400,
+                INVALID,
+                "the request body must be a JSON object",
+            );
+        }
+        Err(e) => {
+            return refuse(
+                route,
+                400,
+                INVALID,
+                &format!("the request body is not valid JSON: {e}"),
+            );
+        }
+    };
+    let Some(model) = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+    else {
+        return refuse(route, 400, INVALID, "model: field required");
+    };
+    if !body.get("messages").is_some_and(Value::is_array) {
+        return refuse(route, 400, INVALID, "messages: field required (an array)");
+    }
+    if route == Route::Anthropic && !body.get("max_tokens").is_some_and(Value::is_u64) {
+        return refuse(route, 400, INVALID, "max_tokens: field required");
+    }
+    if is_claude(model) != (route == Route::Anthropic) {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            &format!("model `{model}` isn't supported on this route"),
+        );
+    }
+    if !st.config.models.iter().any(|m| m == model) {
+        return refuse(
+            route,
+            404,
+            (
+                "model_not_found",
+                "invalid_request_error",
+                "not_found_error",
+            ),
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        );
+    }
+    let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let (sse, split, delay, fault) = match take_script(st) {
+        Some(script) => (
+            script.body,
+            script.chunk_size.map_or(Split::Whole, Split::Bytes),
+            script.delay,
+            script.fault,
+        ),
+        None => (
+            default_transcript(route, &body).body,
+            Split::Events,
+            Duration::ZERO,
+            None,
+        ),
+    };
+    if !streamed {
+        return whole_answer(route, model, &sse);
+    }
+    let mut res = Response::new(Scripted::new(Bytes::from(sse), split, delay, fault).boxed());
+    res.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/event-stream"),
+    );
+    res.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    res
+}
+
+/// The transcript that answers a chat request on `route` when no script is set, chosen from
+/// its JSON body (`model` is the request's, or empty):
+///
+/// - tools present (a non-empty `tools` array): the tool-call transcript
+///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`]);
+/// - else, on the OpenAI route, a reasoning model by its id
+///   ([`mantle_provider::discovery::infer_reasoning`]): [`transcripts::openai_reasoning`];
+///   on the Anthropic route, `thinking.type` `enabled` (or `adaptive`):
+///   [`transcripts::anthropic_thinking`];
+/// - else the text transcript ([`transcripts::openai_text`], [`transcripts::anthropic_text`]).
+pub fn default_transcript(route: Route, request: &Value) -> transcripts::Transcript {
+    let model = request.get("model").and_then(Value::as_str).unwrap_or("");
+    let tools = request
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty());
+    let thinking = matches!(
+        request
+            .get("thinking")
+            .and_then(|t| t.get("type"))
+            .and_then(Value::as_str),
+        Some("enabled" | "adaptive")
+    );
+    match route {
+        Route::OpenAi if tools => transcripts::openai_tool_calls(model),
+        Route::OpenAi if infer_reasoning(model) => transcripts::openai_reasoning(model),
+        Route::OpenAi => transcripts::openai_text(model),
+        Route::Anthropic if tools => transcripts::anthropic_tool_use(model),
+        Route::Anthropic if thinking => transcripts::anthropic_thinking(model),
+        Route::Anthropic => transcripts::anthropic_text(model),
+    }
+}
+
+// ---- Streaming: a body written in pieces, with delays and faults. ----
+
+/// How long a cut body waits after its last piece before aborting, so hyper flushes that
+/// piece first (it drops unflushed bytes when a body fails).
+const CUT_GRACE: Duration = Duration::from_millis(25);
+
+/// Where a body is split into writes.
+#[derive(Debug, Clone, Copy)]
+enum Split {
+    /// One write.
+    Whole,
+    /// After every SSE event (a blank line), as a live upstream writes.
+    Events,
+    /// Every n bytes.
+    Bytes(usize),
+}
+
+/// How a scripted body ends.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// The final empty chunk.
+    Clean,
+    /// An abort, after [`CUT_GRACE`].
+    Cut,
+    /// An abort, after a stall this long.
+    Stall(Duration),
+}
+
+/// The offsets just after each empty line, which ends an SSE event (line ends `\n`, `\r\n`
+/// or `\r`).
+fn event_ends(body: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let (mut line_start, mut i) = (0, 0);
+    while let Some(&byte) = body.get(i) {
+        let len = match byte {
+            b'\r' if body.get(i + 1) == Some(&b'\n') => 2,
+            b'\r' | b'\n' => 1,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if i == line_start {
+            ends.push(i + len);
+        }
+        i += len;
+        line_start = i;
+    }
+    ends
+}
+
+/// A response body written piece by piece, each piece one HTTP chunk, with a pause between
+/// pieces; it ends cleanly or aborts the connection ([`StreamFault`]). It needs no task: the
+/// pauses are timers polled by hyper's connection task.
+struct Scripted {
+    /// The writes still to make.
+    pieces: VecDeque<Bytes>,
+    /// The pause between two writes.
+    delay: Duration,
+    /// What happens after the last write.
+    end: End,
+    /// A write was made.
+    started: bool,
+    /// The pause before the next write is over.
+    waited: bool,
+    /// The next poll fails, aborting the connection.
+    aborting: bool,
+    /// The pause under way.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Scripted {
+    fn new(body: Bytes, split: Split, delay: Duration, fault: Option<StreamFault>) -> Scripted {
+        let (limit, end) = match fault {
+            None => (body.len(), End::Clean),
+            Some(StreamFault::CutAfter(n)) => (n.min(body.len()), End::Cut),
+            Some(StreamFault::StallAfter(n, stall)) => (n.min(body.len()), End::Stall(stall)),
+        };
+        let mut cuts: Vec<usize> = match split {
+            Split::Whole => Vec::new(),
+            Split::Events => event_ends(&body),
+            Split::Bytes(n) => (1..=body.len()).step_by(n.max(1)).map(|i| i - 1).collect(),
+        };
+        cuts.retain(|&c| c > 0 && c < limit);
+        cuts.push(limit);
+        let mut pieces = VecDeque::with_capacity(cuts.len());
+        let mut from = 0;
+        for to in cuts {
+            if to > from {
+                pieces.push_back(body.slice(from..to));
+                from = to;
+            }
+        }
+        Scripted {
+            pieces,
+            delay,
+            end,
+            started: false,
+            waited: false,
+            aborting: false,
+            timer: None,
+        }
+    }
+}
+
+impl hyper::body::Body for Scripted {
+    type Data = Bytes;
+    type Error = StreamAborted;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
+        let this = &mut *self;
+        loop {
+            if let Some(timer) = this.timer.as_mut() {
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.timer = None;
+                this.waited = true;
+            }
+            if this.aborting {
+                return Poll::Ready(Some(Err(StreamAborted)));
+            }
+            if this.pieces.is_empty() {
+                let pause = match this.end {
+                    End::Clean => return Poll::Ready(None),
+                    End::Cut => CUT_GRACE,
+                    End::Stall(stall) => stall,
+                };
+                this.aborting = true;
+                this.timer = Some(Box::pin(tokio::time::sleep(pause)));
+                continue;
+            }
+            if this.started && !this.delay.is_zero() && !this.waited {
+                this.timer = Some(Box::pin(tokio::time::sleep(this.delay)));
+                continue;
+            }
+            if let Some(piece) = this.pieces.pop_front() {
+                this.started = true;
+                this.waited = false;
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
+            }
+        }
+    }
+}
+
+// ---- Non-streaming answers, built from the same transcript. ----
+
+/// The events of a whole SSE body and the error that ended it.
+fn map_body<M: StreamMapper>(
+    mut stream: EventStream<M>,
+    sse: &str,
+) -> (Vec<ChatEvent>, Option<mantle_provider::Error>) {
+    let mut events = Vec::new();
+    let error = stream
+        .feed(sse.as_bytes(), &mut events)
+        .and_then(|()| stream.end(&mut events))
+        .err();
+    (events, error)
+}
+
+/// A non-streaming answer (`stream` not true): the JSON object the route answers with,
+/// holding what the SSE body says; an error in the body becomes an error status.
+fn whole_answer(route: Route, model: &str, sse: &str) -> Response<Body> {
+    let (events, error) = match route {
+        Route::OpenAi => map_body(openai::event_stream(), sse),
+        Route::Anthropic => map_body(anthropic::event_stream(), sse),
+    };
+    if let Some(error) = error {
+        let (status, words) = match &error {
+            mantle_provider::Error::RateLimited { .. } => (
+                429,
+                (
+                    "rate_limit_exceeded",
+                    "rate_limit_error",
+                    "rate_limit_error",
+                ),
+            ),
+            mantle_provider::Error::UpstreamUnavailable {
+                status: Some(529), ..
+            } => (529, ("overloaded", "overloaded_error", "overloaded_error")),
+            _ => (500, ("server_error", "server_error", "api_error")),
+        };
+        return refuse(route, status, words, error.message());
+    }
+    let whole = Whole::of(&events);
+    let body = match route {
+        Route::OpenAi => whole.openai(model),
+        Route::Anthropic => whole.anthropic(model),
+    };
+    respond(200, body.to_string(), &[])
+}
+
+/// A content block of a whole answer.
+enum Block {
+    Thinking(String, Option<String>),
+    Redacted(String),
+    Text(String),
+    Tool(String, String, String),
+}
+
+/// A whole answer gathered from its events.
+#[derive(Default)]
+struct Whole {
+    id: String,
+    blocks: Vec<Block>,
+    /// Block position of each tool call.
+    tools: Vec<usize>,
+    usage: Usage,
+    stop: Option<StopReason>,
+}
+
+impl Whole {
+    fn of(events: &[ChatEvent]) -> Whole {
+        let mut whole = Whole::default();
+        for event in events {
+            let last = whole.blocks.last_mut();
+            match (event, last) {
+                (ChatEvent::MessageStart { id, .. }, _) => whole.id.clone_from(id),
+                (ChatEvent::TextDelta(t), Some(Block::Text(text))) => text.push_str(t),
+                (ChatEvent::TextDelta(t), _) => whole.blocks.push(Block::Text(t.clone())),
+                (ChatEvent::ReasoningDelta(t), Some(Block::Thinking(text, None))) => {
+                    text.push_str(t);
+                }
+                (ChatEvent::ReasoningDelta(t), _) => {
+                    whole.blocks.push(Block::Thinking(t.clone(), None));
+                }
+                (ChatEvent::ReasoningSignature(s), Some(Block::Thinking(_, signature))) => {
+                    *signature = Some(s.clone());
+                }
+                (ChatEvent::ReasoningSignature(s), _) => {
+                    whole
+                        .blocks
+                        .push(Block::Thinking(String::new(), Some(s.clone())));
+                }
+                (ChatEvent::RedactedReasoning(d), _) => {
+                    whole.blocks.push(Block::Redacted(d.clone()))
+                }
+                (ChatEvent::ToolCallStart { id, name, .. }, _) => {
+                    whole.tools.push(whole.blocks.len());
+                    whole
+                        .blocks
+                        .push(Block::Tool(id.clone(), name.clone(), String::new()));
+                }
+                (ChatEvent::ToolCallArguments { index, arguments }, _) => {
+                    let at = usize::try_from(*index)
+                        .ok()
+                        .and_then(|i| whole.tools.get(i).copied());
+                    if let Some(Block::Tool(_, _, args)) =
+                        at.and_then(|at| whole.blocks.get_mut(at))
+                    {
+                        args.push_str(arguments);
+                    }
+                }
+                (ChatEvent::Usage(usage), _) => whole.usage = *usage,
+                (ChatEvent::Finish(reason), _) => whole.stop = Some(reason.clone()),
+            }
+        }
+        whole
+    }
+
+    /// A `chat.completion` object.
+    fn openai(&self, model: &str) -> Value {
+        let mut content = String::new();
+        let mut reasoning = String::new();
+        let mut calls = Vec::new();
+        for block in &self.blocks {
+            match block {
+                Block::Text(t) => content.push_str(t),
+                Block::Thinking(t, _) => reasoning.push_str(t),
+                Block::Redacted(_) => {}
+                Block::Tool(id, name, args) => calls.push(json!({
+                    "id": id, "type": "function", "function": {"name": name, "arguments": args}
+                })),
+            }
+        }
+        let mut message = serde_json::Map::new();
+        message.insert("role".into(), "assistant".into());
+        message.insert(
+            "content".into(),
+            if content.is_empty() && !calls.is_empty() {
+                Value::Null
+            } else {
+                content.into()
+            },
+        );
+        if !reasoning.is_empty() {
+            message.insert("reasoning".into(), reasoning.into());
+        }
+        if !calls.is_empty() {
+            message.insert("tool_calls".into(), calls.into());
+        }
+        let finish = match &self.stop {
+            Some(StopReason::Length) => "length".to_owned(),
+            Some(StopReason::ToolCalls) => "tool_calls".to_owned(),
+            Some(StopReason::ContentFilter | StopReason::Refusal) => "content_filter".to_owned(),
+            Some(StopReason::Other(other)) => other.clone(),
+            Some(StopReason::Stop) | None => "stop".to_owned(),
+        };
+        let cached = self.usage.cache_read_tokens.unwrap_or(0);
+        let prompt = self.usage.input_tokens + cached;
+        let mut usage = json!({
+            "prompt_tokens": prompt,
+            "completion_tokens": self.usage.output_tokens,
+            "total_tokens": prompt + self.usage.output_tokens,
+        });
+        if let (Some(cached), Value::Object(usage)) = (self.usage.cache_read_tokens, &mut usage) {
+            usage.insert(
+                "prompt_tokens_details".into(),
+                json!({"cached_tokens": cached}),
+            );
+        }
+        json!({
+            "id": self.id,
+            "object": "chat.completion",
+            "created": 1_763_000_000,
+            "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+            "usage": usage,
+        })
+    }
+
+    /// A Messages `message` object.
+    fn anthropic(&self, model: &str) -> Value {
+        let content: Vec<Value> = self
+            .blocks
+            .iter()
+            .map(|block| match block {
+                Block::Thinking(text, signature) => json!({
+                    "type": "thinking", "thinking": text, "signature": signature.clone().unwrap_or_default()
+                }),
+                Block::Redacted(data) => json!({"type": "redacted_thinking", "data": data}),
+                Block::Text(text) => json!({"type": "text", "text": text}),
+                Block::Tool(id, name, args) => json!({
+                    "type": "tool_use", "id": id, "name": name,
+                    "input": serde_json::from_str::<Value>(args).unwrap_or_else(|_| json!({})),
+                }),
+            })
+            .collect();
+        let stop = match &self.stop {
+            Some(StopReason::Length) => "max_tokens".to_owned(),
+            Some(StopReason::ToolCalls) => "tool_use".to_owned(),
+            Some(StopReason::ContentFilter | StopReason::Refusal) => "refusal".to_owned(),
+            Some(StopReason::Other(other)) => other.clone(),
+            Some(StopReason::Stop) | None => "end_turn".to_owned(),
+        };
+        let mut usage = serde_json::Map::new();
+        usage.insert("input_tokens".into(), self.usage.input_tokens.into());
+        if let Some(n) = self.usage.cache_write_tokens {
+            usage.insert("cache_creation_input_tokens".into(), n.into());
+        }
+        if let Some(n) = self.usage.cache_read_tokens {
+            usage.insert("cache_read_input_tokens".into(), n.into());
+        }
+        usage.insert("output_tokens".into(), self.usage.output_tokens.into());
+        json!({
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": null,
+            "usage": usage,
+        })
     }
 }
 
@@ -510,4 +1258,681 @@ pub async fn http_request(
         .collect();
     let body = res.into_body().collect().await?.to_bytes();
     Ok((status, headers, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mantle_provider::Error;
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const STATIC_KEY: &str = "static-test-key";
+    const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const BEARER: &str = "Bearer static-test-key";
+
+    async fn emulator() -> Emulator {
+        Emulator::start(EmulatorConfig {
+            static_keys: vec![STATIC_KEY.into()],
+            credentials: vec![(ACCESS_KEY.into(), SECRET.into())],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn minted() -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let credentials = token::Credentials {
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET.into(),
+            session_token: None,
+            expiration: None,
+        };
+        token::mint(&credentials, "us-east-1", 900, now)
+            .unwrap()
+            .token
+    }
+
+    fn openai_body(model: &str) -> Value {
+        json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        })
+    }
+
+    fn anthropic_body(model: &str) -> Value {
+        json!({
+            "model": model,
+            "max_tokens": 1024,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+            "stream": true,
+        })
+    }
+
+    fn with(mut body: Value, key: &str, value: Value) -> Value {
+        if let Value::Object(fields) = &mut body {
+            fields.insert(key.into(), value);
+        }
+        body
+    }
+
+    fn tools() -> Value {
+        json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}])
+    }
+
+    /// `POST route` with `auth` (an `Authorization` value), the Anthropic version header on
+    /// that route, and `body`.
+    async fn post(
+        emu: &Emulator,
+        route: Route,
+        auth: &str,
+        body: &Value,
+    ) -> (u16, Vec<(String, String)>, Bytes) {
+        let mut headers = vec![
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ];
+        if route == Route::Anthropic {
+            headers.push(("anthropic-version", "2023-06-01"));
+        }
+        http_request(
+            emu.addr(),
+            "POST",
+            route.path(),
+            &headers,
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// What the route's mapper makes of a whole body.
+    fn mapped(route: Route, body: &[u8]) -> (Vec<ChatEvent>, Option<Error>) {
+        let sse = String::from_utf8(body.to_vec()).unwrap();
+        match route {
+            Route::OpenAi => map_body(openai::event_stream(), &sse),
+            Route::Anthropic => map_body(anthropic::event_stream(), &sse),
+        }
+    }
+
+    fn json_of(body: &[u8]) -> Value {
+        serde_json::from_slice(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_route_answers_its_default_transcript() {
+        let emu = emulator().await;
+        let token = format!("Bearer {}", minted());
+        let cases = [
+            (
+                Route::OpenAi,
+                openai_body("deepseek.v3.2"),
+                transcripts::openai_text("deepseek.v3.2"),
+            ),
+            (
+                Route::OpenAi,
+                openai_body("moonshotai.kimi-k2-thinking"),
+                transcripts::openai_reasoning("moonshotai.kimi-k2-thinking"),
+            ),
+            (
+                Route::OpenAi,
+                with(openai_body("openai.gpt-oss-20b"), "tools", tools()),
+                transcripts::openai_tool_calls("openai.gpt-oss-20b"),
+            ),
+            (
+                Route::Anthropic,
+                anthropic_body("claude-opus-4.7"),
+                transcripts::anthropic_text("claude-opus-4.7"),
+            ),
+            (
+                Route::Anthropic,
+                with(
+                    anthropic_body("claude-opus-4.7"),
+                    "thinking",
+                    json!({"type": "enabled", "budget_tokens": 2048}),
+                ),
+                transcripts::anthropic_thinking("claude-opus-4.7"),
+            ),
+            (
+                Route::Anthropic,
+                with(anthropic_body("claude-opus-4.7"), "tools", tools()),
+                transcripts::anthropic_tool_use("claude-opus-4.7"),
+            ),
+        ];
+        for (route, body, transcript) in cases {
+            for auth in [BEARER, token.as_str()] {
+                let (status, headers, got) = post(&emu, route, auth, &body).await;
+                assert_eq!(status, 200, "{}: {got:?}", transcript.name);
+                assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
+                assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
+                assert_eq!(header(&headers, "transfer-encoding"), Some("chunked"));
+                assert_eq!(got, transcript.body.as_bytes(), "{}", transcript.name);
+                assert_eq!(
+                    mapped(route, &got),
+                    (transcript.events.clone(), None),
+                    "{}",
+                    transcript.name
+                );
+                assert_eq!(default_transcript(route, &body), transcript);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn chat_requests_are_recorded_with_their_body_and_headers() {
+        let emu = emulator().await;
+        let body = with(
+            anthropic_body("claude-opus-4.7"),
+            "thinking",
+            json!({"type": "enabled", "budget_tokens": 2048}),
+        );
+        post(&emu, Route::Anthropic, BEARER, &body).await;
+        post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(emu.count("/anthropic/v1/messages"), 1);
+        assert_eq!(emu.count("/v1/chat/completions"), 1);
+        let seen = emu.requests();
+        let messages = &seen[0];
+        assert_eq!(messages.method, "POST");
+        assert_eq!(messages.status, 200);
+        assert_eq!(messages.header("authorization"), Some(BEARER));
+        assert_eq!(messages.header("anthropic-version"), Some("2023-06-01"));
+        assert_eq!(
+            messages.json().unwrap()["thinking"]["budget_tokens"],
+            json!(2048)
+        );
+        assert_eq!(
+            seen[1].json().unwrap()["stream_options"]["include_usage"],
+            json!(true)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_model_on_the_wrong_route_is_refused_in_the_route_shape() {
+        let emu = emulator().await;
+        let (status, _, body) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("claude-opus-4.7")).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            json_of(&body),
+            json!({"error": {"code": "validation_error",
+                "message": "model `claude-opus-4.7` isn't supported on this route",
+                "param": null, "type": "invalid_request_error"}})
+        );
+        assert!(matches!(
+            openai::classify_error(status, None, &body, &[]),
+            Error::WrongRoute(_)
+        ));
+
+        let (status, _, body) = post(
+            &emu,
+            Route::Anthropic,
+            BEARER,
+            &anthropic_body("openai.gpt-oss-120b"),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            json_of(&body),
+            json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": "model `openai.gpt-oss-120b` isn't supported on this route"}})
+        );
+        assert!(matches!(
+            anthropic::classify_error(status, None, &body, &[]),
+            Error::WrongRoute(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_anthropic_route_needs_its_version_header_and_a_bearer_token() {
+        let emu = emulator().await;
+        let body = Bytes::from(anthropic_body("claude-opus-4.7").to_string());
+        let path = Route::Anthropic.path();
+        for version in [None, Some("2024-01-01")] {
+            let mut headers = vec![("authorization", BEARER)];
+            headers.extend(version.map(|v| ("anthropic-version", v)));
+            let (status, _, answer) =
+                http_request(emu.addr(), "POST", path, &headers, body.clone())
+                    .await
+                    .unwrap();
+            assert_eq!(status, 400, "{version:?}");
+            let answer = json_of(&answer);
+            assert_eq!(answer["type"], "error");
+            assert_eq!(answer["error"]["type"], "invalid_request_error");
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("anthropic-version"),
+                "{answer}"
+            );
+        }
+        // x-api-key is not Mantle's scheme, on this route too.
+        let (status, _, _) = http_request(
+            emu.addr(),
+            "POST",
+            path,
+            &[
+                ("x-api-key", STATIC_KEY),
+                ("anthropic-version", "2023-06-01"),
+            ],
+            body.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 401);
+        let (status, _, _) = post(
+            &emu,
+            Route::OpenAi,
+            "Bearer wrong-key",
+            &openai_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_unknown_models_and_methods_are_refused() {
+        let emu = emulator().await;
+        let path = Route::OpenAi.path();
+        let (status, _, body) = http_request(
+            emu.addr(),
+            "POST",
+            path,
+            &[("authorization", BEARER)],
+            Bytes::from_static(b"{not json"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 400);
+        assert_eq!(json_of(&body)["error"]["type"], "invalid_request_error");
+        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &json!({"messages": []})).await;
+        assert_eq!(status, 400);
+        let no_max = json!({"model": "claude-opus-4.7", "messages": [], "stream": true});
+        let (status, _, body) = post(&emu, Route::Anthropic, BEARER, &no_max).await;
+        assert_eq!(status, 400);
+        assert_eq!(json_of(&body)["type"], "error");
+
+        let (status, _, body) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("nobody.model")).await;
+        assert_eq!(status, 404);
+        assert_eq!(json_of(&body)["error"]["code"], "model_not_found");
+        emu.set_models(&["deepseek.v3.2"]);
+        let (status, _, body) = post(
+            &emu,
+            Route::Anthropic,
+            BEARER,
+            &anthropic_body("claude-opus-4.7"),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
+
+        let (status, _, _) = http_request(
+            emu.addr(),
+            "GET",
+            path,
+            &[("authorization", BEARER)],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 405);
+    }
+
+    #[tokio::test]
+    async fn a_request_without_stream_gets_one_json_answer() {
+        let emu = emulator().await;
+        let body = with(
+            with(openai_body("openai.gpt-oss-120b"), "stream", json!(false)),
+            "tools",
+            tools(),
+        );
+        let (status, headers, answer) = post(&emu, Route::OpenAi, BEARER, &body).await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        let answer = json_of(&answer);
+        assert_eq!(answer["object"], "chat.completion");
+        assert_eq!(answer["model"], "openai.gpt-oss-120b");
+        assert_eq!(answer["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(
+            answer["choices"][0]["message"]["tool_calls"][1]["function"]["arguments"],
+            "{\"tz\":\"Europe/Paris\"}"
+        );
+        assert_eq!(answer["usage"]["total_tokens"], 161);
+
+        let body = with(
+            with(anthropic_body("claude-opus-4.7"), "stream", json!(false)),
+            "thinking",
+            json!({"type": "enabled", "budget_tokens": 1024}),
+        );
+        let (status, _, answer) = post(&emu, Route::Anthropic, BEARER, &body).await;
+        assert_eq!(status, 200);
+        let answer = json_of(&answer);
+        assert_eq!(answer["type"], "message");
+        assert_eq!(answer["content"][0]["type"], "thinking");
+        assert_eq!(
+            answer["content"][0]["signature"],
+            transcripts::THINKING_SIGNATURE
+        );
+        assert_eq!(answer["content"][1]["text"], "27 * 453 = 12,231");
+        assert_eq!(answer["stop_reason"], "end_turn");
+
+        emu.set_script(Script::new(
+            transcripts::anthropic_error("claude-opus-4.7").body,
+        ));
+        let (status, _, answer) = post(&emu, Route::Anthropic, BEARER, &body).await;
+        assert_eq!(status, 529);
+        assert_eq!(json_of(&answer)["error"]["type"], "overloaded_error");
+    }
+
+    #[tokio::test]
+    async fn status_faults_apply_to_the_chat_routes() {
+        let emu = emulator().await;
+        emu.inject(
+            Fault::openai(
+                429,
+                "rate_limit_exceeded",
+                "rate_limit_error",
+                "Too many tokens, please wait before trying again.",
+            )
+            .with_header("retry-after", "3")
+            .times(1),
+        );
+        let (status, headers, body) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(status, 429);
+        assert!(matches!(
+            openai::classify_error(status, header(&headers, "retry-after"), &body, &[]),
+            Error::RateLimited {
+                retry_after: Some(3),
+                ..
+            }
+        ));
+        // Used up: the next request streams.
+        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(status, 200);
+
+        emu.inject(Fault::anthropic(529, "overloaded_error", "Overloaded"));
+        let (status, _, body) = post(
+            &emu,
+            Route::Anthropic,
+            BEARER,
+            &anthropic_body("claude-opus-4.7"),
+        )
+        .await;
+        assert_eq!(status, 529);
+        assert!(matches!(
+            anthropic::classify_error(status, None, &body, &[]),
+            Error::UpstreamUnavailable {
+                status: Some(529),
+                ..
+            }
+        ));
+
+        emu.inject(Fault::openai(
+            400,
+            "context_length_exceeded",
+            "invalid_request_error",
+            "This model's maximum context length is 32000 tokens.",
+        ));
+        let (status, _, body) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(status, 400);
+        assert!(matches!(
+            openai::classify_error(status, None, &body, &[]),
+            Error::ContextOverflow(_)
+        ));
+        // Authentication still comes first.
+        let (status, _, _) = post(
+            &emu,
+            Route::OpenAi,
+            "Bearer nope",
+            &openai_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!(status, 401);
+        emu.clear_fault();
+        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_script_answers_until_used_up() {
+        let emu = emulator().await;
+        let error = transcripts::openai_error("deepseek.v3.2");
+        emu.set_script(Script::from(error.clone()).times(1));
+        let (status, _, body) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(status, 200);
+        assert_eq!(mapped(Route::OpenAi, &body), (error.events, error.error));
+        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(
+            body,
+            transcripts::openai_text("deepseek.v3.2").body.as_bytes()
+        );
+
+        // A refused request does not use the script up.
+        emu.set_script(Script::new("data: x\n\n").times(1));
+        let (status, _, _) =
+            post(&emu, Route::OpenAi, BEARER, &openai_body("claude-opus-4.7")).await;
+        assert_eq!(status, 400);
+        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(body, "data: x\n\n");
+        emu.set_script(Script::new("data: y\n\n"));
+        emu.clear_script();
+        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        assert_eq!(
+            body,
+            transcripts::openai_text("deepseek.v3.2").body.as_bytes()
+        );
+    }
+
+    // ---- Raw HTTP: chunk timing and faults as a client sees them. ----
+
+    /// A raw HTTP/1.1 chat request that asks the server to close the connection afterwards.
+    fn raw_request(body: &Value) -> Vec<u8> {
+        let body = body.to_string();
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: emulator\r\nauthorization: {BEARER}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// Every read of a response, with when it arrived, until EOF (or `limit`).
+    async fn reads(stream: &mut TcpStream, limit: Duration) -> Vec<(Instant, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(limit, stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Err(_) => return out,
+                Ok(Ok(n)) => out.push((Instant::now(), buf[..n].to_vec())),
+                Ok(Err(e)) => panic!("read failed: {e}"),
+            }
+        }
+    }
+
+    /// A chunked response split into its head, its body, and whether the final empty chunk
+    /// came.
+    fn dechunk(raw: &[u8]) -> (String, Vec<u8>, bool) {
+        let at = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("no end of head");
+        let head = String::from_utf8_lossy(&raw[..at]).into_owned();
+        let mut rest = &raw[at + 4..];
+        let mut body = Vec::new();
+        loop {
+            let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return (head, body, false);
+            };
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            if size == 0 {
+                return (head, body, rest[line_end + 2..].starts_with(b"\r\n"));
+            }
+            let data = &rest[line_end + 2..];
+            if data.len() < size {
+                body.extend_from_slice(data);
+                return (head, body, false);
+            }
+            body.extend_from_slice(&data[..size]);
+            rest = data.get(size + 2..).unwrap_or_default();
+        }
+    }
+
+    async fn connect(emu: &Emulator) -> TcpStream {
+        let mut stream = TcpStream::connect(emu.addr()).await.unwrap();
+        stream
+            .write_all(&raw_request(&openai_body("deepseek.v3.2")))
+            .await
+            .unwrap();
+        stream
+    }
+
+    #[tokio::test]
+    async fn one_byte_chunks_arrive_one_by_one_with_the_delay_between() {
+        let emu = emulator().await;
+        let sse = "data: héllo\n\n";
+        let delay = Duration::from_millis(40);
+        emu.set_script(Script::new(sse).chunked(1).with_delay(delay));
+        let mut stream = connect(&emu).await;
+        let reads = reads(&mut stream, Duration::from_secs(5)).await;
+        let raw: Vec<u8> = reads.iter().flat_map(|(_, r)| r.clone()).collect();
+        let (head, body, complete) = dechunk(&raw);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        assert_eq!(body, sse.as_bytes());
+        assert!(complete);
+        // One chunk of one byte per write: `1\r\nX\r\n`, even inside the UTF-8 sequence.
+        assert_eq!(
+            raw.windows(5).filter(|w| w.starts_with(b"1\r\n")).count(),
+            sse.len()
+        );
+        // Each write is a read of its own, `delay` after the previous one.
+        assert!(reads.len() >= sse.len(), "{} reads", reads.len());
+        let gaps: Vec<Duration> = reads
+            .windows(2)
+            .map(|w| w[1].0.duration_since(w[0].0))
+            .collect();
+        let long = gaps.iter().filter(|g| **g >= delay * 3 / 4).count();
+        assert!(long >= sse.len() - 1, "gaps {gaps:?}");
+        let total = reads.last().unwrap().0.duration_since(reads[0].0);
+        assert!(total >= delay * (sse.len() as u32 - 1), "{total:?}");
+    }
+
+    #[test]
+    fn default_transcripts_are_written_event_by_event() {
+        let body = Scripted::new(
+            Bytes::from(transcripts::anthropic_text("claude-opus-4.7").body),
+            Split::Events,
+            Duration::ZERO,
+            None,
+        );
+        assert_eq!(body.pieces.len(), 8);
+        assert!(body.pieces.iter().all(|p| p.ends_with(b"\n\n")));
+        let crlf = Scripted::new(
+            Bytes::from_static(b"data: a\r\n\r\ndata: b\r\rdata: c\n\ndata: d"),
+            Split::Events,
+            Duration::ZERO,
+            None,
+        );
+        assert_eq!(
+            crlf.pieces,
+            [
+                &b"data: a\r\n\r\n"[..],
+                b"data: b\r\r",
+                b"data: c\n\n",
+                b"data: d"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn cut_after_leaves_an_incomplete_chunked_body() {
+        let emu = emulator().await;
+        let transcript = transcripts::openai_text("deepseek.v3.2");
+        let n = 100;
+        for chunk in [None, Some(7)] {
+            let mut script =
+                Script::new(transcript.body.clone()).with_fault(StreamFault::CutAfter(n));
+            script.chunk_size = chunk;
+            emu.set_script(script);
+            let mut stream = connect(&emu).await;
+            let raw: Vec<u8> = reads(&mut stream, Duration::from_secs(5))
+                .await
+                .into_iter()
+                .flat_map(|(_, r)| r)
+                .collect();
+            let (head, body, complete) = dechunk(&raw);
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            assert_eq!(body, &transcript.body.as_bytes()[..n], "{chunk:?}");
+            assert!(!complete, "{chunk:?}");
+        }
+        // A hyper client sees an error, not a short body.
+        let request = http_request(
+            emu.addr(),
+            "POST",
+            Route::OpenAi.path(),
+            &[("authorization", BEARER)],
+            Bytes::from(openai_body("deepseek.v3.2").to_string()),
+        )
+        .await;
+        assert!(request.is_err(), "{request:?}");
+        // And the provider's stream reports it truncated.
+        let mut stream = openai::event_stream();
+        let mut events = Vec::new();
+        stream
+            .feed(&transcript.body.as_bytes()[..n], &mut events)
+            .unwrap();
+        assert!(matches!(stream.end(&mut events), Err(Error::Truncated(_))));
+    }
+
+    #[tokio::test]
+    async fn stall_after_stops_sending_and_keeps_the_connection_open() {
+        let emu = emulator().await;
+        let transcript = transcripts::anthropic_text("claude-opus-4.7");
+        let n = 250;
+        let stall = Duration::from_millis(600);
+        emu.set_script(
+            Script::new(transcript.body.clone())
+                .chunked(50)
+                .with_fault(StreamFault::StallAfter(n, stall)),
+        );
+        let started = Instant::now();
+        let mut stream = connect(&emu).await;
+        // Everything up to the stall comes at once...
+        let first = reads(&mut stream, Duration::from_millis(300)).await;
+        let raw: Vec<u8> = first.iter().flat_map(|(_, r)| r.clone()).collect();
+        let (_, body, complete) = dechunk(&raw);
+        assert_eq!(body, &transcript.body.as_bytes()[..n]);
+        assert!(!complete);
+        // ...then nothing, while the connection stays open, until it is closed.
+        let rest = reads(&mut stream, Duration::from_secs(5)).await;
+        let elapsed = started.elapsed();
+        assert!(elapsed >= stall, "{elapsed:?}");
+        let raw: Vec<u8> = raw
+            .into_iter()
+            .chain(rest.into_iter().flat_map(|(_, r)| r))
+            .collect();
+        let (_, body, complete) = dechunk(&raw);
+        assert_eq!(body.len(), n);
+        assert!(!complete);
+    }
 }

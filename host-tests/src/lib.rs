@@ -4,5 +4,7 @@
 
 pub mod build;
 pub mod emulator;
+pub mod events;
 pub mod models;
 pub mod runtime;
+pub mod transcripts;

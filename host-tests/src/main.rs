@@ -43,6 +43,29 @@ enum Command {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+    /// Stream a chat completion to the terminal as it arrives (reasoning dimmed).
+    Chat {
+        /// Model id.
+        #[arg(long)]
+        model: String,
+        /// Genesis JSON5 configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print one unified event per line as JSON.
+        #[arg(long)]
+        json: bool,
+        /// System prompt.
+        #[arg(long)]
+        system: Option<String>,
+        /// Reasoning effort: low, medium or high.
+        #[arg(long)]
+        reasoning: Option<String>,
+        /// Output token limit.
+        #[arg(long)]
+        max_tokens: Option<u32>,
+        /// The prompt.
+        prompt: String,
+    },
     /// Start the emulator, mint a token and list models through the component against it,
     /// then keep the emulator running for further commands.
     Demo {
@@ -114,6 +137,41 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             command: ModelsCommand::List { json, config },
         } => models_list(json, config).await,
         Command::Demo { listen } => demo(listen).await,
+        Command::Chat {
+            model,
+            config,
+            json,
+            system,
+            reasoning,
+            max_tokens,
+            prompt,
+        } => {
+            let effort = match reasoning.as_deref() {
+                None => None,
+                Some("low") => Some(types::ReasoningEffort::Low),
+                Some("medium") => Some(types::ReasoningEffort::Medium),
+                Some("high") => Some(types::ReasoningEffort::High),
+                Some(other) => bail!("--reasoning {other:?}: use low, medium or high"),
+            };
+            let mut messages = Vec::new();
+            if let Some(system) = system {
+                messages.push(types::Message::System(system));
+            }
+            messages.push(types::Message::User(vec![types::ContentPart::Text(prompt)]));
+            let request = types::ChatRequest {
+                model,
+                messages,
+                tools: Vec::new(),
+                tool_choice: None,
+                max_tokens,
+                temperature: None,
+                top_p: None,
+                stop: Vec::new(),
+                reasoning_effort: effort,
+                extra: None,
+            };
+            chat(request, config, json).await
+        }
     }
 }
 
@@ -306,5 +364,86 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
          cargo run -p mantle-host -- models list --config <(echo '{config}')\nCtrl-C stops it."
     );
     tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn chat(
+    request: types::ChatRequest,
+    config: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    use std::io::Write as _;
+    let settings = types::Settings {
+        config: read_config(config)?,
+        ..empty_settings()
+    };
+    let runtime = load_runtime()?;
+    let mut guest = runtime
+        .instantiate(GuestOptions::from_process_env())
+        .await?;
+    let client = guest.client(&settings).await?;
+    let stream = match guest.chat_stream(client, &request).await? {
+        Ok(stream) => stream,
+        Err(e) => {
+            eprintln!("mantle-host: {}", describe_error(&e));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut in_reasoning = false;
+    while let Some(event) = guest.next_event(stream).await? {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                if in_reasoning {
+                    write!(out, "\x1b[0m")?;
+                }
+                writeln!(out)?;
+                eprintln!("mantle-host: {}", describe_error(&e));
+                return Ok(ExitCode::from(2));
+            }
+        };
+        if json {
+            writeln!(out, "{}", mantle_host::events::to_json(&event))?;
+            out.flush()?;
+            continue;
+        }
+        match &event {
+            types::ChatEvent::ReasoningDelta(t) => {
+                if !in_reasoning {
+                    write!(out, "\x1b[2m")?;
+                    in_reasoning = true;
+                }
+                write!(out, "{t}")?;
+            }
+            types::ChatEvent::TextDelta(t) => {
+                if in_reasoning {
+                    writeln!(out, "\x1b[0m")?;
+                    in_reasoning = false;
+                }
+                write!(out, "{t}")?;
+            }
+            types::ChatEvent::ToolCallStart(c) => {
+                write!(out, "\n[tool call {} {}(", c.index, c.name)?;
+            }
+            types::ChatEvent::ToolCallArguments(d) => write!(out, "{}", d.arguments)?,
+            types::ChatEvent::Usage(u) => {
+                if in_reasoning {
+                    write!(out, "\x1b[0m")?;
+                    in_reasoning = false;
+                }
+                eprintln!("\n[usage: {} in, {} out]", u.input_tokens, u.output_tokens);
+            }
+            types::ChatEvent::Finish(r) => {
+                if in_reasoning {
+                    write!(out, "\x1b[0m")?;
+                }
+                writeln!(out)?;
+                eprintln!("[finish: {}]", mantle_host::events::stop_reason(r));
+            }
+            _ => {}
+        }
+        out.flush()?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod chat;
+mod cli;
 mod common;
 mod contract;
 mod listing;

@@ -1,0 +1,487 @@
+//! Chat streaming through the component over both routes, against the emulator's scripted
+//! transcripts in the real wire formats, with chunking, delays and faults.
+
+use std::time::{Duration, Instant};
+
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault};
+use mantle_host::events::to_chat;
+use mantle_host::runtime::{Guest, GuestOptions, empty_settings, types};
+use mantle_host::transcripts::{self, Route, Transcript};
+use mantle_provider::chat::ChatEvent;
+use wasmtime::component::ResourceAny;
+
+use crate::common::guest;
+
+const KEY: &str = "chat-test-key";
+
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        static_keys: vec![KEY.into()],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn config(emu: &Emulator, extra: &str) -> String {
+    format!(
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", discovery: false, {extra} }} }} }} }}",
+        emu.base_url()
+    )
+}
+
+async fn client(g: &mut Guest, config: String) -> ResourceAny {
+    g.client(&types::Settings {
+        config: Some(config),
+        bearer_token: Some(KEY.into()),
+        ..empty_settings()
+    })
+    .await
+    .unwrap()
+}
+
+fn request(model: &str, prompt: &str) -> types::ChatRequest {
+    types::ChatRequest {
+        model: model.into(),
+        messages: vec![
+            types::Message::System("Be brief.".into()),
+            types::Message::User(vec![types::ContentPart::Text(prompt.into())]),
+        ],
+        tools: Vec::new(),
+        tool_choice: None,
+        max_tokens: None,
+        temperature: None,
+        top_p: None,
+        stop: Vec::new(),
+        reasoning_effort: None,
+        extra: None,
+    }
+}
+
+fn model_of(t: &Transcript) -> &'static str {
+    match t.route {
+        Route::OpenAi => transcripts::OPENAI_MODEL,
+        Route::Anthropic => transcripts::CLAUDE_MODEL,
+    }
+}
+
+/// Everything a stream yields: its events, then the error that ended it, if any.
+struct Outcome {
+    events: Vec<ChatEvent>,
+    error: Option<types::Error>,
+}
+
+async fn drain(g: &mut Guest, stream: ResourceAny) -> Outcome {
+    let mut events = Vec::new();
+    let mut error = None;
+    while let Some(next) = g.next_event(stream).await.unwrap() {
+        match next {
+            Ok(e) => events.push(to_chat(&e)),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+        assert!(events.len() < 100_000, "the stream does not end");
+    }
+    if error.is_some() {
+        assert!(
+            g.next_event(stream).await.unwrap().is_none(),
+            "events after an error"
+        );
+    }
+    assert!(
+        g.next_event(stream).await.unwrap().is_none(),
+        "the stream restarted"
+    );
+    Outcome { events, error }
+}
+
+async fn run(g: &mut Guest, c: ResourceAny, req: &types::ChatRequest) -> Outcome {
+    match g.chat_stream(c, req).await.unwrap() {
+        Ok(stream) => drain(g, stream).await,
+        Err(e) => Outcome {
+            events: Vec::new(),
+            error: Some(e),
+        },
+    }
+}
+
+fn kind(e: &types::Error) -> &'static str {
+    use types::Error as E;
+    match e {
+        E::Configuration(_) => "configuration",
+        E::MissingCredentials(_) => "missing-credentials",
+        E::Unauthorized(_) => "unauthorized",
+        E::Forbidden(_) => "forbidden",
+        E::ModelNotFound(_) => "model-not-found",
+        E::WrongRoute(_) => "wrong-route",
+        E::RateLimited(_) => "rate-limited",
+        E::InvalidRequest(_) => "invalid-request",
+        E::ContextOverflow(_) => "context-overflow",
+        E::UpstreamUnavailable(_) => "upstream-unavailable",
+        E::Timeout(_) => "timeout",
+        E::Protocol(_) => "protocol",
+        E::Truncated(_) => "truncated",
+        E::NotImplemented(_) => "not-implemented",
+    }
+}
+
+fn expected_kind(e: &mantle_provider::Error) -> &'static str {
+    e.kind()
+}
+
+#[tokio::test]
+async fn every_transcript_streams_its_exact_events() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    for t in transcripts::all() {
+        for chunk in [None, Some(1), Some(7), Some(64)] {
+            let mut script = Script::from(t.clone());
+            script.chunk_size = chunk;
+            emu.set_script(script);
+            let out = run(&mut g, c, &request(model_of(&t), "hi")).await;
+            assert_eq!(out.events, t.events, "{} chunked {chunk:?}", t.name);
+            match (&out.error, &t.error) {
+                (None, None) => {}
+                (Some(got), Some(want)) => {
+                    assert_eq!(kind(got), expected_kind(want), "{}: {got:?}", t.name)
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", t.name),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn text_and_tool_call_streams_survive_a_boundary_at_every_byte() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    let model = transcripts::OPENAI_MODEL;
+    let claude = transcripts::CLAUDE_MODEL;
+    for t in [
+        transcripts::openai_text(model),
+        transcripts::openai_tool_calls(model),
+        transcripts::anthropic_text(claude),
+        transcripts::anthropic_tool_use(claude),
+    ] {
+        for chunk in 1..=t.body.len() {
+            emu.set_script(Script::from(t.clone()).chunked(chunk));
+            let out = run(&mut g, c, &request(model_of(&t), "hi")).await;
+            assert!(
+                out.error.is_none(),
+                "{} chunk {chunk}: {:?}",
+                t.name,
+                out.error
+            );
+            assert_eq!(out.events, t.events, "{} chunk {chunk}", t.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_carry_what_each_route_needs() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(
+        &mut g,
+        config(
+            &emu,
+            "models: [{ id: \"openai.gpt-oss-120b\", maxTokens: 1000 }]",
+        ),
+    )
+    .await;
+
+    let mut req = request(transcripts::OPENAI_MODEL, "weather?");
+    req.reasoning_effort = Some(types::ReasoningEffort::High);
+    req.tools = vec![types::Tool {
+        name: "get_weather".into(),
+        description: Some("Weather of a city".into()),
+        parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+    }];
+    let out = run(&mut g, c, &req).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let sent = emu.requests().pop().unwrap();
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.header("authorization"), Some("Bearer chat-test-key"));
+    let body = sent.json().unwrap();
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["stream_options"]["include_usage"], true);
+    assert_eq!(body["model"], transcripts::OPENAI_MODEL);
+    assert_eq!(body["max_tokens"], 1000);
+    assert_eq!(body["reasoning_effort"], "high");
+    assert_eq!(body["tools"][0]["function"]["name"], "get_weather");
+    assert_eq!(body["messages"][0]["role"], "system");
+    // The tool-call transcript answered, streamed piece by piece.
+    let starts = out
+        .events
+        .iter()
+        .filter(|e| matches!(e, ChatEvent::ToolCallStart { .. }))
+        .count();
+    let pieces = out
+        .events
+        .iter()
+        .filter(|e| matches!(e, ChatEvent::ToolCallArguments { .. }))
+        .count();
+    assert!(starts >= 2 && pieces > starts, "{:?}", out.events);
+
+    let mut req = request(transcripts::CLAUDE_MODEL, "think");
+    req.reasoning_effort = Some(types::ReasoningEffort::Medium);
+    let out = run(&mut g, c, &req).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert!(out.events.iter().any(
+        |e| matches!(e, ChatEvent::ReasoningSignature(s) if s == transcripts::THINKING_SIGNATURE)
+    ));
+    let sent = emu.requests().pop().unwrap();
+    assert_eq!(sent.path, "/anthropic/v1/messages");
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(sent.header("authorization"), Some("Bearer chat-test-key"));
+    assert_eq!(sent.header("x-api-key"), None);
+    let body = sent.json().unwrap();
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["system"], "Be brief.");
+    assert_eq!(body["thinking"]["type"], "enabled");
+    assert_eq!(body["thinking"]["budget_tokens"], 8192);
+    let max = body["max_tokens"].as_u64().unwrap();
+    assert!(max > 8192 && max <= 32_000, "{max}");
+}
+
+#[tokio::test]
+async fn upstream_refusals_are_typed_before_the_stream_starts() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    let gpt = || request(transcripts::OPENAI_MODEL, "hi");
+    let cases: Vec<(&str, Fault, &str)> = vec![
+        (
+            "429",
+            Fault::openai(
+                429,
+                "throttling",
+                "rate_limit_error",
+                "Too many tokens per minute",
+            )
+            .with_header("retry-after", "17"),
+            "rate-limited",
+        ),
+        (
+            "529",
+            Fault::anthropic(529, "overloaded_error", "Overloaded"),
+            "upstream-unavailable",
+        ),
+        (
+            "503",
+            Fault::openai(503, "unavailable", "api_error", "Service unavailable"),
+            "upstream-unavailable",
+        ),
+        (
+            "context",
+            Fault::openai(
+                400,
+                "validation_error",
+                "invalid_request_error",
+                "This model's maximum context length is 32000 tokens. However, your messages resulted in 40000 tokens.",
+            ),
+            "context-overflow",
+        ),
+        (
+            "400",
+            Fault::openai(
+                400,
+                "validation_error",
+                "invalid_request_error",
+                "temperature must be at most 2",
+            ),
+            "invalid-request",
+        ),
+        (
+            "401",
+            Fault::openai(401, "invalid_api_key", "authentication_error", "bad key"),
+            "unauthorized",
+        ),
+        (
+            "403",
+            Fault::openai(403, "forbidden", "permission_error", "denied"),
+            "forbidden",
+        ),
+    ];
+    for (what, fault, want) in cases {
+        emu.inject(fault.times(1));
+        let out = run(&mut g, c, &gpt()).await;
+        let e = out.error.unwrap_or_else(|| panic!("{what}: no error"));
+        assert_eq!(kind(&e), want, "{what}: {e:?}");
+        assert!(out.events.is_empty());
+        if let types::Error::RateLimited(r) = &e {
+            assert_eq!(r.retry_after, Some(17));
+        }
+        assert!(!format!("{e:?}").contains(KEY), "{what}: the key leaked");
+    }
+
+    // Unknown model: 404.
+    let out = run(&mut g, c, &request("nobody.model", "hi")).await;
+    assert_eq!(kind(&out.error.unwrap()), "model-not-found");
+
+    // A Claude model forced onto the OpenAI route: Mantle's wrong-route answer, with a hint.
+    let c2 = client(
+        &mut g,
+        config(
+            &emu,
+            "models: [{ id: \"claude-opus-4.7\", api: \"openai-completions\" }]",
+        ),
+    )
+    .await;
+    let out = run(&mut g, c2, &request(transcripts::CLAUDE_MODEL, "hi")).await;
+    let e = out.error.unwrap();
+    let types::Error::WrongRoute(m) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(m.contains("anthropic"), "{m}");
+
+    // Bad requests never leave the component.
+    let before = emu.requests().len();
+    let mut bad = gpt();
+    bad.tools = vec![types::Tool {
+        name: "t".into(),
+        description: None,
+        parameters: "{not json".into(),
+    }];
+    assert_eq!(
+        kind(&run(&mut g, c, &bad).await.error.unwrap()),
+        "invalid-request"
+    );
+    let mut bad = gpt();
+    bad.messages.clear();
+    assert_eq!(
+        kind(&run(&mut g, c, &bad).await.error.unwrap()),
+        "invalid-request"
+    );
+    let mut bad = gpt();
+    bad.extra = Some("[1]".into());
+    assert_eq!(
+        kind(&run(&mut g, c, &bad).await.error.unwrap()),
+        "invalid-request"
+    );
+    assert_eq!(emu.requests().len(), before);
+}
+
+#[tokio::test]
+async fn broken_streams_end_with_a_typed_error_never_silently() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "betweenBytesTimeoutMs: 400")).await;
+    for t in [
+        transcripts::openai_text(transcripts::OPENAI_MODEL),
+        transcripts::anthropic_text(transcripts::CLAUDE_MODEL),
+    ] {
+        let half = t.body.len() / 2;
+        emu.set_script(
+            Script::from(t.clone())
+                .chunked(16)
+                .with_fault(StreamFault::CutAfter(half)),
+        );
+        let out = run(&mut g, c, &request(model_of(&t), "hi")).await;
+        let e = out
+            .error
+            .unwrap_or_else(|| panic!("{}: a cut stream ended silently", t.name));
+        assert_eq!(kind(&e), "truncated", "{}: {e:?}", t.name);
+        assert!(
+            !out.events.is_empty(),
+            "{}: events before the cut were lost",
+            t.name
+        );
+        assert!(!out.events.iter().any(|e| matches!(e, ChatEvent::Finish(_))));
+        assert_eq!(out.events[..], t.events[..out.events.len()], "{}", t.name);
+
+        emu.set_script(
+            Script::from(t.clone())
+                .with_fault(StreamFault::StallAfter(half, Duration::from_secs(5))),
+        );
+        let started = Instant::now();
+        let out = run(&mut g, c, &request(model_of(&t), "hi")).await;
+        let e = out
+            .error
+            .unwrap_or_else(|| panic!("{}: a stalled stream ended silently", t.name));
+        assert_eq!(kind(&e), "timeout", "{}: {e:?}", t.name);
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the stall was not cut short"
+        );
+    }
+
+    // A stream that closes cleanly without its final event.
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let cut = t.body.find("\"finish_reason\":\"stop\"").unwrap();
+    let start_of_event = t.body[..cut].rfind("data:").unwrap();
+    emu.set_script(Script::new(&t.body[..start_of_event]));
+    let out = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi")).await;
+    assert_eq!(kind(&out.error.unwrap()), "truncated");
+
+    // Malformed JSON in a chunk: a protocol error carrying the data.
+    emu.set_script(Script::new("data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {oops not json}\n\n"));
+    let out = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi")).await;
+    let e = out.error.unwrap();
+    let types::Error::Protocol(m) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(m.contains("oops not json"), "{m}");
+}
+
+#[tokio::test]
+async fn slow_first_byte_and_refused_connections_are_typed() {
+    let emu = emulator().await;
+    emu.set_latency(Duration::from_secs(3));
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "firstByteTimeoutMs: 300")).await;
+    let started = Instant::now();
+    let out = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi")).await;
+    assert_eq!(kind(&out.error.unwrap()), "timeout");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!(
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"http://127.0.0.1:{port}/v1\", discovery: false }} }} }} }}"
+    );
+    let c = client(&mut g, dead).await;
+    let e = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi"))
+        .await
+        .error
+        .unwrap();
+    assert_eq!(kind(&e), "upstream-unavailable", "{e:?}");
+}
+
+#[tokio::test]
+async fn events_are_available_as_soon_as_their_chunk_arrives() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let delay = Duration::from_millis(150);
+    // One SSE event per write, 150 ms apart.
+    let events_in_body = t.body.matches("\n\n").count();
+    let mut paced = Script::new(t.body.clone()).with_delay(delay);
+    paced.chunk_size = Some(t.body.find("\n\n").unwrap() + 2);
+    emu.set_script(paced);
+    let started = Instant::now();
+    let stream = g
+        .chat_stream(c, &request(transcripts::OPENAI_MODEL, "hi"))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = g.next_event(stream).await.unwrap().unwrap().unwrap();
+    let first_at = started.elapsed();
+    assert!(matches!(to_chat(&first), ChatEvent::MessageStart { .. }));
+    let rest = drain(&mut g, stream).await;
+    let total = started.elapsed();
+    assert!(rest.error.is_none(), "{:?}", rest.error);
+    assert!(events_in_body >= 4);
+    assert!(
+        first_at + delay * 2 < total,
+        "the first event waited for the rest of the stream: first at {first_at:?}, all at {total:?}"
+    );
+}

@@ -1,0 +1,161 @@
+//! `mantle-host` as a user runs it: `emulate` in one process, `models list` in another.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mantle_host() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mantle-host"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MANTLE_COMPONENT", mantle_host::build::component().unwrap());
+    c
+}
+
+/// Starts `mantle-host emulate` on a free port and returns it with its base URL.
+fn emulate(key: &str) -> (Running, String) {
+    let mut child = mantle_host()
+        .args(["emulate", "--listen", "127.0.0.1:0", "--key", key])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    (running, url)
+}
+
+fn models_list(config: &std::path::Path, key: &str) -> (i32, Value, String) {
+    let out = mantle_host()
+        .args(["models", "list", "--json", "--config"])
+        .arg(config)
+        .env("AWS_BEARER_TOKEN_BEDROCK", key)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ids(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn models_list_against_the_emulator_then_without_it() {
+    let key = "cli-test-key";
+    let (emulator, url) = emulate(key);
+    let dir = std::env::temp_dir().join(format!("mantle-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("cfg.json5");
+    std::fs::write(
+        &config,
+        format!(
+            "// test configuration\n{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{\n  baseUrl: '{url}',\n  apiKey: 'env:AWS_BEARER_TOKEN_BEDROCK',\n  models: [{{ id: 'openai.gpt-oss-120b', name: 'GPT-OSS 120B', contextWindow: 128000 }}, {{ id: 'my.private-model', maxTokens: 2048 }}],\n}} }} }} }}\n"
+        ),
+    )
+    .unwrap();
+
+    let (code, json, stderr) = models_list(&config, key);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        ids(&json),
+        [
+            "claude-opus-4.7",
+            "deepseek.v3.2",
+            "moonshotai.kimi-k2-thinking",
+            "my.private-model",
+            "openai.gpt-oss-120b",
+            "openai.gpt-oss-20b",
+            "qwen.qwen3-coder-480b-a35b-instruct"
+        ]
+    );
+    let gpt = &json[4];
+    assert_eq!(gpt["name"], "GPT-OSS 120B");
+    assert_eq!(gpt["contextWindow"], 128_000);
+    assert_eq!(gpt["maxTokens"], 4_096);
+    assert_eq!(gpt["reasoning"], true);
+    assert_eq!(gpt["api"], "openai-completions");
+    assert_eq!(gpt["input"], serde_json::json!(["text"]));
+    assert_eq!(
+        gpt["cost"],
+        serde_json::json!({"input": 0.0, "output": 0.0, "cacheRead": 0.0, "cacheWrite": 0.0})
+    );
+    assert_eq!(json[0]["api"], "anthropic-messages");
+    assert!(!stderr.contains(key), "the key was logged: {stderr}");
+
+    drop(emulator);
+    let (code, json, stderr) = models_list(&config, key);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        ids(&json),
+        ["claude-opus-4.7", "my.private-model", "openai.gpt-oss-120b"]
+    );
+    assert!(stderr.contains("discovery failed"), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn models_list_prints_a_table_by_default() {
+    let dir = std::env::temp_dir().join(format!("mantle-cli-table-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("cfg.json5");
+    std::fs::write(
+        &config,
+        "{ models: { providers: { 'amazon-bedrock-mantle': { discovery: false, models: [{ id: 'a.thinking-model' }] } } } }",
+    )
+    .unwrap();
+    let out = mantle_host()
+        .args(["models", "list", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("SOURCE"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("a.thinking-model")
+            && lines[1].contains("yes")
+            && lines[1].ends_with("configured"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("claude-opus-4.7")
+            && lines[2].contains("1000000")
+            && lines[2].ends_with("built-in"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
