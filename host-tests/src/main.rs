@@ -358,10 +358,41 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
         }
         Err(e) => bail!("listing failed: {}", describe_error(&e)),
     }
+    for model in ["openai.gpt-oss-120b", "claude-opus-4.7"] {
+        let request = types::ChatRequest {
+            model: model.into(),
+            messages: vec![types::Message::User(vec![types::ContentPart::Text(
+                "Say hello.".into(),
+            )])],
+            tools: Vec::new(),
+            tool_choice: None,
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+            stop: Vec::new(),
+            reasoning_effort: None,
+            extra: None,
+        };
+        println!("\nChat with {model}, streamed through the component:");
+        let stream = match guest.chat_stream(client, &request).await? {
+            Ok(s) => s,
+            Err(e) => bail!("chat failed: {}", describe_error(&e)),
+        };
+        while let Some(event) = guest.next_event(stream).await? {
+            match event {
+                Ok(e) => println!("  {}", mantle_host::events::to_json(&e)),
+                Err(e) => bail!("chat failed: {}", describe_error(&e)),
+            }
+        }
+    }
+    let env = format!(
+        "AWS_ACCESS_KEY_ID={DEMO_KEY} AWS_SECRET_ACCESS_KEY={DEMO_SECRET} AWS_REGION={region}"
+    );
     println!(
-        "\nThe emulator keeps running; try, in another terminal:\n  \
-         AWS_ACCESS_KEY_ID={DEMO_KEY} AWS_SECRET_ACCESS_KEY={DEMO_SECRET} AWS_REGION={region} \\\n  \
-         cargo run -p mantle-host -- models list --config <(echo '{config}')\nCtrl-C stops it."
+        "\nThe emulator keeps running; in another terminal try:\n  \
+         {env} bash scripts/run models list --config <(echo '{config}')\n  \
+         {env} bash scripts/run chat --model moonshotai.kimi-k2-thinking --config <(echo '{config}') 'Hello'\n\
+         Ctrl-C stops it."
     );
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)

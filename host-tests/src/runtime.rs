@@ -111,8 +111,36 @@ pub struct Hooks;
 
 impl wasmtime_wasi_http::WasiHttpHooks for Hooks {}
 
+/// Records the largest linear memory the guest asked for.
+#[derive(Default)]
+pub struct PeakMemory {
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for PeakMemory {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
 /// The store's data: WASI, wasi-http and the guest's stderr.
 pub struct State {
+    memory: PeakMemory,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
@@ -204,6 +232,7 @@ impl Runtime {
             builder.wall_clock(clock);
         }
         let state = State {
+            memory: PeakMemory::default(),
             wasi: builder.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
@@ -211,6 +240,7 @@ impl Runtime {
             stderr,
         };
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Guest { store, bindings })
     }
@@ -226,6 +256,11 @@ pub struct Guest {
 pub type Call<T> = Result<Result<T, types::Error>>;
 
 impl Guest {
+    /// The largest size the guest's linear memory reached, bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().memory.peak
+    }
+
     /// What the guest wrote to stderr so far.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.store.data().stderr.contents()).into_owned()
