@@ -159,3 +159,59 @@ fn models_list_prints_a_table_by_default() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn chat_streams_json_events_one_per_line() {
+    let key = "cli-chat-key";
+    let (_emulator, url) = emulate(key);
+    let dir = std::env::temp_dir().join(format!("mantle-cli-chat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("cfg.json5");
+    std::fs::write(
+        &config,
+        format!(
+            "{{ models: {{ providers: {{ 'amazon-bedrock-mantle': {{ baseUrl: '{url}' }} }} }} }}"
+        ),
+    )
+    .unwrap();
+    for (model, first_delta) in [
+        ("openai.gpt-oss-120b", "reasoning-delta"),
+        ("claude-opus-4.7", "text-delta"),
+    ] {
+        let out = mantle_host()
+            .args(["chat", "--json", "--model", model, "--config"])
+            .arg(&config)
+            .arg("Say hello")
+            .env("AWS_BEARER_TOKEN_BEDROCK", key)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(events[0]["type"], "message-start", "{model}");
+        assert_eq!(events[0]["model"], model);
+        assert_eq!(events[1]["type"], first_delta, "{model}");
+        assert_eq!(events[events.len() - 2]["type"], "usage", "{model}");
+        assert_eq!(
+            events[events.len() - 1],
+            serde_json::json!({"type": "finish", "reason": "stop"})
+        );
+    }
+    let out = mantle_host()
+        .args(["chat", "--model", "nobody.model", "--config"])
+        .arg(&config)
+        .arg("hi")
+        .env("AWS_BEARER_TOKEN_BEDROCK", key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("model not found"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
