@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, reason = "a benchmark stops at the first failure")]
 
-use std::time::{Duration, Instant, UNIX_EPOCH};
+#[path = "../tests/harness/oracle.rs"]
+mod oracle;
+
+use std::time::{Duration, Instant};
 
 use mantle_host::build;
 use mantle_host::runtime::{GuestOptions, Runtime, types};
@@ -30,30 +33,7 @@ fn per_call(total: Duration, n: u32) -> String {
 }
 
 fn aws_sigv4_presign(at: u64) -> String {
-    use aws_sigv4::http_request::{
-        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-    };
-    let identity = aws_credential_types::Credentials::new(KEY, SECRET, None, None, "bench").into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(43_200));
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-west-2")
-        .name("bedrock")
-        .time(UNIX_EPOCH + Duration::from_secs(at))
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let request = SignableRequest::new(
-        "POST",
-        "https://bedrock.amazonaws.com/?Action=CallWithBearerToken",
-        std::iter::once(("host", "bedrock.amazonaws.com")),
-        SignableBody::Bytes(&[]),
-    )
-    .unwrap();
-    sign(request, &params).unwrap().into_parts().1
+    oracle::oracle_signature(KEY, SECRET, None, "us-west-2", 43_200, at)
 }
 
 #[tokio::main]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mantle_host::build;
 use mantle_host::emulator::{Emulator, EmulatorConfig, Script};
-use mantle_host::runtime::{GuestOptions, Runtime, empty_settings, types};
+use mantle_host::runtime::{GuestOptions, Runtime, chat_request, empty_settings, types, user_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "bench-key";
@@ -33,20 +33,7 @@ fn settings(emu: &Emulator, extra: &str) -> types::Settings {
 }
 
 fn request(model: &str) -> types::ChatRequest {
-    types::ChatRequest {
-        model: model.into(),
-        messages: vec![types::Message::User(vec![types::ContentPart::Text(
-            "hi".into(),
-        )])],
-        tools: Vec::new(),
-        tool_choice: None,
-        max_tokens: None,
-        temperature: None,
-        top_p: None,
-        stop: Vec::new(),
-        reasoning_effort: None,
-        extra: None,
-    }
+    chat_request(model, vec![user_text("hi")])
 }
 
 /// An OpenAI stream of about `bytes` bytes of text deltas.
@@ -133,6 +120,8 @@ async fn main() {
         "list, cold, 500-model discovery body incl. GET on loopback (median of 50): {:?}",
         median(cold)
     );
+
+    emu.set_models(&mantle_host::emulator::DEFAULT_MODELS);
 
     // SSE throughput: in the guest (through wasi-http, loopback) and natively.
     let body = long_stream(8 << 20);

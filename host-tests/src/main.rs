@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 use mantle_host::build;
 use mantle_host::emulator::{Emulator, EmulatorConfig};
 use mantle_host::models;
-use mantle_host::runtime::{GuestOptions, Runtime, describe_error, empty_settings, types};
+use mantle_host::runtime::{
+    GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
+};
 
 /// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
 #[derive(Parser)]
@@ -157,18 +159,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(system) = system {
                 messages.push(types::Message::System(system));
             }
-            messages.push(types::Message::User(vec![types::ContentPart::Text(prompt)]));
+            messages.push(user_text(&prompt));
             let request = types::ChatRequest {
-                model,
-                messages,
-                tools: Vec::new(),
-                tool_choice: None,
                 max_tokens,
-                temperature: None,
-                top_p: None,
-                stop: Vec::new(),
                 reasoning_effort: effort,
-                extra: None,
+                ..chat_request(&model, messages)
             };
             chat(request, config, json).await
         }
@@ -359,20 +354,7 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
         Err(e) => bail!("listing failed: {}", describe_error(&e)),
     }
     for model in ["openai.gpt-oss-120b", "claude-opus-4.7"] {
-        let request = types::ChatRequest {
-            model: model.into(),
-            messages: vec![types::Message::User(vec![types::ContentPart::Text(
-                "Say hello.".into(),
-            )])],
-            tools: Vec::new(),
-            tool_choice: None,
-            max_tokens: None,
-            temperature: None,
-            top_p: None,
-            stop: Vec::new(),
-            reasoning_effort: None,
-            extra: None,
-        };
+        let request = chat_request(model, vec![user_text("Say hello.")]);
         println!("\nChat with {model}, streamed through the component:");
         let stream = match guest.chat_stream(client, &request).await? {
             Ok(s) => s,

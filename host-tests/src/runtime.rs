@@ -360,6 +360,27 @@ pub fn empty_settings() -> types::Settings {
     }
 }
 
+/// A chat request with these messages and every option unset.
+pub fn chat_request(model: &str, messages: Vec<types::Message>) -> types::ChatRequest {
+    types::ChatRequest {
+        model: model.to_owned(),
+        messages,
+        tools: Vec::new(),
+        tool_choice: None,
+        max_tokens: None,
+        temperature: None,
+        top_p: None,
+        stop: Vec::new(),
+        reasoning_effort: None,
+        extra: None,
+    }
+}
+
+/// A user message of plain text.
+pub fn user_text(text: &str) -> types::Message {
+    types::Message::User(vec![types::ContentPart::Text(text.to_owned())])
+}
+
 /// A short text of a WIT error, for messages and the command line.
 pub fn describe_error(e: &types::Error) -> String {
     use types::Error as E;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault};
 use mantle_host::events::to_chat;
-use mantle_host::runtime::{Guest, GuestOptions, empty_settings, types};
+use mantle_host::runtime::{Guest, GuestOptions, chat_request, empty_settings, types, user_text};
 use mantle_host::transcripts::{self, Route, Transcript};
 use mantle_provider::chat::ChatEvent;
 use wasmtime::component::ResourceAny;
@@ -41,21 +41,13 @@ async fn client(g: &mut Guest, config: String) -> ResourceAny {
 }
 
 fn request(model: &str, prompt: &str) -> types::ChatRequest {
-    types::ChatRequest {
-        model: model.into(),
-        messages: vec![
+    chat_request(
+        model,
+        vec![
             types::Message::System("Be brief.".into()),
-            types::Message::User(vec![types::ContentPart::Text(prompt.into())]),
+            user_text(prompt),
         ],
-        tools: Vec::new(),
-        tool_choice: None,
-        max_tokens: None,
-        temperature: None,
-        top_p: None,
-        stop: Vec::new(),
-        reasoning_effort: None,
-        extra: None,
-    }
+    )
 }
 
 fn model_of(t: &Transcript) -> &'static str {

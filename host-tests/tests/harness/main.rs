@@ -8,4 +8,5 @@ mod cli;
 mod common;
 mod contract;
 mod listing;
+mod oracle;
 mod tokens;

@@ -1,8 +1,6 @@
 //! Token minting through the component: the official fixture, an independent oracle, the
 //! emulator's verification, and every bad input.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
@@ -11,6 +9,7 @@ use mantle_host::runtime::{GuestOptions, types};
 use mantle_provider::token;
 
 use crate::common::{FIXTURE_AT, KEY, Rng, SECRET, creds, guest, now};
+use crate::oracle::oracle_signature;
 
 /// The official generator's output for the fixture, decoded.
 const FIXTURE_URL: &str = "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20250715%2Fus-west-2%2Fbedrock%2Faws4_request&X-Amz-Date=20250715T050000Z&X-Amz-Expires=43200&X-Amz-SignedHeaders=host&X-Amz-Signature=924fe715b07676257098c59ab6ec75da00293dcc7f7fe2aba8e551374ceed9df&Version=1";
@@ -80,49 +79,6 @@ fn mantle_host_mint_token_prints_exactly_the_official_token() {
         "{err}"
     );
     assert!(!err.contains(SECRET));
-}
-
-/// The signature aws-sigv4 computes for the same presigned request.
-fn oracle_signature(
-    key: &str,
-    secret: &str,
-    session: Option<&str>,
-    region: &str,
-    expires_in: u32,
-    at: u64,
-) -> String {
-    use aws_sigv4::http_request::{
-        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-    };
-    let identity = aws_credential_types::Credentials::new(
-        key,
-        secret,
-        session.map(str::to_owned),
-        None,
-        "oracle",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(u64::from(expires_in)));
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("bedrock")
-        .time(UNIX_EPOCH + Duration::from_secs(at))
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let request = SignableRequest::new(
-        "POST",
-        "https://bedrock.amazonaws.com/?Action=CallWithBearerToken",
-        std::iter::once(("host", "bedrock.amazonaws.com")),
-        SignableBody::Bytes(&[]),
-    )
-    .unwrap();
-    let (_, signature) = sign(request, &params).unwrap().into_parts();
-    signature
 }
 
 #[test]
