@@ -50,3 +50,11 @@ fn exports_the_provider_with_all_four_capabilities() {
         assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
     }
 }
+
+#[test]
+fn the_release_component_stays_under_300_kb() {
+    let size = std::fs::metadata(mantle_host::build::component().unwrap())
+        .unwrap()
+        .len();
+    assert!(size < 300_000, "the component grew to {size} bytes");
+}
