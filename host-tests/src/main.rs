@@ -14,8 +14,9 @@ use mantle_host::build;
 use mantle_host::emulator::{Emulator, EmulatorConfig};
 use mantle_host::models;
 use mantle_host::runtime::{
-    GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
+    Guest, GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
 };
+use wasmtime::component::ResourceAny;
 
 /// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
 #[derive(Parser)]
@@ -264,16 +265,21 @@ fn read_config(path: Option<PathBuf>) -> Result<Option<String>> {
         .transpose()
 }
 
-async fn models_list(json: bool, config: Option<PathBuf>) -> Result<ExitCode> {
+/// A guest with this process's `AWS_*` variables and a client for the configuration file.
+async fn open_client(config: Option<PathBuf>) -> Result<(Guest, ResourceAny)> {
     let settings = types::Settings {
         config: read_config(config)?,
         ..empty_settings()
     };
-    let runtime = load_runtime()?;
-    let mut guest = runtime
+    let mut guest = load_runtime()?
         .instantiate(GuestOptions::from_process_env())
         .await?;
     let client = guest.client(&settings).await?;
+    Ok((guest, client))
+}
+
+async fn models_list(json: bool, config: Option<PathBuf>) -> Result<ExitCode> {
+    let (mut guest, client) = open_client(config).await?;
     let listing = match guest.list(client).await? {
         Ok(listing) => listing,
         Err(e) => {
@@ -386,15 +392,7 @@ async fn chat(
     json: bool,
 ) -> Result<ExitCode> {
     use std::io::Write as _;
-    let settings = types::Settings {
-        config: read_config(config)?,
-        ..empty_settings()
-    };
-    let runtime = load_runtime()?;
-    let mut guest = runtime
-        .instantiate(GuestOptions::from_process_env())
-        .await?;
-    let client = guest.client(&settings).await?;
+    let (mut guest, client) = open_client(config).await?;
     let stream = match guest.chat_stream(client, &request).await? {
         Ok(stream) => stream,
         Err(e) => {
