@@ -608,42 +608,46 @@ async fn handle(
     Ok(response)
 }
 
+/// Something injected for a number of requests (`times`), or for all of them (`None`).
+trait Counted: Clone {
+    fn times(&mut self) -> &mut Option<usize>;
+}
+
+impl Counted for Fault {
+    fn times(&mut self) -> &mut Option<usize> {
+        &mut self.times
+    }
+}
+
+impl Counted for Script {
+    fn times(&mut self) -> &mut Option<usize> {
+        &mut self.times
+    }
+}
+
+/// What is injected in `slot` for this request, counting it down; used up, it is removed.
+fn take_counted<T: Counted>(slot: &mut Option<T>) -> Option<T> {
+    let mut item = slot.take()?;
+    match *item.times() {
+        Some(0) => return None,
+        Some(n) => {
+            let mut rest = item.clone();
+            *rest.times() = Some(n - 1);
+            *slot = Some(rest);
+        }
+        None => *slot = Some(item.clone()),
+    }
+    Some(item)
+}
+
 /// The injected fault for this request, counting it down.
 fn take_fault(st: &mut State) -> Option<Fault> {
-    let fault = st.fault.take()?;
-    match fault.times {
-        Some(0) => None,
-        Some(n) => {
-            st.fault = Some(Fault {
-                times: Some(n - 1),
-                ..fault.clone()
-            });
-            Some(fault)
-        }
-        None => {
-            st.fault = Some(fault.clone());
-            Some(fault)
-        }
-    }
+    take_counted(&mut st.fault)
 }
 
 /// The script for this chat request, counting it down.
 fn take_script(st: &mut State) -> Option<Script> {
-    let script = st.script.take()?;
-    match script.times {
-        Some(0) => None,
-        Some(n) => {
-            st.script = Some(Script {
-                times: Some(n - 1),
-                ..script.clone()
-            });
-            Some(script)
-        }
-        None => {
-            st.script = Some(script.clone());
-            Some(script)
-        }
-    }
+    take_counted(&mut st.script)
 }
 
 fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {

@@ -10,7 +10,7 @@ use mantle_host::transcripts::{self, Route, Transcript};
 use mantle_provider::chat::ChatEvent;
 use wasmtime::component::ResourceAny;
 
-use crate::common::guest;
+use crate::common::{guest, refused_base_url};
 
 const KEY: &str = "chat-test-key";
 
@@ -431,13 +431,9 @@ async fn slow_first_byte_and_refused_connections_are_typed() {
     assert_eq!(kind(&out.error.unwrap()), "timeout");
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dead = format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"http://127.0.0.1:{port}/v1\", discovery: false }} }} }} }}"
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", discovery: false }} }} }} }}",
+        refused_base_url()
     );
     let c = client(&mut g, dead).await;
     let e = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi"))

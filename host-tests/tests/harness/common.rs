@@ -65,3 +65,14 @@ impl Rng {
             .collect()
     }
 }
+
+/// A base URL on loopback where nothing listens (the port was just free), so connecting is
+/// refused.
+pub fn refused_base_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/v1")
+}

@@ -7,7 +7,7 @@ use mantle_host::runtime::{Clock, Guest, GuestOptions, empty_settings, types};
 use mantle_provider::token;
 use wasmtime::component::ResourceAny;
 
-use crate::common::{KEY, SECRET, creds, guest};
+use crate::common::{KEY, SECRET, creds, guest, refused_base_url};
 
 const OTHER_KEY: &str = "AKIAOTHERTENANT00001";
 const OTHER_SECRET: &str = "otherTenantSecret/+=0123456789abcdefghij";
@@ -558,12 +558,9 @@ async fn listing_skips_discovery_silently_when_the_upstream_fails() {
     emu.clear_fault();
 
     // Connection refused.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let dead = format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"http://127.0.0.1:{port}/v1\" }} }} }} }}"
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\" }} }} }} }}",
+        refused_base_url()
     );
     let mut g = guest(env_opts(&[("AWS_BEARER_TOKEN_BEDROCK", "static-env-key")])).await;
     let c = client(&mut g, &settings(dead.clone())).await;
