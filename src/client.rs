@@ -360,9 +360,11 @@ impl Client {
             }
             _ => &[],
         };
-        let known = discovery::merge(discovered, &resolved.config);
-        let listed = known.iter().find(|m| m.id == request.model);
-        let api = discovery::route_for(&request.model, &known, resolved.config.api);
+        let listed = discovery::describe(&request.model, discovered, &resolved.config);
+        let api = listed.as_ref().map_or_else(
+            || discovery::default_api(&request.model, resolved.config.api),
+            |m| m.api,
+        );
         let bearer = self.bearer(host)?;
         let mut headers = vec![
             ("authorization".to_owned(), format!("Bearer {bearer}")),
@@ -373,6 +375,7 @@ impl Client {
             Api::OpenaiCompletions => {
                 // Discovered limits are guesses; only configured ones cap the request.
                 let cap = listed
+                    .as_ref()
                     .filter(|m| m.source != crate::model::ModelSource::Discovered)
                     .map(|m| m.max_tokens);
                 (
@@ -386,8 +389,10 @@ impl Client {
                     "anthropic-version".to_owned(),
                     anthropic::ANTHROPIC_VERSION.to_owned(),
                 ));
-                let cap = listed.map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
-                let thinking = listed.is_none_or(|m| m.reasoning);
+                let cap = listed
+                    .as_ref()
+                    .map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
+                let thinking = listed.as_ref().is_none_or(|m| m.reasoning);
                 (
                     resolved.base.anthropic(),
                     "/v1/messages",

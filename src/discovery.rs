@@ -205,6 +205,22 @@ pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
     models
 }
 
+/// The one model [`merge`] would list under `id`, without building the whole list: what a
+/// chat request needs on its hot path.
+pub fn describe(id: &str, discovered: &[Model], config: &ProviderConfig) -> Option<Model> {
+    let mut model = built_in_models()
+        .into_iter()
+        .find(|m| m.id == id)
+        .or_else(|| discovered.iter().find(|m| m.id == id).cloned());
+    if let Some(o) = config.models.iter().find(|o| o.id == id) {
+        match &mut model {
+            Some(m) => o.apply(m),
+            None => model = Some(o.to_model(config.api)),
+        }
+    }
+    model
+}
+
 /// The route to send `model_id` on: the `api` of the listed model with that id; else
 /// Anthropic Messages for Claude ids ([`is_claude`]); else `default_api`.
 pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
@@ -218,6 +234,31 @@ pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
 mod tests {
     use super::*;
     use crate::config::{self, ModelOverride};
+
+    #[test]
+    fn describe_gives_what_merge_lists() {
+        let discovered = parse_models(
+            br#"{"data":[{"id":"claude-opus-4.7"},{"id":"b.model"},{"id":"a.model"}]}"#,
+        )
+        .unwrap();
+        let cfg = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": { api: "anthropic-messages", models: [
+                { id: "b.model", maxTokens: 100 },
+                { id: "claude-opus-4.7", maxTokens: 64000 },
+                { id: "c.only" } ] } } } }"#,
+        )
+        .unwrap();
+        let merged = merge(&discovered, &cfg);
+        for m in &merged {
+            assert_eq!(
+                describe(&m.id, &discovered, &cfg).as_ref(),
+                Some(m),
+                "{}",
+                m.id
+            );
+        }
+        assert_eq!(describe("nobody", &discovered, &cfg), None);
+    }
 
     fn ids(models: &[Model]) -> Vec<&str> {
         models.iter().map(|m| m.id.as_str()).collect()
