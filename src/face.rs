@@ -1,0 +1,1 @@
+//! The OpenAI-compatible HTTP face's translation layer, with no I/O.
