@@ -231,6 +231,20 @@ impl Client {
         self.token.as_ref()
     }
 
+    /// The models of the last successful discovery and when they were found, for a host that
+    /// keeps them across short-lived instances (the HTTP face, one instance per request).
+    pub fn discovered(&self) -> Option<(u64, &[Model])> {
+        self.models
+            .as_ref()
+            .map(|c| (c.fetched_at, c.models.as_slice()))
+    }
+
+    /// Seeds the listing cache with models discovered earlier (by another instance of the
+    /// same tenant); they expire [`MODEL_CACHE_SECS`] after `fetched_at` as if found here.
+    pub fn seed_discovered(&mut self, fetched_at: u64, models: Vec<Model>) {
+        self.models = Some(CachedModels { fetched_at, models });
+    }
+
     /// `GET {baseUrl}/models`: every failure is an error. Refreshes the listing cache.
     pub fn discover(&mut self, host: &mut dyn Host) -> Result<Vec<Model>> {
         let resolved = self.resolve(host)?;
@@ -492,6 +506,12 @@ pub struct ChatStream {
 }
 
 impl ChatStream {
+    /// Whether events are decoded and waiting, so [`ChatStream::next_event`] returns without
+    /// reading the upstream; a host uses it to write what one upstream chunk gave at once.
+    pub fn buffered(&self) -> bool {
+        !self.pending.is_empty() || self.failure.is_some() || self.done || self.events.finished()
+    }
+
     /// The next event; `None` only after the finish event or an error. Events that arrived
     /// before a failure are delivered first, then the failure.
     pub fn next_event(&mut self) -> Option<Result<ChatEvent>> {

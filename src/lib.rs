@@ -2,7 +2,9 @@
 //!
 //! Everything but [`component`] is pure: plain functions over plain data, with the clock,
 //! the network and the environment passed in, so it compiles and is tested natively too.
-//! The component glue (WIT bindings, wasi-http I/O) exists only on `wasm32`.
+//! The component glue (WIT bindings) exists only on `wasm32` with the `component` feature
+//! (on by default); [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built
+//! on this crate, such as the HTTP face.
 
 pub mod anthropic;
 pub mod chat;
@@ -20,9 +22,9 @@ pub mod sse;
 pub mod token;
 mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod component;
 #[cfg(target_arch = "wasm32")]
-mod wasi_host;
+pub mod wasi_host;
 
 pub use error::{Error, Result};

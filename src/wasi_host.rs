@@ -34,6 +34,12 @@ impl WasiHost {
     }
 }
 
+impl Default for WasiHost {
+    fn default() -> Self {
+        WasiHost::new()
+    }
+}
+
 impl Host for WasiHost {
     fn env(&self, name: &str) -> Option<String> {
         self.env

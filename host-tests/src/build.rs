@@ -9,6 +9,9 @@ use anyhow::{Context, Result, bail};
 /// Environment variable naming a prebuilt component to use instead of building one.
 pub const COMPONENT_ENV: &str = "MANTLE_COMPONENT";
 
+/// Environment variable naming a prebuilt HTTP face (the Spin app's component).
+pub const FACE_ENV: &str = "MANTLE_FACE";
+
 /// The workspace root (the component crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,16 +25,31 @@ pub fn workspace_root() -> PathBuf {
 pub fn component() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
-        .get_or_init(|| build_component().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| {
+            build(COMPONENT_ENV, "mantle-provider", "mantle_provider.wasm")
+                .map_err(|e| format!("{e:#}"))
+        })
         .clone()
         .map_err(anyhow::Error::msg)
 }
 
-fn build_component() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os(COMPONENT_ENV) {
+/// Path of the release HTTP face, built exactly as `spin build` builds it (its own cargo run:
+/// built together with the provider, the provider's export feature would leak into it).
+pub fn face() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            build(FACE_ENV, "mantle-face", "mantle_face.wasm").map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn build(env: &str, package: &str, file: &str) -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
         let path = PathBuf::from(path);
         if !path.is_file() {
-            bail!("{COMPONENT_ENV}={} is not a file", path.display());
+            bail!("{env}={} is not a file", path.display());
         }
         return Ok(path);
     }
@@ -47,13 +65,13 @@ fn build_component() -> Result<PathBuf> {
             "--target",
             "wasm32-wasip2",
             "-p",
-            "mantle-provider",
+            package,
         ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .output()
-        .context("running cargo to build the component")?;
+        .with_context(|| format!("running cargo to build {package}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target") {
@@ -61,9 +79,9 @@ fn build_component() -> Result<PathBuf> {
         } else {
             ""
         };
-        bail!("building the component failed:\n{stderr}{hint}");
+        bail!("building {package} failed:\n{stderr}{hint}");
     }
-    let path = target_dir.join("wasm32-wasip2/release/mantle_provider.wasm");
+    let path = target_dir.join("wasm32-wasip2/release").join(file);
     if !path.is_file() {
         bail!("the build left no component at {}", path.display());
     }

@@ -7,4 +7,6 @@ pub mod emulator;
 pub mod events;
 pub mod models;
 pub mod runtime;
+pub mod serve;
+pub mod spin_manifest;
 pub mod transcripts;

@@ -16,6 +16,7 @@ use mantle_host::models;
 use mantle_host::runtime::{
     Guest, GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
 };
+use mantle_host::serve::{Gateway, GatewayConfig, Running};
 use wasmtime::component::ResourceAny;
 
 /// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
@@ -75,6 +76,33 @@ enum Command {
         /// Address the emulator listens on.
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
+    },
+    /// Serve the OpenAI-compatible HTTP face (the Spin app's component) with a fresh instance
+    /// per request, as Spin does. The gateway key comes from MANTLE_GATEWAY_KEY; upstream
+    /// credentials from the AWS_* variables.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Genesis JSON5 configuration file (its baseUrl's host is the only one the face may reach).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Start the local Mantle emulator and point the face at it (no AWS account needed).
+        #[arg(long)]
+        emulate: bool,
+        /// Region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// Serve without a gateway key: anyone who reaches the address can spend the quota.
+        /// For local use only.
+        #[arg(long)]
+        allow_unauthenticated: bool,
+        /// Linear memory limit of one request's instance, in MiB.
+        #[arg(long, default_value_t = 64)]
+        memory_mib: usize,
+        /// Longest one request may run, streaming included, in seconds.
+        #[arg(long, default_value_t = 600)]
+        request_timeout: u64,
     },
     /// Run the local Mantle emulator until interrupted.
     Emulate {
@@ -140,6 +168,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             command: ModelsCommand::List { json, config },
         } => models_list(json, config).await,
         Command::Demo { listen } => demo(listen).await,
+        Command::Serve {
+            listen,
+            config,
+            emulate,
+            region,
+            allow_unauthenticated,
+            memory_mib,
+            request_timeout,
+        } => {
+            let options = ServeOptions {
+                listen,
+                config,
+                emulate,
+                region,
+                allow_unauthenticated,
+                memory_mib,
+                request_timeout,
+            };
+            serve(options).await
+        }
         Command::Chat {
             model,
             config,
@@ -456,5 +504,130 @@ async fn chat(
         }
         out.flush()?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `mantle-host serve` was asked for.
+struct ServeOptions {
+    listen: SocketAddr,
+    config: Option<PathBuf>,
+    emulate: bool,
+    region: Option<String>,
+    allow_unauthenticated: bool,
+    memory_mib: usize,
+    request_timeout: u64,
+}
+
+/// Environment variable holding the gateway key of `serve`.
+const GATEWAY_KEY_ENV: &str = "MANTLE_GATEWAY_KEY";
+
+/// A fresh random key for a local emulated gateway.
+fn random_key() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 18];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom for a gateway key; set MANTLE_GATEWAY_KEY instead")?;
+    Ok(format!(
+        "mk-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+async fn serve(options: ServeOptions) -> Result<ExitCode> {
+    let region = options.region.clone().unwrap_or_else(default_region);
+    let mut variables = std::collections::BTreeMap::new();
+    variables.insert("aws_region".to_owned(), region.clone());
+    let mut emulator = None;
+    let base_url = if options.emulate {
+        if options.config.is_some() {
+            bail!(
+                "--emulate sets the base URL itself; drop --config (or run `mantle-host emulate` and point the config's baseUrl at it)"
+            );
+        }
+        let started = Emulator::start(EmulatorConfig {
+            region: region.clone(),
+            credentials: vec![(DEMO_KEY.into(), DEMO_SECRET.into())],
+            ..EmulatorConfig::default()
+        })
+        .await?;
+        let url = started.base_url();
+        eprintln!("Mantle emulator for {region} at {url}");
+        variables.insert(
+            "mantle_config".to_owned(),
+            format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{url}\" }} }} }} }}"),
+        );
+        // The face mints its tokens from the documentation's example keys, which the
+        // emulator verifies like Mantle would.
+        variables.insert("aws_access_key_id".to_owned(), DEMO_KEY.to_owned());
+        variables.insert("aws_secret_access_key".to_owned(), DEMO_SECRET.to_owned());
+        emulator = Some(started);
+        url
+    } else {
+        for (var, name) in [
+            ("aws_bearer_token_bedrock", "AWS_BEARER_TOKEN_BEDROCK"),
+            ("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
+            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+            ("aws_session_token", "AWS_SESSION_TOKEN"),
+        ] {
+            if let Some(v) = env(name) {
+                variables.insert(var.to_owned(), v);
+            }
+        }
+        let config = read_config(options.config.clone())?;
+        let base = match &config {
+            Some(text) => {
+                let parsed =
+                    mantle_provider::config::parse(text).map_err(|e| anyhow::anyhow!("{}", e))?;
+                parsed.base_url
+            }
+            None => None,
+        };
+        if let Some(text) = config {
+            variables.insert("mantle_config".to_owned(), text);
+        }
+        base.unwrap_or_else(|| format!("https://bedrock-mantle.{region}.api.aws/v1"))
+    };
+    let key = match env(GATEWAY_KEY_ENV) {
+        Some(k) => Some(k),
+        None if options.allow_unauthenticated => None,
+        None if options.emulate => {
+            let k = random_key()?;
+            eprintln!("gateway key (set {GATEWAY_KEY_ENV} to choose one): {k}");
+            Some(k)
+        }
+        None => bail!(
+            "no gateway key: set {GATEWAY_KEY_ENV} (clients send it as Authorization: Bearer <key>), or pass --allow-unauthenticated for local use only"
+        ),
+    };
+    match key {
+        Some(k) => {
+            variables.insert("gateway_api_key".to_owned(), k);
+        }
+        None => {
+            variables.insert("allow_unauthenticated".to_owned(), "true".to_owned());
+            eprintln!(
+                "WARNING: serving WITHOUT a gateway key (--allow-unauthenticated): anyone who reaches {} can spend your Mantle quota. Local use only.",
+                options.listen
+            );
+        }
+    }
+    let allowed = mantle_host::serve::outbound_origin(&base_url)?;
+    let config = GatewayConfig {
+        variables,
+        allowed_outbound: vec![allowed.clone()],
+        memory_limit: options.memory_mib << 20,
+        request_timeout: std::time::Duration::from_secs(options.request_timeout),
+        ..GatewayConfig::default()
+    };
+    let gateway = Gateway::load(&build::face()?, config)?;
+    let running = Running::start(gateway, options.listen).await?;
+    eprintln!(
+        "OpenAI-compatible gateway at {} (upstream {base_url}; outgoing requests only to {allowed}); Ctrl-C stops it",
+        running.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    drop(running);
+    drop(emulator);
     Ok(ExitCode::SUCCESS)
 }

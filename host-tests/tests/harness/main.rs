@@ -5,8 +5,10 @@
 
 mod chat;
 mod cli;
+mod clients;
 mod common;
 mod contract;
+mod face;
 mod listing;
 mod oracle;
 mod tokens;

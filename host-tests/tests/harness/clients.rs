@@ -1,0 +1,206 @@
+//! The official `openai` and `anthropic` Python clients, unmodified, against
+//! `mantle-host serve --emulate` and the emulator. `scripts/test` installs them (pinned in
+//! `host-tests/clients/requirements.txt`) into `target/pyenv`; `MANTLE_PYTHON` names another
+//! interpreter that has them.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use mantle_host::build;
+use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::runtime::GuestOptions;
+use mantle_host::transcripts::{self, Transcript};
+use mantle_provider::chat::{ChatEvent, StopReason};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::{KEY, SECRET, creds, guest, now};
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MANTLE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = build::workspace_root().join("target/pyenv/bin/python");
+    assert!(
+        venv.is_file(),
+        "no Python with the openai and anthropic clients at {}: run `bash scripts/test` (it installs them) or set MANTLE_PYTHON",
+        venv.display()
+    );
+    venv
+}
+
+fn script(name: &str) -> PathBuf {
+    build::workspace_root()
+        .join("host-tests/clients")
+        .join(name)
+}
+
+/// What a client must see for a transcript: text, reasoning, tool calls, token counts and
+/// the OpenAI finish reason.
+fn expected(t: &Transcript) -> Value {
+    let mut text = String::new();
+    let mut reasoning = String::new();
+    let mut calls: Vec<Value> = Vec::new();
+    let mut usage = json!({"prompt_tokens": 0, "completion_tokens": 0});
+    let mut finish = "stop";
+    for e in &t.events {
+        match e {
+            ChatEvent::TextDelta(s) => text += s,
+            ChatEvent::ReasoningDelta(s) => reasoning += s,
+            ChatEvent::ToolCallStart { id, name, .. } => {
+                calls.push(json!({"id": id, "name": name, "arguments": ""}));
+            }
+            ChatEvent::ToolCallArguments { index, arguments } => {
+                let slot = &mut calls[*index as usize]["arguments"];
+                *slot = json!(format!("{}{arguments}", slot.as_str().unwrap()));
+            }
+            ChatEvent::Usage(u) => {
+                let prompt = u.input_tokens
+                    + u.cache_read_tokens.unwrap_or(0)
+                    + u.cache_write_tokens.unwrap_or(0);
+                usage = json!({"prompt_tokens": prompt, "completion_tokens": u.output_tokens});
+            }
+            ChatEvent::Finish(r) => {
+                finish = match r {
+                    StopReason::Stop => "stop",
+                    StopReason::Length => "length",
+                    StopReason::ToolCalls => "tool_calls",
+                    StopReason::ContentFilter | StopReason::Refusal => "content_filter",
+                    StopReason::Other(_) => "stop",
+                }
+            }
+            _ => {}
+        }
+    }
+    json!({
+        "text": text, "reasoning": reasoning, "tool_calls": calls, "finish_reason": finish,
+        "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"],
+    })
+}
+
+fn expectations() -> String {
+    let open = "openai.gpt-oss-120b";
+    let claude = "claude-opus-4.7";
+    let all = [
+        transcripts::openai_reasoning(open),
+        transcripts::openai_tool_calls(open),
+        transcripts::anthropic_text(claude),
+        transcripts::anthropic_thinking(claude),
+        transcripts::anthropic_tool_use(claude),
+    ];
+    let map: serde_json::Map<String, Value> = all
+        .iter()
+        .map(|t| (t.name.to_owned(), expected(t)))
+        .collect();
+    Value::Object(map).to_string()
+}
+
+/// Runs one Python test file; its whole output is shown when it fails.
+async fn run_python(file: &str, env: &[(&str, String)]) {
+    let mut command = tokio::process::Command::new(python());
+    command
+        .arg(script(file))
+        .env("MANTLE_EXPECTED", expectations());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().await.expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{file} failed:\n{}\n{stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // unittest reports on stderr; make sure the tests ran rather than being skipped.
+    assert!(stderr.contains("\nOK"), "{stderr}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+}
+
+#[tokio::test]
+async fn openai_client_through_mantle_host_serve_emulate() {
+    let key = "gw-client-test-key";
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
+        .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
+        .env("MANTLE_GATEWAY_KEY", key)
+        .env("MANTLE_FACE", build::face().expect("the face builds"))
+        .env_remove("AWS_BEARER_TOKEN_BEDROCK")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mantle-host serve starts");
+    let mut lines = BufReader::new(serve.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve stopped:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.strip_prefix("OpenAI-compatible gateway at ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining the log so the gateway never blocks on a full pipe.
+    let drain = tokio::spawn(async move {
+        let mut rest = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        rest
+    });
+    run_python(
+        "test_openai_client.py",
+        &[
+            ("MANTLE_FACE_URL", url),
+            ("MANTLE_GATEWAY_KEY", key.to_owned()),
+        ],
+    )
+    .await;
+    serve.kill().await.unwrap();
+    let rest = drain.await.unwrap();
+    assert!(!rest.contains(key), "the gateway key appeared in the log");
+}
+
+#[tokio::test]
+async fn anthropic_client_with_a_token_minted_by_the_component() {
+    let region = "us-east-1";
+    let emulator = Emulator::start(EmulatorConfig {
+        region: region.into(),
+        credentials: vec![(KEY.into(), SECRET.into())],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut g = guest(GuestOptions::default()).await;
+    let token = g
+        .mint_token(&creds(KEY, SECRET, None), region, 900, now())
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    let anthropic_url = emulator.base_url().trim_end_matches("/v1").to_owned() + "/anthropic";
+    run_python(
+        "test_anthropic_client.py",
+        &[
+            ("MANTLE_ANTHROPIC_URL", anthropic_url),
+            ("MANTLE_MINTED_TOKEN", token.clone()),
+        ],
+    )
+    .await;
+    let seen = emulator.requests();
+    let messages: Vec<_> = seen
+        .iter()
+        .filter(|r| r.path == "/anthropic/v1/messages")
+        .collect();
+    assert!(messages.len() >= 3, "{seen:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|r| r.header("authorization") == Some(&format!("Bearer {token}")))
+    );
+}

@@ -1,0 +1,565 @@
+//! The HTTP face (the Spin app's artifact) in the gateway, with the emulator as Mantle: what
+//! an OpenAI client sees, what reaches the upstream, and what never does.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mantle_host::build;
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, http_request};
+use mantle_host::serve::{Gateway, GatewayConfig, Running, outbound_origin};
+use mantle_host::spin_manifest::Manifest;
+use mantle_host::transcripts;
+use serde_json::{Value, json};
+
+use crate::common::{KEY, SECRET};
+
+pub const GATEWAY_KEY: &str = "gw-test-key-0123456789";
+
+pub fn manifest() -> Manifest {
+    Manifest::load(&build::workspace_root().join("spin.toml")).expect("spin.toml reads")
+}
+
+/// Spin variables for a face pointed at `base_url`, rendered through spin.toml like Spin does.
+pub fn variables(base_url: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut given: BTreeMap<String, String> = [
+        ("gateway_api_key", GATEWAY_KEY),
+        ("aws_access_key_id", KEY),
+        ("aws_secret_access_key", SECRET),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    given.insert(
+        "mantle_config".into(),
+        format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{base_url}\" }} }} }} }}"),
+    );
+    for (k, v) in extra {
+        given.insert((*k).to_owned(), (*v).to_owned());
+    }
+    manifest()
+        .component_values(&given)
+        .expect("the variables render")
+}
+
+pub struct Face {
+    pub emulator: Emulator,
+    pub running: Running,
+}
+
+impl Face {
+    pub async fn start() -> Face {
+        Face::start_with(&[], |_| {}).await
+    }
+
+    pub async fn start_with(
+        extra: &[(&str, &str)],
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Face {
+        let emulator = Emulator::start(EmulatorConfig {
+            credentials: vec![(KEY.into(), SECRET.into())],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut config = GatewayConfig {
+            variables: variables(&emulator.base_url(), extra),
+            allowed_outbound: vec![outbound_origin(&emulator.base_url()).unwrap()],
+            ..GatewayConfig::default()
+        };
+        adjust(&mut config);
+        let gateway = Gateway::load(&build::face().expect("the face builds"), config).unwrap();
+        let running = Running::start(gateway, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Face { emulator, running }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> (u16, Vec<(String, String)>, Bytes) {
+        http_request(self.running.addr, method, path, headers, body.into())
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, body: &Value) -> (u16, Vec<(String, String)>, Bytes) {
+        let auth = format!("Bearer {GATEWAY_KEY}");
+        self.request(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// Requests the emulator saw on a chat route.
+    pub fn chats_upstream(&self) -> usize {
+        self.emulator
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count()
+    }
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn json_of(body: &Bytes) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+/// The `data:` payloads of an SSE body, in order.
+pub fn sse_data(body: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(body)
+        .split("\n\n")
+        .filter_map(|frame| frame.strip_prefix("data: ").map(str::to_owned))
+        .collect()
+}
+
+fn chat(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+        "stream": stream,
+        "stream_options": {"include_usage": true},
+    })
+}
+
+#[tokio::test]
+async fn requests_without_the_gateway_key_never_reach_the_emulator() {
+    let face = Face::start().await;
+    let wrong = format!("Bearer {GATEWAY_KEY}x");
+    let short = format!("Bearer {}", &GATEWAY_KEY[..GATEWAY_KEY.len() - 1]);
+    let basic = format!("Basic {GATEWAY_KEY}");
+    let lower = format!("bearer{GATEWAY_KEY}");
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![],
+        vec![("authorization", &wrong)],
+        vec![("authorization", &short)],
+        vec![("authorization", &basic)],
+        vec![("authorization", &lower)],
+        vec![("authorization", "Bearer ")],
+        vec![("x-api-key", GATEWAY_KEY)],
+    ];
+    for headers in &cases {
+        for (method, path) in [("GET", "/v1/models"), ("POST", "/v1/chat/completions")] {
+            let (status, h, body) = face
+                .request(
+                    method,
+                    path,
+                    headers,
+                    chat("openai.gpt-oss-120b", false).to_string(),
+                )
+                .await;
+            assert_eq!(status, 401, "{method} {path} with {headers:?}");
+            assert_eq!(header(&h, "www-authenticate"), Some("Bearer"));
+            let body = json_of(&body);
+            assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
+        }
+    }
+    assert!(
+        face.emulator.requests().is_empty(),
+        "{:?}",
+        face.emulator.requests()
+    );
+    assert_eq!(face.running.gateway.upstream_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_face_without_a_key_refuses_to_serve_unless_explicitly_opened() {
+    let face = Face::start_with(&[("gateway_api_key", "")], |_| {}).await;
+    let (status, _, body) = face.request("GET", "/v1/models", &[], Bytes::new()).await;
+    assert_eq!(status, 500);
+    let message = json_of(&body)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("gateway_api_key"), "{message}");
+    assert!(face.emulator.requests().is_empty());
+
+    let open = Face::start_with(&[("gateway_api_key", "")], |c| {
+        c.variables
+            .insert("allow_unauthenticated".into(), "true".into());
+    })
+    .await;
+    let (status, _, _) = open.request("GET", "/v1/models", &[], Bytes::new()).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn models_come_in_the_openai_list_shape_and_discovery_is_kept_across_instances() {
+    let face = Face::start().await;
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    let (status, headers, body) = face
+        .request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/json"));
+    let body = json_of(&body);
+    assert_eq!(body["object"], "list");
+    let data = body["data"].as_array().unwrap();
+    let claude = data.iter().find(|m| m["id"] == "claude-opus-4.7").unwrap();
+    assert_eq!(claude["object"], "model");
+    assert_eq!(claude["api"], "anthropic-messages");
+    assert_eq!(claude["reasoning"], true);
+    assert_eq!(claude["context_window"], 1_000_000);
+    assert_eq!(claude["max_tokens"], 32_000);
+    let gpt = data
+        .iter()
+        .find(|m| m["id"] == "openai.gpt-oss-120b")
+        .unwrap();
+    assert_eq!(gpt["api"], "openai-completions");
+    assert!(gpt["created"].as_u64().unwrap() > 0);
+    // Every request has a fresh instance; the discovered list is kept in the key-value store,
+    // so the second listing and a chat ask Mantle for no list again.
+    face.request(
+        "GET",
+        "/v1/models",
+        &[("authorization", &auth)],
+        Bytes::new(),
+    )
+    .await;
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    assert_eq!(face.emulator.count("/v1/models"), 1);
+}
+
+#[tokio::test]
+async fn a_stream_is_openai_chunks_with_usage_last_then_done() {
+    let face = Face::start().await;
+    let model = "openai.gpt-oss-120b";
+    let (status, headers, body) = face.post(&chat(model, true)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
+    let data = sse_data(&body);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let id = chunks[0]["id"].as_str().unwrap();
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["id"] == id && c["object"] == "chat.completion.chunk")
+    );
+    assert!(chunks.iter().all(|c| c["model"] == model));
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let usage = chunks.last().unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    let expected = transcripts::openai_reasoning(model);
+    let (text, reasoning) = expected_text(&expected);
+    let mut got_text = String::new();
+    let mut got_reasoning = String::new();
+    for c in &chunks[..chunks.len() - 1] {
+        let delta = &c["choices"][0]["delta"];
+        got_text += delta["content"].as_str().unwrap_or("");
+        got_reasoning += delta["reasoning_content"].as_str().unwrap_or("");
+    }
+    assert_eq!(got_text, text);
+    assert_eq!(got_reasoning, reasoning);
+    let finish = &chunks[chunks.len() - 2]["choices"][0];
+    assert_eq!(finish["finish_reason"], "stop");
+    assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+}
+
+fn expected_text(t: &transcripts::Transcript) -> (String, String) {
+    use mantle_provider::chat::ChatEvent;
+    let mut text = String::new();
+    let mut reasoning = String::new();
+    for e in &t.events {
+        match e {
+            ChatEvent::TextDelta(s) => text += s,
+            ChatEvent::ReasoningDelta(s) => reasoning += s,
+            _ => {}
+        }
+    }
+    (text, reasoning)
+}
+
+#[tokio::test]
+async fn claude_goes_over_the_anthropic_route_and_comes_back_in_openai_shape() {
+    let face = Face::start().await;
+    let (status, _, body) = face.post(&chat("claude-opus-4.7", false)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let body = json_of(&body);
+    assert_eq!(body["object"], "chat.completion");
+    let (text, _) = expected_text(&transcripts::anthropic_text("claude-opus-4.7"));
+    assert_eq!(body["choices"][0]["message"]["content"], text.as_str());
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    let seen = face.emulator.requests();
+    let sent = seen
+        .iter()
+        .find(|r| r.path == "/anthropic/v1/messages")
+        .expect("the Anthropic route was used");
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert!(
+        sent.header("authorization")
+            .unwrap()
+            .starts_with("Bearer bedrock-api-key-")
+    );
+    assert_eq!(face.emulator.count("/v1/chat/completions"), 0);
+}
+
+#[tokio::test]
+async fn bad_requests_get_400_and_nothing_goes_upstream() {
+    let face = Face::start_with(&[("max_request_bytes", "4096")], |_| {}).await;
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    let big = json!({"model": "openai.gpt-oss-120b",
+        "messages": [{"role": "user", "content": "x".repeat(5000)}]});
+    let cases: Vec<(String, &str)> = vec![
+        ("{not json".into(), "JSON"),
+        (json!({"messages": [{"role": "user", "content": "hi"}]}).to_string(), "model"),
+        (json!({"model": "openai.gpt-oss-120b"}).to_string(), "messages"),
+        (json!({"model": "openai.gpt-oss-120b", "messages": []}).to_string(), "messages"),
+        (json!({"model": "openai.gpt-oss-120b", "messages": [{"role": "wizard", "content": "hi"}]}).to_string(), "role"),
+        (big.to_string(), "4096"),
+        (json!({"model": "no.such-model", "messages": [{"role": "user", "content": "hi"}]}).to_string(), "no.such-model"),
+    ];
+    for (body, needle) in cases {
+        let (status, _, answer) = face
+            .request(
+                "POST",
+                "/v1/chat/completions",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(
+            status,
+            400,
+            "{body:.80}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        let answer = json_of(&answer);
+        assert_eq!(answer["error"]["type"], "invalid_request_error");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    }
+    assert_eq!(face.chats_upstream(), 0, "{:?}", face.emulator.requests());
+}
+
+#[tokio::test]
+async fn upstream_errors_keep_their_status_and_retry_after() {
+    let face = Face::start().await;
+    // Listing first, so the fault hits the chat request.
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    face.emulator.inject(
+        Fault::openai(
+            429,
+            "throttling",
+            "rate_limit_error",
+            "Too many tokens, please wait",
+        )
+        .with_header("retry-after", "7"),
+    );
+    let (status, headers, body) = face.post(&chat("openai.gpt-oss-120b", true)).await;
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(header(&headers, "retry-after"), Some("7"));
+    let body = json_of(&body);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many tokens")
+    );
+    face.emulator.clear_fault();
+
+    face.emulator.inject(Fault::openai(
+        503,
+        "service_unavailable",
+        "server_error",
+        "busy",
+    ));
+    let (status, _, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert!(
+        status == 502 || status == 503,
+        "{status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(json_of(&body)["error"]["message"].is_string());
+}
+
+#[tokio::test]
+async fn a_stream_cut_upstream_ends_with_an_error_chunk_and_no_done() {
+    let face = Face::start().await;
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    let transcript = transcripts::openai_text("openai.gpt-oss-120b");
+    let cut_at = transcript.body.len() / 2;
+    face.emulator.set_script(
+        Script::new(transcript.body.clone())
+            .chunked(16)
+            .with_fault(mantle_host::emulator::StreamFault::CutAfter(cut_at)),
+    );
+    let (status, _, body) = face.post(&chat("openai.gpt-oss-120b", true)).await;
+    assert_eq!(status, 200);
+    let data = sse_data(&body);
+    assert_ne!(data.last().map(String::as_str), Some("[DONE]"), "{data:?}");
+    let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
+    assert!(last["error"]["message"].is_string(), "{last}");
+}
+
+#[tokio::test]
+async fn the_face_cannot_reach_a_host_off_the_allowlist() {
+    // The face is told to use a second emulator, but the gateway allows only the first.
+    let other = Emulator::start(EmulatorConfig {
+        credentials: vec![(KEY.into(), SECRET.into())],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let other_url = other.base_url();
+    let face = Face::start_with(&[], |c| {
+        c.variables.insert(
+            "mantle_config".into(),
+            format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{other_url}\" }} }} }} }}"),
+        );
+    })
+    .await;
+    let (status, _, body) = face.post(&chat("claude-opus-4.7", true)).await;
+    let body = json_of(&body);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not allow"),
+        "{body}"
+    );
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+    assert!(face.emulator.requests().is_empty());
+    assert!(face.running.gateway.denied() >= 1);
+}
+
+#[test]
+fn the_spin_manifest_builds_and_configures_this_artifact() {
+    let m = manifest();
+    // The same build command and output the tests use.
+    assert_eq!(
+        m.build_command,
+        "cargo build --target wasm32-wasip2 --release -p mantle-face"
+    );
+    assert_eq!(m.source, "target/wasm32-wasip2/release/mantle_face.wasm");
+    assert_eq!(m.routes, vec!["/v1/...".to_owned()]);
+    assert_eq!(m.key_value_stores, vec!["default".to_owned()]);
+    // Secrets: the gateway key is required; every credential is secret.
+    assert!(m.variables["gateway_api_key"].required);
+    for name in [
+        "gateway_api_key",
+        "aws_bearer_token_bedrock",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+    ] {
+        assert!(m.variables[name].secret, "{name} is secret");
+    }
+    assert_eq!(
+        m.variables["aws_region"].default.as_deref(),
+        Some("us-east-1")
+    );
+    // Outbound hosts: exactly the Mantle host of the region, whatever the region.
+    let mut given = BTreeMap::new();
+    given.insert("gateway_api_key".to_owned(), "k".to_owned());
+    assert_eq!(
+        m.outbound_origins(&given).unwrap(),
+        vec!["https://bedrock-mantle.us-east-1.api.aws:443".to_owned()]
+    );
+    given.insert("aws_region".to_owned(), "eu-west-2".to_owned());
+    assert_eq!(
+        m.outbound_origins(&given).unwrap(),
+        vec!["https://bedrock-mantle.eu-west-2.api.aws:443".to_owned()]
+    );
+    // Without the gateway key, Spin would refuse to start.
+    let err = m.component_values(&BTreeMap::new()).unwrap_err();
+    assert!(err.to_string().contains("gateway_api_key"), "{err}");
+    // The face reads exactly the variables the manifest gives it.
+    let face_src =
+        std::fs::read_to_string(build::workspace_root().join("face/src/lib.rs")).unwrap();
+    for name in m.component_variables.keys() {
+        assert!(
+            face_src.contains(&format!("\"{name}\"")),
+            "the face never reads {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn chunks_reach_the_client_one_by_one() {
+    let face = Face::start().await;
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    let transcript = transcripts::openai_text("openai.gpt-oss-120b");
+    let delay = Duration::from_millis(150);
+    face.emulator.set_script(
+        Script::new(transcript.body.clone())
+            .chunked(transcript.body.len() / 4 + 1)
+            .with_delay(delay),
+    );
+    let url = format!("http://{}/v1/chat/completions", face.running.addr);
+    let body = chat("openai.gpt-oss-120b", true).to_string();
+    let auth = format!("Authorization: Bearer {GATEWAY_KEY}");
+    let mut child = tokio::process::Command::new("curl")
+        .args([
+            "-N",
+            "-s",
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body,
+            &url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("curl runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut arrivals = Vec::new();
+    let mut all = Vec::new();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        use tokio::io::AsyncReadExt;
+        let n = stdout.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+        arrivals.push((started.elapsed(), sse_data(&all).len()));
+    }
+    assert!(child.wait().await.unwrap().success());
+    let frames = sse_data(&all);
+    assert_eq!(frames.last().map(String::as_str), Some("[DONE]"));
+    // Curl printed the frames in several reads spread over the paced stream, the first
+    // long before the last: nothing was held back until the end.
+    assert!(arrivals.len() >= 3, "{arrivals:?}");
+    let first = arrivals.first().unwrap().0;
+    let last = arrivals.last().unwrap().0;
+    assert!(last - first >= delay, "{arrivals:?}");
+    assert!(arrivals.first().unwrap().1 < frames.len(), "{arrivals:?}");
+}
