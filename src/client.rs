@@ -344,6 +344,9 @@ impl Client {
     }
 }
 
+/// Most bytes read after a stream's final event to let the connection be reused.
+const DRAIN_MAX: usize = 64 * 1024;
+
 /// Largest error body read from a failed chat request.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Output cap of an Anthropic model the listing does not describe.
@@ -509,7 +512,20 @@ impl ChatStream {
     /// Whether events are decoded and waiting, so [`ChatStream::next_event`] returns without
     /// reading the upstream; a host uses it to write what one upstream chunk gave at once.
     pub fn buffered(&self) -> bool {
-        !self.pending.is_empty() || self.failure.is_some() || self.done || self.events.finished()
+        !self.pending.is_empty() || self.failure.is_some() || self.done
+    }
+
+    /// Reads what is left of a body whose final event came (usually only the end of the
+    /// chunked encoding), so the host can put the connection back in its pool; a body that
+    /// is dropped unread closes its connection. Gives up after [`DRAIN_MAX`] bytes.
+    fn drain(&mut self) {
+        let mut left = DRAIN_MAX;
+        while let Ok(Some(chunk)) = self.body.next_chunk() {
+            if chunk.len() >= left {
+                break;
+            }
+            left -= chunk.len();
+        }
     }
 
     /// The next event; `None` only after the finish event or an error. Events that arrived
@@ -525,6 +541,9 @@ impl ChatStream {
                 return Some(Err(e));
             }
             if self.done || self.events.finished() {
+                if !self.done {
+                    self.drain();
+                }
                 self.done = true;
                 return None;
             }

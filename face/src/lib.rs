@@ -24,6 +24,7 @@
 
 use futures::SinkExt;
 use mantle_provider::Error;
+use mantle_provider::chat::ChatEvent;
 use mantle_provider::client::{Client, Host, Settings};
 use mantle_provider::face::{self, ChunkWriter, Collector, ErrorResponse};
 use mantle_provider::model::{Api, ModelSource};
@@ -340,6 +341,16 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let mut frames = Vec::new();
     loop {
         match stream.next_event() {
+            Some(Ok(ChatEvent::Finish(reason))) => {
+                // Finish is always last: the client gets everything, [DONE] included, now;
+                // the rest of the upstream body is read afterwards.
+                writer.event(&ChatEvent::Finish(reason), &mut frames);
+                writer.done(&mut frames);
+                let _ = sink.send(frames).await;
+                drop(sink);
+                while stream.next_event().is_some() {}
+                return;
+            }
             Some(Ok(event)) => writer.event(&event, &mut frames),
             Some(Err(e)) => {
                 eprintln!("mantle face: stream of {model} ended early: {e}");

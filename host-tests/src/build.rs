@@ -26,26 +26,37 @@ pub fn component() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            build(COMPONENT_ENV, "mantle-provider", "mantle_provider.wasm")
+            build(
+                COMPONENT_ENV,
+                "mantle-provider",
+                "target/guest",
+                "mantle_provider.wasm",
+            )
+            .map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+/// Target directory of the HTTP face, as `spin.toml`'s build command names it. The face has
+/// its own: building it also writes the provider library's `mantle_provider.wasm` (without
+/// its exports), which must never land where the provider component is built.
+pub const FACE_TARGET_DIR: &str = "target/face";
+
+/// Path of the release HTTP face, built with `spin.toml`'s build command (its own cargo run:
+/// built together with the provider, the provider's export feature would leak into it).
+pub fn face() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            build(FACE_ENV, "mantle-face", FACE_TARGET_DIR, "mantle_face.wasm")
                 .map_err(|e| format!("{e:#}"))
         })
         .clone()
         .map_err(anyhow::Error::msg)
 }
 
-/// Path of the release HTTP face, built exactly as `spin build` builds it (its own cargo run:
-/// built together with the provider, the provider's export feature would leak into it).
-pub fn face() -> Result<PathBuf> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            build(FACE_ENV, "mantle-face", "mantle_face.wasm").map_err(|e| format!("{e:#}"))
-        })
-        .clone()
-        .map_err(anyhow::Error::msg)
-}
-
-fn build(env: &str, package: &str, file: &str) -> Result<PathBuf> {
+fn build(env: &str, package: &str, target_dir: &str, file: &str) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
         let path = PathBuf::from(path);
         if !path.is_file() {
@@ -54,7 +65,7 @@ fn build(env: &str, package: &str, file: &str) -> Result<PathBuf> {
         return Ok(path);
     }
     let root = workspace_root();
-    let target_dir = root.join("target").join("guest");
+    let target_dir = root.join(target_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(&root)

@@ -260,6 +260,7 @@ struct State {
     models_body: Option<String>,
     now_override: Option<u64>,
     clock: Option<Clock>,
+    connections: usize,
 }
 
 /// A running emulator; it stops when dropped.
@@ -288,6 +289,7 @@ impl Emulator {
             models_body: None,
             now_override: None,
             clock: None,
+            connections: 0,
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -298,6 +300,7 @@ impl Emulator {
                     _ = stopped.changed() => break,
                 };
                 let Ok((stream, _)) = conn else { continue };
+                lock(&shared).connections += 1;
                 let state = shared.clone();
                 let mut stopped = stopped.clone();
                 tokio::spawn(async move {
@@ -330,6 +333,11 @@ impl Emulator {
 
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// TCP connections accepted so far (a client that pools makes few).
+    pub fn connections(&self) -> usize {
+        self.state().connections
     }
 
     /// Every request seen so far.

@@ -400,6 +400,22 @@ impl FaceState {
     }
 }
 
+/// A request ran past the gateway's time limit.
+#[derive(Debug)]
+struct Overtime(Duration);
+
+impl std::fmt::Display for Overtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request ran past the gateway's limit of {} s",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for Overtime {}
+
 /// The gateway: the compiled face, its linker, and what instances share.
 pub struct Gateway {
     pre: ProxyPre<FaceState>,
@@ -507,19 +523,28 @@ impl Gateway {
             .new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
+        let limit = self.config.request_timeout;
+        // The epoch deadline stops a guest that computes too long; this one stops a guest
+        // that waits too long (on the upstream, or on a slow client), streaming included.
         let task = tokio::task::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            };
+            match tokio::time::timeout(limit, run).await {
+                Ok(r) => r.map_err(anyhow::Error::from),
+                Err(_) => Err(anyhow!(Overtime(limit))),
+            }
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(code)) => Err(anyhow!("the face answered with an error: {code:?}")),
             Err(_) => match task.await {
                 Ok(Ok(())) => Err(anyhow!("the face set no response")),
-                Ok(Err(e)) => Err(anyhow::Error::from(e).context("the face failed")),
+                Ok(Err(e)) => Err(e.context("the face failed")),
                 Err(e) => Err(anyhow::Error::from(e).context("the face's task failed")),
             },
         }
@@ -557,16 +582,27 @@ impl Gateway {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("mantle-host serve: {e:#}");
+                let (status, message, code) = match e.downcast_ref::<Overtime>() {
+                    Some(o) => (
+                        hyper::StatusCode::GATEWAY_TIMEOUT,
+                        o.to_string(),
+                        "gateway_timeout",
+                    ),
+                    None => (
+                        hyper::StatusCode::INTERNAL_SERVER_ERROR,
+                        "the gateway failed to answer; its log says why".to_owned(),
+                        "internal_error",
+                    ),
+                };
                 let body = serde_json::json!({"error": {
-                    "message": "the gateway failed to answer; its log says why",
-                    "type": "server_error", "param": null, "code": "internal_error"}})
+                    "message": message, "type": "server_error", "param": null, "code": code}})
                 .to_string();
                 let mut response = hyper::Response::new(
                     http_body_util::Full::new(Bytes::from(body))
                         .map_err(|never| match never {})
                         .boxed_unsync(),
                 );
-                *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                *response.status_mut() = status;
                 response.headers_mut().insert(
                     hyper::header::CONTENT_TYPE,
                     hyper::header::HeaderValue::from_static("application/json"),

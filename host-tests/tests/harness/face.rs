@@ -462,9 +462,15 @@ fn the_spin_manifest_builds_and_configures_this_artifact() {
     // The same build command and output the tests use.
     assert_eq!(
         m.build_command,
-        "cargo build --target wasm32-wasip2 --release -p mantle-face"
+        format!(
+            "cargo build --target wasm32-wasip2 --release -p mantle-face --target-dir {}",
+            build::FACE_TARGET_DIR
+        )
     );
-    assert_eq!(m.source, "target/wasm32-wasip2/release/mantle_face.wasm");
+    let face = build::face().unwrap();
+    if std::env::var_os(build::FACE_ENV).is_none() {
+        assert_eq!(face, build::workspace_root().join(&m.source));
+    }
     assert_eq!(m.routes, vec!["/v1/...".to_owned()]);
     assert_eq!(m.key_value_stores, vec!["default".to_owned()]);
     // Secrets: the gateway key is required; every credential is secret.
@@ -562,4 +568,62 @@ async fn chunks_reach_the_client_one_by_one() {
     let last = arrivals.last().unwrap().0;
     assert!(last - first >= delay, "{arrivals:?}");
     assert!(arrivals.first().unwrap().1 < frames.len(), "{arrivals:?}");
+}
+
+#[tokio::test]
+async fn upstream_connections_are_pooled_across_instances() {
+    let face = Face::start().await;
+    for _ in 0..20 {
+        let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+        assert_eq!(status, 200);
+    }
+    for _ in 0..5 {
+        let (status, _, _) = face.post(&chat("claude-opus-4.7", true)).await;
+        assert_eq!(status, 200);
+    }
+    // 26 upstream requests (a listing and 25 chats), each from a fresh instance, over one
+    // kept-alive connection where wasmtime's default sender would open 26.
+    assert_eq!(face.emulator.requests().len(), 26);
+    assert!(
+        face.emulator.connections() <= 2,
+        "{} connections",
+        face.emulator.connections()
+    );
+}
+
+#[tokio::test]
+async fn an_instance_over_its_memory_limit_fails_alone() {
+    let face = Face::start_with(&[], |c| c.memory_limit = 4 << 20).await;
+    let big = json!({"model": "openai.gpt-oss-120b",
+        "messages": [{"role": "user", "content": "x".repeat(6 << 20)}]});
+    let (status, _, body) = face.post(&big).await;
+    assert_eq!(status, 500, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json_of(&body)["error"]["code"], "internal_error");
+    assert_eq!(face.chats_upstream(), 0);
+    // The gateway goes on serving.
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_request_past_the_deadline_is_stopped() {
+    let face = Face::start_with(&[], |c| c.request_timeout = Duration::from_secs(1)).await;
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    let transcript = transcripts::openai_text("openai.gpt-oss-120b");
+    face.emulator.set_script(
+        Script::new(transcript.body.clone())
+            .chunked(transcript.body.len() / 2 + 1)
+            .with_delay(Duration::from_secs(3)),
+    );
+    let started = std::time::Instant::now();
+    let (status, _, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        json_of(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 1 s")
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
