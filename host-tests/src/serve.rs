@@ -25,7 +25,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use wasmtime::component::{Component, Linker, Resource, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig,
+    Store, StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -91,6 +94,8 @@ pub struct GatewayConfig {
     pub request_timeout: Duration,
     /// Idle upstream connections kept per host.
     pub pool_idle_per_host: usize,
+    /// Requests served at once (instance slots kept ready); one more gets 503.
+    pub max_instances: u32,
     /// The guest's wall clock; the real one when `None`.
     pub clock: Option<Clock>,
 }
@@ -103,6 +108,7 @@ impl Default for GatewayConfig {
             memory_limit: 64 << 20,
             request_timeout: Duration::from_secs(600),
             pool_idle_per_host: 256,
+            max_instances: 256,
             clock: None,
         }
     }
@@ -428,6 +434,22 @@ impl Gateway {
     pub fn load(path: &Path, config: GatewayConfig) -> Result<Gateway> {
         let mut engine_config = Config::new();
         engine_config.epoch_interruption(true);
+        // Instance slots, memories and stacks made once and reused: an instance per request
+        // then costs no mmap/munmap (and no cross-core TLB flush) per request.
+        let n = config.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(2)
+            .max_tables_per_component(8)
+            .max_memory_size(config.memory_limit)
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
+        engine_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&engine_config)?;
         let component = Component::from_file(&engine, path)
             .map_err(anyhow::Error::from)
@@ -582,11 +604,18 @@ impl Gateway {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("mantle-host serve: {e:#}");
+                let busy = e.chain().any(|c| c.is::<PoolConcurrencyLimitError>());
                 let (status, message, code) = match e.downcast_ref::<Overtime>() {
                     Some(o) => (
                         hyper::StatusCode::GATEWAY_TIMEOUT,
                         o.to_string(),
                         "gateway_timeout",
+                    ),
+                    None if busy => (
+                        hyper::StatusCode::SERVICE_UNAVAILABLE,
+                        "the gateway is serving as many requests as it may; retry shortly"
+                            .to_owned(),
+                        "gateway_busy",
                     ),
                     None => (
                         hyper::StatusCode::INTERNAL_SERVER_ERROR,
@@ -603,6 +632,12 @@ impl Gateway {
                         .boxed_unsync(),
                 );
                 *response.status_mut() = status;
+                if busy {
+                    response.headers_mut().insert(
+                        hyper::header::RETRY_AFTER,
+                        hyper::header::HeaderValue::from_static("1"),
+                    );
+                }
                 response.headers_mut().insert(
                     hyper::header::CONTENT_TYPE,
                     hyper::header::HeaderValue::from_static("application/json"),

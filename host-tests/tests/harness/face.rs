@@ -627,3 +627,42 @@ async fn a_request_past_the_deadline_is_stopped() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
+    let face = Face::start_with(&[], |c| c.max_instances = 1).await;
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+    let transcript = transcripts::openai_text("openai.gpt-oss-120b");
+    face.emulator.set_script(
+        Script::new(transcript.body.clone())
+            .chunked(transcript.body.len() / 2 + 1)
+            .with_delay(Duration::from_millis(800))
+            .times(1),
+    );
+    let slow = {
+        let addr = face.running.addr;
+        let body = chat("openai.gpt-oss-120b", false).to_string();
+        tokio::spawn(async move {
+            let auth = format!("Bearer {GATEWAY_KEY}");
+            http_request(
+                addr,
+                "POST",
+                "/v1/chat/completions",
+                &[("authorization", &auth)],
+                body.into(),
+            )
+            .await
+            .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, headers, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(header(&headers, "retry-after"), Some("1"));
+    assert_eq!(json_of(&body)["error"]["code"], "gateway_busy");
+    assert_eq!(slow.await.unwrap().0, 200);
+    // The slot is free again.
+    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 200);
+}
