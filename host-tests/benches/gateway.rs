@@ -32,6 +32,8 @@ const MODEL: &str = "deepseek.v3.2";
 struct Target {
     addr: SocketAddr,
     key: &'static str,
+    /// `None`: the chat request; `Some(path)`: `GET path`, any status.
+    get: Option<&'static str>,
 }
 
 struct Sample {
@@ -63,15 +65,27 @@ async fn client(target: Target, stream: bool, until: Instant) -> Vec<Sample> {
     let auth = format!("Bearer {}", target.key);
     let mut samples = Vec::new();
     while Instant::now() < until {
-        let request = hyper::Request::post("/v1/chat/completions")
-            .header(hyper::header::HOST, target.addr.to_string())
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(Full::new(payload.clone()))
-            .unwrap();
+        let request = match target.get {
+            None => hyper::Request::post("/v1/chat/completions")
+                .header("content-type", "application/json")
+                .body(Full::new(payload.clone())),
+            Some(path) => hyper::Request::get(path).body(Full::new(Bytes::new())),
+        }
+        .map(|mut r| {
+            let headers = r.headers_mut();
+            headers.insert(
+                hyper::header::HOST,
+                target.addr.to_string().parse().unwrap(),
+            );
+            headers.insert("authorization", auth.parse().unwrap());
+            r
+        })
+        .unwrap();
         let started = Instant::now();
         let response = sender.send_request(request).await.unwrap();
-        assert_eq!(response.status(), 200);
+        if target.get.is_none() {
+            assert_eq!(response.status(), 200);
+        }
         let mut body = response.into_body();
         let mut first_token = None;
         while let Some(frame) = body.frame().await {
@@ -177,10 +191,12 @@ fn main() {
         let direct = Target {
             addr: emulator.addr(),
             key: UPSTREAM_KEY,
+            get: None,
         };
         let through = Target {
             addr: running.addr,
             key: GATEWAY_KEY,
+            get: None,
         };
         // Warm both paths (connections, the face's discovery cache, the allocator).
         load(direct, 4, true, 0.5).await;
@@ -219,8 +235,41 @@ fn main() {
             }
         }
         println!(
-            "upstream requests through the face: {} (one per chat; discovery kept in the key-value store)",
-            running.gateway.upstream_requests()
+            "upstream requests through the face: {} (one per chat; discovery kept in the key-value store); connections the emulator accepted in all: {}",
+            running.gateway.upstream_requests(),
+            emulator.connections()
         );
+        // What the gateway costs without the upstream: a fresh instance that answers alone
+        // (401 for a wrong key; the model list from the key-value store).
+        println!();
+        println!("| gateway alone | clients | req/s | p50 / p99 ms |");
+        println!("| --- | --- | --- | --- |");
+        for (what, target) in [
+            (
+                "401, wrong key",
+                Target {
+                    key: "wrong",
+                    get: Some("/v1/models"),
+                    ..through
+                },
+            ),
+            (
+                "GET /v1/models (cached)",
+                Target {
+                    get: Some("/v1/models"),
+                    ..through
+                },
+            ),
+        ] {
+            for clients in [1, 16] {
+                let c = load(target, clients, false, secs / 2.0).await;
+                println!(
+                    "| {what} | {clients} | {:.0} | {} / {} |",
+                    c.rps,
+                    ms(c.p50),
+                    ms(c.p99)
+                );
+            }
+        }
     });
 }
