@@ -103,6 +103,9 @@ enum Command {
         /// Longest one request may run, streaming included, in seconds.
         #[arg(long, default_value_t = 600)]
         request_timeout: u64,
+        /// Requests served at once; one more gets 503 with retry-after.
+        #[arg(long, default_value_t = 256)]
+        max_instances: u32,
     },
     /// Run the local Mantle emulator until interrupted.
     Emulate {
@@ -176,8 +179,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             allow_unauthenticated,
             memory_mib,
             request_timeout,
+            max_instances,
         } => {
             let options = ServeOptions {
+                max_instances,
                 listen,
                 config,
                 emulate,
@@ -516,6 +521,7 @@ struct ServeOptions {
     allow_unauthenticated: bool,
     memory_mib: usize,
     request_timeout: u64,
+    max_instances: u32,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -618,6 +624,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         allowed_outbound: vec![allowed.clone()],
         memory_limit: options.memory_mib << 20,
         request_timeout: std::time::Duration::from_secs(options.request_timeout),
+        max_instances: options.max_instances,
         ..GatewayConfig::default()
     };
     let gateway = Gateway::load(&build::face()?, config)?;

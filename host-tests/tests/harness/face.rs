@@ -666,3 +666,63 @@ async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
     let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn images_tools_and_tool_results_reach_the_anthropic_route_translated() {
+    let face = Face::start().await;
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let request = json!({
+        "model": "claude-opus-4.7",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}},
+            ]},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "toolu_1", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "18 C"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+        "max_tokens": 500,
+    });
+    let (status, _, body) = face.post(&request).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let seen = face.emulator.requests();
+    let sent = seen
+        .iter()
+        .find(|r| r.path == "/anthropic/v1/messages")
+        .and_then(|r| r.json())
+        .expect("the Anthropic route got a JSON body");
+    assert_eq!(sent["system"], "Be brief.", "{sent}");
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "user");
+    assert!(
+        messages[0]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["type"] == "image"
+                && b["source"]["type"] == "base64"
+                && b["source"]["media_type"] == "image/png"
+                && b["source"]["data"] == png),
+        "{sent}"
+    );
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[1]["content"][0]["type"], "tool_use");
+    assert_eq!(messages[1]["content"][0]["input"], json!({"city": "Paris"}));
+    assert_eq!(messages[2]["role"], "user");
+    assert_eq!(messages[2]["content"][0]["type"], "tool_result");
+    assert_eq!(messages[2]["content"][0]["tool_use_id"], "toolu_1");
+    assert_eq!(sent["tools"][0]["name"], "get_weather");
+    assert_eq!(sent["max_tokens"], 500);
+    // The answer to tools is the tool-use transcript, back in OpenAI's shape.
+    let answer = json_of(&body);
+    let calls = answer["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
+    assert_eq!(calls[0]["type"], "function");
+    assert_eq!(answer["choices"][0]["finish_reason"], "tool_calls");
+}
