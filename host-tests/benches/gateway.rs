@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::emulator::{Emulator, EmulatorConfig, config_text};
 use mantle_host::serve::{Gateway, GatewayConfig, Running, outbound_origin};
 
 const UPSTREAM_KEY: &str = "bench-upstream-key";
@@ -172,10 +172,7 @@ fn main() {
         variables.insert("aws_bearer_token_bedrock".to_owned(), UPSTREAM_KEY.to_owned());
         variables.insert(
             "mantle_config".to_owned(),
-            format!(
-                "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\" }} }} }} }}",
-                emulator.base_url()
-            ),
+            config_text(&emulator.base_url(), ""),
         );
         let config = GatewayConfig {
             variables,

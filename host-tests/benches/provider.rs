@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig, Script};
+use mantle_host::emulator::{Emulator, EmulatorConfig, Script, config_text};
 use mantle_host::runtime::{GuestOptions, Runtime, chat_request, empty_settings, types, user_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -24,10 +24,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn settings(emu: &Emulator, extra: &str) -> types::Settings {
     types::Settings {
         bearer_token: Some(KEY.into()),
-        config: Some(format!(
-            "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", {extra} }} }} }} }}",
-            emu.base_url()
-        )),
+        config: Some(config_text(&emu.base_url(), extra)),
         ..empty_settings()
     }
 }

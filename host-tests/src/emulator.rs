@@ -417,6 +417,19 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A Genesis configuration (JSON5) whose provider talks to `base_url`, with `extra` members
+/// (e.g. `discovery: false`) beside `baseUrl`.
+pub fn config_text(base_url: &str, extra: &str) -> String {
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(", {extra}")
+    };
+    format!(
+        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{base_url}\"{extra} }} }} }} }}"
+    )
+}
+
 /// Mantle's OpenAI-shaped error body.
 pub fn error_body(code: &str, kind: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message, "param": null, "type": kind}}).to_string()

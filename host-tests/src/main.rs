@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::emulator::{Emulator, EmulatorConfig, config_text};
 use mantle_host::models;
 use mantle_host::runtime::{
     Guest, GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
@@ -392,10 +392,7 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
         ),
         Err(e) => bail!("minting failed: {}", describe_error(&e)),
     }
-    let config = format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\" }} }} }} }}",
-        emulator.base_url()
-    );
+    let config = config_text(&emulator.base_url(), "");
     let client = guest
         .client(&types::Settings {
             config: Some(config.clone()),
@@ -559,10 +556,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         .await?;
         let url = started.base_url();
         eprintln!("Mantle emulator for {region} at {url}");
-        variables.insert(
-            "mantle_config".to_owned(),
-            format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{url}\" }} }} }} }}"),
-        );
+        variables.insert("mantle_config".to_owned(), config_text(&url, ""));
         // The face mints its tokens from the documentation's example keys, which the
         // emulator verifies like Mantle would.
         variables.insert("aws_access_key_id".to_owned(), DEMO_KEY.to_owned());

@@ -125,14 +125,7 @@ pub fn outbound_origin(url: &str) -> Result<String> {
     let uri: hyper::Uri = url
         .parse()
         .with_context(|| format!("{url:?} is not a URL"))?;
-    let scheme = uri
-        .scheme_str()
-        .ok_or_else(|| anyhow!("{url:?} has no scheme"))?;
-    let host = uri.host().ok_or_else(|| anyhow!("{url:?} has no host"))?;
-    let port = uri
-        .port_u16()
-        .unwrap_or(if scheme == "https" { 443 } else { 80 });
-    Ok(format!("{scheme}://{host}:{port}"))
+    origin_of(&uri).ok_or_else(|| anyhow!("{url:?} has no scheme or no host"))
 }
 
 type Pool = PoolClient<hyper_rustls::HttpsConnector<HttpConnector>, WasiBody>;

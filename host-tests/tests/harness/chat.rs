@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault};
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault, config_text};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{Guest, GuestOptions, chat_request, empty_settings, types, user_text};
 use mantle_host::transcripts::{self, Route, Transcript};
@@ -24,10 +24,7 @@ async fn emulator() -> Emulator {
 }
 
 fn config(emu: &Emulator, extra: &str) -> String {
-    format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", discovery: false, {extra} }} }} }} }}",
-        emu.base_url()
-    )
+    config_text(&emu.base_url(), &format!("discovery: false, {extra}"))
 }
 
 async fn client(g: &mut Guest, config: String) -> ResourceAny {
@@ -431,10 +428,7 @@ async fn slow_first_byte_and_refused_connections_are_typed() {
     assert_eq!(kind(&out.error.unwrap()), "timeout");
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let dead = format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", discovery: false }} }} }} }}",
-        refused_base_url()
-    );
+    let dead = config_text(&refused_base_url(), "discovery: false");
     let c = client(&mut g, dead).await;
     let e = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi"))
         .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, http_request};
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, config_text, http_request};
 use mantle_host::serve::{Gateway, GatewayConfig, Running, outbound_origin};
 use mantle_host::spin_manifest::Manifest;
 use mantle_host::transcripts;
@@ -30,10 +30,7 @@ pub fn variables(base_url: &str, extra: &[(&str, &str)]) -> BTreeMap<String, Str
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    given.insert(
-        "mantle_config".into(),
-        format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{base_url}\" }} }} }} }}"),
-    );
+    given.insert("mantle_config".into(), config_text(base_url, ""));
     for (k, v) in extra {
         given.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -435,10 +432,8 @@ async fn the_face_cannot_reach_a_host_off_the_allowlist() {
     .unwrap();
     let other_url = other.base_url();
     let face = Face::start_with(&[], |c| {
-        c.variables.insert(
-            "mantle_config".into(),
-            format!("{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{other_url}\" }} }} }} }}"),
-        );
+        c.variables
+            .insert("mantle_config".into(), config_text(&other_url, ""));
     })
     .await;
     let (status, _, body) = face.post(&chat("claude-opus-4.7", true)).await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault};
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, config_text};
 use mantle_host::runtime::{Clock, Guest, GuestOptions, empty_settings, types};
 use mantle_provider::token;
 use wasmtime::component::ResourceAny;
@@ -31,10 +31,7 @@ async fn emulator(region: &str) -> Emulator {
 }
 
 fn config_for(emu: &Emulator, extra: &str) -> String {
-    format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\", {extra} }} }} }} }}",
-        emu.base_url()
-    )
+    config_text(&emu.base_url(), extra)
 }
 
 fn settings(config: String) -> types::Settings {
@@ -558,10 +555,7 @@ async fn listing_skips_discovery_silently_when_the_upstream_fails() {
     emu.clear_fault();
 
     // Connection refused.
-    let dead = format!(
-        "{{ models: {{ providers: {{ \"amazon-bedrock-mantle\": {{ baseUrl: \"{}\" }} }} }} }}",
-        refused_base_url()
-    );
+    let dead = config_text(&refused_base_url(), "");
     let mut g = guest(env_opts(&[("AWS_BEARER_TOKEN_BEDROCK", "static-env-key")])).await;
     let c = client(&mut g, &settings(dead.clone())).await;
     let listing = g.list(c).await.unwrap().unwrap();
