@@ -300,14 +300,37 @@ impl Client {
     /// Discovered (cached for an hour) and configured models merged, plus built-in ones.
     /// Upstream trouble is no error here: it leaves a diagnostic and the models known.
     pub fn list(&mut self, host: &mut dyn Host) -> Result<Listing> {
+        let (resolved, diagnostics) = self.refresh(host)?;
+        Ok(Listing {
+            models: discovery::merge(self.known_discovered(&resolved), &resolved.config),
+            diagnostics,
+        })
+    }
+
+    /// One model as [`Client::list`] would list it, without building the whole listing (a
+    /// gateway checks the model of every request); `None` when the listing lacks it.
+    pub fn lookup(&mut self, host: &mut dyn Host, id: &str) -> Result<Lookup> {
+        let (resolved, diagnostics) = self.refresh(host)?;
+        Ok(Lookup {
+            model: discovery::describe(id, self.known_discovered(&resolved), &resolved.config),
+            diagnostics,
+        })
+    }
+
+    /// Refreshes discovery when its cache is stale and it has not failed just now; says why
+    /// discovery contributes nothing fresh, if it does not.
+    fn refresh(&mut self, host: &mut dyn Host) -> Result<(Resolved, Vec<String>)> {
         let resolved = self.resolve(host)?;
         let mut diagnostics = Vec::new();
+        if !resolved.config.discovery {
+            return Ok((resolved, diagnostics));
+        }
         let now = host.now();
         let fresh = self
             .models
             .as_ref()
             .is_some_and(|c| now >= c.fetched_at && now - c.fetched_at < MODEL_CACHE_SECS);
-        if resolved.config.discovery && !fresh {
+        if !fresh {
             let recently_failed = self
                 .failed_at
                 .as_ref()
@@ -322,26 +345,36 @@ impl Client {
                 self.failed_at = Some((now, e));
             }
         }
-        let discovered: &[Model] = match (&self.models, resolved.config.discovery) {
-            (Some(c), true) => {
-                if now.saturating_sub(c.fetched_at) >= MODEL_CACHE_SECS {
-                    diagnostics.push(format!(
-                        "using models discovered {} s ago",
-                        now.saturating_sub(c.fetched_at)
-                    ));
-                }
-                &c.models
+        match &self.models {
+            Some(c) if now.saturating_sub(c.fetched_at) >= MODEL_CACHE_SECS => {
+                diagnostics.push(format!(
+                    "using models discovered {} s ago",
+                    now.saturating_sub(c.fetched_at)
+                ));
             }
-            _ => &[],
-        };
-        if resolved.config.discovery && discovered.is_empty() && diagnostics.is_empty() {
-            diagnostics.push("discovery returned no models".into());
+            Some(c) if !c.models.is_empty() => {}
+            _ if diagnostics.is_empty() => diagnostics.push("discovery returned no models".into()),
+            _ => {}
         }
-        Ok(Listing {
-            models: discovery::merge(discovered, &resolved.config),
-            diagnostics,
-        })
+        Ok((resolved, diagnostics))
     }
+
+    /// The discovered models a listing includes, stale ones too (after [`Client::refresh`]).
+    fn known_discovered(&self, resolved: &Resolved) -> &[Model] {
+        match &self.models {
+            Some(c) if resolved.config.discovery => &c.models,
+            _ => &[],
+        }
+    }
+}
+
+/// One model of the listing and what the host should log about how it was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    /// The model, as the listing describes it; `None` when the listing lacks it.
+    pub model: Option<Model>,
+    /// Why discovery contributed nothing fresh (the listing may then lack a real model).
+    pub diagnostics: Vec<String>,
 }
 
 /// Most bytes read after a stream's final event to let the connection be reused.
@@ -641,4 +674,107 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
         config,
         auth,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host whose `GET /models` answers `status` with `body`, at a clock tests move.
+    struct FakeHost {
+        now: u64,
+        status: u16,
+        body: &'static str,
+        sent: usize,
+    }
+
+    impl Host for FakeHost {
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> u64 {
+            self.now
+        }
+        fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+            self.sent += 1;
+            Ok(Response {
+                status: self.status,
+                headers: Vec::new(),
+                body: self.body.as_bytes().to_vec(),
+            })
+        }
+        fn open(&mut self, _request: &Request, _limits: &Limits) -> Result<Streaming> {
+            Err(Error::NotImplemented("no chat in these tests".into()))
+        }
+    }
+
+    const MODELS: &str = r#"{"object":"list","data":[{"id":"openai.gpt-oss-120b"},{"id":"deepseek.v3.2"},{"id":"qwen.qwen3-coder-480b-a35b-instruct"}]}"#;
+    const CONFIG: &str = r#"{ models: { providers: { "amazon-bedrock-mantle": { baseUrl: "http://127.0.0.1:9/v1",
+        models: [ { id: "deepseek.v3.2", contextWindow: 128000 }, { id: "my.own-model", reasoning: true } ] } } } }"#;
+
+    fn client() -> Client {
+        Client::new(Settings {
+            bearer_token: Some("key".into()),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        })
+    }
+
+    #[test]
+    fn lookup_describes_each_model_exactly_as_the_listing_does() {
+        for (status, body) in [(200, MODELS), (503, "busy"), (200, r#"{"data":[]}"#)] {
+            let mut host = FakeHost {
+                now: 1_800_000_000,
+                status,
+                body,
+                sent: 0,
+            };
+            let listing = client().list(&mut host).unwrap();
+            let mut c = client();
+            for model in &listing.models {
+                let found = c.lookup(&mut host, &model.id).unwrap();
+                assert_eq!(found.model.as_ref(), Some(model), "{status} {body}");
+                assert_eq!(found.diagnostics.is_empty(), listing.diagnostics.is_empty());
+            }
+            let missing = c.lookup(&mut host, "no.such-model").unwrap();
+            assert_eq!(missing.model, None);
+        }
+    }
+
+    #[test]
+    fn lookup_uses_the_discovery_cache_like_list() {
+        let mut host = FakeHost {
+            now: 1_800_000_000,
+            status: 200,
+            body: MODELS,
+            sent: 0,
+        };
+        let mut c = client();
+        assert!(
+            c.lookup(&mut host, "openai.gpt-oss-120b")
+                .unwrap()
+                .model
+                .is_some()
+        );
+        assert!(
+            c.lookup(&mut host, "deepseek.v3.2")
+                .unwrap()
+                .model
+                .is_some()
+        );
+        assert_eq!(host.sent, 1, "one discovery for the hour");
+        host.now += MODEL_CACHE_SECS;
+        host.status = 500;
+        let stale = c.lookup(&mut host, "openai.gpt-oss-120b").unwrap();
+        assert_eq!(host.sent, 2, "refreshed after the hour");
+        assert!(stale.model.is_some(), "stale models still count");
+        assert!(
+            stale
+                .diagnostics
+                .iter()
+                .any(|d| d.contains("discovery failed")),
+            "{:?}",
+            stale.diagnostics
+        );
+    }
 }

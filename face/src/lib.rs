@@ -300,13 +300,13 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let (mut client, seeded) = client(face, &host);
     // An unknown model is the client's mistake: it is answered here, without asking Mantle,
     // unless discovery failed and the listing cannot tell.
-    let listing = match client.list(&mut host) {
+    let model = &parsed.request.model;
+    let lookup = match client.lookup(&mut host, model) {
         Ok(l) => l,
         Err(e) => return respond_error(out, &e).await,
     };
     save_discovered(&client, seeded);
-    let model = &parsed.request.model;
-    if listing.diagnostics.is_empty() && !listing.models.iter().any(|m| &m.id == model) {
+    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
         let e = Error::InvalidRequest(format!(
             "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
         ));
