@@ -80,33 +80,7 @@ enum Command {
     /// Serve the OpenAI-compatible HTTP face (the Spin app's component) with a fresh instance
     /// per request, as Spin does. The gateway key comes from MANTLE_GATEWAY_KEY; upstream
     /// credentials from the AWS_* variables.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Genesis JSON5 configuration file (its baseUrl's host is the only one the face may reach).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Start the local Mantle emulator and point the face at it (no AWS account needed).
-        #[arg(long)]
-        emulate: bool,
-        /// Region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
-        #[arg(long)]
-        region: Option<String>,
-        /// Serve without a gateway key: anyone who reaches the address can spend the quota.
-        /// For local use only.
-        #[arg(long)]
-        allow_unauthenticated: bool,
-        /// Linear memory limit of one request's instance, in MiB.
-        #[arg(long, default_value_t = 64)]
-        memory_mib: usize,
-        /// Longest one request may run, streaming included, in seconds.
-        #[arg(long, default_value_t = 600)]
-        request_timeout: u64,
-        /// Requests served at once; one more gets 503 with retry-after.
-        #[arg(long, default_value_t = 256)]
-        max_instances: u32,
-    },
+    Serve(ServeOptions),
     /// Run the local Mantle emulator until interrupted.
     Emulate {
         /// Address to listen on.
@@ -171,28 +145,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             command: ModelsCommand::List { json, config },
         } => models_list(json, config).await,
         Command::Demo { listen } => demo(listen).await,
-        Command::Serve {
-            listen,
-            config,
-            emulate,
-            region,
-            allow_unauthenticated,
-            memory_mib,
-            request_timeout,
-            max_instances,
-        } => {
-            let options = ServeOptions {
-                max_instances,
-                listen,
-                config,
-                emulate,
-                region,
-                allow_unauthenticated,
-                memory_mib,
-                request_timeout,
-            };
-            serve(options).await
-        }
+        Command::Serve(options) => serve(options).await,
         Command::Chat {
             model,
             config,
@@ -510,14 +463,32 @@ async fn chat(
 }
 
 /// What `mantle-host serve` was asked for.
+#[derive(clap::Args)]
 struct ServeOptions {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Genesis JSON5 configuration file (its baseUrl's host is the only one the face may reach).
+    #[arg(long)]
     config: Option<PathBuf>,
+    /// Start the local Mantle emulator and point the face at it (no AWS account needed).
+    #[arg(long)]
     emulate: bool,
+    /// Region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
+    #[arg(long)]
     region: Option<String>,
+    /// Serve without a gateway key: anyone who reaches the address can spend the quota.
+    /// For local use only.
+    #[arg(long)]
     allow_unauthenticated: bool,
+    /// Linear memory limit of one request's instance, in MiB.
+    #[arg(long, default_value_t = 64)]
     memory_mib: usize,
+    /// Longest one request may run, streaming included, in seconds.
+    #[arg(long, default_value_t = 600)]
     request_timeout: u64,
+    /// Requests served at once; one more gets 503 with retry-after.
+    #[arg(long, default_value_t = 256)]
     max_instances: u32,
 }
 
