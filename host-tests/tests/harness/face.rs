@@ -98,6 +98,13 @@ impl Face {
         .await
     }
 
+    /// One chat, so the discovered models are in the key-value store and what a test scripts
+    /// or injects next hits the chat request, not discovery.
+    pub async fn warm(&self) {
+        let (status, _, body) = self.post(&chat("openai.gpt-oss-120b", false)).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    }
+
     /// Requests the emulator saw on a chat route.
     pub fn chats_upstream(&self) -> usize {
         self.emulator
@@ -362,9 +369,7 @@ async fn bad_requests_get_400_and_nothing_goes_upstream() {
 #[tokio::test]
 async fn upstream_errors_keep_their_status_and_retry_after() {
     let face = Face::start().await;
-    // Listing first, so the fault hits the chat request.
-    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
-    assert_eq!(status, 200);
+    face.warm().await;
     face.emulator.inject(
         Fault::openai(
             429,
@@ -404,8 +409,7 @@ async fn upstream_errors_keep_their_status_and_retry_after() {
 #[tokio::test]
 async fn a_stream_cut_upstream_ends_with_an_error_chunk_and_no_done() {
     let face = Face::start().await;
-    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
-    assert_eq!(status, 200);
+    face.warm().await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
     let cut_at = transcript.body.len() / 2;
     face.emulator.set_script(
@@ -512,8 +516,7 @@ fn the_spin_manifest_builds_and_configures_this_artifact() {
 #[tokio::test]
 async fn chunks_reach_the_client_one_by_one() {
     let face = Face::start().await;
-    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
-    assert_eq!(status, 200);
+    face.warm().await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
     let delay = Duration::from_millis(150);
     face.emulator.set_script(
@@ -626,8 +629,7 @@ async fn a_request_past_the_deadline_is_stopped() {
 #[tokio::test]
 async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
     let face = Face::start_with(&[], |c| c.max_instances = 1).await;
-    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
-    assert_eq!(status, 200);
+    face.warm().await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
     face.emulator.set_script(
         Script::new(transcript.body.clone())
@@ -658,8 +660,7 @@ async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
     assert_eq!(json_of(&body)["error"]["code"], "gateway_busy");
     assert_eq!(slow.await.unwrap().0, 200);
     // The slot is free again.
-    let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
-    assert_eq!(status, 200);
+    face.warm().await;
 }
 
 #[tokio::test]
