@@ -17,10 +17,8 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::http::{self, redact, upstream_message};
-use crate::region::join;
 use crate::sse;
 use crate::wire::anthropic as wire;
-use crate::wire::json::{self, Map, Value};
 
 /// The `anthropic-version` header every request of this route carries.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -70,7 +68,7 @@ pub fn build_request(
     supports_thinking: bool,
 ) -> Result<String> {
     let mut system: Vec<&str> = Vec::new();
-    let mut turns: Vec<(&str, Vec<Value>)> = Vec::new();
+    let mut messages: Vec<wire::Message<'_>> = Vec::new();
     for message in &req.messages {
         let (role, blocks) = match message {
             Message::System(text) => {
@@ -81,30 +79,32 @@ pub fn build_request(
             Message::Assistant(turn) => ("assistant", assistant(turn)?),
             Message::Tool(result) => (
                 "user",
-                vec![wire::tool_result_block(
-                    &result.tool_call_id,
-                    blocks(&result.content)?,
-                    result.is_error,
-                )],
+                vec![wire::Block::ToolResult {
+                    tool_use_id: &result.tool_call_id,
+                    content: blocks(&result.content)?,
+                    is_error: result.is_error,
+                }],
             ),
         };
-        match turns.last_mut() {
-            Some((last, content)) if *last == role => content.extend(blocks),
-            _ => turns.push((role, blocks)),
+        match messages.last_mut() {
+            Some(last) if last.role == role => last.content.extend(blocks),
+            _ => messages.push(wire::Message {
+                role,
+                content: blocks,
+            }),
         }
     }
-    let mut messages = Vec::with_capacity(turns.len());
-    for (role, content) in turns {
-        messages.push(wire::message(role, content));
-    }
-    let mut tools = Vec::with_capacity(req.tools.len());
-    for tool in &req.tools {
-        tools.push(wire::tool(
-            &tool.name,
-            tool.description.as_deref(),
-            tool_schema(tool)?,
-        ));
-    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|tool| {
+            Ok(wire::Tool {
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                input_schema: tool_schema(tool)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
 
     let cap = max_tokens_cap.max(1);
     let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
@@ -124,7 +124,10 @@ pub fn build_request(
                     effort.as_str()
                 )));
             }
-            Some(budget)
+            Some(wire::Thinking {
+                kind: "enabled",
+                budget_tokens: budget,
+            })
         }
         _ => None,
     };
@@ -132,45 +135,49 @@ pub fn build_request(
     let body = wire::Request {
         model: &req.model,
         max_tokens,
-        system: (!system.is_empty()).then(|| join(&system, "\n\n")),
+        stream: true,
+        system: (!system.is_empty()).then(|| system.join("\n\n")),
         messages,
         tools,
         tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
-            ToolChoice::Auto => wire::tool_choice("auto", None),
-            ToolChoice::None => wire::tool_choice("none", None),
-            ToolChoice::Required => wire::tool_choice("any", None),
-            ToolChoice::Named(name) => wire::tool_choice("tool", Some(name)),
+            ToolChoice::Auto => wire::ToolChoice::Auto,
+            ToolChoice::None => wire::ToolChoice::None,
+            ToolChoice::Required => wire::ToolChoice::Any,
+            ToolChoice::Named(name) => wire::ToolChoice::Tool { name },
         }),
-        thinking_budget: thinking,
+        thinking,
         temperature: req
             .temperature
             .map(|t| json_f32("temperature", t))
             .transpose()?,
         top_p: req.top_p.map(|p| json_f32("top_p", p)).transpose()?,
-        stop_sequences: &req.stop,
+        stop_sequences: req.stop.iter().map(String::as_str).collect(),
     };
-    body_with_extra(body.into_json(), req.extra.as_deref())
+    body_with_extra(&body, req.extra.as_deref())
 }
 
 /// Text and image blocks of content parts; empty text is left out.
-fn blocks(parts: &[ContentPart]) -> Result<Vec<Value>> {
-    let mut out = Vec::with_capacity(parts.len());
-    for part in parts {
-        match part {
-            ContentPart::Text(text) if text.is_empty() => {}
-            ContentPart::Text(text) => out.push(wire::text_block(text)),
-            ContentPart::Image(image) => out.push(wire::image_block(image_source(image)?)),
-        }
-    }
-    Ok(out)
+fn blocks(parts: &[ContentPart]) -> Result<Vec<wire::Block<'_>>> {
+    parts
+        .iter()
+        .filter(|part| !matches!(part, ContentPart::Text(text) if text.is_empty()))
+        .map(|part| {
+            Ok(match part {
+                ContentPart::Text(text) => wire::Block::Text { text },
+                ContentPart::Image(image) => wire::Block::Image {
+                    source: image_source(image)?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// The source of an image; a `data:` URL becomes inline base64.
-fn image_source(image: &ImageSource) -> Result<Value> {
+fn image_source(image: &ImageSource) -> Result<wire::ImageSource<'_>> {
     Ok(match image {
-        ImageSource::Base64 { media_type, data } => wire::base64_source(media_type, data),
+        ImageSource::Base64 { media_type, data } => wire::ImageSource::Base64 { media_type, data },
         ImageSource::Url(url) => match url.strip_prefix("data:") {
-            None => wire::url_source(url),
+            None => wire::ImageSource::Url { url },
             Some(rest) => {
                 let parsed = rest
                     .split_once(',')
@@ -180,34 +187,38 @@ fn image_source(image: &ImageSource) -> Result<Value> {
                         "an image data: URL must be data:<media type>;base64,<data>".to_owned(),
                     ));
                 };
-                wire::base64_source(media_type, data)
+                wire::ImageSource::Base64 { media_type, data }
             }
         },
     })
 }
 
 /// The blocks of an earlier assistant turn: reasoning, text, tool calls.
-fn assistant(turn: &AssistantMessage) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for block in &turn.reasoning {
-        match block {
+fn assistant(turn: &AssistantMessage) -> Result<Vec<wire::Block<'_>>> {
+    let mut out: Vec<wire::Block<'_>> = turn
+        .reasoning
+        .iter()
+        .filter_map(|block| match block {
             ReasoningBlock::Thinking {
                 text,
                 signature: Some(signature),
-            } => out.push(wire::thinking_block(text, signature)),
+            } => Some(wire::Block::Thinking {
+                thinking: text,
+                signature,
+            }),
             ReasoningBlock::Thinking {
                 signature: None, ..
-            } => {}
-            ReasoningBlock::Redacted(data) => out.push(wire::redacted_thinking_block(data)),
-        }
-    }
+            } => None,
+            ReasoningBlock::Redacted(data) => Some(wire::Block::RedactedThinking { data }),
+        })
+        .collect();
     out.extend(blocks(&turn.content)?);
     for call in &turn.tool_calls {
         let input = if call.arguments.trim().is_empty() {
-            Value::Object(Map::new())
+            serde_json::json!({})
         } else {
-            match json::parse(&call.arguments) {
-                Ok(input @ Value::Object(_)) => input,
+            match serde_json::from_str::<serde_json::Value>(&call.arguments) {
+                Ok(input @ serde_json::Value::Object(_)) => input,
                 Ok(_) => {
                     return Err(Error::InvalidRequest(format!(
                         "tool call `{}` ({}): arguments must be a JSON object",
@@ -222,7 +233,11 @@ fn assistant(turn: &AssistantMessage) -> Result<Vec<Value>> {
                 }
             }
         };
-        out.push(wire::tool_use_block(&call.id, &call.name, input));
+        out.push(wire::Block::ToolUse {
+            id: &call.id,
+            name: &call.name,
+            input,
+        });
     }
     Ok(out)
 }
@@ -273,7 +288,7 @@ fn classify(
 
 /// `error.type` of an error body.
 fn error_type(body: &[u8]) -> Option<String> {
-    let value = json::parse_slice(body).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     value.get("error")?.get("type")?.as_str().map(str::to_owned)
 }
 
@@ -323,7 +338,8 @@ pub struct Mapper {
 impl StreamMapper for Mapper {
     fn on_event(&mut self, event: &sse::Event, out: &mut Vec<ChatEvent>) -> Result<()> {
         let data = event.data.trim();
-        let parsed = wire::StreamEvent::parse(data).map_err(|e| malformed(ROUTE, &e, data))?;
+        let parsed: wire::StreamEvent =
+            serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         match parsed {
             wire::StreamEvent::MessageStart { message } => {
                 if let Some(usage) = message.usage {
@@ -366,11 +382,8 @@ impl StreamMapper for Mapper {
             wire::StreamEvent::ContentBlockStop { index } => {
                 self.open_tools.retain(|(i, _)| *i != index);
             }
-            wire::StreamEvent::MessageDelta {
-                stop_reason: reason,
-                usage,
-            } => {
-                if let Some(reason) = reason {
+            wire::StreamEvent::MessageDelta { delta, usage } => {
+                if let Some(reason) = delta.stop_reason {
                     self.stop = Some(stop_reason(reason));
                 }
                 if let Some(usage) = usage {

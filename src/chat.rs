@@ -20,8 +20,6 @@ use crate::error::{Error, Result};
 use crate::http::redact;
 use crate::region::truncate;
 use crate::sse;
-use crate::wire::json::{self, Map, Value};
-use crate::wire::text_object;
 
 /// A chat completion request.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -308,14 +306,35 @@ impl<M: StreamMapper> EventStream<M> {
 
     /// Parses the next chunk of the body and appends the events it completes to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<ChatEvent>) -> Result<()> {
-        let Self {
-            parser,
-            mapper,
-            scratch,
-            secrets,
-            failed,
-        } = self;
-        feed(parser, mapper, scratch, failed, chunk, out).map_err(|e| fail(e, secrets, failed))
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.mapper.finished() {
+            return Ok(());
+        }
+        // Events completed before an SSE fault are good: map them first.
+        let parsed = self.parser.feed(chunk, &mut self.scratch);
+        let mut mapped = Ok(());
+        for event in self.scratch.drain(..) {
+            if self.mapper.finished() {
+                break;
+            }
+            mapped = self.mapper.on_event(&event, out);
+            if mapped.is_err() {
+                break;
+            }
+        }
+        self.scratch.clear();
+        if self.scratch.capacity() > KEEP_SCRATCH {
+            self.scratch = Vec::new();
+        }
+        let result = match mapped {
+            Err(error) => Err(error),
+            // An SSE fault in the ignored rest of a finished body does not matter.
+            Ok(()) if self.mapper.finished() => Ok(()),
+            Ok(()) => parsed,
+        };
+        result.map_err(|error| self.fail(error))
     }
 
     /// The body ended: appends what the mapper held back, or fails.
@@ -324,14 +343,20 @@ impl<M: StreamMapper> EventStream<M> {
     /// (see [`crate::openai::Mapper`] and [`crate::anthropic::Mapper`] for each rule) or inside
     /// an SSE event. Once the finish event was emitted, whatever followed it is ignored.
     pub fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
-        let Self {
-            parser,
-            mapper,
-            secrets,
-            failed,
-            ..
-        } = self;
-        end(parser, mapper, failed, out).map_err(|e| fail(e, secrets, failed))
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.mapper.finished() {
+            return Ok(());
+        }
+        let ended = match self.parser.finish() {
+            Ok(()) => self.mapper.on_end(out),
+            Err(Error::Truncated(_)) => Err(Error::Truncated(
+                "the stream ended inside an event, before its final event".to_owned(),
+            )),
+            Err(error) => Err(error),
+        };
+        ended.map_err(|error| self.fail(error))
     }
 
     /// Whether the finish event was emitted.
@@ -343,86 +368,43 @@ impl<M: StreamMapper> EventStream<M> {
     pub fn mapper(&self) -> &M {
         &self.mapper
     }
-}
 
-// The work of `EventStream`, once for both routes (a generic body would be compiled twice).
-
-fn feed(
-    parser: &mut sse::Parser,
-    mapper: &mut dyn StreamMapper,
-    scratch: &mut Vec<sse::Event>,
-    failed: &Option<Error>,
-    chunk: &[u8],
-    out: &mut Vec<ChatEvent>,
-) -> Result<()> {
-    if let Some(error) = failed {
-        return Err(error.clone());
+    /// Records the error that ends the stream, its secrets removed.
+    fn fail(&mut self, error: Error) -> Error {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let error = map_message(error, |m| redact(m, &secrets));
+        self.failed = Some(error.clone());
+        error
     }
-    if mapper.finished() {
-        return Ok(());
-    }
-    // Events completed before an SSE fault are good: map them first.
-    let parsed = parser.feed(chunk, scratch);
-    let mut mapped = Ok(());
-    for event in scratch.drain(..) {
-        if mapper.finished() {
-            break;
-        }
-        mapped = mapper.on_event(&event, out);
-        if mapped.is_err() {
-            break;
-        }
-    }
-    scratch.clear();
-    if scratch.capacity() > KEEP_SCRATCH {
-        *scratch = Vec::new();
-    }
-    match mapped {
-        Err(error) => Err(error),
-        // An SSE fault in the ignored rest of a finished body does not matter.
-        Ok(()) if mapper.finished() => Ok(()),
-        Ok(()) => parsed,
-    }
-}
-
-fn end(
-    parser: &mut sse::Parser,
-    mapper: &mut dyn StreamMapper,
-    failed: &Option<Error>,
-    out: &mut Vec<ChatEvent>,
-) -> Result<()> {
-    if let Some(error) = failed {
-        return Err(error.clone());
-    }
-    if mapper.finished() {
-        return Ok(());
-    }
-    match parser.finish() {
-        Ok(()) => mapper.on_end(out),
-        Err(Error::Truncated(_)) => Err(Error::Truncated(
-            "the stream ended inside an event, before its final event".to_owned(),
-        )),
-        Err(error) => Err(error),
-    }
-}
-
-/// The error that ends a stream: the one already recorded (returned again), or `error` with
-/// the secrets removed, recorded.
-fn fail(error: Error, secrets: &[String], failed: &mut Option<Error>) -> Error {
-    if failed.is_some() {
-        return error;
-    }
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let error = map_message(error, |m| redact(m, &secrets));
-    *failed = Some(error.clone());
-    error
 }
 
 /// The same error with its message rewritten.
-fn map_message(mut error: Error, f: impl Fn(&str) -> String) -> Error {
-    let message = error.message_mut();
-    *message = f(message);
-    error
+fn map_message(error: Error, f: impl Fn(&str) -> String) -> Error {
+    match error {
+        Error::Configuration(m) => Error::Configuration(f(&m)),
+        Error::MissingCredentials(m) => Error::MissingCredentials(f(&m)),
+        Error::Unauthorized(m) => Error::Unauthorized(f(&m)),
+        Error::Forbidden(m) => Error::Forbidden(f(&m)),
+        Error::ModelNotFound(m) => Error::ModelNotFound(f(&m)),
+        Error::WrongRoute(m) => Error::WrongRoute(f(&m)),
+        Error::RateLimited {
+            message,
+            retry_after,
+        } => Error::RateLimited {
+            message: f(&message),
+            retry_after,
+        },
+        Error::InvalidRequest(m) => Error::InvalidRequest(f(&m)),
+        Error::ContextOverflow(m) => Error::ContextOverflow(f(&m)),
+        Error::UpstreamUnavailable { status, message } => Error::UpstreamUnavailable {
+            status,
+            message: f(&message),
+        },
+        Error::Timeout(m) => Error::Timeout(f(&m)),
+        Error::Protocol(m) => Error::Protocol(f(&m)),
+        Error::Truncated(m) => Error::Truncated(f(&m)),
+        Error::NotImplemented(m) => Error::NotImplemented(f(&m)),
+    }
 }
 
 /// How much of an offending chunk a protocol error quotes, in characters.
@@ -467,55 +449,54 @@ pub(crate) fn is_wrong_route(message: &str) -> bool {
 
 /// A JSON number for an `f32` sampling parameter, written as its shortest decimal form
 /// (`0.7`, not `0.699999988079071`); a value that is not finite is an invalid request.
-pub(crate) fn json_f32(name: &str, value: f32) -> Result<Value> {
-    json::f32_number(value).ok_or_else(|| {
-        // As `f32` displays them, without pulling in float formatting.
-        let shown = if value.is_nan() {
-            "NaN"
-        } else if value > 0.0 {
-            "inf"
-        } else {
-            "-inf"
-        };
-        Error::InvalidRequest(format!("{name} must be a finite number, not {shown}"))
-    })
+pub(crate) fn json_f32(name: &str, value: f32) -> Result<serde_json::Value> {
+    value
+        .to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(serde_json::Value::Number)
+        .ok_or_else(|| {
+            Error::InvalidRequest(format!("{name} must be a finite number, not {value}"))
+        })
 }
 
 /// Serializes a request body and merges `extra` (a JSON object as text) into it, last.
 /// `extra` must not turn streaming off.
-pub(crate) fn body_with_extra(mut body: Value, extra: Option<&str>) -> Result<String> {
+pub(crate) fn body_with_extra(body: &impl serde::Serialize, extra: Option<&str>) -> Result<String> {
+    let mut value = serde_json::to_value(body)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))?;
     if let Some(extra) = extra {
-        let parsed = json::parse(extra)
+        let parsed: serde_json::Value = serde_json::from_str(extra)
             .map_err(|e| Error::InvalidRequest(format!("extra is not valid JSON: {e}")))?;
-        let Value::Object(fields) = parsed else {
+        let serde_json::Value::Object(fields) = parsed else {
             return Err(Error::InvalidRequest(
                 "extra must be a JSON object".to_owned(),
             ));
         };
         if fields
             .get("stream")
-            .is_some_and(|s| s != &Value::Bool(true))
+            .is_some_and(|s| s != &serde_json::Value::Bool(true))
         {
             return Err(Error::InvalidRequest(
                 "extra must not turn streaming off: the provider only streams".to_owned(),
             ));
         }
-        if let Value::Object(target) = &mut body {
+        if let serde_json::Value::Object(target) = &mut value {
             target.extend(fields);
         }
     }
-    Ok(body.to_string())
+    serde_json::to_string(&value)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))
 }
 
 /// Parses a tool's JSON-schema text: a JSON object; empty text means "no arguments".
-pub(crate) fn tool_schema(tool: &Tool) -> Result<Value> {
+pub(crate) fn tool_schema(tool: &Tool) -> Result<serde_json::Value> {
     if tool.parameters.trim().is_empty() {
-        let mut schema = text_object(&[("type", "object")]);
-        json::put(&mut schema, "properties", Value::Object(Map::new()));
-        return Ok(schema.into());
+        return Ok(serde_json::json!({"type": "object", "properties": {}}));
     }
-    match json::parse(&tool.parameters) {
-        Ok(schema @ Value::Object(_)) => Ok(schema),
+    match serde_json::from_str::<serde_json::Value>(&tool.parameters) {
+        Ok(schema @ serde_json::Value::Object(_)) => Ok(schema),
         Ok(_) => Err(Error::InvalidRequest(format!(
             "tool `{}`: parameters must be a JSON schema object",
             tool.name
@@ -768,8 +749,8 @@ mod tests {
 
     #[test]
     fn extra_is_merged_last_and_must_be_an_object() {
-        let body = json::parse(r#"{"model": "m", "stream": true, "top_k": 1}"#).unwrap();
-        let merged = body_with_extra(body.clone(), Some(r#"{"top_k": 40, "seed": 7}"#)).unwrap();
+        let body = serde_json::json!({"model": "m", "stream": true, "top_k": 1});
+        let merged = body_with_extra(&body, Some(r#"{"top_k": 40, "seed": 7}"#)).unwrap();
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&merged).unwrap(),
             serde_json::json!({"model": "m", "stream": true, "top_k": 40, "seed": 7})
@@ -777,7 +758,7 @@ mod tests {
         for bad in ["[1]", "3", "{", r#"{"stream": false}"#] {
             assert!(
                 matches!(
-                    body_with_extra(body.clone(), Some(bad)),
+                    body_with_extra(&body, Some(bad)),
                     Err(Error::InvalidRequest(_))
                 ),
                 "{bad}"

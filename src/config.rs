@@ -19,25 +19,26 @@
 //! Errors name the field path (`models.providers.amazon-bedrock-mantle.models[1].contextWindow`)
 //! or, for bad syntax, the line and column; none quotes a literal `apiKey`.
 //!
-//! The text is read by the provider's own JSON5 reader (`wire::json::parse_json5`,
-//! whose errors carry a line and column; the `json5` crate cost about 40 KB of the component,
-//! its Unicode tables and a second serde monomorphization included) into a JSON tree that is
-//! walked by hand, which gives precise field paths and tolerates unknown fields.
+//! JSON5 crate: `json5` 1.3 — a hand-written parser (dependencies `serde` and `ucd-trie` only)
+//! whose errors carry a line and column. Parsing into `serde_json::Value` in a wasm32-wasip2
+//! release cdylib (opt-level "s", LTO) it added about 40 KB, against about 137 KB for `json5`
+//! 0.4 (pest based) and 146 KB for `json-five` 0.3; `serde_json5` is pest based like `json5`
+//! 0.4. The text is parsed into a `serde_json::Value` and walked by hand, which gives precise
+//! field paths and tolerates unknown fields.
 
 use core::fmt;
 
-use crate::wire::json::{self, Map, SyntaxError, Value};
+use serde_json::{Map, Value};
 
 use crate::discovery;
 use crate::error::{Error, Result};
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
-use crate::region::{join, truncate};
+use crate::region::truncate;
 
 /// The key of this provider under `models.providers`.
 pub const PROVIDER_KEY: &str = "amazon-bedrock-mantle";
 
-/// Deepest nesting of arrays and objects accepted, so hostile text cannot exhaust the stack;
-/// the reader stops at the first bracket beyond.
+/// Deepest nesting of arrays and objects accepted, so hostile text cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
 
 /// Default and largest `discoveryTimeoutMs`: the 30 s cap of `GET /models`.
@@ -195,12 +196,10 @@ pub fn parse(text: &str) -> Result<ProviderConfig> {
     if text.trim().is_empty() {
         return Ok(ProviderConfig::default());
     }
-    let root = json::parse_json5(text, MAX_DEPTH).map_err(syntax_error)?;
+    check_depth(text)?;
+    let root: Value = json5::from_str(text).map_err(syntax_error)?;
     let secret = root
-        .get("models")
-        .and_then(|m| m.get("providers"))
-        .and_then(|p| p.get(PROVIDER_KEY))
-        .and_then(|p| p.get("apiKey"))
+        .pointer(&format!("/models/providers/{PROVIDER_KEY}/apiKey"))
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|k| !k.is_empty() && !k.starts_with("env:"));
@@ -213,16 +212,85 @@ pub fn parse(text: &str) -> Result<ProviderConfig> {
 }
 
 /// A JSON5 syntax error, positioned as editors count (from 1).
-fn syntax_error(e: SyntaxError) -> Error {
-    let what = if e.what == json::TOO_DEEP {
-        format!("nested deeper than {MAX_DEPTH} levels")
-    } else {
-        e.what.to_owned()
+fn syntax_error(e: json5::Error) -> Error {
+    let what = match e.code() {
+        Some(code) => code.to_string(),
+        None => e.to_string(),
     };
-    Error::Configuration(match e.position {
-        Some((line, column)) => format!("invalid JSON5 at line {line}, column {column}: {what}"),
-        None => format!("invalid JSON5: {what}"),
-    })
+    let what = truncate(&what, QUOTE_CHARS);
+    match e.position() {
+        Some(p) => Error::Configuration(format!(
+            "invalid JSON5 at line {}, column {}: {what}",
+            p.line + 1,
+            p.column + 1
+        )),
+        None => Error::Configuration(format!("invalid JSON5: {what}")),
+    }
+}
+
+/// Rejects nesting deeper than [`MAX_DEPTH`], counting brackets outside strings and
+/// comments, before the recursive parser sees the text.
+fn check_depth(text: &str) -> Result<()> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut chars = text.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+        match quote {
+            Some(q) => {
+                if c == '\\' {
+                    chars.next();
+                    column += 1;
+                } else if c == q || c == '\n' {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '/' if chars.peek() == Some(&'/') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            line += 1;
+                            column = 0;
+                            break;
+                        }
+                    }
+                }
+                '/' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    let mut star = false;
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            line += 1;
+                            column = 0;
+                        } else {
+                            column += 1;
+                        }
+                        if star && c == '/' {
+                            break;
+                        }
+                        star = c == '*';
+                    }
+                }
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(Error::Configuration(format!(
+                            "invalid JSON5 at line {line}, column {column}: nested deeper than {MAX_DEPTH} levels"
+                        )));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    Ok(())
 }
 
 fn from_value(root: &Value) -> Result<ProviderConfig> {
@@ -241,25 +309,44 @@ fn from_value(root: &Value) -> Result<ProviderConfig> {
     provider_config(object(provider, PROVIDER_PATH)?)
 }
 
-fn provider_config(p: &Map) -> Result<ProviderConfig> {
-    let default = ProviderConfig::default();
-    let mut config = ProviderConfig {
-        base_url: opt(p, PROVIDER_PATH, "baseUrl", base_url)?,
-        api: opt(p, PROVIDER_PATH, "api", api)?.unwrap_or(default.api),
-        auth: opt(p, PROVIDER_PATH, "auth", owned_string)?,
-        api_key: opt(p, PROVIDER_PATH, "apiKey", api_key)?.flatten(),
-        discovery: opt(p, PROVIDER_PATH, "discovery", boolean)?.unwrap_or(default.discovery),
-        discovery_timeout_ms: opt(p, PROVIDER_PATH, "discoveryTimeoutMs", discovery_timeout)?
-            .unwrap_or(default.discovery_timeout_ms),
-        first_byte_timeout_ms: opt(p, PROVIDER_PATH, "firstByteTimeoutMs", count)?
-            .map_or(default.first_byte_timeout_ms, u64::from),
-        between_bytes_timeout_ms: opt(p, PROVIDER_PATH, "betweenBytesTimeoutMs", count)?
-            .map_or(default.between_bytes_timeout_ms, u64::from),
-        models: Vec::new(),
-    };
-    if let Some((v, path)) = field_of(p, PROVIDER_PATH, "models") {
-        for (i, entry) in array(v, &path)?.iter().enumerate() {
-            let entry_path = format!("{path}[{i}]");
+fn provider_config(p: &Map<String, Value>) -> Result<ProviderConfig> {
+    let path = |key: &str| format!("{PROVIDER_PATH}.{key}");
+    let mut config = ProviderConfig::default();
+    if let Some(v) = member(p, "baseUrl") {
+        config.base_url = Some(base_url(v, &path("baseUrl"))?);
+    }
+    if let Some(v) = member(p, "api") {
+        config.api = api(v, &path("api"))?;
+    }
+    if let Some(v) = member(p, "auth") {
+        config.auth = Some(string(v, &path("auth"))?.to_owned());
+    }
+    if let Some(v) = member(p, "apiKey") {
+        config.api_key = api_key(v, &path("apiKey"))?;
+    }
+    if let Some(v) = member(p, "discovery") {
+        config.discovery = boolean(v, &path("discovery"))?;
+    }
+    if let Some(v) = member(p, "discoveryTimeoutMs") {
+        let ms = count(v, &path("discoveryTimeoutMs"))?;
+        if u64::from(ms) > MAX_DISCOVERY_TIMEOUT_MS {
+            return Err(Error::Configuration(format!(
+                "{} must be at most {MAX_DISCOVERY_TIMEOUT_MS}, found {ms}",
+                path("discoveryTimeoutMs")
+            )));
+        }
+        config.discovery_timeout_ms = u64::from(ms);
+    }
+    if let Some(v) = member(p, "firstByteTimeoutMs") {
+        config.first_byte_timeout_ms = u64::from(count(v, &path("firstByteTimeoutMs"))?);
+    }
+    if let Some(v) = member(p, "betweenBytesTimeoutMs") {
+        config.between_bytes_timeout_ms = u64::from(count(v, &path("betweenBytesTimeoutMs"))?);
+    }
+    if let Some(v) = member(p, "models") {
+        let entries = array(v, &path("models"))?;
+        for (i, entry) in entries.iter().enumerate() {
+            let entry_path = format!("{PROVIDER_PATH}.models[{i}]");
             let o = model_override(entry, &entry_path)?;
             if let Some(j) = config.models.iter().position(|m| m.id == o.id) {
                 return Err(Error::Configuration(format!(
@@ -275,68 +362,74 @@ fn provider_config(p: &Map) -> Result<ProviderConfig> {
 
 fn model_override(v: &Value, path: &str) -> Result<ModelOverride> {
     let m = object(v, path)?;
-    let Some(id) = opt(m, path, "id", owned_non_empty)? else {
-        return Err(bad(&format!("{path}.id"), " is required"));
+    let field = |key: &str| format!("{path}.{key}");
+    let id = match member(m, "id") {
+        Some(v) => string(v, &field("id"))?.trim(),
+        None => return Err(Error::Configuration(format!("{} is required", field("id")))),
     };
-    Ok(ModelOverride {
-        id: id.trim().to_owned(),
-        name: opt(m, path, "name", owned_non_empty)?,
-        api: opt(m, path, "api", api)?,
-        reasoning: opt(m, path, "reasoning", boolean)?,
-        input: opt(m, path, "input", modalities)?,
-        cost: opt(m, path, "cost", cost)?,
-        context_window: opt(m, path, "contextWindow", count)?,
-        max_tokens: opt(m, path, "maxTokens", count)?,
-    })
-}
-
-/// The member `key` of the object at `parent`, read with `read` (given its path, for
-/// messages); `None` when missing or `null`.
-fn opt<T>(
-    m: &Map,
-    parent: &str,
-    key: &str,
-    read: fn(&Value, &str) -> Result<T>,
-) -> Result<Option<T>> {
-    field_of(m, parent, key)
-        .map(|(v, path)| read(v, &path))
-        .transpose()
+    if id.is_empty() {
+        return Err(Error::Configuration(format!(
+            "{} must not be empty",
+            field("id")
+        )));
+    }
+    let mut o = ModelOverride {
+        id: id.to_owned(),
+        ..ModelOverride::default()
+    };
+    if let Some(v) = member(m, "name") {
+        let name = string(v, &field("name"))?;
+        if name.trim().is_empty() {
+            return Err(Error::Configuration(format!(
+                "{} must not be empty",
+                field("name")
+            )));
+        }
+        o.name = Some(name.to_owned());
+    }
+    if let Some(v) = member(m, "api") {
+        o.api = Some(api(v, &field("api"))?);
+    }
+    if let Some(v) = member(m, "reasoning") {
+        o.reasoning = Some(boolean(v, &field("reasoning"))?);
+    }
+    if let Some(v) = member(m, "input") {
+        o.input = Some(modalities(v, &field("input"))?);
+    }
+    if let Some(v) = member(m, "cost") {
+        o.cost = Some(cost(v, &field("cost"))?);
+    }
+    if let Some(v) = member(m, "contextWindow") {
+        o.context_window = Some(count(v, &field("contextWindow"))?);
+    }
+    if let Some(v) = member(m, "maxTokens") {
+        o.max_tokens = Some(count(v, &field("maxTokens"))?);
+    }
+    Ok(o)
 }
 
 /// A member of an object; `null` counts as absent.
-fn member<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
+fn member<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     m.get(key).filter(|v| !v.is_null())
 }
 
-/// A member of the object at `parent`, with its path for messages.
-fn field_of<'a>(m: &'a Map, parent: &str, key: &str) -> Option<(&'a Value, String)> {
-    member(m, key).map(|v| (v, format!("{parent}.{key}")))
-}
-
-/// "{path}{why}".
-fn bad(path: &str, why: &str) -> Error {
-    Error::Configuration(format!("{path}{why}"))
-}
-
-/// "{path} must be {want}, found {found}".
-fn must(path: &str, want: &str, found: &dyn fmt::Display) -> Error {
-    Error::Configuration(format!("{path} must be {want}, found {found}"))
+/// "a string", "an array", … for "must be …, found …" messages.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn wrong_type(path: &str, want: &str, v: &Value) -> Error {
-    must(path, want, &v.kind())
+    Error::Configuration(format!("{path} must be {want}, found {}", kind(v)))
 }
 
-/// "{path}: unknown {what} {value:?}; valid values: …".
-fn unknown(path: &str, what: &str, value: &str, valid: &[&str]) -> Error {
-    Error::Configuration(format!(
-        "{path}: unknown {what} {:?}; valid values: {}",
-        truncate(value, QUOTE_CHARS),
-        join(valid, ", ")
-    ))
-}
-
-fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map> {
+fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
     v.as_object()
         .ok_or_else(|| wrong_type(path, "an object", v))
 }
@@ -349,19 +442,6 @@ fn string<'a>(v: &'a Value, path: &str) -> Result<&'a str> {
     v.as_str().ok_or_else(|| wrong_type(path, "a string", v))
 }
 
-fn owned_string(v: &Value, path: &str) -> Result<String> {
-    string(v, path).map(str::to_owned)
-}
-
-/// A string that is not blank.
-fn owned_non_empty(v: &Value, path: &str) -> Result<String> {
-    let s = string(v, path)?;
-    if s.trim().is_empty() {
-        return Err(bad(path, " must not be empty"));
-    }
-    Ok(s.to_owned())
-}
-
 fn boolean(v: &Value, path: &str) -> Result<bool> {
     v.as_bool()
         .ok_or_else(|| wrong_type(path, "true or false", v))
@@ -369,26 +449,19 @@ fn boolean(v: &Value, path: &str) -> Result<bool> {
 
 /// A positive whole number that fits in `u32` (`1e6` and `32000.0` are accepted).
 fn count(v: &Value, path: &str) -> Result<u32> {
-    let n = v
-        .as_f64()
-        .ok_or_else(|| wrong_type(path, "a positive whole number", v))?;
+    let want = "a positive whole number";
+    let n = v.as_f64().ok_or_else(|| wrong_type(path, want, v))?;
     // A whole float in range converts exactly.
     let whole = v
         .as_u64()
         .or_else(|| (n.fract() == 0.0 && n >= 0.0 && n <= f64::from(u32::MAX)).then_some(n as u64));
     match whole.and_then(|n| u32::try_from(n).ok()) {
         Some(n) if n > 0 => Ok(n),
-        _ => Err(must(path, "a positive whole number up to 4294967295", v)),
+        _ => Err(Error::Configuration(format!(
+            "{path} must be {want} up to {}, found {v}",
+            u32::MAX
+        ))),
     }
-}
-
-/// `discoveryTimeoutMs`: a [`count`] up to [`MAX_DISCOVERY_TIMEOUT_MS`].
-fn discovery_timeout(v: &Value, path: &str) -> Result<u64> {
-    let ms = u64::from(count(v, path)?);
-    if ms > MAX_DISCOVERY_TIMEOUT_MS {
-        return Err(must(path, "at most 30000", &ms));
-    }
-    Ok(ms)
 }
 
 /// A finite, non-negative price.
@@ -396,21 +469,23 @@ fn price(v: &Value, path: &str) -> Result<f64> {
     let want = "a non-negative number";
     match v.as_f64() {
         Some(n) if n.is_finite() && n >= 0.0 => Ok(n),
-        Some(_) => Err(must(path, want, v)),
+        Some(_) => Err(Error::Configuration(format!(
+            "{path} must be {want}, found {v}"
+        ))),
         None => Err(wrong_type(path, want, v)),
     }
 }
 
 fn cost(v: &Value, path: &str) -> Result<Cost> {
     let m = object(v, path)?;
-    let price = |key: &str| -> Result<f64> {
-        field_of(m, path, key).map_or(Ok(0.0), |(v, path)| price(v, &path))
+    let field = |key: &str| -> Result<f64> {
+        member(m, key).map_or(Ok(0.0), |v| price(v, &format!("{path}.{key}")))
     };
     Ok(Cost {
-        input: price("input")?,
-        output: price("output")?,
-        cache_read: price("cacheRead")?,
-        cache_write: price("cacheWrite")?,
+        input: field("input")?,
+        output: field("output")?,
+        cache_read: field("cacheRead")?,
+        cache_write: field("cacheWrite")?,
     })
 }
 
@@ -418,26 +493,33 @@ fn api(v: &Value, path: &str) -> Result<Api> {
     let s = string(v, path)?;
     Api::parse(s).ok_or_else(|| {
         let valid: Vec<&str> = Api::ALL.iter().map(|a| a.as_str()).collect();
-        unknown(path, "api", s, &valid)
+        Error::Configuration(format!(
+            "{path}: unknown api {:?}; valid values: {}",
+            truncate(s, QUOTE_CHARS),
+            valid.join(", ")
+        ))
     })
 }
 
 fn modalities(v: &Value, path: &str) -> Result<Vec<Modality>> {
+    const VALID: [Modality; 2] = [Modality::Text, Modality::Image];
     let items = array(v, path)?;
     if items.is_empty() {
-        return Err(bad(path, " must list at least one input"));
+        return Err(Error::Configuration(format!(
+            "{path} must list at least one input"
+        )));
     }
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("{path}[{i}]");
         let s = string(item, &item_path)?;
         let modality = Modality::parse(s).ok_or_else(|| {
-            unknown(
-                &item_path,
-                "input",
-                s,
-                &[Modality::Text.as_str(), Modality::Image.as_str()],
-            )
+            let valid: Vec<&str> = VALID.iter().map(|m| m.as_str()).collect();
+            Error::Configuration(format!(
+                "{item_path}: unknown input {:?}; valid values: {}",
+                truncate(s, QUOTE_CHARS),
+                valid.join(", ")
+            ))
         })?;
         if !out.contains(&modality) {
             out.push(modality);
@@ -456,10 +538,9 @@ fn api_key(v: &Value, path: &str) -> Result<Option<ApiKey>> {
         Some(name) => {
             let name = name.trim();
             if name.is_empty() {
-                return Err(bad(
-                    path,
-                    ": \"env:\" must be followed by an environment variable name",
-                ));
+                return Err(Error::Configuration(format!(
+                    "{path}: \"env:\" must be followed by an environment variable name"
+                )));
             }
             Ok(Some(ApiKey::Env(name.to_owned())))
         }

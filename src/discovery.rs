@@ -6,11 +6,14 @@
 //! Precedence when listing (later wins): discovered → built-in (replaces the row) →
 //! configured (overrides field by field). The result is sorted by id without duplicates.
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
 use crate::region::truncate;
-use crate::wire::json::{self, Value, sorted_positions};
 
 /// Context window of a model Mantle lists without details, tokens.
 pub const DEFAULT_CONTEXT_WINDOW: u32 = 32_000;
@@ -73,31 +76,17 @@ pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Mode
     }
 }
 
-/// The ids of a `GET /models` answer, `{"data": [{"id": …}, …]}`: `data` must be an array of
-/// objects whose `id` is a string, `null` or absent (`None`); other fields are ignored.
-fn model_ids(body: &[u8]) -> core::result::Result<Vec<Option<String>>, String> {
-    let root = json::parse_slice(body).map_err(|e| e.to_string())?;
-    let Value::Object(mut root) = root else {
-        return Err(format!("the body is {}, not an object", root.kind()));
-    };
-    let (Some(Value::Array(data)), 1) = root.remove_counted("data") else {
-        return Err("`data` is missing, repeated or not an array".to_owned());
-    };
-    let mut ids = Vec::with_capacity(data.len());
-    for (i, entry) in data.into_iter().enumerate() {
-        let Value::Object(mut entry) = entry else {
-            return Err(format!("`data[{i}]` is {}, not an object", entry.kind()));
-        };
-        ids.push(match entry.remove_counted("id") {
-            (_, 2..) => return Err(format!("`data[{i}].id` is repeated")),
-            (None | Some(Value::Null), _) => None,
-            (Some(Value::String(id)), _) => Some(id),
-            (Some(other), _) => {
-                return Err(format!("`data[{i}].id` is {}, not a string", other.kind()));
-            }
-        });
-    }
-    Ok(ids)
+/// `GET /models` answer; other fields are ignored.
+#[derive(Deserialize)]
+struct ModelList {
+    data: Vec<ModelEntry>,
+}
+
+/// One entry of `data`; `object`, `created`, `owned_by` and others are ignored.
+#[derive(Deserialize)]
+struct ModelEntry {
+    #[serde(default)]
+    id: Option<String>,
 }
 
 /// Parses the body of `GET {baseUrl}/models`
@@ -108,39 +97,23 @@ fn model_ids(body: &[u8]) -> core::result::Result<Vec<Option<String>>, String> {
 /// Anthropic route), sorted by id without duplicates. A body of another shape is an
 /// [`Error::Protocol`] quoting at most [`BODY_SNIPPET_CHARS`] characters of it.
 pub fn parse_models(body: &[u8]) -> Result<Vec<Model>> {
-    let ids = model_ids(body).map_err(|e| {
+    let list: ModelList = serde_json::from_slice(body).map_err(|e| {
         Error::Protocol(format!(
             "models response is not {{\"data\": [{{\"id\": …}}]}} ({}); body: {}",
-            one_line(truncate(&e, BODY_SNIPPET_CHARS)),
+            one_line(truncate(&e.to_string(), BODY_SNIPPET_CHARS)),
             snippet(body)
         ))
     })?;
-    let mut models = Vec::new();
-    for id in ids.into_iter().flatten() {
-        if !id.trim().is_empty() {
-            models.push(model_with_defaults(
-                &id,
-                Api::OpenaiCompletions,
-                ModelSource::Discovered,
-            ));
-        }
-    }
-    Ok(by_id(models))
-}
-
-/// `models` sorted by id, the first of a repeated id kept.
-fn by_id(models: Vec<Model>) -> Vec<Model> {
-    let order = sorted_positions(models.len(), &|a, b| models[a].id < models[b].id);
-    let mut slots: Vec<Option<Model>> = models.into_iter().map(Some).collect();
-    let mut out: Vec<Model> = Vec::with_capacity(slots.len());
-    for i in order {
-        if let Some(model) = slots[i].take()
-            && out.last().is_none_or(|last| last.id != model.id)
-        {
-            out.push(model);
-        }
-    }
-    out
+    let mut models: Vec<Model> = list
+        .data
+        .into_iter()
+        .filter_map(|entry| entry.id)
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| model_with_defaults(&id, Api::OpenaiCompletions, ModelSource::Discovered))
+        .collect();
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    models.dedup_by(|a, b| a.id == b.id);
+    Ok(models)
 }
 
 /// The start of an untrusted body for an error message: at most [`BODY_SNIPPET_CHARS`]
@@ -188,21 +161,22 @@ pub fn built_in_models() -> Vec<Model> {
 /// ([`crate::config::ModelOverride::to_model`] with the provider's default `api`).
 /// Sorted by id, without duplicate ids (the first discovered row of an id is kept).
 pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
-    let mut models = by_id(discovered.to_vec());
-    let find = |models: &[Model], id: &str| models.binary_search_by(|m| m.id.as_str().cmp(id));
+    let mut by_id: BTreeMap<String, Model> = BTreeMap::new();
+    for m in discovered {
+        by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
+    }
     for m in built_in_models() {
-        match find(&models, &m.id) {
-            Ok(i) => models[i] = m,
-            Err(i) => models.insert(i, m),
-        }
+        by_id.insert(m.id.clone(), m);
     }
     for o in &config.models {
-        match find(&models, &o.id) {
-            Ok(i) => o.apply(&mut models[i]),
-            Err(i) => models.insert(i, o.to_model(config.api)),
+        match by_id.get_mut(&o.id) {
+            Some(m) => o.apply(m),
+            None => {
+                by_id.insert(o.id.clone(), o.to_model(config.api));
+            }
         }
     }
-    models
+    by_id.into_values().collect()
 }
 
 /// The one model [`merge`] would list under `id`, without building the whole list: what a

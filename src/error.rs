@@ -68,27 +68,6 @@ impl Error {
         }
     }
 
-    /// The message, to rewrite in place.
-    pub(crate) fn message_mut(&mut self) -> &mut String {
-        match self {
-            Error::Configuration(m)
-            | Error::MissingCredentials(m)
-            | Error::Unauthorized(m)
-            | Error::Forbidden(m)
-            | Error::ModelNotFound(m)
-            | Error::WrongRoute(m)
-            | Error::InvalidRequest(m)
-            | Error::ContextOverflow(m)
-            | Error::Timeout(m)
-            | Error::Protocol(m)
-            | Error::Truncated(m)
-            | Error::NotImplemented(m) => m,
-            Error::RateLimited { message, .. } | Error::UpstreamUnavailable { message, .. } => {
-                message
-            }
-        }
-    }
-
     /// A short name of the case, as the WIT variant spells it.
     pub fn kind(&self) -> &'static str {
         match self {

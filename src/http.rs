@@ -3,8 +3,6 @@
 
 use crate::error::{Error, Result};
 use crate::region::truncate;
-use crate::wire::decimal::parse_f64;
-use crate::wire::json::{self, Value};
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,14 +181,14 @@ pub fn classify_error(
 /// Seconds to wait: the `retry-after` header (seconds), else a number in the body's
 /// `retry_after`/`retryAfter` field.
 pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
-    if let Some(secs) = header.and_then(|h| parse_f64(h.trim())) {
+    if let Some(secs) = header.and_then(|h| h.trim().parse::<f64>().ok()) {
         return Some(secs.max(0.0).ceil().min(f64::from(u32::MAX)) as u32);
     }
-    let v = json::parse_slice(body).ok()?;
-    let field = |o: &Value| {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let field = |o: &serde_json::Value| {
         o.get("retry_after")
             .or_else(|| o.get("retryAfter"))
-            .and_then(Value::as_f64)
+            .and_then(serde_json::Value::as_f64)
     };
     field(&v)
         .or_else(|| v.get("error").and_then(field))
@@ -200,21 +198,17 @@ pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
 /// The upstream's own words: `error.message` of an OpenAI- or Anthropic-shaped body, else
 /// `message`, else a snippet of the body, at most 300 characters.
 pub fn upstream_message(body: &[u8]) -> String {
-    let from_json = json::parse_slice(body).ok().and_then(|v| {
-        v.get("error")
-            .and_then(|e| e.get("message").or(Some(e)))
-            .or_else(|| v.get("message"))
-            .and_then(|m| m.as_str().map(str::to_owned))
-    });
+    let from_json = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("error")
+                .and_then(|e| e.get("message").or(Some(e)))
+                .or_else(|| v.get("message"))
+                .and_then(|m| m.as_str().map(str::to_owned))
+        });
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    let mut words = String::new();
-    for word in text.split_whitespace() {
-        if !words.is_empty() {
-            words.push(' ');
-        }
-        words.push_str(word);
-    }
-    truncate(&words, 300).to_owned()
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&text, 300).to_owned()
 }
 
 /// `text` with every non-empty secret replaced by `<redacted>`.

@@ -12,7 +12,6 @@ pub mod client;
 pub mod config;
 pub mod discovery;
 pub mod error;
-pub mod face;
 pub mod http;
 pub mod model;
 pub mod openai;

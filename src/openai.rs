@@ -14,7 +14,6 @@ use crate::chat::{
 use crate::error::{Error, Result};
 use crate::http::{self, redact, upstream_message};
 use crate::sse;
-use crate::wire::json::{self, Value};
 use crate::wire::openai as wire;
 
 /// The route, as error messages name it.
@@ -35,27 +34,41 @@ const MAX_TOOL_CALLS: usize = 1024;
 /// out. Assistant turns and tool results carry text only: an image there is an invalid request.
 /// `extra`, a JSON object, is merged at the top level last.
 pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<String> {
-    let mut messages = Vec::with_capacity(req.messages.len());
-    for m in &req.messages {
-        messages.push(message(m)?);
-    }
-    let mut tools = Vec::with_capacity(req.tools.len());
-    for tool in &req.tools {
-        tools.push(wire::tool(
-            &tool.name,
-            tool.description.as_deref(),
-            tool_schema(tool)?,
-        ));
-    }
+    let messages = req
+        .messages
+        .iter()
+        .map(message)
+        .collect::<Result<Vec<_>>>()?;
+    let tools = req
+        .tools
+        .iter()
+        .map(|tool| {
+            Ok(wire::Tool {
+                kind: "function",
+                function: wire::Function {
+                    name: &tool.name,
+                    description: tool.description.as_deref(),
+                    parameters: tool_schema(tool)?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let body = wire::Request {
         model: &req.model,
         messages,
+        stream: true,
+        stream_options: wire::StreamOptions {
+            include_usage: true,
+        },
         tools,
         tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
-            ToolChoice::Auto => "auto".into(),
-            ToolChoice::None => "none".into(),
-            ToolChoice::Required => "required".into(),
-            ToolChoice::Named(name) => wire::named_tool_choice(name),
+            ToolChoice::Auto => wire::ToolChoice::Mode("auto"),
+            ToolChoice::None => wire::ToolChoice::Mode("none"),
+            ToolChoice::Required => wire::ToolChoice::Mode("required"),
+            ToolChoice::Named(name) => wire::ToolChoice::Named {
+                kind: "function",
+                function: wire::Name { name },
+            },
         }),
         max_tokens: match (req.max_tokens, max_tokens_cap) {
             (Some(wanted), Some(cap)) => Some(wanted.min(cap)),
@@ -66,81 +79,90 @@ pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<S
             .map(|t| json_f32("temperature", t))
             .transpose()?,
         top_p: req.top_p.map(|p| json_f32("top_p", p)).transpose()?,
-        stop: &req.stop,
+        stop: req.stop.iter().map(String::as_str).collect(),
         reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
     };
-    body_with_extra(body.into_json(), req.extra.as_deref())
+    body_with_extra(&body, req.extra.as_deref())
 }
 
 /// One message on the wire.
-fn message(message: &Message) -> Result<Value> {
+fn message(message: &Message) -> Result<wire::Message<'_>> {
     Ok(match message {
-        Message::System(text) => wire::system(text),
-        Message::User(parts) => wire::user(match parts.as_slice() {
-            [ContentPart::Text(text)] => text.as_str().into(),
-            parts => {
-                let mut out = Vec::with_capacity(parts.len());
-                for p in parts {
-                    out.push(part(p));
-                }
-                Value::Array(out)
-            }
-        }),
+        Message::System(text) => wire::Message::System { content: text },
+        Message::User(parts) => wire::Message::User {
+            content: match parts.as_slice() {
+                [ContentPart::Text(text)] => wire::Content::Text(text),
+                parts => wire::Content::Parts(parts.iter().map(part).collect()),
+            },
+        },
         Message::Assistant(turn) => {
             let content = text_only(&turn.content, "assistant turns")?;
-            let mut reasoning = String::new();
-            for block in &turn.reasoning {
-                if let ReasoningBlock::Thinking { text, .. } = block {
-                    reasoning.push_str(text);
-                }
-            }
-            let mut calls = Vec::with_capacity(turn.tool_calls.len());
-            for call in &turn.tool_calls {
-                let arguments = if call.arguments.trim().is_empty() {
-                    "{}"
+            let reasoning: String = turn
+                .reasoning
+                .iter()
+                .filter_map(|block| match block {
+                    ReasoningBlock::Thinking { text, .. } => Some(text.as_str()),
+                    ReasoningBlock::Redacted(_) => None,
+                })
+                .collect();
+            wire::Message::Assistant {
+                content: if content.is_empty() && !turn.tool_calls.is_empty() {
+                    None
                 } else {
-                    &call.arguments
-                };
-                calls.push(wire::tool_call(&call.id, &call.name, arguments));
+                    Some(content)
+                },
+                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
+                tool_calls: turn
+                    .tool_calls
+                    .iter()
+                    .map(|call| wire::ToolCall {
+                        id: &call.id,
+                        kind: "function",
+                        function: wire::FunctionCall {
+                            name: &call.name,
+                            arguments: if call.arguments.trim().is_empty() {
+                                "{}"
+                            } else {
+                                &call.arguments
+                            },
+                        },
+                    })
+                    .collect(),
             }
-            wire::assistant(
-                (!content.is_empty() || turn.tool_calls.is_empty()).then_some(content),
-                (!reasoning.is_empty()).then_some(reasoning),
-                calls,
-            )
         }
-        Message::Tool(result) => wire::tool_result(
-            &result.tool_call_id,
-            &text_only(&result.content, "tool results")?,
-        ),
+        Message::Tool(result) => wire::Message::Tool {
+            tool_call_id: &result.tool_call_id,
+            content: text_only(&result.content, "tool results")?,
+        },
     })
 }
 
 /// A user content part on the wire; base64 images become `data:` URLs.
-fn part(part: &ContentPart) -> Value {
+fn part(part: &ContentPart) -> wire::Part<'_> {
     match part {
-        ContentPart::Text(text) => wire::text_part(text),
-        ContentPart::Image(ImageSource::Url(url)) => wire::image_part(url),
-        ContentPart::Image(ImageSource::Base64 { media_type, data }) => {
-            wire::image_part(&format!("data:{media_type};base64,{data}"))
-        }
+        ContentPart::Text(text) => wire::Part::Text { text },
+        ContentPart::Image(ImageSource::Url(url)) => wire::Part::ImageUrl {
+            image_url: wire::ImageUrl { url: url.clone() },
+        },
+        ContentPart::Image(ImageSource::Base64 { media_type, data }) => wire::Part::ImageUrl {
+            image_url: wire::ImageUrl {
+                url: format!("data:{media_type};base64,{data}"),
+            },
+        },
     }
 }
 
 /// The text of parts that may carry only text on this route, joined.
 fn text_only(parts: &[ContentPart], what: &str) -> Result<String> {
-    let mut out = String::new();
-    for part in parts {
-        match part {
-            ContentPart::Text(text) => out.push_str(text),
-            ContentPart::Image(_) => {
-                return Err(Error::InvalidRequest(format!(
-                    "{what} carry text only on the openai-completions route, not images"
-                )));
-            }
-        }
-    }
-    Ok(out)
+    parts
+        .iter()
+        .map(|part| match part {
+            ContentPart::Text(text) => Ok(text.as_str()),
+            ContentPart::Image(_) => Err(Error::InvalidRequest(format!(
+                "{what} carry text only on the openai-completions route, not images"
+            ))),
+        })
+        .collect()
 }
 
 /// What a failed `POST /chat/completions` means. Besides the generic cases of
@@ -191,30 +213,28 @@ fn classify(
 
 /// `error.type` and `error.code` of an OpenAI-shaped body, lowercase.
 fn error_words(body: &[u8]) -> String {
-    match json::parse_slice(body) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
         Err(_) => String::new(),
     }
 }
 
 /// `type` and `code` of an error object, lowercase.
-fn error_words_of(error: &Value) -> String {
-    let mut words = String::new();
-    for value in ["type", "code"].iter().filter_map(|k| error.get(k)) {
-        if !words.is_empty() {
-            words.push(' ');
-        }
-        match value {
-            Value::String(s) => words.push_str(&s.to_ascii_lowercase()),
-            other => words.push_str(&other.to_string()),
-        }
-    }
-    words
+fn error_words_of(error: &serde_json::Value) -> String {
+    ["type", "code"]
+        .iter()
+        .filter_map(|k| error.get(k))
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.to_ascii_lowercase(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The HTTP status an error reported inside a stream stands for: its numeric `code` or
 /// `status`, else one read from its `type` and `code`, else 500.
-fn stream_error_status(error: &Value) -> u16 {
+fn stream_error_status(error: &serde_json::Value) -> u16 {
     let numeric = ["code", "status"].iter().find_map(|k| {
         let v = error.get(k)?;
         let n = v
@@ -296,7 +316,8 @@ impl StreamMapper for Mapper {
                 )),
             };
         }
-        let chunk = wire::Chunk::parse(data).map_err(|e| malformed(ROUTE, &e, data))?;
+        let chunk: wire::Chunk =
+            serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         if let Some(error) = &chunk.error {
             let status = stream_error_status(error);
             return Err(classify(ROUTE_STREAM, status, None, data.as_bytes(), &[]));
@@ -322,7 +343,10 @@ impl StreamMapper for Mapper {
             }
         }
         if let Some(usage) = chunk.usage {
-            let cached = usage.cached_tokens.map(tokens);
+            let cached = usage
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .map(tokens);
             let prompt = usage.prompt_tokens.map_or(0, tokens);
             out.push(ChatEvent::Usage(Usage {
                 input_tokens: prompt.saturating_sub(cached.unwrap_or(0)),

@@ -29,7 +29,7 @@ pub fn validate(region: &str) -> Result<&str> {
         Err(Error::Configuration(format!(
             "region {:?} has no Mantle endpoint; supported regions: {}",
             truncate(region, 64),
-            join(&SUPPORTED_REGIONS, ", ")
+            SUPPORTED_REGIONS.join(", ")
         )))
     }
 }
@@ -53,19 +53,6 @@ pub fn resolve(
 /// The Mantle OpenAI-compatible base URL of a region.
 pub fn base_url(region: &str) -> String {
     format!("https://bedrock-mantle.{region}.api.aws/v1")
-}
-
-/// `items` with `separator` between them (a plain loop: `[&str]::join` costs a kilobyte of
-/// the component).
-pub(crate) fn join(items: &[&str], separator: &str) -> String {
-    let mut out = String::new();
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push_str(separator);
-        }
-        out.push_str(item);
-    }
-    out
 }
 
 /// At most `max` characters of `s`, for quoting untrusted input in messages.

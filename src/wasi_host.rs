@@ -382,36 +382,7 @@ pub fn transport_error(what: &str, failure: Failure) -> Error {
         }
         other => Error::UpstreamUnavailable {
             status: None,
-            message: format!("{what}: {}", code_name(&other)),
+            message: format!("{what}: {other:?}"),
         },
-    }
-}
-
-/// A readable name of a wasi-http error code (its `Debug` form costs ~9 KB of guest code).
-fn code_name(code: &ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::DnsTimeout => "DNS lookup timed out",
-        ErrorCode::DestinationNotFound => "destination not found",
-        ErrorCode::DestinationUnavailable => "destination unavailable",
-        ErrorCode::DestinationIpProhibited => "destination address prohibited",
-        ErrorCode::DestinationIpUnroutable => "destination address unroutable",
-        ErrorCode::ConnectionTerminated => "connection terminated",
-        ErrorCode::ConnectionLimitReached => "connection limit reached",
-        ErrorCode::TlsProtocolError => "TLS protocol error",
-        ErrorCode::TlsCertificateError => "TLS certificate error",
-        ErrorCode::TlsAlertReceived(_) => "TLS alert received",
-        ErrorCode::HttpResponseIncomplete => "incomplete response",
-        ErrorCode::HttpResponseHeaderSectionSize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
-            "response headers too large"
-        }
-        ErrorCode::HttpResponseBodySize(_) => "response body too large",
-        ErrorCode::HttpResponseTransferCoding(_) | ErrorCode::HttpResponseContentCoding(_) => {
-            "unsupported response coding"
-        }
-        ErrorCode::HttpProtocolError => "HTTP protocol error",
-        ErrorCode::LoopDetected => "loop detected",
-        ErrorCode::ConfigurationError => "host configuration error",
-        ErrorCode::InternalError(_) => "host internal error",
-        _ => "transport failure",
     }
 }

@@ -1,157 +1,184 @@
 //! OpenAI chat completions: the request body and the stream chunks.
 
-use super::json::{Map, Value, put};
-use super::{Fields, Reader, WireError, put_some, text_object};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-/// `POST {baseUrl}/chat/completions` body, its pieces already JSON (built with the functions
-/// below). It always streams, asking for the usage-only last chunk
-/// (`stream_options.include_usage`).
+/// `POST {baseUrl}/chat/completions` body.
+#[derive(Debug, Serialize)]
 pub struct Request<'a> {
     /// Model id.
     pub model: &'a str,
-    /// The conversation: [`system`], [`user`], [`assistant`] and [`tool_result`] messages.
-    pub messages: Vec<Value>,
-    /// Tools the model may call ([`tool`]); left out when empty.
-    pub tools: Vec<Value>,
-    /// How the model may use the tools: `"auto"`, `"none"`, `"required"` or
-    /// [`named_tool_choice`].
-    pub tool_choice: Option<Value>,
+    /// The conversation.
+    pub messages: Vec<Message<'a>>,
+    /// Always true: the provider streams.
+    pub stream: bool,
+    /// Asks for the usage-only last chunk.
+    pub stream_options: StreamOptions,
+    /// Tools the model may call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool<'a>>,
+    /// How the model may use the tools.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice<'a>>,
     /// Output token limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
     /// Sampling temperature.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<Value>,
     /// Nucleus sampling.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<Value>,
-    /// Stop sequences; left out when empty.
-    pub stop: &'a [String],
+    /// Stop sequences.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<&'a str>,
     /// `low`, `medium` or `high`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<&'static str>,
 }
 
-impl Request<'_> {
-    /// The body as JSON.
-    pub fn into_json(self) -> Value {
-        let mut o = Map::new();
-        put(&mut o, "model", self.model.into());
-        put(&mut o, "messages", Value::Array(self.messages));
-        put(&mut o, "stream", true.into());
-        let mut options = Map::new();
-        put(&mut options, "include_usage", true.into());
-        put(&mut o, "stream_options", options.into());
-        if !self.tools.is_empty() {
-            put(&mut o, "tools", Value::Array(self.tools));
-        }
-        put_some(&mut o, "tool_choice", self.tool_choice);
-        put_some(&mut o, "max_tokens", self.max_tokens.map(Value::from));
-        put_some(&mut o, "temperature", self.temperature);
-        put_some(&mut o, "top_p", self.top_p);
-        if !self.stop.is_empty() {
-            put(&mut o, "stop", strings(self.stop));
-        }
-        put_some(
-            &mut o,
-            "reasoning_effort",
-            self.reasoning_effort.map(Value::from),
-        );
-        Value::Object(o)
-    }
+/// `stream_options`.
+#[derive(Debug, Serialize)]
+pub struct StreamOptions {
+    /// Ask for a last chunk with `usage` and no choices.
+    pub include_usage: bool,
 }
 
-/// A JSON array of strings.
-pub(crate) fn strings(items: &[String]) -> Value {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        out.push(item.as_str().into());
-    }
-    Value::Array(out)
+/// One message, tagged by `role`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+pub enum Message<'a> {
+    /// System instructions.
+    System {
+        /// The instructions.
+        content: &'a str,
+    },
+    /// A user turn.
+    User {
+        /// Text, or parts with images.
+        content: Content<'a>,
+    },
+    /// An earlier assistant turn.
+    Assistant {
+        /// The visible answer; null when the turn only called tools.
+        content: Option<String>,
+        /// Readable reasoning, replayed (Kimi requires it on tool-call turns).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reasoning_content: Option<String>,
+        /// Tool calls made.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCall<'a>>,
+    },
+    /// A tool's result.
+    Tool {
+        /// The call it answers.
+        tool_call_id: &'a str,
+        /// The result's text.
+        content: String,
+    },
 }
 
-/// `{"role": "system", "content": …}`: system instructions.
-pub fn system(content: &str) -> Value {
-    text_object(&[("role", "system"), ("content", content)]).into()
+/// User content: a plain string when it is a single text, else parts.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Content<'a> {
+    /// A single text.
+    Text(&'a str),
+    /// Text and image parts.
+    Parts(Vec<Part<'a>>),
 }
 
-/// `{"role": "user", "content": …}`: a user turn; the content is a plain string when it is a
-/// single text, else an array of [`text_part`] and [`image_part`].
-pub fn user(content: Value) -> Value {
-    let mut o = text_object(&[("role", "user")]);
-    put(&mut o, "content", content);
-    o.into()
+/// A content part, tagged by `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Part<'a> {
+    /// Text.
+    Text {
+        /// The text.
+        text: &'a str,
+    },
+    /// An image by URL (`https:` or `data:`).
+    ImageUrl {
+        /// The URL.
+        image_url: ImageUrl,
+    },
 }
 
-/// `{"type": "text", "text": …}`.
-pub fn text_part(text: &str) -> Value {
-    text_object(&[("type", "text"), ("text", text)]).into()
+/// `image_url`.
+#[derive(Debug, Serialize)]
+pub struct ImageUrl {
+    /// An `https:` or `data:` URL.
+    pub url: String,
 }
 
-/// `{"type": "image_url", "image_url": {"url": …}}`: an image by URL (`https:` or `data:`).
-pub fn image_part(url: &str) -> Value {
-    let mut o = text_object(&[("type", "image_url")]);
-    put(&mut o, "image_url", text_object(&[("url", url)]).into());
-    o.into()
+/// A tool call of an earlier assistant turn.
+#[derive(Debug, Serialize)]
+pub struct ToolCall<'a> {
+    /// Id of the call.
+    pub id: &'a str,
+    /// Always `function`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The function called.
+    pub function: FunctionCall<'a>,
 }
 
-/// `{"role": "assistant", "content": …, "reasoning_content": …, "tool_calls": […]}`: an earlier
-/// assistant turn. The content is null when the turn only called tools; readable reasoning is
-/// replayed (Kimi requires it on tool-call turns) and left out when `None`, as are empty tool
-/// calls ([`tool_call`]).
-pub fn assistant(
-    content: Option<String>,
-    reasoning_content: Option<String>,
-    tool_calls: Vec<Value>,
-) -> Value {
-    let mut o = text_object(&[("role", "assistant")]);
-    put(&mut o, "content", content.map_or(Value::Null, Value::from));
-    put_some(
-        &mut o,
-        "reasoning_content",
-        reasoning_content.map(Value::from),
-    );
-    if !tool_calls.is_empty() {
-        put(&mut o, "tool_calls", Value::Array(tool_calls));
-    }
-    Value::Object(o)
+/// `function` of a tool call.
+#[derive(Debug, Serialize)]
+pub struct FunctionCall<'a> {
+    /// Name of the tool.
+    pub name: &'a str,
+    /// Arguments as JSON text.
+    pub arguments: &'a str,
 }
 
-/// `{"id": …, "type": "function", "function": {"name": …, "arguments": …}}`: a tool call of an
-/// earlier assistant turn, its arguments as JSON text.
-pub fn tool_call(id: &str, name: &str, arguments: &str) -> Value {
-    let mut o = text_object(&[("id", id), ("type", "function")]);
-    let function = text_object(&[("name", name), ("arguments", arguments)]);
-    put(&mut o, "function", function.into());
-    o.into()
+/// A tool the model may call.
+#[derive(Debug, Serialize)]
+pub struct Tool<'a> {
+    /// Always `function`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The function.
+    pub function: Function<'a>,
 }
 
-/// `{"role": "tool", "tool_call_id": …, "content": …}`: a tool's result.
-pub fn tool_result(tool_call_id: &str, content: &str) -> Value {
-    text_object(&[
-        ("role", "tool"),
-        ("tool_call_id", tool_call_id),
-        ("content", content),
-    ])
-    .into()
+/// `function` of a tool.
+#[derive(Debug, Serialize)]
+pub struct Function<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// What it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    /// JSON schema of the arguments.
+    pub parameters: Value,
 }
 
-/// `{"type": "function", "function": {"name": …, "description": …, "parameters": …}}`: a tool
-/// the model may call, its description left out when `None`.
-pub fn tool(name: &str, description: Option<&str>, parameters: Value) -> Value {
-    let mut function = text_object(&[("name", name)]);
-    put_some(&mut function, "description", description.map(Value::from));
-    put(&mut function, "parameters", parameters);
-    let mut o = text_object(&[("type", "function")]);
-    put(&mut o, "function", function.into());
-    o.into()
+/// `tool_choice`: a mode string, or a named function.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ToolChoice<'a> {
+    /// `auto`, `none` or `required`.
+    Mode(&'static str),
+    /// `{"type":"function","function":{"name":...}}`.
+    Named {
+        /// Always `function`.
+        #[serde(rename = "type")]
+        kind: &'static str,
+        /// The function.
+        function: Name<'a>,
+    },
 }
 
-/// `{"type": "function", "function": {"name": …}}`: a call of the named tool.
-pub fn named_tool_choice(name: &str) -> Value {
-    let mut o = text_object(&[("type", "function")]);
-    put(&mut o, "function", text_object(&[("name", name)]).into());
-    o.into()
+/// `{"name": ...}`.
+#[derive(Debug, Serialize)]
+pub struct Name<'a> {
+    /// The tool's name.
+    pub name: &'a str,
 }
 
 /// One `data:` chunk of the stream.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct Chunk {
     /// Response id.
     pub id: Option<String>,
@@ -165,31 +192,8 @@ pub struct Chunk {
     pub error: Option<Value>,
 }
 
-impl Chunk {
-    /// Reads a chunk from its JSON text.
-    pub fn parse(data: &str) -> Result<Chunk, WireError> {
-        let mut o = Fields::parse(data)?;
-        let r = &mut Reader::default();
-        let choices = o.array(r, "choices").map(|items| {
-            let mut choices = Vec::with_capacity(items.len());
-            for item in items {
-                choices.push(Choice::read(item, r));
-            }
-            choices
-        });
-        let chunk = Chunk {
-            id: o.string(r, "id"),
-            model: o.string(r, "model"),
-            choices,
-            usage: o.object(r, "usage").map(|u| ChunkUsage::read(u, r)),
-            error: o.take(r, "error"),
-        };
-        std::mem::take(r).done(chunk)
-    }
-}
-
 /// A choice of a chunk.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct Choice {
     /// Choice index (only 0 is requested).
     pub index: Option<u32>,
@@ -199,18 +203,8 @@ pub struct Choice {
     pub finish_reason: Option<String>,
 }
 
-impl Choice {
-    fn read(mut o: Fields, r: &mut Reader) -> Choice {
-        Choice {
-            index: o.u32(r, "index"),
-            delta: o.object(r, "delta").map(|d| Delta::read(d, r)),
-            finish_reason: o.string(r, "finish_reason"),
-        }
-    }
-}
-
 /// What a chunk adds to a choice.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct Delta {
     /// Visible text.
     pub content: Option<String>,
@@ -224,27 +218,8 @@ pub struct Delta {
     pub tool_calls: Option<Vec<ToolCallDelta>>,
 }
 
-impl Delta {
-    fn read(mut o: Fields, r: &mut Reader) -> Delta {
-        let tool_calls = o.array(r, "tool_calls").map(|items| {
-            let mut calls = Vec::with_capacity(items.len());
-            for item in items {
-                calls.push(ToolCallDelta::read(item, r));
-            }
-            calls
-        });
-        Delta {
-            content: o.string(r, "content"),
-            reasoning: o.string(r, "reasoning"),
-            reasoning_content: o.string(r, "reasoning_content"),
-            refusal: o.string(r, "refusal"),
-            tool_calls,
-        }
-    }
-}
-
 /// A piece of a tool call.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct ToolCallDelta {
     /// Which call of the response.
     pub index: Option<u32>,
@@ -254,21 +229,8 @@ pub struct ToolCallDelta {
     pub function: Option<FunctionDelta>,
 }
 
-impl ToolCallDelta {
-    fn read(mut o: Fields, r: &mut Reader) -> ToolCallDelta {
-        ToolCallDelta {
-            index: o.u32(r, "index"),
-            id: o.string(r, "id"),
-            function: o.object(r, "function").map(|mut f| FunctionDelta {
-                name: f.string(r, "name"),
-                arguments: f.string(r, "arguments"),
-            }),
-        }
-    }
-}
-
 /// `function` of a tool call piece.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct FunctionDelta {
     /// Name, in the call's first piece.
     pub name: Option<String>,
@@ -277,24 +239,19 @@ pub struct FunctionDelta {
 }
 
 /// `usage` of a chunk.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
 pub struct ChunkUsage {
     /// Input tokens, cached ones included.
     pub prompt_tokens: Option<u64>,
     /// Output tokens.
     pub completion_tokens: Option<u64>,
-    /// `prompt_tokens_details.cached_tokens`: input tokens read from the prompt cache.
-    pub cached_tokens: Option<u64>,
+    /// Details of the input tokens.
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
 }
 
-impl ChunkUsage {
-    fn read(mut o: Fields, r: &mut Reader) -> ChunkUsage {
-        ChunkUsage {
-            prompt_tokens: o.u64(r, "prompt_tokens"),
-            completion_tokens: o.u64(r, "completion_tokens"),
-            cached_tokens: o
-                .object(r, "prompt_tokens_details")
-                .and_then(|mut details| details.u64(r, "cached_tokens")),
-        }
-    }
+/// `usage.prompt_tokens_details`.
+#[derive(Debug, Deserialize)]
+pub struct PromptTokensDetails {
+    /// Input tokens read from the prompt cache.
+    pub cached_tokens: Option<u64>,
 }

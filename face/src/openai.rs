@@ -15,13 +15,13 @@
 
 use core::fmt::{self, Write as _};
 
-use crate::chat::{
+use crate::json::{self, Map, Value};
+use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
-use crate::error::{Error, Result};
-use crate::model::Model;
-use crate::wire::json::{self, Map, Value};
+use mantle_provider::error::{Error, Result};
+use mantle_provider::model::Model;
 
 // ---- Requests ----
 
@@ -1248,8 +1248,8 @@ fn write_error_body(out: &mut Vec<u8>, strings: &mut Strings, message: &str, d: 
 /// plain word (`openai.gpt-oss-120b` → `openai`, but `claude-opus-4.7` has none), skipping a geographic inference-profile prefix
 /// (`us.anthropic.claude-…` → `anthropic`); `anthropic` for a Claude id without a vendor
 /// part (or any model on the Anthropic route); else `amazon-bedrock-mantle`. The extras use
-/// the provider's names: `api` as [`crate::model::Api::as_str`] spells it, `input` as
-/// [`crate::model::Modality::as_str`] does.
+/// the provider's names: `api` as [`mantle_provider::model::Api::as_str`] spells it, `input` as
+/// [`mantle_provider::model::Modality::as_str`] does.
 pub fn models_response(models: &[Model], created: u64) -> Vec<u8> {
     let mut strings = Strings::new();
     let mut out = Vec::with_capacity(64 + 256 * models.len());
@@ -1307,7 +1307,9 @@ fn owned_by(model: &Model) -> &str {
     };
     if is_vendor(vendor) {
         vendor
-    } else if model.id.starts_with("claude") || model.api == crate::model::Api::AnthropicMessages {
+    } else if model.id.starts_with("claude")
+        || model.api == mantle_provider::model::Api::AnthropicMessages
+    {
         "anthropic"
     } else {
         "amazon-bedrock-mantle"
@@ -1317,7 +1319,7 @@ fn owned_by(model: &Model) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Api, Cost, Modality, ModelSource};
+    use mantle_provider::model::{Api, Cost, Modality, ModelSource};
     use proptest::prelude::*;
     use serde_json::{Value as Json, json};
 

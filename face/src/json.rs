@@ -25,7 +25,7 @@
 
 use core::fmt::{self, Write as _};
 
-use super::decimal::{parse_f64, shortest_f32};
+use crate::decimal::{parse_f64, shortest_f32};
 
 /// Deepest nesting of arrays and objects read as JSON.
 pub const MAX_DEPTH: usize = 128;
