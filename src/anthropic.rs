@@ -11,6 +11,7 @@
 //! clients must replay them.
 
 use crate::chat::{
+    self,
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
     ReasoningBlock, ReasoningEffort, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
     is_context_overflow, is_wrong_route, json_f32, malformed, tokens, tool_schema,
@@ -176,19 +177,9 @@ fn blocks(parts: &[ContentPart]) -> Result<Vec<wire::Block<'_>>> {
 fn image_source(image: &ImageSource) -> Result<wire::ImageSource<'_>> {
     Ok(match image {
         ImageSource::Base64 { media_type, data } => wire::ImageSource::Base64 { media_type, data },
-        ImageSource::Url(url) => match url.strip_prefix("data:") {
+        ImageSource::Url(url) => match chat::data_url(url)? {
             None => wire::ImageSource::Url { url },
-            Some(rest) => {
-                let parsed = rest
-                    .split_once(',')
-                    .and_then(|(meta, data)| Some((meta.strip_suffix(";base64")?, data)));
-                let Some((media_type, data)) = parsed else {
-                    return Err(Error::InvalidRequest(
-                        "an image data: URL must be data:<media type>;base64,<data>".to_owned(),
-                    ));
-                };
-                wire::ImageSource::Base64 { media_type, data }
-            }
+            Some((media_type, data)) => wire::ImageSource::Base64 { media_type, data },
         },
     })
 }

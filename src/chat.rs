@@ -82,6 +82,49 @@ pub enum ImageSource {
     },
 }
 
+impl ImageSource {
+    /// An image given by URL: a `data:` URL becomes inline base64, moved out of the URL rather
+    /// than copied; any other non-empty URL stays a URL.
+    pub fn from_url(mut url: String) -> Result<ImageSource> {
+        if url.is_empty() {
+            return Err(Error::InvalidRequest("an image URL must not be empty".to_owned()));
+        }
+        let Some((media_type, data)) = data_url(&url)? else {
+            return Ok(ImageSource::Url(url));
+        };
+        let (media_type, start) = (media_type.to_owned(), url.len() - data.len());
+        url.drain(..start);
+        Ok(ImageSource::Base64 {
+            media_type,
+            data: url,
+        })
+    }
+}
+
+/// The media type and base64 data of `data:<media type>[;params];base64,<data>` (scheme and
+/// `;base64` matched case-insensitively), `None` for a URL of another scheme, an error for a
+/// `data:` URL of another shape. The guest's one `data:` URL parser.
+pub fn data_url(url: &str) -> Result<Option<(&str, &str)>> {
+    let is_data = url
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
+    if !is_data {
+        return Ok(None);
+    }
+    let parsed = url[5..].split_once(',').and_then(|(meta, data)| {
+        let (media_type, encoding) = meta.rsplit_once(';')?;
+        let media_type = media_type.split(';').next().unwrap_or_default();
+        (encoding.eq_ignore_ascii_case("base64") && !media_type.is_empty())
+            .then_some((media_type, data))
+    });
+    match parsed {
+        Some(parts) => Ok(Some(parts)),
+        None => Err(Error::InvalidRequest(
+            "an image data: URL must be data:<media type>;base64,<data>".to_owned(),
+        )),
+    }
+}
+
 /// An earlier assistant turn.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssistantMessage {
@@ -646,6 +689,33 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
+
+    #[test]
+    fn data_urls_are_parsed_in_one_place() {
+        fn ok(url: &str) -> Option<(&str, &str)> {
+            data_url(url).ok().flatten()
+        }
+        assert_eq!(ok("data:image/png;base64,iVBO"), Some(("image/png", "iVBO")));
+        assert_eq!(
+            ok("DATA:image/jpeg;charset=x;BASE64,/9j/"),
+            Some(("image/jpeg", "/9j/"))
+        );
+        assert_eq!(ok("https://example.com/a.png"), None);
+        for bad in ["data:image/png,iVBO", "data:;base64,AAAA", "data:image/png;base64"] {
+            assert!(
+                matches!(data_url(bad), Err(Error::InvalidRequest(m)) if m.contains("data:<media type>")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ImageSource::from_url("data:image/gif;base64,R0lG".to_owned()).ok(),
+            Some(ImageSource::Base64 {
+                media_type: "image/gif".to_owned(),
+                data: "R0lG".to_owned()
+            })
+        );
+        assert!(ImageSource::from_url(String::new()).is_err());
+    }
 
     /// A mapper that echoes `message` events' data as text, finishes on `end`, and fails on
     /// `fail`.

@@ -1,10 +1,10 @@
-//! The Amazon Bedrock Mantle provider, built as a WebAssembly component (WASI 0.2).
+//! The Amazon Bedrock Mantle provider library, from which the provider component
+//! (`component/`) and the HTTP face (`face/`) are built for WASI 0.2.
 //!
-//! Everything but [`component`] is pure: plain functions over plain data, with the clock,
+//! Everything but [`wasi_host`] is pure: plain functions over plain data, with the clock,
 //! the network and the environment passed in, so it compiles and is tested natively too.
-//! The component glue (WIT bindings) exists only on `wasm32` with the `component` feature
-//! (on by default); [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built
-//! on this crate, such as the HTTP face.
+//! [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built on this crate.
+//! The WIT exports live in the component crate alone, so no other component links them.
 
 pub mod anthropic;
 pub mod chat;
@@ -21,8 +21,6 @@ pub mod sse;
 pub mod token;
 mod wire;
 
-#[cfg(all(target_arch = "wasm32", feature = "component"))]
-mod component;
 #[cfg(target_arch = "wasm32")]
 pub mod wasi_host;
 

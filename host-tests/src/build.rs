@@ -28,9 +28,9 @@ pub fn component() -> Result<PathBuf> {
         .get_or_init(|| {
             build(
                 COMPONENT_ENV,
-                "mantle-provider",
+                "mantle-component",
                 "target/guest",
-                "mantle_provider.wasm",
+                "mantle_component.wasm",
             )
             .map_err(|e| format!("{e:#}"))
         })
@@ -38,13 +38,10 @@ pub fn component() -> Result<PathBuf> {
         .map_err(anyhow::Error::msg)
 }
 
-/// Target directory of the HTTP face, as `spin.toml`'s build command names it. The face has
-/// its own: building it also writes the provider library's `mantle_provider.wasm` (without
-/// its exports), which must never land where the provider component is built.
+/// Target directory of the HTTP face, as `spin.toml`'s build command names it.
 pub const FACE_TARGET_DIR: &str = "target/face";
 
-/// Path of the release HTTP face, built with `spin.toml`'s build command (its own cargo run:
-/// built together with the provider, the provider's export feature would leak into it).
+/// Path of the release HTTP face, built with `spin.toml`'s build command.
 pub fn face() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT

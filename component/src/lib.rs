@@ -1,12 +1,18 @@
+//! The provider component (`genesis:mantle/provider`): the glue between the WIT exports and
+//! the [`mantle_provider`] library. It is a crate of its own so that other components built on
+//! the library (the HTTP face) never link these exports.
+//!
 //! The component glue: WIT bindings, conversions between WIT and the pure modules, and the
 //! exported functions. Nothing here decides anything; it only calls into the core.
+
+#![cfg(target_arch = "wasm32")]
 
 // Generated code is the only unsafe code of the crate (the canonical ABI's glue).
 #[allow(unsafe_code, missing_docs)]
 mod bindings {
     wit_bindgen::generate!({
         world: "mantle",
-        path: "wit",
+        path: "../wit",
         with: {
             "wasi:cli/environment@0.2.12": wasi::cli::environment,
             "wasi:clocks/wall-clock@0.2.12": wasi::clocks::wall_clock,
@@ -30,12 +36,12 @@ use bindings::exports::genesis::mantle::provider::{
 
 use core::cell::RefCell;
 
-use crate::chat;
-use crate::client;
-use crate::error::Error;
-use crate::model;
-use crate::token;
-use crate::wasi_host::WasiHost;
+use mantle_provider::chat;
+use mantle_provider::client;
+use mantle_provider::error::Error;
+use mantle_provider::model;
+use mantle_provider::token;
+use mantle_provider::wasi_host::WasiHost;
 
 struct Component;
 
