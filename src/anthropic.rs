@@ -11,10 +11,9 @@
 //! clients must replay them.
 
 use crate::chat::{
-    self,
-    AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
+    self, AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
     ReasoningBlock, ReasoningEffort, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
-    is_context_overflow, is_wrong_route, json_f32, malformed, tokens, tool_schema,
+    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
 use crate::http::{self, redact, upstream_message};
@@ -205,25 +204,9 @@ fn assistant(turn: &AssistantMessage) -> Result<Vec<wire::Block<'_>>> {
         .collect();
     out.extend(blocks(&turn.content)?);
     for call in &turn.tool_calls {
-        let input = if call.arguments.trim().is_empty() {
-            serde_json::json!({})
-        } else {
-            match serde_json::from_str::<serde_json::Value>(&call.arguments) {
-                Ok(input @ serde_json::Value::Object(_)) => input,
-                Ok(_) => {
-                    return Err(Error::InvalidRequest(format!(
-                        "tool call `{}` ({}): arguments must be a JSON object",
-                        call.id, call.name
-                    )));
-                }
-                Err(e) => {
-                    return Err(Error::InvalidRequest(format!(
-                        "tool call `{}` ({}): arguments are not valid JSON: {e}",
-                        call.id, call.name
-                    )));
-                }
-            }
-        };
+        let input = raw_object(&call.arguments, || {
+            format!("tool call `{}` ({}): arguments", call.id, call.name)
+        })?;
         out.push(wire::Block::ToolUse {
             id: &call.id,
             name: &call.name,

@@ -87,7 +87,9 @@ impl ImageSource {
     /// than copied; any other non-empty URL stays a URL.
     pub fn from_url(mut url: String) -> Result<ImageSource> {
         if url.is_empty() {
-            return Err(Error::InvalidRequest("an image URL must not be empty".to_owned()));
+            return Err(Error::InvalidRequest(
+                "an image URL must not be empty".to_owned(),
+            ));
         }
         let Some((media_type, data)) = data_url(&url)? else {
             return Ok(ImageSource::Url(url));
@@ -504,51 +506,115 @@ pub(crate) fn json_f32(name: &str, value: f32) -> Result<serde_json::Value> {
         })
 }
 
-/// Serializes a request body and merges `extra` (a JSON object as text) into it, last.
-/// `extra` must not turn streaming off.
+/// Serializes a request body and merges `extra` (a JSON object as text) into it, last: a key
+/// of `extra` replaces the body's value in place, new keys follow in `extra`'s order. Every
+/// value is written as it was given, byte for byte (tool schemas, `extra`'s values), so the
+/// upstream sees the client's JSON, not a re-encoding. `extra` must not turn streaming off.
 pub(crate) fn body_with_extra(body: &impl serde::Serialize, extra: Option<&str>) -> Result<String> {
-    let mut value = serde_json::to_value(body)
+    let encoded = serde_json::to_string(body)
         .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))?;
-    if let Some(extra) = extra {
-        let parsed: serde_json::Value = serde_json::from_str(extra)
-            .map_err(|e| Error::InvalidRequest(format!("extra is not valid JSON: {e}")))?;
-        let serde_json::Value::Object(fields) = parsed else {
-            return Err(Error::InvalidRequest(
-                "extra must be a JSON object".to_owned(),
-            ));
-        };
-        if fields
-            .get("stream")
-            .is_some_and(|s| s != &serde_json::Value::Bool(true))
-        {
-            return Err(Error::InvalidRequest(
-                "extra must not turn streaming off: the provider only streams".to_owned(),
-            ));
-        }
-        if let serde_json::Value::Object(target) = &mut value {
-            target.extend(fields);
+    let Some(extra) = extra else {
+        return Ok(encoded);
+    };
+    let extra: RawObject<'_> = serde_json::from_str(extra)
+        .map_err(|e| Error::InvalidRequest(format!("extra must be a JSON object: {e}")))?;
+    if extra
+        .0
+        .iter()
+        .any(|(key, value)| key == "stream" && value.get() != "true")
+    {
+        return Err(Error::InvalidRequest(
+            "extra must not turn streaming off: the provider only streams".to_owned(),
+        ));
+    }
+    let base: RawObject<'_> = serde_json::from_str(&encoded)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))?;
+    let mut merged = base.0;
+    for (key, value) in extra.0 {
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => merged.push((key, value)),
         }
     }
-    serde_json::to_string(&value)
+    serde_json::to_string(&RawObject(merged))
         .map_err(|e| Error::InvalidRequest(format!("cannot encode the request: {e}")))
 }
 
-/// Parses a tool's JSON-schema text: a JSON object; empty text means "no arguments".
-pub(crate) fn tool_schema(tool: &Tool) -> Result<serde_json::Value> {
-    if tool.parameters.trim().is_empty() {
-        return Ok(serde_json::json!({"type": "object", "properties": {}}));
+/// A JSON object's members in order, each value kept as its text. Keys are unescaped
+/// (`Cow` borrows when they hold no escapes) and written back escaped by serde_json.
+struct RawObject<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> core::result::Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> core::result::Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    members.push((key, map.next_value()?));
+                }
+                Ok(RawObject(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
-    match serde_json::from_str::<serde_json::Value>(&tool.parameters) {
-        Ok(schema @ serde_json::Value::Object(_)) => Ok(schema),
+}
+
+impl serde::Serialize for RawObject<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The empty schema sent for a tool that takes no arguments.
+const NO_ARGUMENTS: &str = r#"{"type":"object","properties":{}}"#;
+
+/// A JSON object given as text, checked and kept as written; `what` names it in errors.
+/// Empty text is `{}`.
+pub(crate) fn raw_object<'a>(
+    text: &'a str,
+    what: impl FnOnce() -> String,
+) -> Result<&'a serde_json::value::RawValue> {
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    match serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        Ok(raw) if raw.get().starts_with('{') => Ok(raw),
         Ok(_) => Err(Error::InvalidRequest(format!(
-            "tool `{}`: parameters must be a JSON schema object",
-            tool.name
+            "{} must be a JSON object",
+            what()
         ))),
         Err(e) => Err(Error::InvalidRequest(format!(
-            "tool `{}`: parameters are not valid JSON: {e}",
-            tool.name
+            "{} are not valid JSON: {e}",
+            what()
         ))),
     }
+}
+
+/// A tool's JSON-schema text, checked to be a JSON object and kept byte for byte as the client
+/// wrote it; empty text means "no arguments".
+pub(crate) fn tool_schema(tool: &Tool) -> Result<&serde_json::value::RawValue> {
+    let text = if tool.parameters.trim().is_empty() {
+        NO_ARGUMENTS
+    } else {
+        &tool.parameters
+    };
+    raw_object(text, || format!("tool `{}`: parameters", tool.name))
 }
 
 /// A token count as the WIT carries it, saturating.
@@ -695,13 +761,20 @@ mod tests {
         fn ok(url: &str) -> Option<(&str, &str)> {
             data_url(url).ok().flatten()
         }
-        assert_eq!(ok("data:image/png;base64,iVBO"), Some(("image/png", "iVBO")));
+        assert_eq!(
+            ok("data:image/png;base64,iVBO"),
+            Some(("image/png", "iVBO"))
+        );
         assert_eq!(
             ok("DATA:image/jpeg;charset=x;BASE64,/9j/"),
             Some(("image/jpeg", "/9j/"))
         );
         assert_eq!(ok("https://example.com/a.png"), None);
-        for bad in ["data:image/png,iVBO", "data:;base64,AAAA", "data:image/png;base64"] {
+        for bad in [
+            "data:image/png,iVBO",
+            "data:;base64,AAAA",
+            "data:image/png;base64",
+        ] {
             assert!(
                 matches!(data_url(bad), Err(Error::InvalidRequest(m)) if m.contains("data:<media type>")),
                 "{bad}"
@@ -820,12 +893,27 @@ mod tests {
     #[test]
     fn extra_is_merged_last_and_must_be_an_object() {
         let body = serde_json::json!({"model": "m", "stream": true, "top_k": 1});
-        let merged = body_with_extra(&body, Some(r#"{"top_k": 40, "seed": 7}"#)).unwrap();
+        let merged = body_with_extra(
+            &body,
+            Some(r#"{"top_k": 40, "zeta": {"b": 1.50, "a": [1e2]}, "alpha": "\u00e9"}"#),
+        )
+        .unwrap();
+        // Replaced in place, new keys after in extra's order, values as written.
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&merged).unwrap(),
-            serde_json::json!({"model": "m", "stream": true, "top_k": 40, "seed": 7})
+            merged,
+            r#"{"model":"m","stream":true,"top_k":40,"zeta":{"b": 1.50, "a": [1e2]},"alpha":"\u00e9"}"#
         );
-        for bad in ["[1]", "3", "{", r#"{"stream": false}"#] {
+        assert_eq!(
+            body_with_extra(&body, None).unwrap(),
+            r#"{"model":"m","stream":true,"top_k":1}"#
+        );
+        for bad in [
+            "[1]",
+            "3",
+            "{",
+            r#"{"stream": false}"#,
+            r#"{"stream": null}"#,
+        ] {
             assert!(
                 matches!(
                     body_with_extra(&body, Some(bad)),
@@ -837,15 +925,20 @@ mod tests {
     }
 
     #[test]
-    fn tool_schemas_are_json_objects() {
+    fn tool_schemas_are_json_objects_kept_as_written() {
         let tool = |parameters: &str| Tool {
             name: "t".to_owned(),
             description: None,
             parameters: parameters.to_owned(),
         };
         assert_eq!(
-            tool_schema(&tool("  ")).unwrap(),
-            serde_json::json!({"type": "object", "properties": {}})
+            tool_schema(&tool("  ")).unwrap().get(),
+            r#"{"type":"object","properties":{}}"#
+        );
+        let schema = r#"{"type": "object", "properties": {"zeta": {"anyOf": [{"type": "string"}, {"type": "null"}]}, "alpha": {"type": "number", "maximum": 1e3}}, "required": ["zeta", "alpha"]}"#;
+        assert_eq!(
+            tool_schema(&tool(&format!(" {schema}\n"))).unwrap().get(),
+            schema
         );
         let Err(Error::InvalidRequest(m)) = tool_schema(&tool("{nope")) else {
             panic!("invalid JSON accepted");

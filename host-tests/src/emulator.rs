@@ -672,6 +672,18 @@ fn take_script(st: &mut State) -> Option<Script> {
 }
 
 fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
+    // A strict server: a request with a body must say how long it is.
+    if req.method == "POST" && req.header("content-length").is_none() {
+        return respond(
+            411,
+            error_body(
+                "length_required",
+                "invalid_request_error",
+                "A request body must carry a Content-Length header",
+            ),
+            &[],
+        );
+    }
     if let Some(refusal) = authenticate(st, req.auth) {
         return refusal;
     }

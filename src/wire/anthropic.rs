@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `POST {anthropicBase}/v1/messages` body.
 #[derive(Debug, Serialize)]
@@ -78,8 +79,8 @@ pub enum Block<'a> {
         id: &'a str,
         /// Name of the tool.
         name: &'a str,
-        /// Arguments.
-        input: Value,
+        /// Arguments, a JSON object as the client gave it.
+        input: &'a RawValue,
     },
     /// A tool's result.
     ToolResult {
@@ -119,8 +120,8 @@ pub struct Tool<'a> {
     /// What it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'a str>,
-    /// JSON schema of the input.
-    pub input_schema: Value,
+    /// JSON schema of the input, as the client wrote it.
+    pub input_schema: &'a RawValue,
 }
 
 /// `tool_choice`, tagged by `type`.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `POST {baseUrl}/chat/completions` body.
 #[derive(Debug, Serialize)]
@@ -150,8 +151,8 @@ pub struct Function<'a> {
     /// What it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'a str>,
-    /// JSON schema of the arguments.
-    pub parameters: Value,
+    /// JSON schema of the arguments, as the client wrote it.
+    pub parameters: &'a RawValue,
 }
 
 /// `tool_choice`: a mode string, or a named function.

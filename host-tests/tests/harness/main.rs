@@ -12,3 +12,4 @@ mod face;
 mod listing;
 mod oracle;
 mod tokens;
+mod wire_bytes;
