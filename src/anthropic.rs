@@ -16,7 +16,8 @@ use crate::chat::{
     is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, redact, upstream_message};
+use crate::http::{self, upstream_message};
+use crate::secrets::Secrets;
 use crate::sse;
 use crate::wire::anthropic as wire;
 
@@ -225,7 +226,7 @@ pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Error {
     classify(ROUTE, status, retry_after_header, body, secrets)
 }
@@ -236,9 +237,9 @@ fn classify(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Error {
-    let said = redact(&upstream_message(body), secrets);
+    let said = upstream_message(body, secrets);
     let answered = format!("{what} answered {status}: {said}");
     if status == 529 || error_type(body).as_deref() == Some("overloaded_error") {
         return Error::UpstreamUnavailable {
@@ -379,7 +380,13 @@ impl StreamMapper for Mapper {
             wire::StreamEvent::Error { error } => {
                 let kind = error.get("type").and_then(|t| t.as_str()).unwrap_or("");
                 let status = status_of_error_type(kind);
-                return Err(classify(ROUTE_STREAM, status, None, data.as_bytes(), &[]));
+                return Err(classify(
+                    ROUTE_STREAM,
+                    status,
+                    None,
+                    data.as_bytes(),
+                    &Secrets::default(),
+                ));
             }
             wire::StreamEvent::Ping | wire::StreamEvent::Unknown => {}
         }
@@ -1085,7 +1092,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
         let overloaded =
             br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         assert_eq!(
-            classify_error(529, None, overloaded, &[]),
+            classify_error(529, None, overloaded, &Secrets::new(&[])),
             Error::UpstreamUnavailable {
                 status: Some(529),
                 message: "POST /anthropic/v1/messages answered 529: Overloaded".to_owned()
@@ -1093,12 +1100,12 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
         );
         let too_long = br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}"#;
         assert!(matches!(
-            classify_error(400, None, too_long, &[]),
+            classify_error(400, None, too_long, &Secrets::new(&[])),
             Error::ContextOverflow(_)
         ));
         let limited = br#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#;
         assert!(matches!(
-            classify_error(429, Some("12"), limited, &[]),
+            classify_error(429, Some("12"), limited, &Secrets::new(&[])),
             Error::RateLimited {
                 retry_after: Some(12),
                 ..
@@ -1109,7 +1116,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
                 404,
                 None,
                 br#"{"type":"error","error":{"type":"not_found_error","message":"model: x"}}"#,
-                &[]
+                &Secrets::default()
             ),
             Error::ModelNotFound(_)
         ));
@@ -1117,7 +1124,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             400,
             None,
             b"model `openai.gpt-oss-120b` isn't supported on this route",
-            &[],
+            &Secrets::default(),
         ) else {
             panic!("not a wrong route");
         };
@@ -1126,7 +1133,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             401,
             None,
             b"bad token bedrock-api-key-SECRET",
-            &["bedrock-api-key-SECRET"],
+            &Secrets::new(&["bedrock-api-key-SECRET"]),
         );
         assert!(matches!(error, Error::Unauthorized(_)));
         assert!(!error.message().contains("SECRET"), "{error}");

@@ -17,8 +17,7 @@
 //! [`EventStream::end`].
 
 use crate::error::{Error, Result};
-use crate::http::redact;
-use crate::region::truncate;
+use crate::secrets::{Secrets, quote};
 use crate::sse;
 
 /// A chat completion request.
@@ -325,7 +324,7 @@ pub struct EventStream<M> {
     /// SSE events of the current chunk, reused between chunks.
     scratch: Vec<sse::Event>,
     /// Texts removed from every error message.
-    secrets: Vec<String>,
+    secrets: Secrets,
     /// The error that ended the stream.
     failed: Option<Error>,
 }
@@ -337,15 +336,15 @@ impl<M: StreamMapper> EventStream<M> {
             parser: sse::Parser::new(),
             mapper,
             scratch: Vec::new(),
-            secrets: Vec::new(),
+            secrets: Secrets::default(),
             failed: None,
         }
     }
 
     /// The same stream, removing these secrets (e.g. the bearer token) from every error
     /// message it returns, wherever the text came from.
-    pub fn redacting(mut self, secrets: &[&str]) -> Self {
-        self.secrets = secrets.iter().map(|s| (*s).to_owned()).collect();
+    pub fn redacting(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
         self
     }
 
@@ -414,10 +413,10 @@ impl<M: StreamMapper> EventStream<M> {
         &self.mapper
     }
 
-    /// Records the error that ends the stream, its secrets removed.
+    /// Records the error that ends the stream, its secrets removed, then cut to
+    /// [`ERROR_CHARS`] (in that order, so no prefix of a secret survives the cut).
     fn fail(&mut self, error: Error) -> Error {
-        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        let error = map_message(error, |m| redact(m, &secrets));
+        let error = map_message(error, |m| quote(m, &self.secrets, ERROR_CHARS));
         self.failed = Some(error.clone());
         error
     }
@@ -452,15 +451,15 @@ fn map_message(error: Error, f: impl Fn(&str) -> String) -> Error {
     }
 }
 
-/// How much of an offending chunk a protocol error quotes, in characters.
-const QUOTE_CHARS: usize = 200;
+/// The longest error message a stream returns, in characters: what an upstream sent is quoted
+/// up to this length, after its secrets are removed.
+pub const ERROR_CHARS: usize = 400;
 
-/// A protocol error for an event whose data could not be read, quoting the data.
+/// A protocol error for an event whose data could not be read, quoting the data whole (an SSE
+/// event is bounded by the parser); [`EventStream`] removes secrets, then cuts it.
 pub(crate) fn malformed(route: &str, why: &dyn core::fmt::Display, data: &str) -> Error {
-    let quoted = truncate(data, QUOTE_CHARS);
-    let ellipsis = if quoted.len() < data.len() { "..." } else { "" };
     Error::Protocol(format!(
-        "{route} sent a malformed stream event ({why}): {quoted}{ellipsis}"
+        "{route} sent a malformed stream event ({why}): {data}"
     ))
 }
 
@@ -588,10 +587,10 @@ const NO_ARGUMENTS: &str = r#"{"type":"object","properties":{}}"#;
 
 /// A JSON object given as text, checked and kept as written; `what` names it in errors.
 /// Empty text is `{}`.
-pub(crate) fn raw_object<'a>(
-    text: &'a str,
+pub(crate) fn raw_object(
+    text: &str,
     what: impl FnOnce() -> String,
-) -> Result<&'a serde_json::value::RawValue> {
+) -> Result<&serde_json::value::RawValue> {
     let text = if text.trim().is_empty() { "{}" } else { text };
     match serde_json::from_str::<&serde_json::value::RawValue>(text) {
         Ok(raw) if raw.get().starts_with('{') => Ok(raw),
@@ -805,6 +804,7 @@ mod tests {
                     self.done = true;
                 }
                 "fail" => return Err(Error::Protocol("failed with sk-SECRET-1".to_owned())),
+                data if data.starts_with("bad ") => return Err(malformed("echo", &"bad", data)),
                 data => out.push(ChatEvent::TextDelta(data.to_owned())),
             }
             Ok(())
@@ -848,7 +848,8 @@ mod tests {
 
     #[test]
     fn errors_are_redacted_and_sticky() {
-        let mut stream = EventStream::new(Echo::default()).redacting(&["sk-SECRET-1"]);
+        let mut stream =
+            EventStream::new(Echo::default()).redacting(Secrets::new(&["sk-SECRET-1"]));
         let mut out = Vec::new();
         let expected = Error::Protocol("failed with <redacted>".to_owned());
         assert_eq!(
@@ -951,16 +952,24 @@ mod tests {
     }
 
     #[test]
-    fn malformed_quotes_at_most_200_characters() {
-        let long = "é".repeat(500);
-        let Error::Protocol(m) = malformed("r", &"bad", &long) else {
-            panic!()
-        };
-        assert!(
-            m.contains(&"é".repeat(200)) && !m.contains(&"é".repeat(201)),
-            "{m}"
-        );
-        assert!(m.ends_with("..."));
+    fn stream_errors_are_redacted_then_cut() {
+        let secret = "sk-SECRET-0123456789abcdef";
+        // The secret straddles the cut at every offset; no prefix of it survives.
+        for pad in ERROR_CHARS - 40..ERROR_CHARS + 5 {
+            let data = format!("{}{secret}{}", "é".repeat(pad), "z".repeat(600));
+            let mut stream = EventStream::new(Echo::default()).redacting(Secrets::new(&[secret]));
+            let error = stream
+                .feed(format!("data: bad {data}\n\n").as_bytes(), &mut Vec::new())
+                .unwrap_err();
+            let Error::Protocol(m) = error else {
+                panic!("{error:?}")
+            };
+            assert!(m.ends_with("..."), "{m}");
+            assert_eq!(m.chars().count(), ERROR_CHARS + 3, "{m}");
+            for n in 3..=secret.len() {
+                assert!(!m.contains(&secret[..n]), "pad {pad}: {m}");
+            }
+        }
     }
 
     #[test]

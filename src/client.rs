@@ -16,6 +16,7 @@ use crate::model::Api;
 use crate::model::Model;
 use crate::openai;
 use crate::region;
+use crate::secrets::{self, Secrets};
 use crate::token::{self, Credentials, Token};
 
 /// How long discovered models are reused by [`Client::list`], seconds.
@@ -135,6 +136,19 @@ struct Resolved {
     base: BaseUrl,
     config: ProviderConfig,
     auth: Auth,
+}
+
+impl Resolved {
+    /// What must never appear in a message: the bearer token in use and the credentials it
+    /// is minted from.
+    fn secrets(&self, bearer: &str) -> Secrets {
+        let mut secrets = vec![bearer];
+        if let Auth::Mint(c) = &self.auth {
+            secrets.extend([c.access_key_id.as_str(), c.secret_access_key.as_str()]);
+            secrets.extend(c.session_token.as_deref());
+        }
+        Secrets::new(&secrets)
+    }
 }
 
 #[derive(Clone)]
@@ -269,13 +283,14 @@ impl Client {
             ..http::DISCOVERY_LIMITS
         };
         let response = host.send(&request, &limits)?;
+        let secrets = resolved.secrets(&bearer);
         if !(200..300).contains(&response.status) {
             let mut e = http::classify_error(
                 &what,
                 response.status,
                 response.header("retry-after"),
                 &response.body,
-                &[&bearer],
+                &secrets,
             );
             if response.status == 404 {
                 e = Error::Configuration(format!(
@@ -285,7 +300,7 @@ impl Client {
             }
             return Err(e);
         }
-        let models = discovery::parse_models(&response.body).map_err(|e| match e {
+        let models = discovery::parse_models(&response.body, &secrets).map_err(|e| match e {
             Error::Protocol(m) => Error::Protocol(format!("{what}: {m}")),
             other => other,
         })?;
@@ -382,6 +397,14 @@ const DRAIN_MAX: usize = 64 * 1024;
 
 /// Largest error body read from a failed chat request.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The error body of a failed chat request, at most [`MAX_ERROR_BODY`] bytes, safe to quote
+/// once `secrets` are removed.
+fn read_error_body(response: Streaming, secrets: &Secrets) -> Vec<u8> {
+    let mut body = response.read_to_end(MAX_ERROR_BODY);
+    secrets::drop_cut_tail(&mut body, MAX_ERROR_BODY, secrets);
+    body
+}
 /// Output cap of an Anthropic model the listing does not describe.
 const UNKNOWN_ANTHROPIC_MAX_TOKENS: u32 = 8_192;
 
@@ -469,29 +492,37 @@ impl Client {
         if !(200..300).contains(&response.status) {
             let status = response.status;
             let retry = response.header("retry-after").map(str::to_owned);
-            let body = response.read_to_end(MAX_ERROR_BODY);
+            let secrets = resolved.secrets(&bearer);
+            let body = read_error_body(response, &secrets);
             let e = match api {
                 Api::OpenaiCompletions => {
-                    openai::classify_error(status, retry.as_deref(), &body, &[&bearer])
+                    openai::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
                 Api::AnthropicMessages => {
-                    anthropic::classify_error(status, retry.as_deref(), &body, &[&bearer])
+                    anthropic::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
             };
             return Err(e);
         }
         let content_type = response.header("content-type").unwrap_or("").to_owned();
         if !content_type.starts_with("text/event-stream") {
-            let body = response.read_to_end(512);
+            let secrets = resolved.secrets(&bearer);
+            let body = read_error_body(response, &secrets);
+            let said = secrets::quote(
+                &String::from_utf8_lossy(&body),
+                &secrets,
+                http::MESSAGE_CHARS,
+            );
             return Err(Error::Protocol(format!(
-                "{what} answered {content_type:?} instead of an event stream: {:?}",
-                http::redact(&String::from_utf8_lossy(&body), &[&bearer])
+                "{what} answered {content_type:?} instead of an event stream: {said:?}"
             )));
         }
         let events = match api {
-            Api::OpenaiCompletions => Events::OpenAi(openai::event_stream().redacting(&[&bearer])),
+            Api::OpenaiCompletions => {
+                Events::OpenAi(openai::event_stream().redacting(resolved.secrets(&bearer)))
+            }
             Api::AnthropicMessages => {
-                Events::Anthropic(anthropic::event_stream().redacting(&[&bearer]))
+                Events::Anthropic(anthropic::event_stream().redacting(resolved.secrets(&bearer)))
             }
         };
         Ok(ChatStream {

@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 
 use crate::discovery;
 use crate::error::{Error, Result};
+use crate::http::BaseUrl;
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
 use crate::region::truncate;
 
@@ -548,28 +549,11 @@ fn api_key(v: &Value, path: &str) -> Result<Option<ApiKey>> {
     }
 }
 
-/// An `http://` or `https://` URL with a host, trailing `/` removed.
+/// An `http://` or `https://` URL with a host, as [`BaseUrl::parse`] checks it (scheme and host
+/// lowercased, trailing `/` removed).
 fn base_url(v: &Value, path: &str) -> Result<String> {
-    let raw = string(v, path)?;
-    let url = raw.trim();
-    let bad =
-        |why: &str| Error::Configuration(format!("{path} {:?} {why}", truncate(url, QUOTE_CHARS)));
-    let lower = url.to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
-        &url["https://".len()..]
-    } else if lower.starts_with("http://") {
-        &url["http://".len()..]
-    } else {
-        return Err(bad("must be an http:// or https:// URL"));
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if url.chars().any(char::is_whitespace) {
-        return Err(bad("must not contain spaces"));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
+    let base = BaseUrl::parse_named(string(v, path)?, path)?;
+    Ok(base.url(""))
 }
 
 #[cfg(test)]
@@ -1030,7 +1014,7 @@ mod tests {
                 "https://bedrock-mantle.us-west-2.api.aws/v1",
             ),
             ("http://127.0.0.1:8080/v1//", "http://127.0.0.1:8080/v1"),
-            ("  HTTPS://example.com/  ", "HTTPS://example.com"),
+            ("  HTTPS://Example.com/  ", "https://example.com"),
         ] {
             let c = parse(&provider(&format!("baseUrl: '{given}'"))).unwrap();
             assert_eq!(c.base_url.as_deref(), Some(want), "{given}");
@@ -1044,6 +1028,7 @@ mod tests {
             ("https:///v1", "has no host"),
             ("https://", "has no host"),
             ("https://exa mple.com/v1", "must not contain spaces"),
+            ("https://example.com/v1?key=1", "must not carry a query"),
         ] {
             let m = err(&provider(&format!("baseUrl: '{given}'")));
             assert!(
@@ -1051,6 +1036,21 @@ mod tests {
                 "{m}"
             );
             assert!(m.contains(why), "{given}: {m}");
+        }
+    }
+
+    #[test]
+    fn base_url_with_userinfo_is_refused_without_echoing_it() {
+        for given in [
+            "http://user:hunter2-password@127.0.0.1:9/v1",
+            "https://AKIAIOSFODNN7EXAMPLE@bedrock-mantle.us-east-1.api.aws/v1",
+            "https://:hunter2-password@example.com",
+        ] {
+            let m = err(&provider(&format!("baseUrl: '{given}'")));
+            assert!(m.contains("user name or password"), "{m}");
+            for secret in ["hunter2", "user:", "AKIAIOSFODNN7EXAMPLE"] {
+                assert!(!m.contains(secret), "{given}: {m}");
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
 use crate::region::truncate;
+use crate::secrets::{self, Secrets};
 
 /// Context window of a model Mantle lists without details, tokens.
 pub const DEFAULT_CONTEXT_WINDOW: u32 = 32_000;
@@ -96,12 +97,16 @@ struct ModelEntry {
 /// discovery defaults ([`model_with_defaults`]: OpenAI route, except Claude ids on the
 /// Anthropic route), sorted by id without duplicates. A body of another shape is an
 /// [`Error::Protocol`] quoting at most [`BODY_SNIPPET_CHARS`] characters of it.
-pub fn parse_models(body: &[u8]) -> Result<Vec<Model>> {
+/// `secrets` never appear in the quote: they are removed before it is cut.
+pub fn parse_models(body: &[u8], secrets: &Secrets) -> Result<Vec<Model>> {
     let list: ModelList = serde_json::from_slice(body).map_err(|e| {
         Error::Protocol(format!(
             "models response is not {{\"data\": [{{\"id\": …}}]}} ({}); body: {}",
-            one_line(truncate(&e.to_string(), BODY_SNIPPET_CHARS)),
-            snippet(body)
+            one_line(truncate(
+                &secrets.redact(&e.to_string()),
+                BODY_SNIPPET_CHARS
+            )),
+            snippet(body, secrets)
         ))
     })?;
     let mut models: Vec<Model> = list
@@ -118,16 +123,22 @@ pub fn parse_models(body: &[u8]) -> Result<Vec<Model>> {
 
 /// The start of an untrusted body for an error message: at most [`BODY_SNIPPET_CHARS`]
 /// characters, on one line, `…` when cut.
-fn snippet(body: &[u8]) -> String {
+fn snippet(body: &[u8], secrets: &Secrets) -> String {
     if body.is_empty() {
         return "(empty)".to_owned();
     }
-    // Four bytes per character at most: decoding more than that is wasted work.
-    let head = &body[..body.len().min(BODY_SNIPPET_CHARS * 4)];
-    let text = String::from_utf8_lossy(head);
+    // Four bytes per character at most, and room for a secret to be removed whole: decoding
+    // more than that is wasted work.
+    let limit = BODY_SNIPPET_CHARS * 4 + secrets.longest();
+    let mut head = body[..body.len().min(limit)].to_vec();
+    let cut_body = head.len() < body.len();
+    if cut_body {
+        secrets::drop_cut_tail(&mut head, limit, secrets);
+    }
+    let text = secrets.redact(&String::from_utf8_lossy(&head));
     let cut = truncate(&text, BODY_SNIPPET_CHARS);
     let mut out = one_line(cut);
-    if head.len() < body.len() || cut.len() < text.len() {
+    if cut_body || cut.len() < text.len() {
         out.push('…');
     }
     out
@@ -213,6 +224,7 @@ mod tests {
     fn describe_gives_what_merge_lists() {
         let discovered = parse_models(
             br#"{"data":[{"id":"claude-opus-4.7"},{"id":"b.model"},{"id":"a.model"}]}"#,
+            &Secrets::default(),
         )
         .unwrap();
         let cfg = config::parse(
@@ -239,7 +251,7 @@ mod tests {
     }
 
     fn protocol_message(body: &[u8]) -> String {
-        match parse_models(body) {
+        match parse_models(body, &Secrets::default()) {
             Err(Error::Protocol(m)) => m,
             other => panic!("expected a protocol error, got {other:?}"),
         }
@@ -284,7 +296,7 @@ mod tests {
         let body = br#"{"object":"list","data":[
             {"id":"openai.gpt-oss-120b","object":"model","created":1700000000,"owned_by":"openai"}
         ]}"#;
-        let models = parse_models(body).unwrap();
+        let models = parse_models(body, &Secrets::default()).unwrap();
         assert_eq!(
             models,
             vec![Model {
@@ -313,7 +325,7 @@ mod tests {
             {"id":"moonshotai.kimi-k2-thinking"},
             {"id":"deepseek.v3.2"}
         ]}"#;
-        let models = parse_models(body).unwrap();
+        let models = parse_models(body, &Secrets::default()).unwrap();
         assert_eq!(
             ids(&models),
             [
@@ -334,9 +346,12 @@ mod tests {
     fn tolerates_extra_and_missing_optional_fields() {
         let body = br#"{"data":[{"id":"a.b","extra":{"nested":[1,2]},"created":"soon"}],
                         "has_more":false,"first_id":null}"#;
-        assert_eq!(ids(&parse_models(body).unwrap()), ["a.b"]);
+        assert_eq!(
+            ids(&parse_models(body, &Secrets::default()).unwrap()),
+            ["a.b"]
+        );
         assert!(
-            parse_models(br#"{"object":"list","data":[]}"#)
+            parse_models(br#"{"object":"list","data":[]}"#, &Secrets::default())
                 .unwrap()
                 .is_empty()
         );
@@ -346,7 +361,7 @@ mod tests {
     fn discovered_claude_ids_go_to_the_anthropic_route() {
         let body =
             br#"{"data":[{"id":"claude-sonnet-4.5"},{"id":"anthropic.claude-3"},{"id":"x.y"}]}"#;
-        let models = parse_models(body).unwrap();
+        let models = parse_models(body, &Secrets::default()).unwrap();
         let apis: Vec<Api> = models.iter().map(|m| m.api).collect();
         assert_eq!(
             apis,
@@ -391,6 +406,22 @@ mod tests {
         let long = format!(r#"{{"data":"{}"}}"#, "x".repeat(5 * 1024 * 1024));
         let m = protocol_message(long.as_bytes());
         assert!(m.len() < 1_000, "{} bytes", m.len());
+    }
+
+    #[test]
+    fn secrets_in_a_bad_models_body_are_removed_before_the_cut() {
+        let token = "bedrock-api-key-c2VjcmV0LXRva2VuLXRoYXQtbXVzdC1ub3QtbGVhaw==";
+        let secrets = Secrets::new(&[token]);
+        for pad in 180..BODY_SNIPPET_CHARS + 10 {
+            let body = format!("<html>{} {token}</html>", "x".repeat(pad));
+            let Err(Error::Protocol(m)) = parse_models(body.as_bytes(), &secrets) else {
+                panic!("accepted")
+            };
+            for n in 4..token.len() {
+                let core = &token["bedrock-api-key-".len()..];
+                assert!(!m.contains(&core[..n.min(core.len())]), "pad {pad}: {m}");
+            }
+        }
     }
 
     #[test]

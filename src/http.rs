@@ -3,6 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::region::truncate;
+use crate::secrets::{Secrets, quote};
+
+/// Why a URL with a user name or password is refused; the URL itself is never quoted.
+const USERINFO: &str = "must not carry a user name or password before its host: give the \
+     upstream's key as apiKey or a bearer token instead";
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,35 +30,59 @@ pub struct BaseUrl {
 }
 
 impl BaseUrl {
-    /// Parses an absolute `http(s)://authority/path` URL (no query or fragment).
+    /// Parses an absolute `http(s)://authority/path` URL (no query or fragment); the
+    /// guest's one URL validator. An error names the URL as `baseUrl`, quoting it unless it
+    /// carries userinfo (which may hold a password).
     pub fn parse(url: &str) -> Result<BaseUrl> {
-        let bad =
-            |why: &str| Error::Configuration(format!("baseUrl {:?} {why}", truncate(url, 200)));
-        let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        BaseUrl::parse_named(url, "baseUrl")
+    }
+
+    /// [`BaseUrl::parse`], naming the URL `name` in errors (e.g. the configuration path).
+    pub fn parse_named(url: &str, name: &str) -> Result<BaseUrl> {
+        BaseUrl::check(url.trim()).map_err(|why| match why {
+            USERINFO => Error::Configuration(format!("{name} {why}")),
+            _ => Error::Configuration(format!("{name} {:?} {why}", truncate(url.trim(), 200))),
+        })
+    }
+
+    fn check(url: &str) -> core::result::Result<BaseUrl, &'static str> {
+        let scheme_of = |prefix: &str| {
+            url.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| &url[prefix.len()..])
+        };
+        let (scheme, rest) = if let Some(rest) = scheme_of("https://") {
             (Scheme::Https, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
+        } else if let Some(rest) = scheme_of("http://") {
             (Scheme::Http, rest)
         } else {
-            return Err(bad("must start with https:// or http://"));
+            return Err("must be an http:// or https:// URL");
         };
-        let (authority, path) = match rest.find('/') {
+        let (authority, path) = match rest.find(['/', '?', '#']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if authority.is_empty()
-            || authority.contains('@')
-            || !authority
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-        {
-            return Err(bad("has no valid host"));
+        if authority.contains('@') {
+            return Err(USERINFO);
         }
-        if path.contains(['?', '#', ' ']) {
-            return Err(bad("must not carry a query, a fragment or spaces"));
+        if url.chars().any(char::is_whitespace) {
+            return Err("must not contain spaces");
+        }
+        if authority.is_empty() {
+            return Err("has no host");
+        }
+        if !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        {
+            return Err("has no valid host");
+        }
+        if path.contains(['?', '#']) {
+            return Err("must not carry a query or a fragment");
         }
         Ok(BaseUrl {
             scheme,
-            authority: authority.to_owned(),
+            authority: authority.to_ascii_lowercase(),
             path: path.trim_end_matches('/').to_owned(),
         })
     }
@@ -141,9 +170,9 @@ pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Error {
-    let said = redact(&upstream_message(body), secrets);
+    let said = upstream_message(body, secrets);
     let msg = |hint: &str| {
         let mut m = format!("{what} answered {status}");
         if !said.is_empty() {
@@ -195,9 +224,9 @@ pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
         .map(|s| s.max(0.0).ceil().min(f64::from(u32::MAX)) as u32)
 }
 
-/// The upstream's own words: `error.message` of an OpenAI- or Anthropic-shaped body, else
-/// `message`, else a snippet of the body, at most 300 characters.
-pub fn upstream_message(body: &[u8]) -> String {
+/// The upstream's own words, secrets removed, then cut to [`MESSAGE_CHARS`]: `error.message` of
+/// an OpenAI- or Anthropic-shaped body, else `message`, else the body.
+pub fn upstream_message(body: &[u8], secrets: &Secrets) -> String {
     let from_json = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
@@ -207,17 +236,11 @@ pub fn upstream_message(body: &[u8]) -> String {
                 .and_then(|m| m.as_str().map(str::to_owned))
         });
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    truncate(&text, 300).to_owned()
+    quote(&text, secrets, MESSAGE_CHARS)
 }
 
-/// `text` with every non-empty secret replaced by `<redacted>`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| s.len() >= 4)
-        .fold(text.to_owned(), |t, s| t.replace(s, "<redacted>"))
-}
+/// How much of an upstream's own words an error message quotes, in characters.
+pub const MESSAGE_CHARS: usize = 300;
 
 #[cfg(test)]
 mod tests {
@@ -257,29 +280,30 @@ mod tests {
     fn failures_are_classified_by_status() {
         let body = br#"{"error":{"code":"x","message":"Too many tokens","type":"t"}}"#;
         assert_eq!(
-            classify_error("GET u", 429, Some("7"), body, &[]),
+            classify_error("GET u", 429, Some("7"), body, &Secrets::default()),
             Error::RateLimited {
                 retry_after: Some(7),
                 message: "GET u answered 429: Too many tokens".into()
             }
         );
         assert!(matches!(
-            classify_error("GET u", 401, None, b"", &[]),
+            classify_error("GET u", 401, None, b"", &Secrets::default()),
             Error::Unauthorized(_)
         ));
-        let Error::Forbidden(m) = classify_error("GET u", 403, None, b"", &[]) else {
+        let Error::Forbidden(m) = classify_error("GET u", 403, None, b"", &Secrets::default())
+        else {
             panic!()
         };
         assert!(m.contains("region"), "{m}");
         assert!(matches!(
-            classify_error("GET u", 503, None, b"busy", &[]),
+            classify_error("GET u", 503, None, b"busy", &Secrets::default()),
             Error::UpstreamUnavailable {
                 status: Some(503),
                 ..
             }
         ));
         assert!(matches!(
-            classify_error("GET u", 400, None, b"", &[]),
+            classify_error("GET u", 400, None, b"", &Secrets::default()),
             Error::InvalidRequest(_)
         ));
     }
@@ -300,7 +324,13 @@ mod tests {
     #[test]
     fn secrets_never_leave_in_messages() {
         let body = br#"{"error":{"message":"bad key bedrock-api-key-SECRETSECRET"}}"#;
-        let e = classify_error("GET u", 401, None, body, &["bedrock-api-key-SECRETSECRET"]);
+        let e = classify_error(
+            "GET u",
+            401,
+            None,
+            body,
+            &Secrets::new(&["bedrock-api-key-SECRETSECRET"]),
+        );
         assert!(!e.message().contains("SECRETSECRET"), "{e}");
         assert!(e.message().contains("<redacted>"));
     }

@@ -12,7 +12,8 @@ use crate::chat::{
     is_wrong_route, json_f32, malformed, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, redact, upstream_message};
+use crate::http::{self, upstream_message};
+use crate::secrets::Secrets;
 use crate::sse;
 use crate::wire::openai as wire;
 
@@ -173,7 +174,7 @@ pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Error {
     classify(ROUTE, status, retry_after_header, body, secrets)
 }
@@ -184,9 +185,9 @@ fn classify(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Error {
-    let said = redact(&upstream_message(body), secrets);
+    let said = upstream_message(body, secrets);
     let answered = format!("{what} answered {status}: {said}");
     if (400..500).contains(&status) && status != 429 {
         if is_wrong_route(&said) {
@@ -320,7 +321,13 @@ impl StreamMapper for Mapper {
             serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         if let Some(error) = &chunk.error {
             let status = stream_error_status(error);
-            return Err(classify(ROUTE_STREAM, status, None, data.as_bytes(), &[]));
+            return Err(classify(
+                ROUTE_STREAM,
+                status,
+                None,
+                data.as_bytes(),
+                &Secrets::default(),
+            ));
         }
         if !self.started {
             self.started = true;
@@ -970,7 +977,7 @@ data: [DONE]
     #[test]
     fn refusals_are_classified() {
         let wrong = br#"{"error":{"code":"validation_error","message":"The model 'claude-opus-4.7' does not support the '/v1/chat/completions' API","param":null,"type":"invalid_request_error"}}"#;
-        let Error::WrongRoute(m) = classify_error(400, None, wrong, &[]) else {
+        let Error::WrongRoute(m) = classify_error(400, None, wrong, &Secrets::new(&[])) else {
             panic!("not a wrong route");
         };
         assert!(
@@ -982,47 +989,52 @@ data: [DONE]
                 400,
                 None,
                 b"model `claude-opus-4.7` isn't supported on this route",
-                &[]
+                &Secrets::default()
             ),
             Error::WrongRoute(_)
         ));
 
         let overflow = br#"{"error":{"message":"This model's maximum context length is 32000 tokens. However, you requested 40000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#;
         assert!(matches!(
-            classify_error(400, None, overflow, &[]),
+            classify_error(400, None, overflow, &Secrets::new(&[])),
             Error::ContextOverflow(_)
         ));
         // "Too many tokens" on a 429 is a quota, not the context window.
         let quota = br#"{"error":{"message":"Too many tokens, please wait before trying again.","type":"throttling"}}"#;
         assert!(matches!(
-            classify_error(429, Some("3"), quota, &[]),
+            classify_error(429, Some("3"), quota, &Secrets::new(&[])),
             Error::RateLimited {
                 retry_after: Some(3),
                 ..
             }
         ));
         assert!(matches!(
-            classify_error(529, None, b"overloaded", &[]),
+            classify_error(529, None, b"overloaded", &Secrets::new(&[])),
             Error::UpstreamUnavailable {
                 status: Some(529),
                 ..
             }
         ));
         assert!(matches!(
-            classify_error(401, None, b"", &[]),
+            classify_error(401, None, b"", &Secrets::new(&[])),
             Error::Unauthorized(_)
         ));
         assert!(matches!(
-            classify_error(404, None, b"", &[]),
+            classify_error(404, None, b"", &Secrets::new(&[])),
             Error::ModelNotFound(_)
         ));
         assert!(matches!(
-            classify_error(400, None, br#"{"error":{"message":"bad schema"}}"#, &[]),
+            classify_error(
+                400,
+                None,
+                br#"{"error":{"message":"bad schema"}}"#,
+                &Secrets::new(&[])
+            ),
             Error::InvalidRequest(_)
         ));
         let leaky =
             br#"{"error":{"message":"maximum context length, token bedrock-api-key-SECRET"}}"#;
-        let error = classify_error(400, None, leaky, &["bedrock-api-key-SECRET"]);
+        let error = classify_error(400, None, leaky, &Secrets::new(&["bedrock-api-key-SECRET"]));
         assert!(!error.message().contains("SECRET"), "{error}");
     }
 
@@ -1062,7 +1074,7 @@ data: [DONE]
     #[test]
     fn stream_errors_are_redacted() {
         let out = run(
-            event_stream().redacting(&["bedrock-api-key-SECRET"]),
+            event_stream().redacting(Secrets::new(&["bedrock-api-key-SECRET"])),
             &[
                 br#"data: {"error":{"message":"token bedrock-api-key-SECRET expired","code":401}}
 
