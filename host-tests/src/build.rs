@@ -53,6 +53,36 @@ pub fn face() -> Result<PathBuf> {
         .map_err(anyhow::Error::msg)
 }
 
+/// The provider component and the face built by one `cargo build` (debug) into their own
+/// target directory, as a user building the whole workspace would; returns both paths. Cargo
+/// unifies the features of packages built together, so this is where a leak of one
+/// component's exports into the other would show.
+pub fn built_together() -> Result<(PathBuf, PathBuf)> {
+    let root = workspace_root();
+    let target_dir = root.join("target/together");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--quiet", "--target", "wasm32-wasip2"])
+        .args(["-p", "mantle-component", "-p", "mantle-face"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .context("running cargo to build both components")?;
+    if !output.status.success() {
+        bail!(
+            "building both components failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let dir = target_dir.join("wasm32-wasip2/debug");
+    Ok((
+        dir.join("mantle_component.wasm"),
+        dir.join("mantle_face.wasm"),
+    ))
+}
+
 fn build(env: &str, package: &str, target_dir: &str, file: &str) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
         let path = PathBuf::from(path);

@@ -34,11 +34,13 @@ use mantle_provider::chat::{ChatEvent, EventStream, StopReason, StreamMapper, Us
 use mantle_provider::discovery::{infer_reasoning, is_claude};
 use mantle_provider::{anthropic, openai, token};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Sleep;
 
 use crate::runtime::Clock;
+use crate::token_check;
 use crate::transcripts::{self, Route};
 
 /// The response body type of every route. Its error aborts the connection mid-body
@@ -498,14 +500,14 @@ fn authenticate(state: &State, auth: Option<&str>) -> Option<Response<Body>> {
         .config
         .static_keys
         .iter()
-        .any(|k| mantle_provider::sigv4::constant_time_eq(k, bearer))
+        .any(|k| bool::from(k.as_bytes().ct_eq(bearer.as_bytes())))
     {
         return None;
     }
     if !bearer.starts_with(token::PREFIX) {
         return Some(unauthorized("The API key is not valid"));
     }
-    let decoded = match token::decode(bearer) {
+    let decoded = match token_check::decode(bearer) {
         Ok(d) => d,
         Err(e) => return Some(forbidden(e.message())),
     };
@@ -1511,7 +1513,12 @@ mod tests {
                 "param": null, "type": "invalid_request_error"}})
         );
         assert!(matches!(
-            openai::classify_error(status, None, &body, &[]),
+            openai::classify_error(
+                status,
+                None,
+                &body,
+                &mantle_provider::secrets::Secrets::default()
+            ),
             Error::WrongRoute(_)
         ));
 
@@ -1529,7 +1536,12 @@ mod tests {
                 "message": "model `openai.gpt-oss-120b` isn't supported on this route"}})
         );
         assert!(matches!(
-            anthropic::classify_error(status, None, &body, &[]),
+            anthropic::classify_error(
+                status,
+                None,
+                &body,
+                &mantle_provider::secrets::Secrets::default()
+            ),
             Error::WrongRoute(_)
         ));
     }
@@ -1694,7 +1706,12 @@ mod tests {
             post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
         assert_eq!(status, 429);
         assert!(matches!(
-            openai::classify_error(status, header(&headers, "retry-after"), &body, &[]),
+            openai::classify_error(
+                status,
+                header(&headers, "retry-after"),
+                &body,
+                &mantle_provider::secrets::Secrets::default()
+            ),
             Error::RateLimited {
                 retry_after: Some(3),
                 ..
@@ -1714,7 +1731,12 @@ mod tests {
         .await;
         assert_eq!(status, 529);
         assert!(matches!(
-            anthropic::classify_error(status, None, &body, &[]),
+            anthropic::classify_error(
+                status,
+                None,
+                &body,
+                &mantle_provider::secrets::Secrets::default()
+            ),
             Error::UpstreamUnavailable {
                 status: Some(529),
                 ..
@@ -1731,7 +1753,12 @@ mod tests {
             post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
         assert_eq!(status, 400);
         assert!(matches!(
-            openai::classify_error(status, None, &body, &[]),
+            openai::classify_error(
+                status,
+                None,
+                &body,
+                &mantle_provider::secrets::Secrets::default()
+            ),
             Error::ContextOverflow(_)
         ));
         // Authentication still comes first.

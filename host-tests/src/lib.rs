@@ -9,4 +9,5 @@ pub mod models;
 pub mod runtime;
 pub mod serve;
 pub mod spin_manifest;
+pub mod token_check;
 pub mod transcripts;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, config_text};
 use mantle_host::runtime::{Clock, Guest, GuestOptions, empty_settings, types};
-use mantle_provider::token;
+use mantle_host::token_check;
 use wasmtime::component::ResourceAny;
 
 use crate::common::{KEY, SECRET, creds, guest, refused_base_url};
@@ -176,7 +176,7 @@ async fn region_comes_from_settings_then_aws_region_then_aws_default_region() {
         };
         let c = client(&mut g, &s).await;
         let r = g.discover(c).await.unwrap();
-        let minted_for = token::decode(&last_bearer(&emu)).unwrap().region;
+        let minted_for = token_check::decode(&last_bearer(&emu)).unwrap().region;
         if accepted {
             assert!(r.is_ok(), "{what}: {r:?}");
             assert_eq!(minted_for, "eu-west-1", "{what}");
@@ -254,7 +254,7 @@ async fn bearer_tokens_are_chosen_in_order_and_credentials_are_never_sent_as_one
     let mut g = guest(env_opts(&full_env[1..])).await;
     let c = client(&mut g, &settings(config_for(&emu, ""))).await;
     g.discover(c).await.unwrap().unwrap();
-    let d = token::decode(&last_bearer(&emu)).unwrap();
+    let d = token_check::decode(&last_bearer(&emu)).unwrap();
     assert_eq!(d.access_key_id, KEY);
     // Settings credentials before environment credentials.
     let s = types::Settings {
@@ -264,7 +264,9 @@ async fn bearer_tokens_are_chosen_in_order_and_credentials_are_never_sent_as_one
     let c = client(&mut g, &s).await;
     g.discover(c).await.unwrap().unwrap();
     assert_eq!(
-        token::decode(&last_bearer(&emu)).unwrap().access_key_id,
+        token_check::decode(&last_bearer(&emu))
+            .unwrap()
+            .access_key_id,
         OTHER_KEY
     );
 
@@ -672,7 +674,7 @@ async fn tenants_never_share_a_cache_entry() {
         .requests()
         .iter()
         .map(|r| {
-            token::decode(
+            token_check::decode(
                 r.header("authorization")
                     .unwrap()
                     .trim_start_matches("Bearer "),
@@ -703,18 +705,18 @@ async fn minted_tokens_are_reused_then_reminted_in_time() {
     )
     .await;
     g.discover(c).await.unwrap().unwrap();
-    let first = token::decode(&last_bearer(&emu)).unwrap();
+    let first = token_check::decode(&last_bearer(&emu)).unwrap();
     assert_eq!(first.expires_in, 43_200);
     clock.advance(3_500);
     g.discover(c).await.unwrap().unwrap();
     assert_eq!(
-        token::decode(&last_bearer(&emu)).unwrap(),
+        token_check::decode(&last_bearer(&emu)).unwrap(),
         first,
         "re-minted too early"
     );
     clock.advance(101);
     g.discover(c).await.unwrap().unwrap();
-    let second = token::decode(&last_bearer(&emu)).unwrap();
+    let second = token_check::decode(&last_bearer(&emu)).unwrap();
     assert!(
         second.issued_at >= first.issued_at + 3_600,
         "not re-minted after an hour"
@@ -733,14 +735,14 @@ async fn minted_tokens_are_reused_then_reminted_in_time() {
     )
     .await;
     g.discover(c).await.unwrap().unwrap();
-    let a = token::decode(&last_bearer(&emu)).unwrap();
+    let a = token_check::decode(&last_bearer(&emu)).unwrap();
     clock.advance(650);
     g.discover(c).await.unwrap().unwrap();
-    assert_eq!(token::decode(&last_bearer(&emu)).unwrap(), a);
+    assert_eq!(token_check::decode(&last_bearer(&emu)).unwrap(), a);
     clock.advance(100); // 250 s before the credentials expire
     g.discover(c).await.unwrap().unwrap();
     assert_ne!(
-        token::decode(&last_bearer(&emu)).unwrap(),
+        token_check::decode(&last_bearer(&emu)).unwrap(),
         a,
         "not re-minted 300 s before expiry"
     );
