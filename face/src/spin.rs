@@ -242,15 +242,18 @@ async fn read_body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, Erro
             "the request body is larger than {max} bytes (max_request_bytes)"
         ))
     };
-    if let [len] = request.headers().get("content-length").as_slice()
-        && let Some(len) = core::str::from_utf8(len)
+    let declared = match request.headers().get("content-length").as_slice() {
+        [len] => core::str::from_utf8(len)
             .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-        && len > max
-    {
+            .and_then(|s| s.parse::<usize>().ok()),
+        _ => None,
+    };
+    if declared.is_some_and(|len| len > max) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Room for the declared length at once: growing by doubling would hold the old and the
+    // new buffer together, half as much again as the body.
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
     let mut stream = request.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk
