@@ -17,6 +17,7 @@
 //! [`serde_json::to_writer`], so every string is escaped by serde_json); a streamed frame is
 //! written straight into the output buffer, with no tree in between.
 
+use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -49,6 +50,16 @@ pub struct ParsedChat {
 /// level): what serde_json's recursion limit of 128 lets through, which bounds the reader's
 /// stack. Members the face does not know count too.
 pub const MAX_DEPTH: usize = 127;
+
+/// The most items a request may carry in all its arrays together: messages, content parts,
+/// tool calls, tools and stop sequences. Beyond its text, an item costs the face a few dozen
+/// bytes and the provider, which builds the upstream request, a few hundred: without this
+/// limit a body of small items (`[{"role":"assistant"},…]`) would exhaust an instance's
+/// memory long before the body limit. Twice the longest conversations agents keep.
+pub const MAX_ITEMS: usize = 10_000;
+
+/// The most tools a request may offer, as OpenAI has it.
+pub const MAX_TOOLS: usize = 128;
 
 /// Parses an OpenAI `POST /v1/chat/completions` body.
 ///
@@ -85,7 +96,8 @@ pub const MAX_DEPTH: usize = 127;
 ///
 /// Unknown members are skipped, whatever they hold, and `null` reads as absent. A member
 /// given twice counts with its last value, as most JSON readers have it. Nesting deeper than
-/// [`MAX_DEPTH`] is refused. Nothing goes to the provider's `extra`: OpenAI-only fields
+/// [`MAX_DEPTH`], more than [`MAX_ITEMS`] items in all or more than [`MAX_TOOLS`] tools are
+/// refused. Nothing goes to the provider's `extra`: OpenAI-only fields
 /// (`seed`, `response_format`, …) would break the Anthropic route.
 pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
     let text = core::str::from_utf8(body).map_err(|e| {
@@ -94,13 +106,15 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
             e.valid_up_to()
         ))
     })?;
+    let items = Cell::new(MAX_ITEMS);
+    let root = Path::root(&items);
     let mut reader = serde_json::Deserializer::from_str(text);
-    let body = At::<Body>::new(&Path::ROOT)
+    let body = At::<Body>::new(&root)
         .deserialize(&mut reader)
         .and_then(|body| reader.end().map(|()| body))
         .map_err(refusal)?
-        .ok_or_else(|| wrong_type(&Path::ROOT, Body::EXPECTED, Kind::Null))?;
-    body.into_parsed()
+        .ok_or_else(|| wrong_type(&root, Body::EXPECTED, Kind::Null))?;
+    body.into_parsed(&root)
 }
 
 /// The [`Error::InvalidRequest`] of a failed read: the readers' own messages as they are,
@@ -128,7 +142,7 @@ fn refusal(error: serde_json::Error) -> Error {
 struct Body {
     model: Option<String>,
     messages: Option<Vec<Message>>,
-    tools: Option<Vec<Tool>>,
+    tools: Option<Tools>,
     tool_choice: Option<ToolChoice>,
     max_completion_tokens: Option<u32>,
     max_tokens: Option<u32>,
@@ -201,8 +215,7 @@ impl Read for Body {
 
 impl Body {
     /// The checks that need the whole body, and the request.
-    fn into_parsed(self) -> Result<ParsedChat> {
-        let root = Path::ROOT;
+    fn into_parsed(self, root: &Path) -> Result<ParsedChat> {
         let model = self
             .model
             .ok_or_else(|| invalid(&root.key("model"), "required"))?;
@@ -230,7 +243,7 @@ impl Body {
             request: ChatRequest {
                 model,
                 messages,
-                tools: self.tools.unwrap_or_default(),
+                tools: self.tools.map(|tools| tools.0).unwrap_or_default(),
                 tool_choice: self.tool_choice,
                 max_tokens: self.max_completion_tokens.or(self.max_tokens),
                 temperature: self.temperature,
@@ -496,7 +509,10 @@ impl<'de> Visitor<'de> for ContentAt<'_> {
                 role: self.role,
             };
             match items.next_element_seed(seed)? {
-                Some(part) => parts.push(part),
+                Some(part) => {
+                    at.count_item().map_err(reject)?;
+                    parts.push(part);
+                }
                 None => return Ok(Some(Content::Parts(parts))),
             }
         }
@@ -856,6 +872,17 @@ impl Read for Tool {
     }
 }
 
+/// `tools`: at most [`MAX_TOOLS`].
+struct Tools(Vec<Tool>);
+
+impl Read for Tools {
+    const EXPECTED: &'static str = "an array";
+
+    fn array<'de, A: SeqAccess<'de>>(items: A, at: &Path) -> Result<Tools, A::Error> {
+        read_items(items, at, MAX_TOOLS).map(Tools)
+    }
+}
+
 /// `function` of a tool.
 struct ToolFunction(Tool);
 
@@ -1141,15 +1168,33 @@ impl Read for f32 {
 impl<T: Read> Read for Vec<T> {
     const EXPECTED: &'static str = "an array";
 
-    fn array<'de, A: SeqAccess<'de>>(mut items: A, at: &Path) -> Result<Vec<T>, A::Error> {
-        let mut all = Vec::new();
-        loop {
-            let at = at.index(all.len());
-            match items.next_element_seed(At::<T>::new(&at))? {
-                Some(Some(item)) => all.push(item),
-                Some(None) => return Err(reject(wrong_type(&at, T::EXPECTED, Kind::Null))),
-                None => return Ok(all),
+    fn array<'de, A: SeqAccess<'de>>(items: A, at: &Path) -> Result<Vec<T>, A::Error> {
+        read_items(items, at, usize::MAX)
+    }
+}
+
+/// The items of an array, at most `max` of them, each counted against [`MAX_ITEMS`].
+fn read_items<'de, A: SeqAccess<'de>, T: Read>(
+    mut items: A,
+    at: &Path,
+    max: usize,
+) -> Result<Vec<T>, A::Error> {
+    let mut all = Vec::new();
+    loop {
+        let at = at.index(all.len());
+        match items.next_element_seed(At::<T>::new(&at))? {
+            Some(Some(item)) => {
+                if all.len() == max {
+                    return Err(reject(invalid(
+                        &at,
+                        format_args!("too many: at most {max} are allowed"),
+                    )));
+                }
+                at.count_item().map_err(reject)?;
+                all.push(item);
             }
+            Some(None) => return Err(reject(wrong_type(&at, T::EXPECTED, Kind::Null))),
+            None => return Ok(all),
         }
     }
 }
@@ -1316,8 +1361,8 @@ struct Path<'a> {
 /// One step of a [`Path`].
 #[derive(Clone, Copy)]
 enum Segment<'a> {
-    /// The body itself.
-    Root,
+    /// The body itself, with the count of items it may still carry ([`MAX_ITEMS`]).
+    Root(&'a Cell<usize>),
     /// A member of an object.
     Key(&'a str),
     /// An item of an array.
@@ -1325,11 +1370,36 @@ enum Segment<'a> {
 }
 
 impl<'a> Path<'a> {
-    /// The body itself.
-    const ROOT: Path<'static> = Path {
-        parent: None,
-        segment: Segment::Root,
-    };
+    /// The body itself, which may carry `items` more items.
+    fn root(items: &'a Cell<usize>) -> Path<'a> {
+        Path {
+            parent: None,
+            segment: Segment::Root(items),
+        }
+    }
+
+    /// Counts the item at this place against [`MAX_ITEMS`].
+    fn count_item(&self) -> Result<()> {
+        let mut root = self;
+        while let Some(parent) = root.parent {
+            root = parent;
+        }
+        let Segment::Root(left) = root.segment else {
+            return Ok(());
+        };
+        match left.get().checked_sub(1) {
+            Some(now) => {
+                left.set(now);
+                Ok(())
+            }
+            None => Err(invalid(
+                self,
+                format_args!(
+                    "too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
+                ),
+            )),
+        }
+    }
 
     /// The member `key` of this object.
     fn key(&'a self, key: &'a str) -> Path<'a> {
@@ -1353,12 +1423,12 @@ impl fmt::Display for Path<'_> {
         let at_top = match self.parent {
             Some(parent) => {
                 parent.fmt(f)?;
-                matches!(parent.segment, Segment::Root)
+                matches!(parent.segment, Segment::Root(_))
             }
             None => true,
         };
         match self.segment {
-            Segment::Root => Ok(()),
+            Segment::Root(_) => Ok(()),
             Segment::Key(key) if at_top => f.write_str(key),
             Segment::Key(key) => write!(f, ".{key}"),
             Segment::Index(index) => write!(f, "[{index}]"),
@@ -1373,7 +1443,7 @@ fn invalid(at: &Path, what: impl fmt::Display) -> Error {
 
 /// `path: expected …, found …`; of the body itself, `the body must be …, found …`.
 fn wrong_type(at: &Path, expected: &str, found: Kind) -> Error {
-    if matches!(at.segment, Segment::Root) {
+    if matches!(at.segment, Segment::Root(_)) {
         return Error::InvalidRequest(format!(
             "the body must be {expected}, found {}",
             found.name()
@@ -2830,6 +2900,50 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed.request.messages[0], Message::User(vec![text("x")]));
+    }
+
+    #[test]
+    fn items_and_tools_are_counted() {
+        let user = r#"{"role":"user","content":"hi"}"#;
+        let messages = |n: usize| vec![user; n].join(",");
+        let body = |messages: &str, rest: &str| {
+            format!(r#"{{"model":"m","messages":[{messages}]{rest}}}"#).into_bytes()
+        };
+        // Messages, parts, tool calls, tools and stop sequences count together.
+        let parts = |n: usize| vec![r#"{"type":"text","text":"a"}"#; n].join(",");
+        let request = body(
+            &format!(
+                r#"{},{{"role":"user","content":[{}]}}"#,
+                messages(MAX_ITEMS - 5),
+                parts(2)
+            ),
+            r#","stop":["x"],"tools":[{"function":{"name":"f"}}]"#,
+        );
+        let parsed = parse_chat_request(&request).unwrap().request;
+        assert_eq!(parsed.messages.len(), MAX_ITEMS - 4);
+        let request = body(&messages(MAX_ITEMS - 1), r#","stop":["x","y"]"#);
+        assert_eq!(
+            refusal(&request),
+            format!(
+                "stop[1]: too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
+            )
+        );
+        let tools = |n: usize| {
+            let tools = vec![r#"{"function":{"name":"f"}}"#; n].join(",");
+            body(user, &format!(r#","tools":[{tools}]"#))
+        };
+        assert_eq!(
+            parse_chat_request(&tools(MAX_TOOLS))
+                .unwrap()
+                .request
+                .tools
+                .len(),
+            MAX_TOOLS
+        );
+        assert_eq!(
+            refusal(&tools(MAX_TOOLS + 1)),
+            format!("tools[{MAX_TOOLS}]: too many: at most {MAX_TOOLS} are allowed")
+        );
     }
 
     // ---- Streams ----
