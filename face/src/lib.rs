@@ -20,8 +20,6 @@
 //! The translation between OpenAI's shapes and the provider's lives in
 //! [`openai`], which is pure and tested natively; [`spin`] (wasm32 only) is the I/O.
 
-mod decimal;
-mod json;
 pub mod openai;
 #[cfg(target_arch = "wasm32")]
 mod spin;

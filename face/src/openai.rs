@@ -7,21 +7,29 @@
 //! ([`ChunkWriter`]), one `chat.completion` object ([`Collector`]), error answers
 //! ([`error_response`]) and the model list ([`models_response`]).
 //!
-//! Reading uses the crate's JSON tree (`wire::json`); values are moved out of it,
-//! never copied, so a large inline image costs its bytes once. Writing is by hand, straight
-//! into the output buffer in OpenAI's member order; every string goes through the crate's
-//! JSON writer by way of one reused buffer, so a streamed frame allocates nothing once the
-//! buffers have grown.
+//! Reading is serde_json's, straight into the provider's types: each place of the request
+//! has a reader that takes the kinds of JSON value allowed there and names the place when
+//! it refuses one. Nothing is read into a tree: unknown members are skipped as they are read,
+//! numbers are never kept as text, and a tool's `parameters` are kept as the text the client
+//! wrote. So a request costs about its body plus the strings it carries.
+//!
+//! Writing is serde's too (`Serialize` structs in OpenAI's member order, written with
+//! [`serde_json::to_writer`], so every string is escaped by serde_json); a streamed frame is
+//! written straight into the output buffer, with no tree in between.
 
-use core::fmt::{self, Write as _};
+use core::cell::Cell;
+use core::fmt;
+use core::marker::PhantomData;
 
-use crate::json::{self, Map, Value};
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use mantle_provider::error::{Error, Result};
 use mantle_provider::model::Model;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 // ---- Requests ----
 
@@ -38,6 +46,21 @@ pub struct ParsedChat {
     pub include_usage: bool,
 }
 
+/// The deepest nesting of arrays and objects a body may have (the body itself is the first
+/// level): what serde_json's recursion limit of 128 lets through, which bounds the reader's
+/// stack. Members the face does not know count too.
+pub const MAX_DEPTH: usize = 127;
+
+/// The most items a request may carry in all its arrays together: messages, content parts,
+/// tool calls, tools and stop sequences. Beyond its text, an item costs the face a few dozen
+/// bytes and the provider, which builds the upstream request, a few hundred: without this
+/// limit a body of small items (`[{"role":"assistant"},…]`) would exhaust an instance's
+/// memory long before the body limit. Twice the longest conversations agents keep.
+pub const MAX_ITEMS: usize = 10_000;
+
+/// The most tools a request may offer, as OpenAI has it.
+pub const MAX_TOOLS: usize = 128;
+
 /// Parses an OpenAI `POST /v1/chat/completions` body.
 ///
 /// Errors are [`Error::InvalidRequest`] with a message naming the field path, e.g.
@@ -50,15 +73,17 @@ pub struct ParsedChat {
 ///   joined with `\n` (as vLLM does), so the upstream sees one system message.
 /// - `user` content is a string or an array of `text` and `image_url` parts (`image_url` an
 ///   object with `url`, or the URL itself). A `data:<media type>;base64,<data>` URL becomes
-///   [`ImageSource::Base64`], any other URL [`ImageSource::Url`]; a `data:` URL of another
-///   form is refused here, naming its path.
+///   [`ImageSource::Base64`], any other URL [`ImageSource::Url`]
+///   ([`ImageSource::from_url`]); a `data:` URL of another form is refused here, naming its
+///   path.
 /// - `assistant`: content a string, an array of `text` (or `refusal`) parts, or null; empty
 ///   texts are dropped (clients send `""` beside tool calls, and the Anthropic route refuses
 ///   empty text blocks). `reasoning_content`, else `reasoning`, becomes a reasoning block;
-///   `tool_calls` become [`ToolCall`]s (absent `arguments` read as empty).
+///   `tool_calls` become [`ToolCall`]s (absent `arguments` read as empty; given ones pass as
+///   written).
 /// - `tool`: `tool_call_id` and content (a string or an array of text parts).
-/// - `tools` of type `function`: `parameters` kept as JSON text, empty when absent (which
-///   the routes read as "no arguments").
+/// - `tools` of type `function`: `parameters` (a JSON object) kept as the exact text the
+///   client wrote, empty when absent (which the routes read as "no arguments").
 /// - `tool_choice`: `"auto"`, `"none"`, `"required"` or a named function.
 /// - `max_completion_tokens`, else `max_tokens`; `temperature`; `top_p`; `stop` (a string or
 ///   an array of strings).
@@ -69,419 +94,1259 @@ pub struct ParsedChat {
 ///   than asked silently would be wrong.
 /// - `stream` and `stream_options.include_usage`.
 ///
-/// Unknown fields are ignored, and `null` reads as absent. A member given twice counts with
-/// its last value, as most JSON readers have it. Nothing goes to the provider's `extra`:
-/// OpenAI-only fields (`seed`, `response_format`, …) would break the Anthropic route.
+/// Unknown members are skipped, whatever they hold, and `null` reads as absent. A member
+/// given twice counts with its last value, as most JSON readers have it. Nesting deeper than
+/// [`MAX_DEPTH`], more than [`MAX_ITEMS`] items in all or more than [`MAX_TOOLS`] tools are
+/// refused. Nothing goes to the provider's `extra`: OpenAI-only fields
+/// (`seed`, `response_format`, …) would break the Anthropic route.
 pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
-    let value = json::parse_slice(body)
-        .map_err(|e| Error::InvalidRequest(format!("the body is not JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
-        return Err(Error::InvalidRequest(format!(
-            "the body must be a JSON object, found {}",
-            value.kind()
-        )));
-    };
-    let root = Path::ROOT;
+    let text = core::str::from_utf8(body).map_err(|e| {
+        Error::InvalidRequest(format!(
+            "the body is not JSON: invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        ))
+    })?;
+    let items = Cell::new(MAX_ITEMS);
+    let root = Path::root(&items);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let body = At::<Body>::new(&root)
+        .deserialize(&mut reader)
+        .and_then(|body| reader.end().map(|()| body))
+        .map_err(refusal)?
+        .ok_or_else(|| wrong_type(&root, Body::EXPECTED, Kind::Null))?;
+    body.into_parsed(&root)
+}
 
-    let model = required_string(&mut top, &root, "model")?;
-    if model.is_empty() {
-        return Err(invalid(&root.key("model"), "must not be empty"));
+/// The [`Error::InvalidRequest`] of a failed read: the readers' own messages as they are,
+/// serde_json's (the body is no JSON, or nested too deeply) with the place it stopped.
+fn refusal(error: serde_json::Error) -> Error {
+    let message = error.to_string();
+    if error.is_data() {
+        // A reader's message, which names its place; serde_json added the position.
+        let position = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&position).unwrap_or(&message);
+        return Error::InvalidRequest(message.to_owned());
     }
-
-    let at = root.key("messages");
-    let items = match take(&mut top, "messages") {
-        None => return Err(invalid(&at, "required: a non-empty array of messages")),
-        Some(value) => array(value, &at)?,
-    };
-    if items.is_empty() {
-        return Err(invalid(&at, "must not be empty"));
-    }
-    let mut messages = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        messages.push(message(item, &at.index(i))?);
-    }
-
-    let tools = match take(&mut top, "tools") {
-        None => Vec::new(),
-        Some(value) => {
-            let at = root.key("tools");
-            let items = array(value, &at)?;
-            let mut tools = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                tools.push(tool(item, &at.index(i))?);
-            }
-            tools
-        }
-    };
-    let tool_choice = match take(&mut top, "tool_choice") {
-        None => None,
-        Some(value) => Some(tool_choice(value, &root.key("tool_choice"))?),
-    };
-
-    let max_completion_tokens = optional_u32(&mut top, &root, "max_completion_tokens")?;
-    let max_tokens = optional_u32(&mut top, &root, "max_tokens")?;
-    let temperature = optional_f32(&mut top, &root, "temperature")?;
-    let top_p = optional_f32(&mut top, &root, "top_p")?;
-    let stop = match take(&mut top, "stop") {
-        None => Vec::new(),
-        Some(value) => stop(value, &root.key("stop"))?,
-    };
-    let reasoning_effort = match optional_string(&mut top, &root, "reasoning_effort")? {
-        None => None,
-        Some(effort) => reasoning_effort(&effort, &root.key("reasoning_effort"))?,
-    };
-    if let Some(n) = optional_u32(&mut top, &root, "n")?
-        && n != 1
-    {
-        return Err(invalid(
-            &root.key("n"),
-            format_args!("only 1 choice is supported, not {n}"),
+    if message.starts_with("recursion limit exceeded") {
+        return Error::InvalidRequest(format!(
+            "the body is nested too deeply: more than {MAX_DEPTH} levels of arrays and objects at line {} column {}",
+            error.line(),
+            error.column()
         ));
     }
-    let stream = optional_bool(&mut top, &root, "stream")?.unwrap_or(false);
-    let include_usage = match take(&mut top, "stream_options") {
-        None => false,
-        Some(value) => {
-            let at = root.key("stream_options");
-            let mut options = object(value, &at)?;
-            optional_bool(&mut options, &at, "include_usage")?.unwrap_or(false)
-        }
-    };
+    Error::InvalidRequest(format!("the body is not JSON: {message}"))
+}
 
-    Ok(ParsedChat {
-        request: ChatRequest {
-            model,
-            messages,
-            tools,
-            tool_choice,
-            max_tokens: max_completion_tokens.or(max_tokens),
-            temperature,
-            top_p,
-            stop,
-            reasoning_effort,
-            extra: None,
-        },
-        stream,
-        include_usage,
-    })
+/// The body's members, as read.
+#[derive(Default)]
+struct Body {
+    model: Option<String>,
+    messages: Option<Vec<Message>>,
+    tools: Option<Tools>,
+    tool_choice: Option<ToolChoice>,
+    max_completion_tokens: Option<u32>,
+    max_tokens: Option<u32>,
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    stop: Option<Stop>,
+    reasoning_effort: Option<Effort>,
+    n: Option<u32>,
+    stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
+}
+
+/// The members of the body the face reads; any other is skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum BodyField {
+    Model,
+    Messages,
+    Tools,
+    ToolChoice,
+    MaxCompletionTokens,
+    MaxTokens,
+    Temperature,
+    TopP,
+    Stop,
+    ReasoningEffort,
+    N,
+    Stream,
+    StreamOptions,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for Body {
+    const EXPECTED: &'static str = "a JSON object";
+
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<Body, A::Error> {
+        let mut body = Body::default();
+        while let Some(field) = members.next_key()? {
+            match field {
+                BodyField::Model => body.model = member(&mut members, at, "model")?,
+                BodyField::Messages => body.messages = member(&mut members, at, "messages")?,
+                BodyField::Tools => body.tools = member(&mut members, at, "tools")?,
+                BodyField::ToolChoice => {
+                    body.tool_choice = member(&mut members, at, "tool_choice")?;
+                }
+                BodyField::MaxCompletionTokens => {
+                    body.max_completion_tokens = member(&mut members, at, "max_completion_tokens")?;
+                }
+                BodyField::MaxTokens => body.max_tokens = member(&mut members, at, "max_tokens")?,
+                BodyField::Temperature => {
+                    body.temperature = member(&mut members, at, "temperature")?;
+                }
+                BodyField::TopP => body.top_p = member(&mut members, at, "top_p")?,
+                BodyField::Stop => body.stop = member(&mut members, at, "stop")?,
+                BodyField::ReasoningEffort => {
+                    body.reasoning_effort = member(&mut members, at, "reasoning_effort")?;
+                }
+                BodyField::N => body.n = member(&mut members, at, "n")?,
+                BodyField::Stream => body.stream = member(&mut members, at, "stream")?,
+                BodyField::StreamOptions => {
+                    body.stream_options = member(&mut members, at, "stream_options")?;
+                }
+                BodyField::Other => skip(&mut members)?,
+            }
+        }
+        Ok(body)
+    }
+}
+
+impl Body {
+    /// The checks that need the whole body, and the request.
+    fn into_parsed(self, root: &Path) -> Result<ParsedChat> {
+        let model = self
+            .model
+            .ok_or_else(|| invalid(&root.key("model"), "required"))?;
+        if model.is_empty() {
+            return Err(invalid(&root.key("model"), "must not be empty"));
+        }
+        let messages = self.messages.ok_or_else(|| {
+            invalid(
+                &root.key("messages"),
+                "required: a non-empty array of messages",
+            )
+        })?;
+        if messages.is_empty() {
+            return Err(invalid(&root.key("messages"), "must not be empty"));
+        }
+        if let Some(n) = self.n
+            && n != 1
+        {
+            return Err(invalid(
+                &root.key("n"),
+                format_args!("only 1 choice is supported, not {n}"),
+            ));
+        }
+        Ok(ParsedChat {
+            request: ChatRequest {
+                model,
+                messages,
+                tools: self.tools.map(|tools| tools.0).unwrap_or_default(),
+                tool_choice: self.tool_choice,
+                max_tokens: self.max_completion_tokens.or(self.max_tokens),
+                temperature: self.temperature,
+                top_p: self.top_p,
+                stop: self.stop.map(|stop| stop.0).unwrap_or_default(),
+                reasoning_effort: self.reasoning_effort.and_then(|effort| effort.0),
+                extra: None,
+            },
+            stream: self.stream.unwrap_or(false),
+            include_usage: self
+                .stream_options
+                .and_then(|options| options.include_usage)
+                .unwrap_or(false),
+        })
+    }
 }
 
 /// The valid roles, as error messages list them.
 const ROLES: &str = "system, developer, user, assistant or tool";
 
-/// One message of `messages`.
-fn message(value: Value, at: &Path) -> Result<Message> {
-    let mut m = object(value, at)?;
-    let role = required_string(&mut m, at, "role")?;
-    match role.as_str() {
-        "system" | "developer" => {
-            let content = required(&mut m, at, "content")?;
-            let parts = parts(content, &at.key("content"), Parts::Text)?;
-            Ok(Message::System(join_text(parts)))
-        }
-        "user" => {
-            let content = required(&mut m, at, "content")?;
-            Ok(Message::User(parts(
-                content,
-                &at.key("content"),
-                Parts::User,
-            )?))
-        }
-        "assistant" => assistant(m, at).map(Message::Assistant),
-        "tool" => {
-            let tool_call_id = required_string(&mut m, at, "tool_call_id")?;
-            let content = required(&mut m, at, "content")?;
-            Ok(Message::Tool(ToolResult {
-                tool_call_id,
-                content: parts(content, &at.key("content"), Parts::Text)?,
-                is_error: false,
-            }))
-        }
-        other => Err(invalid(
-            &at.key("role"),
-            format_args!("unknown role {other:?}; expected {ROLES}"),
-        )),
-    }
+/// A message's `role`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// `system` or `developer`.
+    System,
+    User,
+    Assistant,
+    Tool,
 }
 
-/// An assistant message, its role already read.
-fn assistant(mut m: Map, at: &Path) -> Result<AssistantMessage> {
-    let mut content = match take(&mut m, "content") {
-        None => Vec::new(),
-        Some(value) => parts(value, &at.key("content"), Parts::Assistant)?,
-    };
-    content.retain(|part| !matches!(part, ContentPart::Text(text) if text.is_empty()));
+impl Read for Role {
+    const EXPECTED: &'static str = "a string";
 
-    // Both are read, so either one of the wrong type is an error.
-    let reasoning_content = optional_string(&mut m, at, "reasoning_content")?;
-    let reasoning = optional_string(&mut m, at, "reasoning")?;
-    let reasoning = [reasoning_content, reasoning]
-        .into_iter()
-        .flatten()
-        .find(|text| !text.is_empty())
-        .map(|text| ReasoningBlock::Thinking {
-            text,
-            signature: None,
-        });
-
-    let tool_calls = match take(&mut m, "tool_calls") {
-        None => Vec::new(),
-        Some(value) => {
-            let at = at.key("tool_calls");
-            let items = array(value, &at)?;
-            let mut calls = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                calls.push(tool_call(item, &at.index(i))?);
-            }
-            calls
-        }
-    };
-    Ok(AssistantMessage {
-        reasoning: reasoning.into_iter().collect(),
-        content,
-        tool_calls,
-    })
-}
-
-/// A tool call of an earlier assistant turn: `{id, type: "function", function: {name,
-/// arguments}}`.
-fn tool_call(value: Value, at: &Path) -> Result<ToolCall> {
-    let mut call = object(value, at)?;
-    let id = required_string(&mut call, at, "id")?;
-    function_type(&mut call, at)?;
-    let at_function = at.key("function");
-    let mut function = object(required(&mut call, at, "function")?, &at_function)?;
-    let name = required_string(&mut function, &at_function, "name")?;
-    let arguments = optional_string(&mut function, &at_function, "arguments")?.unwrap_or_default();
-    Ok(ToolCall {
-        id,
-        name,
-        arguments,
-    })
-}
-
-/// A tool of `tools`: `{type: "function", function: {name, description, parameters}}`.
-fn tool(value: Value, at: &Path) -> Result<Tool> {
-    let mut tool = object(value, at)?;
-    function_type(&mut tool, at)?;
-    let at_function = at.key("function");
-    let mut function = object(required(&mut tool, at, "function")?, &at_function)?;
-    let name = required_string(&mut function, &at_function, "name")?;
-    if name.is_empty() {
-        return Err(invalid(&at_function.key("name"), "must not be empty"));
-    }
-    let description = optional_string(&mut function, &at_function, "description")?;
-    let parameters = match take(&mut function, "parameters") {
-        None => String::new(),
-        Some(schema @ Value::Object(_)) => schema.to_string(),
-        Some(other) => {
-            return Err(wrong_type(
-                &at_function.key("parameters"),
-                "a JSON schema object",
-                &other,
-            ));
-        }
-    };
-    Ok(Tool {
-        name,
-        description,
-        parameters,
-    })
-}
-
-/// Checks `type`, which may be absent but otherwise must be `"function"`.
-fn function_type(object: &mut Map, at: &Path) -> Result<()> {
-    match optional_string(object, at, "type")? {
-        None => Ok(()),
-        Some(kind) if kind == "function" => Ok(()),
-        Some(kind) => Err(invalid(
-            &at.key("type"),
-            format_args!("unsupported type {kind:?}; expected \"function\""),
-        )),
-    }
-}
-
-/// `tool_choice`: `"auto"`, `"none"`, `"required"` or `{type: "function", function: {name}}`.
-fn tool_choice(value: Value, at: &Path) -> Result<ToolChoice> {
-    const EXPECTED: &str =
-        r#""auto", "none", "required" or {"type":"function","function":{"name":...}}"#;
-    match value {
-        Value::String(choice) => match choice.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
+    fn string(role: &str, at: &Path) -> Result<Role> {
+        match role {
+            "system" | "developer" => Ok(Role::System),
+            "user" => Ok(Role::User),
+            "assistant" => Ok(Role::Assistant),
+            "tool" => Ok(Role::Tool),
             other => Err(invalid(
                 at,
-                format_args!("unknown choice {other:?}; expected {EXPECTED}"),
+                format_args!("unknown role {other:?}; expected {ROLES}"),
             )),
-        },
-        Value::Object(mut choice) => {
-            function_type(&mut choice, at)?;
-            let at_function = at.key("function");
-            let mut function = object(required(&mut choice, at, "function")?, &at_function)?;
-            let name = required_string(&mut function, &at_function, "name")?;
-            Ok(ToolChoice::Named(name))
         }
-        other => Err(wrong_type(at, EXPECTED, &other)),
     }
 }
 
-/// `stop`: a string or an array of strings.
-fn stop(value: Value, at: &Path) -> Result<Vec<String>> {
-    match value {
-        Value::String(s) => Ok(vec![s]),
-        Value::Array(items) => {
-            let mut stop = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                match item {
-                    Value::String(s) => stop.push(s),
-                    other => return Err(wrong_type(&at.index(i), "a string", &other)),
-                }
-            }
-            Ok(stop)
-        }
-        other => Err(wrong_type(at, "a string or an array of strings", &other)),
-    }
-}
-
-/// `reasoning_effort`, as the provider has it (see [`parse_chat_request`]).
-fn reasoning_effort(effort: &str, at: &Path) -> Result<Option<ReasoningEffort>> {
-    Ok(Some(match effort {
-        "none" => return Ok(None),
-        "minimal" | "low" => ReasoningEffort::Low,
-        "medium" => ReasoningEffort::Medium,
-        "high" | "xhigh" => ReasoningEffort::High,
-        other => {
-            return Err(invalid(
-                at,
-                format_args!(
-                    "unknown effort {other:?}; expected none, minimal, low, medium, high or xhigh"
-                ),
-            ));
-        }
-    }))
-}
-
-/// Which content parts a role may send.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Parts {
-    /// `text` only (system, developer, tool).
-    Text,
-    /// `text` and `image_url` (user).
-    User,
-    /// `text` and `refusal` (assistant).
-    Assistant,
-}
-
-impl Parts {
-    /// The part types allowed, as error messages list them.
-    fn expected(self) -> &'static str {
+impl Role {
+    /// The content parts this role may send, as error messages list them.
+    fn parts(self) -> &'static str {
         match self {
-            Parts::Text => "\"text\"",
-            Parts::User => "\"text\" or \"image_url\"",
-            Parts::Assistant => "\"text\" or \"refusal\"",
+            Role::System | Role::Tool => "\"text\"",
+            Role::User => "\"text\" or \"image_url\"",
+            Role::Assistant => "\"text\" or \"refusal\"",
         }
+    }
+
+    /// What this role's content may be.
+    fn content(self) -> &'static str {
+        match self {
+            Role::User => "a string or an array of parts",
+            Role::System | Role::Assistant | Role::Tool => "a string or an array of text parts",
+        }
+    }
+
+    /// Whether this role may send a part.
+    fn allows(self, part: &Part) -> bool {
+        matches!(
+            (self, part),
+            (_, Part::Text(_)) | (Role::User, Part::Image(_)) | (Role::Assistant, Part::Refusal(_))
+        )
     }
 }
 
-/// Message content: a string, or an array of parts.
-fn parts(value: Value, at: &Path, allowed: Parts) -> Result<Vec<ContentPart>> {
-    let items = match value {
-        Value::String(text) => return Ok(vec![ContentPart::Text(text)]),
-        Value::Array(items) => items,
-        other => {
-            let expected = if allowed == Parts::User {
-                "a string or an array of parts"
-            } else {
-                "a string or an array of text parts"
-            };
-            return Err(wrong_type(at, expected, &other));
+/// The members of a message the face reads; any other is skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum MessageField {
+    Role,
+    Content,
+    ToolCallId,
+    ToolCalls,
+    ReasoningContent,
+    Reasoning,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for Message {
+    const EXPECTED: &'static str = "an object";
+
+    /// One message of `messages`. Its members may come in any order; those of another role
+    /// than the message's are skipped once the role is known.
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<Message, A::Error> {
+        let mut role: Option<Role> = None;
+        let mut content = None;
+        let mut tool_call_id: Option<String> = None;
+        let mut tool_calls: Option<Vec<ToolCall>> = None;
+        let mut reasoning_content: Option<String> = None;
+        let mut reasoning: Option<String> = None;
+        let used_by = |wanted: Role, role: Option<Role>| role.is_none_or(|role| role == wanted);
+        while let Some(field) = members.next_key()? {
+            match field {
+                MessageField::Role => role = member(&mut members, at, "role")?,
+                MessageField::Content => {
+                    content = members.next_value_seed(ContentAt {
+                        at: &at.key("content"),
+                        role,
+                    })?;
+                }
+                MessageField::ToolCallId if used_by(Role::Tool, role) => {
+                    tool_call_id = member(&mut members, at, "tool_call_id")?;
+                }
+                MessageField::ToolCalls if used_by(Role::Assistant, role) => {
+                    tool_calls = member(&mut members, at, "tool_calls")?;
+                }
+                MessageField::ReasoningContent if used_by(Role::Assistant, role) => {
+                    reasoning_content = member(&mut members, at, "reasoning_content")?;
+                }
+                MessageField::Reasoning if used_by(Role::Assistant, role) => {
+                    reasoning = member(&mut members, at, "reasoning")?;
+                }
+                _ => skip(&mut members)?,
+            }
         }
-    };
-    let mut parts = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let at = at.index(i);
-        let mut part = object(item, &at)?;
-        let kind = required_string(&mut part, &at, "type")?;
-        parts.push(match (kind.as_str(), allowed) {
-            ("text", _) => ContentPart::Text(required_string(&mut part, &at, "text")?),
-            ("refusal", Parts::Assistant) => {
-                ContentPart::Text(required_string(&mut part, &at, "refusal")?)
+        let role = required(role, at, "role")?;
+        let tool_call_id = match role {
+            Role::Tool => required(tool_call_id, at, "tool_call_id")?,
+            _ => String::new(),
+        };
+        let at_content = at.key("content");
+        // Content is required of every role but the assistant's.
+        if content.is_none() && role != Role::Assistant {
+            return Err(reject(invalid(&at_content, "required")));
+        }
+        let mut content = match content {
+            None => Vec::new(),
+            Some(Content::Text(text)) => vec![Part::Text(text)],
+            Some(Content::Parts(parts)) => parts,
+        };
+        // Parts read before the role was known are checked now.
+        if let Some(i) = content.iter().position(|part| !role.allows(part)) {
+            return Err(reject(invalid(
+                &at_content.index(i).key("type"),
+                format_args!(
+                    "unsupported part type {:?}; expected {}",
+                    content[i].kind(),
+                    role.parts()
+                ),
+            )));
+        }
+        let message = match role {
+            Role::System => Message::System(join_text(content)),
+            Role::User => Message::User(content.into_iter().map(Part::into_content).collect()),
+            Role::Tool => Message::Tool(ToolResult {
+                tool_call_id,
+                content: content.into_iter().map(Part::into_content).collect(),
+                is_error: false,
+            }),
+            Role::Assistant => {
+                content.retain(|part| !matches!(part, Part::Text(text) | Part::Refusal(text) if text.is_empty()));
+                let reasoning = [reasoning_content, reasoning]
+                    .into_iter()
+                    .flatten()
+                    .find(|text| !text.is_empty())
+                    .map(|text| ReasoningBlock::Thinking {
+                        text,
+                        signature: None,
+                    });
+                Message::Assistant(AssistantMessage {
+                    reasoning: reasoning.into_iter().collect(),
+                    content: content.into_iter().map(Part::into_content).collect(),
+                    tool_calls: tool_calls.unwrap_or_default(),
+                })
             }
-            ("image_url", Parts::User) => ContentPart::Image(image(part, &at)?),
-            (other, _) => {
-                return Err(invalid(
-                    &at.key("type"),
-                    format_args!(
-                        "unsupported part type {other:?}; expected {}",
-                        allowed.expected()
-                    ),
-                ));
-            }
-        });
+        };
+        Ok(message)
     }
-    Ok(parts)
+}
+
+/// A message's content as read: a string, or parts of the types some role may send.
+enum Content {
+    Text(String),
+    Parts(Vec<Part>),
+}
+
+/// A content part of a type some role may send.
+enum Part {
+    Text(String),
+    Refusal(String),
+    Image(ImageSource),
+}
+
+impl Part {
+    /// Its `type`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Part::Text(_) => "text",
+            Part::Refusal(_) => "refusal",
+            Part::Image(_) => "image_url",
+        }
+    }
+
+    /// The provider's part: a refusal is the text of the turn.
+    fn into_content(self) -> ContentPart {
+        match self {
+            Part::Text(text) | Part::Refusal(text) => ContentPart::Text(text),
+            Part::Image(image) => ContentPart::Image(image),
+        }
+    }
 }
 
 /// The texts of text-only parts, joined with `\n`.
-fn join_text(parts: Vec<ContentPart>) -> String {
-    let mut parts = parts.into_iter().filter_map(|part| match part {
-        ContentPart::Text(text) => Some(text),
-        ContentPart::Image(_) => None,
+fn join_text(parts: Vec<Part>) -> String {
+    let mut texts = parts.into_iter().filter_map(|part| match part {
+        Part::Text(text) | Part::Refusal(text) => Some(text),
+        Part::Image(_) => None,
     });
-    let mut joined = parts.next().unwrap_or_default();
-    for text in parts {
+    let mut joined = texts.next().unwrap_or_default();
+    for text in texts {
         joined.push('\n');
         joined.push_str(&text);
     }
     joined
 }
 
-/// The image of an `image_url` part: `{"url": …}`, or the URL itself.
-fn image(mut part: Map, at: &Path) -> Result<ImageSource> {
-    const EXPECTED: &str = "an object with the image's url";
-    let at = at.key("image_url");
-    match take(&mut part, "image_url") {
-        None => Err(invalid(&at, format_args!("required: {EXPECTED}"))),
-        Some(Value::String(url)) => image_source(url, &at),
-        Some(Value::Object(mut image)) => {
-            image_source(required_string(&mut image, &at, "url")?, &at.key("url"))
-        }
-        Some(other) => Err(wrong_type(&at, EXPECTED, &other)),
+/// Reads a message's `content`, knowing the message's role when it came first; `null`
+/// reads as absent.
+struct ContentAt<'a> {
+    at: &'a Path<'a>,
+    role: Option<Role>,
+}
+
+impl<'de> DeserializeSeed<'de> for ContentAt<'_> {
+    type Value = Option<Content>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Option<Content>, D::Error> {
+        reader.deserialize_any(self)
     }
 }
 
-/// An image URL: `data:<media type>;base64,<data>` becomes inline base64 (moved, not
-/// copied); any other non-empty URL is kept as is.
-fn image_source(mut url: String, at: &Path) -> Result<ImageSource> {
+impl<'de> Visitor<'de> for ContentAt<'_> {
+    type Value = Option<Content>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expected())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Content>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<Content>, E> {
+        Ok(Some(Content::Text(text.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Content>, A::Error> {
+        let mut parts = Vec::new();
+        loop {
+            let at = self.at.index(parts.len());
+            let seed = PartAt {
+                at: &at,
+                role: self.role,
+            };
+            match items.next_element_seed(seed)? {
+                Some(part) => {
+                    at.count_item().map_err(reject)?;
+                    parts.push(part);
+                }
+                None => return Ok(Some(Content::Parts(parts))),
+            }
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<Content>, E> {
+        Err(self.wrong(Kind::Boolean))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<Content>, E> {
+        Err(self.wrong(Kind::Number))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<Content>, E> {
+        Err(self.wrong(Kind::Number))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<Content>, E> {
+        Err(self.wrong(Kind::Number))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<Content>, A::Error> {
+        Err(self.wrong(Kind::Object))
+    }
+}
+
+impl ContentAt<'_> {
+    fn expected(&self) -> &'static str {
+        self.role
+            .map_or("a string or an array of parts", Role::content)
+    }
+
+    fn wrong<E: de::Error>(&self, found: Kind) -> E {
+        reject(wrong_type(self.at, self.expected(), found))
+    }
+}
+
+/// Reads one content part: an object of a type the role may send (any role's, while the
+/// role is unknown).
+struct PartAt<'a> {
+    at: &'a Path<'a>,
+    role: Option<Role>,
+}
+
+/// The members of a part the face reads; any other is skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum PartField {
+    Type,
+    Text,
+    Refusal,
+    ImageUrl,
+    #[serde(other)]
+    Other,
+}
+
+/// A part's `type`, as far as the face knows it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PartType {
+    Text,
+    Refusal,
+    ImageUrl,
+}
+
+impl<'de> DeserializeSeed<'de> for PartAt<'_> {
+    type Value = Part;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Part, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PartAt<'_> {
+    type Value = Part;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Part, A::Error> {
+        let at = self.at;
+        let mut kind = None;
+        let mut text: Option<String> = None;
+        let mut refusal: Option<String> = None;
+        let mut image: Option<ImageUrl> = None;
+        let wants = |wanted: PartType, kind: Option<PartType>| kind.is_none_or(|k| k == wanted);
+        while let Some(field) = members.next_key()? {
+            match field {
+                PartField::Type => {
+                    let name: Option<PartName> = member(&mut members, at, "type")?;
+                    kind = match name {
+                        None => None,
+                        Some(PartName(name)) => Some(self.part_type(&name)?),
+                    };
+                }
+                PartField::Text if wants(PartType::Text, kind) => {
+                    text = member(&mut members, at, "text")?;
+                }
+                PartField::Refusal if wants(PartType::Refusal, kind) => {
+                    refusal = member(&mut members, at, "refusal")?;
+                }
+                PartField::ImageUrl if wants(PartType::ImageUrl, kind) => {
+                    image = member(&mut members, at, "image_url")?;
+                }
+                _ => skip(&mut members)?,
+            }
+        }
+        Ok(match required(kind, at, "type")? {
+            PartType::Text => Part::Text(required(text, at, "text")?),
+            PartType::Refusal => Part::Refusal(required(refusal, at, "refusal")?),
+            PartType::ImageUrl => match image {
+                Some(ImageUrl(image)) => Part::Image(image),
+                None => {
+                    return Err(reject(invalid(
+                        &at.key("image_url"),
+                        format_args!("required: {}", ImageUrl::EXPECTED),
+                    )));
+                }
+            },
+        })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Null)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Boolean)))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Number)))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Number)))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Number)))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Part, E> {
+        Err(reject(wrong_type(self.at, "an object", Kind::String)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Part, A::Error> {
+        Err(reject(wrong_type(self.at, "an object", Kind::Array)))
+    }
+}
+
+impl PartAt<'_> {
+    /// The type named `name`, if the role (any role, while it is unknown) may send it.
+    fn part_type<E: de::Error>(&self, name: &str) -> Result<PartType, E> {
+        let kind = match name {
+            "text" => Some(PartType::Text),
+            "refusal" => Some(PartType::Refusal),
+            "image_url" => Some(PartType::ImageUrl),
+            _ => None,
+        };
+        let allowed = match (kind, self.role) {
+            (Some(kind), None) => Some(kind),
+            (Some(PartType::Text), Some(_))
+            | (Some(PartType::ImageUrl), Some(Role::User))
+            | (Some(PartType::Refusal), Some(Role::Assistant)) => kind,
+            _ => None,
+        };
+        allowed.ok_or_else(|| {
+            let expected = self
+                .role
+                .map_or("\"text\", \"image_url\" or \"refusal\"", Role::parts);
+            reject(invalid(
+                &self.at.key("type"),
+                format_args!("unsupported part type {name:?}; expected {expected}"),
+            ))
+        })
+    }
+}
+
+/// A part's `type` as written.
+struct PartName(String);
+
+impl Read for PartName {
+    const EXPECTED: &'static str = "a string";
+
+    fn string(name: &str, _: &Path) -> Result<PartName> {
+        Ok(PartName(name.to_owned()))
+    }
+}
+
+/// The image of an `image_url` part: `{"url": …}`, or the URL itself.
+struct ImageUrl(ImageSource);
+
+/// The members of an `image_url` object the face reads; any other (`detail`) is skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ImageUrlField {
+    Url,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for ImageUrl {
+    const EXPECTED: &'static str = "an object with the image's url";
+
+    fn string(url: &str, at: &Path) -> Result<ImageUrl> {
+        image_source(url.to_owned(), at).map(ImageUrl)
+    }
+
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<ImageUrl, A::Error> {
+        let mut url: Option<String> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                ImageUrlField::Url => url = member(&mut members, at, "url")?,
+                ImageUrlField::Other => skip(&mut members)?,
+            }
+        }
+        let url = required(url, at, "url")?;
+        image_source(url, &at.key("url"))
+            .map(ImageUrl)
+            .map_err(reject)
+    }
+}
+
+/// An image URL (the guest's one `data:` URL parser): a refusal names where the URL was.
+fn image_source(url: String, at: &Path) -> Result<ImageSource> {
     if url.is_empty() {
         return Err(invalid(at, "must not be empty"));
     }
-    let is_data = url
-        .get(..5)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
-    if !is_data {
-        return Ok(ImageSource::Url(url));
+    ImageSource::from_url(url).map_err(|e| invalid(at, e.message()))
+}
+
+/// The members of a tool call the face reads.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ToolCallField {
+    Id,
+    Type,
+    Function,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for ToolCall {
+    const EXPECTED: &'static str = "an object";
+
+    /// A tool call of an earlier assistant turn: `{id, type: "function", function: {name,
+    /// arguments}}`.
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<ToolCall, A::Error> {
+        let mut id: Option<String> = None;
+        let mut function: Option<CalledFunction> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                ToolCallField::Id => id = member(&mut members, at, "id")?,
+                ToolCallField::Type => {
+                    let _: Option<FunctionType> = member(&mut members, at, "type")?;
+                }
+                ToolCallField::Function => function = member(&mut members, at, "function")?,
+                ToolCallField::Other => skip(&mut members)?,
+            }
+        }
+        let id = required(id, at, "id")?;
+        let function = required(function, at, "function")?;
+        Ok(ToolCall {
+            id,
+            name: function.name,
+            arguments: function.arguments,
+        })
     }
-    let header = url.find(',').and_then(|comma| {
-        let media_type = url[5..comma].strip_suffix(";base64")?;
-        let media_type = media_type.split(';').next().unwrap_or_default();
-        (!media_type.is_empty()).then(|| (media_type.to_owned(), comma))
-    });
-    let Some((media_type, comma)) = header else {
-        return Err(invalid(
-            at,
-            "an image data: URL must be data:<media type>;base64,<data>",
-        ));
-    };
-    url.drain(..=comma);
-    Ok(ImageSource::Base64 {
-        media_type,
-        data: url,
-    })
+}
+
+/// `function` of a tool call: `{name, arguments}`.
+struct CalledFunction {
+    name: String,
+    arguments: String,
+}
+
+/// The members of a function the face reads (of a tool call, a tool or a tool choice).
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum FunctionField {
+    Name,
+    Arguments,
+    Description,
+    Parameters,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for CalledFunction {
+    const EXPECTED: &'static str = "an object";
+
+    fn object<'de, A: MapAccess<'de>>(
+        mut members: A,
+        at: &Path,
+    ) -> Result<CalledFunction, A::Error> {
+        let mut name: Option<String> = None;
+        let mut arguments: Option<String> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                FunctionField::Name => name = member(&mut members, at, "name")?,
+                FunctionField::Arguments => arguments = member(&mut members, at, "arguments")?,
+                _ => skip(&mut members)?,
+            }
+        }
+        Ok(CalledFunction {
+            name: required(name, at, "name")?,
+            arguments: arguments.unwrap_or_default(),
+        })
+    }
+}
+
+/// A `type`, which may be absent but otherwise must be `"function"`.
+struct FunctionType;
+
+impl Read for FunctionType {
+    const EXPECTED: &'static str = "a string";
+
+    fn string(kind: &str, at: &Path) -> Result<FunctionType> {
+        if kind == "function" {
+            Ok(FunctionType)
+        } else {
+            Err(invalid(
+                at,
+                format_args!("unsupported type {kind:?}; expected \"function\""),
+            ))
+        }
+    }
+}
+
+/// The members of a tool the face reads.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ToolField {
+    Type,
+    Function,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for Tool {
+    const EXPECTED: &'static str = "an object";
+
+    /// A tool of `tools`: `{type: "function", function: {name, description, parameters}}`.
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<Tool, A::Error> {
+        let mut function: Option<ToolFunction> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                ToolField::Type => {
+                    let _: Option<FunctionType> = member(&mut members, at, "type")?;
+                }
+                ToolField::Function => function = member(&mut members, at, "function")?,
+                ToolField::Other => skip(&mut members)?,
+            }
+        }
+        Ok(required(function, at, "function")?.0)
+    }
+}
+
+/// `tools`: at most [`MAX_TOOLS`].
+struct Tools(Vec<Tool>);
+
+impl Read for Tools {
+    const EXPECTED: &'static str = "an array";
+
+    fn array<'de, A: SeqAccess<'de>>(items: A, at: &Path) -> Result<Tools, A::Error> {
+        read_items(items, at, MAX_TOOLS).map(Tools)
+    }
+}
+
+/// `function` of a tool.
+struct ToolFunction(Tool);
+
+impl Read for ToolFunction {
+    const EXPECTED: &'static str = "an object";
+
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<ToolFunction, A::Error> {
+        let mut name: Option<String> = None;
+        let mut description: Option<String> = None;
+        let mut parameters = String::new();
+        while let Some(field) = members.next_key()? {
+            match field {
+                FunctionField::Name => name = member(&mut members, at, "name")?,
+                FunctionField::Description => {
+                    description = member(&mut members, at, "description")?;
+                }
+                FunctionField::Parameters => {
+                    // Kept as written: the schema's member order is the client's.
+                    let schema: &'de RawValue = members.next_value()?;
+                    parameters = match schema.get().as_bytes().first() {
+                        Some(b'{') => schema.get().to_owned(),
+                        Some(b'n') => String::new(),
+                        first => {
+                            return Err(reject(wrong_type(
+                                &at.key("parameters"),
+                                "a JSON schema object",
+                                Kind::of_first_byte(first.copied()),
+                            )));
+                        }
+                    };
+                }
+                _ => skip(&mut members)?,
+            }
+        }
+        let name = required(name, at, "name")?;
+        if name.is_empty() {
+            return Err(reject(invalid(&at.key("name"), "must not be empty")));
+        }
+        Ok(ToolFunction(Tool {
+            name,
+            description,
+            parameters,
+        }))
+    }
+}
+
+impl Read for ToolChoice {
+    const EXPECTED: &'static str =
+        r#""auto", "none", "required" or {"type":"function","function":{"name":...}}"#;
+
+    fn string(choice: &str, at: &Path) -> Result<ToolChoice> {
+        match choice {
+            "auto" => Ok(ToolChoice::Auto),
+            "none" => Ok(ToolChoice::None),
+            "required" => Ok(ToolChoice::Required),
+            other => Err(invalid(
+                at,
+                format_args!("unknown choice {other:?}; expected {}", Self::EXPECTED),
+            )),
+        }
+    }
+
+    /// `{type: "function", function: {name}}`.
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<ToolChoice, A::Error> {
+        let mut function: Option<CalledFunction> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                ToolField::Type => {
+                    let _: Option<FunctionType> = member(&mut members, at, "type")?;
+                }
+                ToolField::Function => function = member(&mut members, at, "function")?,
+                ToolField::Other => skip(&mut members)?,
+            }
+        }
+        Ok(ToolChoice::Named(required(function, at, "function")?.name))
+    }
+}
+
+/// `stop`: a string or an array of strings.
+struct Stop(Vec<String>);
+
+impl Read for Stop {
+    const EXPECTED: &'static str = "a string or an array of strings";
+
+    fn string(stop: &str, _: &Path) -> Result<Stop> {
+        Ok(Stop(vec![stop.to_owned()]))
+    }
+
+    fn array<'de, A: SeqAccess<'de>>(items: A, at: &Path) -> Result<Stop, A::Error> {
+        Vec::array(items, at).map(Stop)
+    }
+}
+
+/// `reasoning_effort`, as the provider has it (see [`parse_chat_request`]).
+struct Effort(Option<ReasoningEffort>);
+
+impl Read for Effort {
+    const EXPECTED: &'static str = "a string";
+
+    fn string(effort: &str, at: &Path) -> Result<Effort> {
+        Ok(Effort(Some(match effort {
+            "none" => return Ok(Effort(None)),
+            "minimal" | "low" => ReasoningEffort::Low,
+            "medium" => ReasoningEffort::Medium,
+            "high" | "xhigh" => ReasoningEffort::High,
+            other => {
+                return Err(invalid(
+                    at,
+                    format_args!(
+                        "unknown effort {other:?}; expected none, minimal, low, medium, high or xhigh"
+                    ),
+                ));
+            }
+        })))
+    }
+}
+
+/// `stream_options`.
+struct StreamOptions {
+    include_usage: Option<bool>,
+}
+
+/// The members of `stream_options` the face reads.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum StreamOptionsField {
+    IncludeUsage,
+    #[serde(other)]
+    Other,
+}
+
+impl Read for StreamOptions {
+    const EXPECTED: &'static str = "an object";
+
+    fn object<'de, A: MapAccess<'de>>(
+        mut members: A,
+        at: &Path,
+    ) -> Result<StreamOptions, A::Error> {
+        let mut include_usage = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                StreamOptionsField::IncludeUsage => {
+                    include_usage = member(&mut members, at, "include_usage")?;
+                }
+                StreamOptionsField::Other => skip(&mut members)?,
+            }
+        }
+        Ok(StreamOptions { include_usage })
+    }
 }
 
 // ---- Reading helpers ----
+
+/// The kind of a JSON value, as error messages name it.
+#[derive(Clone, Copy)]
+enum Kind {
+    Null,
+    Boolean,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    /// `"a string"`, `"an array"`, … for messages.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Boolean => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        }
+    }
+
+    /// The kind of the JSON text starting with this byte (serde_json's raw values start with
+    /// the value itself).
+    fn of_first_byte(byte: Option<u8>) -> Kind {
+        match byte {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b't' | b'f') => Kind::Boolean,
+            Some(b'n') | None => Kind::Null,
+            Some(_) => Kind::Number,
+        }
+    }
+}
+
+/// A JSON number as serde_json reads it: a whole number without a sign, a negative whole
+/// number, or anything else.
+#[derive(Clone, Copy)]
+enum Number {
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+}
+
+/// A value read from one place of the request. Each method takes one kind of JSON value; one
+/// that is not overridden refuses its kind, naming the place and what was expected. `null`
+/// never reaches these: it reads as absent ([`At`]).
+trait Read: Sized {
+    /// What the value must be, as error messages say it (`"a string"`).
+    const EXPECTED: &'static str;
+
+    /// From a string.
+    fn string(_: &str, at: &Path) -> Result<Self> {
+        Err(wrong_type(at, Self::EXPECTED, Kind::String))
+    }
+
+    /// From a number.
+    fn number(_: Number, at: &Path) -> Result<Self> {
+        Err(wrong_type(at, Self::EXPECTED, Kind::Number))
+    }
+
+    /// From `true` or `false`.
+    fn boolean(_: bool, at: &Path) -> Result<Self> {
+        Err(wrong_type(at, Self::EXPECTED, Kind::Boolean))
+    }
+
+    /// From an array, read item by item.
+    fn array<'de, A: SeqAccess<'de>>(_: A, at: &Path) -> Result<Self, A::Error> {
+        Err(reject(wrong_type(at, Self::EXPECTED, Kind::Array)))
+    }
+
+    /// From an object, read member by member.
+    fn object<'de, A: MapAccess<'de>>(_: A, at: &Path) -> Result<Self, A::Error> {
+        Err(reject(wrong_type(at, Self::EXPECTED, Kind::Object)))
+    }
+}
+
+impl Read for String {
+    const EXPECTED: &'static str = "a string";
+
+    fn string(text: &str, _: &Path) -> Result<String> {
+        Ok(text.to_owned())
+    }
+}
+
+impl Read for bool {
+    const EXPECTED: &'static str = "a boolean";
+
+    fn boolean(b: bool, _: &Path) -> Result<bool> {
+        Ok(b)
+    }
+}
+
+impl Read for u32 {
+    const EXPECTED: &'static str = "a whole, non-negative number";
+
+    fn number(n: Number, at: &Path) -> Result<u32> {
+        match n {
+            Number::Unsigned(n) => {
+                u32::try_from(n).map_err(|_| invalid(at, format_args!("{n} is out of range")))
+            }
+            Number::Signed(_) | Number::Float(_) => {
+                Err(wrong_type(at, Self::EXPECTED, Kind::Number))
+            }
+        }
+    }
+}
+
+impl Read for f32 {
+    const EXPECTED: &'static str = "a number";
+
+    fn number(n: Number, at: &Path) -> Result<f32> {
+        let n = match n {
+            Number::Unsigned(n) => n as f32,
+            Number::Signed(n) => n as f32,
+            Number::Float(n) => n as f32,
+        };
+        if n.is_finite() {
+            Ok(n)
+        } else {
+            Err(invalid(at, "is out of range"))
+        }
+    }
+}
+
+/// An array, read item by item; a `null` item is refused.
+impl<T: Read> Read for Vec<T> {
+    const EXPECTED: &'static str = "an array";
+
+    fn array<'de, A: SeqAccess<'de>>(items: A, at: &Path) -> Result<Vec<T>, A::Error> {
+        read_items(items, at, usize::MAX)
+    }
+}
+
+/// The items of an array, at most `max` of them, each counted against [`MAX_ITEMS`].
+fn read_items<'de, A: SeqAccess<'de>, T: Read>(
+    mut items: A,
+    at: &Path,
+    max: usize,
+) -> Result<Vec<T>, A::Error> {
+    let mut all = Vec::new();
+    loop {
+        let at = at.index(all.len());
+        match items.next_element_seed(At::<T>::new(&at))? {
+            Some(Some(item)) => {
+                if all.len() == max {
+                    return Err(reject(invalid(
+                        &at,
+                        format_args!("too many: at most {max} are allowed"),
+                    )));
+                }
+                at.count_item().map_err(reject)?;
+                all.push(item);
+            }
+            Some(None) => return Err(reject(wrong_type(&at, T::EXPECTED, Kind::Null))),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// Reads a `T` at a place of the request; `null` reads as absent.
+struct At<'a, T> {
+    at: &'a Path<'a>,
+    read: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> At<'a, T> {
+    fn new(at: &'a Path<'a>) -> At<'a, T> {
+        At {
+            at,
+            read: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Read> DeserializeSeed<'de> for At<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Option<T>, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Read> Visitor<'de> for At<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTED)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Option<T>, E> {
+        T::boolean(b, self.at).map(Some).map_err(reject)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<T>, E> {
+        T::number(Number::Unsigned(n), self.at)
+            .map(Some)
+            .map_err(reject)
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<T>, E> {
+        T::number(Number::Signed(n), self.at)
+            .map(Some)
+            .map_err(reject)
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Option<T>, E> {
+        T::number(Number::Float(n), self.at)
+            .map(Some)
+            .map_err(reject)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<T>, E> {
+        T::string(text, self.at).map(Some).map_err(reject)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<Option<T>, A::Error> {
+        T::array(items, self.at).map(Some)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, members: A) -> Result<Option<T>, A::Error> {
+        T::object(members, self.at).map(Some)
+    }
+}
+
+/// The value of the member whose key was just read, `key` of the object at `at`.
+fn member<'de, A: MapAccess<'de>, T: Read>(
+    members: &mut A,
+    at: &Path,
+    key: &str,
+) -> Result<Option<T>, A::Error> {
+    members.next_value_seed(At::<T>::new(&at.key(key)))
+}
+
+/// The value of a member the face does not read, skipped: nothing is kept.
+fn skip<'de, A: MapAccess<'de>>(members: &mut A) -> Result<(), A::Error> {
+    members.next_value::<Skip>().map(|Skip| ())
+}
+
+/// Any JSON value, read and dropped. Unlike serde's `IgnoredAny` (which serde_json skips
+/// without looking at the depth), arrays and objects are entered through
+/// `deserialize_any`, so they count against the recursion limit ([`MAX_DEPTH`]).
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(reader: D) -> Result<Skip, D::Error> {
+        reader.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Skip, A::Error> {
+        while items.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Skip, A::Error> {
+        while members.next_key::<de::IgnoredAny>()?.is_some() {
+            members.next_value::<Skip>()?;
+        }
+        Ok(Skip)
+    }
+}
+
+/// A member that must have been there (and not null).
+fn required<T, E: de::Error>(value: Option<T>, at: &Path, key: &str) -> Result<T, E> {
+    value.ok_or_else(|| reject(invalid(&at.key(key), "required")))
+}
+
+/// A refusal, as a serde error (turned back into the [`Error::InvalidRequest`] by
+/// [`refusal`]).
+fn reject<E: de::Error>(error: Error) -> E {
+    E::custom(error.message())
+}
 
 /// Where a value sits in the request, e.g. `messages[2].content`: a chain of frames on the
 /// stack, written out only for an error message.
@@ -496,8 +1361,8 @@ struct Path<'a> {
 /// One step of a [`Path`].
 #[derive(Clone, Copy)]
 enum Segment<'a> {
-    /// The body itself.
-    Root,
+    /// The body itself, with the count of items it may still carry ([`MAX_ITEMS`]).
+    Root(&'a Cell<usize>),
     /// A member of an object.
     Key(&'a str),
     /// An item of an array.
@@ -505,11 +1370,36 @@ enum Segment<'a> {
 }
 
 impl<'a> Path<'a> {
-    /// The body itself.
-    const ROOT: Path<'static> = Path {
-        parent: None,
-        segment: Segment::Root,
-    };
+    /// The body itself, which may carry `items` more items.
+    fn root(items: &'a Cell<usize>) -> Path<'a> {
+        Path {
+            parent: None,
+            segment: Segment::Root(items),
+        }
+    }
+
+    /// Counts the item at this place against [`MAX_ITEMS`].
+    fn count_item(&self) -> Result<()> {
+        let mut root = self;
+        while let Some(parent) = root.parent {
+            root = parent;
+        }
+        let Segment::Root(left) = root.segment else {
+            return Ok(());
+        };
+        match left.get().checked_sub(1) {
+            Some(now) => {
+                left.set(now);
+                Ok(())
+            }
+            None => Err(invalid(
+                self,
+                format_args!(
+                    "too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
+                ),
+            )),
+        }
+    }
 
     /// The member `key` of this object.
     fn key(&'a self, key: &'a str) -> Path<'a> {
@@ -533,12 +1423,12 @@ impl fmt::Display for Path<'_> {
         let at_top = match self.parent {
             Some(parent) => {
                 parent.fmt(f)?;
-                matches!(parent.segment, Segment::Root)
+                matches!(parent.segment, Segment::Root(_))
             }
             None => true,
         };
         match self.segment {
-            Segment::Root => Ok(()),
+            Segment::Root(_) => Ok(()),
             Segment::Key(key) if at_top => f.write_str(key),
             Segment::Key(key) => write!(f, ".{key}"),
             Segment::Index(index) => write!(f, "[{index}]"),
@@ -551,163 +1441,29 @@ fn invalid(at: &Path, what: impl fmt::Display) -> Error {
     Error::InvalidRequest(format!("{at}: {what}"))
 }
 
-/// `path: expected …, found …`.
-fn wrong_type(at: &Path, expected: &str, found: &Value) -> Error {
+/// `path: expected …, found …`; of the body itself, `the body must be …, found …`.
+fn wrong_type(at: &Path, expected: &str, found: Kind) -> Error {
+    if matches!(at.segment, Segment::Root(_)) {
+        return Error::InvalidRequest(format!(
+            "the body must be {expected}, found {}",
+            found.name()
+        ));
+    }
     invalid(
         at,
-        format_args!("expected {expected}, found {}", found.kind()),
+        format_args!("expected {expected}, found {}", found.name()),
     )
 }
 
-/// The member `key`, moved out (its last value, when repeated); `None` when absent or null.
-fn take(object: &mut Map, key: &str) -> Option<Value> {
-    object.remove_counted(key).0.filter(|v| !v.is_null())
-}
+// ---- Writing ----
 
-/// The member `key` of the object at `at`, which must be there and not null.
-fn required(object: &mut Map, at: &Path, key: &str) -> Result<Value> {
-    take(object, key).ok_or_else(|| invalid(&at.key(key), "required"))
-}
-
-/// A string member that must be there.
-fn required_string(object: &mut Map, at: &Path, key: &str) -> Result<String> {
-    match required(object, at, key)? {
-        Value::String(s) => Ok(s),
-        other => Err(wrong_type(&at.key(key), "a string", &other)),
+/// Appends `value` as JSON. Writing these types into memory cannot fail (no map has a key
+/// other than a string, no number is other than finite); if it ever did, nothing is appended.
+fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
     }
-}
-
-/// A string member.
-fn optional_string(object: &mut Map, at: &Path, key: &str) -> Result<Option<String>> {
-    match take(object, key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(wrong_type(&at.key(key), "a string", &other)),
-    }
-}
-
-/// A boolean member.
-fn optional_bool(object: &mut Map, at: &Path, key: &str) -> Result<Option<bool>> {
-    match take(object, key) {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(other) => Err(wrong_type(&at.key(key), "a boolean", &other)),
-    }
-}
-
-/// A whole, non-negative number member that fits in `u32`.
-fn optional_u32(object: &mut Map, at: &Path, key: &str) -> Result<Option<u32>> {
-    let Some(value) = take(object, key) else {
-        return Ok(None);
-    };
-    let Some(n) = value.as_u64() else {
-        return Err(wrong_type(
-            &at.key(key),
-            "a whole, non-negative number",
-            &value,
-        ));
-    };
-    match u32::try_from(n) {
-        Ok(n) => Ok(Some(n)),
-        Err(_) => Err(invalid(&at.key(key), format_args!("{n} is out of range"))),
-    }
-}
-
-/// A number member, as `f32`.
-fn optional_f32(object: &mut Map, at: &Path, key: &str) -> Result<Option<f32>> {
-    let Some(value) = take(object, key) else {
-        return Ok(None);
-    };
-    match value.as_f64() {
-        Some(n) if (n as f32).is_finite() => Ok(Some(n as f32)),
-        Some(_) => Err(invalid(&at.key(key), "is out of range")),
-        None => Err(wrong_type(&at.key(key), "a number", &value)),
-    }
-}
-
-/// An object.
-fn object(value: Value, at: &Path) -> Result<Map> {
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(wrong_type(at, "an object", &other)),
-    }
-}
-
-/// An array.
-fn array(value: Value, at: &Path) -> Result<Vec<Value>> {
-    match value {
-        Value::Array(items) => Ok(items),
-        other => Err(wrong_type(at, "an array", &other)),
-    }
-}
-
-// ---- Writing helpers ----
-
-/// A string buffer with more room than this is released after use, so one large delta does
-/// not pin its memory for the rest of the stream.
-const KEEP_SCRATCH: usize = 16 * 1024;
-
-/// Writes JSON strings into a byte buffer with the crate's writer ([`Value`]'s `Display`),
-/// through one reused string (the writer takes a [`Value`], which owns its text).
-#[derive(Debug)]
-struct Strings {
-    /// Always a [`Value::String`], emptied before each use.
-    scratch: Value,
-}
-
-impl Strings {
-    fn new() -> Strings {
-        Strings {
-            scratch: Value::String(String::new()),
-        }
-    }
-
-    /// Appends `s` as a JSON string.
-    fn write(&mut self, out: &mut Vec<u8>, s: &str) {
-        match &mut self.scratch {
-            Value::String(buffer) => {
-                buffer.clear();
-                buffer.push_str(s);
-            }
-            other => *other = Value::String(s.to_owned()),
-        }
-        let _ = write!(Sink(out), "{}", self.scratch);
-        if let Value::String(buffer) = &mut self.scratch
-            && buffer.capacity() > KEEP_SCRATCH
-        {
-            *buffer = String::new();
-        }
-    }
-}
-
-/// Appends `s` as a JSON string, consuming it (no copy).
-fn write_owned(out: &mut Vec<u8>, s: String) {
-    let _ = write!(Sink(out), "{}", Value::String(s));
-}
-
-/// A byte buffer as a formatting target.
-struct Sink<'a>(&'a mut Vec<u8>);
-
-impl fmt::Write for Sink<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// Appends JSON text as it is.
-fn raw(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// Appends a whole number.
-fn number(out: &mut Vec<u8>, n: u64) {
-    let _ = write!(Sink(out), "{n}");
-}
-
-/// Appends `true` or `false`.
-fn boolean(out: &mut Vec<u8>, b: bool) {
-    raw(out, if b { "true" } else { "false" });
 }
 
 /// OpenAI's `finish_reason` of a stop reason. A refusal is reported as `content_filter`
@@ -721,26 +1477,40 @@ fn finish_reason(reason: &StopReason) -> &'static str {
     }
 }
 
-/// Appends OpenAI's `usage` object. `prompt_tokens` is the whole input: the provider counts
-/// cache reads and writes apart from `input_tokens`, never twice. `prompt_tokens_details`
-/// is there when cache reads are known.
-fn write_usage(out: &mut Vec<u8>, usage: &Usage) {
-    let read = u64::from(usage.cache_read_tokens.unwrap_or(0));
-    let prompt =
-        u64::from(usage.input_tokens) + read + u64::from(usage.cache_write_tokens.unwrap_or(0));
-    let completion = u64::from(usage.output_tokens);
-    raw(out, r#"{"prompt_tokens":"#);
-    number(out, prompt);
-    raw(out, r#","completion_tokens":"#);
-    number(out, completion);
-    raw(out, r#","total_tokens":"#);
-    number(out, prompt + completion);
-    if usage.cache_read_tokens.is_some() {
-        raw(out, r#","prompt_tokens_details":{"cached_tokens":"#);
-        number(out, read);
-        out.push(b'}');
+/// OpenAI's `usage` object.
+#[derive(Serialize)]
+struct UsageBody {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    /// There when cache reads are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+/// `usage.prompt_tokens_details`.
+#[derive(Serialize)]
+struct PromptTokensDetails {
+    cached_tokens: u64,
+}
+
+impl UsageBody {
+    /// `prompt_tokens` is the whole input: the provider counts cache reads and writes apart
+    /// from `input_tokens`, never twice.
+    fn new(usage: &Usage) -> UsageBody {
+        let read = u64::from(usage.cache_read_tokens.unwrap_or(0));
+        let prompt =
+            u64::from(usage.input_tokens) + read + u64::from(usage.cache_write_tokens.unwrap_or(0));
+        let completion = u64::from(usage.output_tokens);
+        UsageBody {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+            prompt_tokens_details: usage.cache_read_tokens.map(|_| PromptTokensDetails {
+                cached_tokens: read,
+            }),
+        }
     }
-    out.push(b'}');
 }
 
 /// The response id: the upstream's when it gave one, else one made from the time.
@@ -752,6 +1522,60 @@ fn response_id(upstream: Option<&str>, created: u64) -> String {
 }
 
 // ---- Streaming ----
+
+/// One `chat.completion.chunk`.
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    /// One choice, or none in the usage frame.
+    choices: &'a [ChunkChoice<'a>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<UsageBody>,
+}
+
+/// The choice of a chunk.
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    finish_reason: Option<&'static str>,
+}
+
+/// A chunk's `delta`: only the members it has.
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[DeltaCall<'a>; 1]>,
+}
+
+/// A piece of a tool call in a delta: the first with `id`, `type` and `function.name`, the
+/// next ones with `function.arguments` only.
+#[derive(Serialize)]
+struct DeltaCall<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: DeltaFunction<'a>,
+}
+
+/// `function` of a [`DeltaCall`].
+#[derive(Serialize)]
+struct DeltaFunction<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
 
 /// Writes OpenAI `chat.completion.chunk` SSE frames for a stream of [`ChatEvent`]s.
 ///
@@ -778,16 +1602,14 @@ pub struct ChunkWriter {
     created: u64,
     /// Whether the client asked for the usage frame.
     include_usage: bool,
-    /// The frames' common start, `{"id":…,"model":…,` (empty until the first frame).
-    head: Vec<u8>,
+    /// The frames' id, fixed by the first frame.
+    id: Option<String>,
     /// The usage, held until the finish.
     usage: Option<Usage>,
     /// The finish frame was written.
     finished: bool,
     /// The usage frame was written.
     usage_written: bool,
-    /// The string writer.
-    strings: Strings,
 }
 
 impl ChunkWriter {
@@ -797,11 +1619,10 @@ impl ChunkWriter {
             model: model.to_owned(),
             created,
             include_usage,
-            head: Vec::new(),
+            id: None,
             usage: None,
             finished: false,
             usage_written: false,
-            strings: Strings::new(),
         }
     }
 
@@ -809,38 +1630,51 @@ impl ChunkWriter {
     pub fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
         match event {
             ChatEvent::MessageStart { id, .. } => self.start(Some(id), out),
-            ChatEvent::TextDelta(text) if !text.is_empty() => {
-                self.delta(out, |strings, out| {
-                    raw(out, r#""content":"#);
-                    strings.write(out, text);
-                });
-            }
-            ChatEvent::ReasoningDelta(text) if !text.is_empty() => {
-                self.delta(out, |strings, out| {
-                    raw(out, r#""reasoning_content":"#);
-                    strings.write(out, text);
-                });
-            }
-            ChatEvent::ToolCallStart { index, id, name } => {
-                self.delta(out, |strings, out| {
-                    raw(out, r#""tool_calls":[{"index":"#);
-                    number(out, u64::from(*index));
-                    raw(out, r#","id":"#);
-                    strings.write(out, id);
-                    raw(out, r#","type":"function","function":{"name":"#);
-                    strings.write(out, name);
-                    raw(out, r#","arguments":""}}]"#);
-                });
-            }
-            ChatEvent::ToolCallArguments { index, arguments } if !arguments.is_empty() => {
-                self.delta(out, |strings, out| {
-                    raw(out, r#""tool_calls":[{"index":"#);
-                    number(out, u64::from(*index));
-                    raw(out, r#","function":{"arguments":"#);
-                    strings.write(out, arguments);
-                    raw(out, "}}]");
-                });
-            }
+            ChatEvent::TextDelta(text) if !text.is_empty() => self.delta(
+                out,
+                Delta {
+                    content: Some(text),
+                    ..Delta::default()
+                },
+            ),
+            ChatEvent::ReasoningDelta(text) if !text.is_empty() => self.delta(
+                out,
+                Delta {
+                    reasoning_content: Some(text),
+                    ..Delta::default()
+                },
+            ),
+            ChatEvent::ToolCallStart { index, id, name } => self.delta(
+                out,
+                Delta {
+                    tool_calls: Some([DeltaCall {
+                        index: *index,
+                        id: Some(id),
+                        kind: Some("function"),
+                        function: DeltaFunction {
+                            name: Some(name),
+                            arguments: "",
+                        },
+                    }]),
+                    ..Delta::default()
+                },
+            ),
+            ChatEvent::ToolCallArguments { index, arguments } if !arguments.is_empty() => self
+                .delta(
+                    out,
+                    Delta {
+                        tool_calls: Some([DeltaCall {
+                            index: *index,
+                            id: None,
+                            kind: None,
+                            function: DeltaFunction {
+                                name: None,
+                                arguments,
+                            },
+                        }]),
+                        ..Delta::default()
+                    },
+                ),
             ChatEvent::Usage(usage) => {
                 self.usage = Some(*usage);
                 // A usage after the finish (not in the events' contract) still counts.
@@ -853,10 +1687,15 @@ impl ChunkWriter {
                     return;
                 }
                 self.start(None, out);
-                self.frame_start(out);
-                raw(out, r#""choices":[{"index":0,"delta":{},"finish_reason":""#);
-                raw(out, finish_reason(reason));
-                raw(out, "\"}]}\n\n");
+                self.frame(
+                    out,
+                    Some(ChunkChoice {
+                        index: 0,
+                        delta: Delta::default(),
+                        finish_reason: Some(finish_reason(reason)),
+                    }),
+                    None,
+                );
                 self.finished = true;
                 self.usage_frame(out);
             }
@@ -871,46 +1710,65 @@ impl ChunkWriter {
     /// Appends an error frame `data: {"error":{…}}\n\n` (OpenAI's error object, as
     /// [`error_response`] has it) for a failure mid-stream; no `[DONE]` follows it.
     pub fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
-        raw(out, "data: ");
-        write_error_body(out, &mut self.strings, error.message(), &describe(error));
-        raw(out, "\n\n");
+        let described = describe(error);
+        out.extend_from_slice(b"data: ");
+        write_json(
+            out,
+            &ErrorBody::new(error.message(), described.kind, described.code),
+        );
+        out.extend_from_slice(b"\n\n");
     }
 
     /// Appends `data: [DONE]\n\n`.
     pub fn done(&mut self, out: &mut Vec<u8>) {
-        raw(out, "data: [DONE]\n\n");
+        out.extend_from_slice(b"data: [DONE]\n\n");
     }
 
     /// Fixes the id and writes the role frame, once.
     fn start(&mut self, upstream_id: Option<&str>, out: &mut Vec<u8>) {
-        if !self.head.is_empty() {
+        if self.id.is_some() {
             return;
         }
-        let mut head = core::mem::take(&mut self.head);
-        raw(&mut head, r#"{"id":"#);
-        write_owned(&mut head, response_id(upstream_id, self.created));
-        raw(&mut head, r#","object":"chat.completion.chunk","created":"#);
-        number(&mut head, self.created);
-        raw(&mut head, r#","model":"#);
-        self.strings.write(&mut head, &self.model);
-        head.push(b',');
-        self.head = head;
-        self.delta(out, |_, out| raw(out, r#""role":"assistant","content":"""#));
+        self.id = Some(response_id(upstream_id, self.created));
+        self.delta(
+            out,
+            Delta {
+                role: Some("assistant"),
+                content: Some(""),
+                ..Delta::default()
+            },
+        );
     }
 
-    /// `data: ` and the frames' common start.
-    fn frame_start(&self, out: &mut Vec<u8>) {
-        raw(out, "data: ");
-        out.extend_from_slice(&self.head);
+    /// One frame `data: {chunk}\n\n`.
+    fn frame(&self, out: &mut Vec<u8>, choice: Option<ChunkChoice<'_>>, usage: Option<UsageBody>) {
+        out.extend_from_slice(b"data: ");
+        write_json(
+            out,
+            &Chunk {
+                id: self.id.as_deref().unwrap_or_default(),
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: choice.as_slice(),
+                usage,
+            },
+        );
+        out.extend_from_slice(b"\n\n");
     }
 
-    /// A frame whose delta's members `members` writes.
-    fn delta(&mut self, out: &mut Vec<u8>, members: impl FnOnce(&mut Strings, &mut Vec<u8>)) {
+    /// A frame with this delta, after the role frame.
+    fn delta(&mut self, out: &mut Vec<u8>, delta: Delta<'_>) {
         self.start(None, out);
-        self.frame_start(out);
-        raw(out, r#""choices":[{"index":0,"delta":{"#);
-        members(&mut self.strings, out);
-        raw(out, "},\"finish_reason\":null}]}\n\n");
+        self.frame(
+            out,
+            Some(ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: None,
+            }),
+            None,
+        );
     }
 
     /// The usage-only frame, when asked for, known and not written yet.
@@ -922,10 +1780,7 @@ impl ChunkWriter {
             return;
         };
         self.usage_written = true;
-        self.frame_start(out);
-        raw(out, r#""choices":[],"usage":"#);
-        write_usage(out, &usage);
-        raw(out, "}\n\n");
+        self.frame(out, None, Some(UsageBody::new(&usage)));
     }
 }
 
@@ -971,6 +1826,66 @@ struct PendingCall {
     name: String,
     /// The arguments so far.
     arguments: String,
+}
+
+/// One `chat.completion`.
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [CompletionChoice<'a>; 1],
+    usage: UsageBody,
+}
+
+/// The choice of a completion.
+#[derive(Serialize)]
+struct CompletionChoice<'a> {
+    index: u32,
+    message: CompletionMessage<'a>,
+    finish_reason: Option<&'static str>,
+}
+
+/// The assistant's message.
+#[derive(Serialize)]
+struct CompletionMessage<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: &'a [PendingCall],
+}
+
+impl Serialize for PendingCall {
+    /// `{"id","type":"function","function":{"name","arguments"}}`.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Call<'a> {
+            id: &'a str,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            function: Function<'a>,
+        }
+        #[derive(Serialize)]
+        struct Function<'a> {
+            name: &'a str,
+            arguments: &'a str,
+        }
+        Call {
+            id: &self.id,
+            kind: "function",
+            function: Function {
+                name: &self.name,
+                arguments: &self.arguments,
+            },
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Collector {
@@ -1027,65 +1942,30 @@ impl Collector {
 
     /// The JSON body of the `chat.completion` object.
     pub fn finish(self) -> Vec<u8> {
-        let Collector {
-            model,
-            created,
-            id,
-            text,
-            reasoning,
-            tool_calls,
-            usage,
-            finish,
-        } = self;
-        let mut out =
-            Vec::with_capacity(256 + text.len() + reasoning.len() + 64 * tool_calls.len());
-        raw(&mut out, r#"{"id":"#);
-        write_owned(&mut out, response_id(id.as_deref(), created));
-        raw(&mut out, r#","object":"chat.completion","created":"#);
-        number(&mut out, created);
-        raw(&mut out, r#","model":"#);
-        write_owned(&mut out, model);
-        raw(
-            &mut out,
-            r#","choices":[{"index":0,"message":{"role":"assistant","content":"#,
+        let id = response_id(self.id.as_deref(), self.created);
+        let completion = Completion {
+            id: &id,
+            object: "chat.completion",
+            created: self.created,
+            model: &self.model,
+            choices: [CompletionChoice {
+                index: 0,
+                message: CompletionMessage {
+                    role: "assistant",
+                    content: (!self.text.is_empty() || self.tool_calls.is_empty())
+                        .then_some(self.text.as_str()),
+                    reasoning_content: (!self.reasoning.is_empty())
+                        .then_some(self.reasoning.as_str()),
+                    tool_calls: &self.tool_calls,
+                },
+                finish_reason: self.finish.as_ref().map(finish_reason),
+            }],
+            usage: UsageBody::new(&self.usage.unwrap_or_default()),
+        };
+        let mut out = Vec::with_capacity(
+            256 + self.text.len() + self.reasoning.len() + 64 * self.tool_calls.len(),
         );
-        if text.is_empty() && !tool_calls.is_empty() {
-            raw(&mut out, "null");
-        } else {
-            write_owned(&mut out, text);
-        }
-        if !reasoning.is_empty() {
-            raw(&mut out, r#","reasoning_content":"#);
-            write_owned(&mut out, reasoning);
-        }
-        if !tool_calls.is_empty() {
-            raw(&mut out, r#","tool_calls":["#);
-            for (i, call) in tool_calls.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                raw(&mut out, r#"{"id":"#);
-                write_owned(&mut out, call.id);
-                raw(&mut out, r#","type":"function","function":{"name":"#);
-                write_owned(&mut out, call.name);
-                raw(&mut out, r#","arguments":"#);
-                write_owned(&mut out, call.arguments);
-                raw(&mut out, "}}");
-            }
-            out.push(b']');
-        }
-        raw(&mut out, r#"},"finish_reason":"#);
-        match &finish {
-            Some(reason) => {
-                out.push(b'"');
-                raw(&mut out, finish_reason(reason));
-                out.push(b'"');
-            }
-            None => raw(&mut out, "null"),
-        }
-        raw(&mut out, r#"}],"usage":"#);
-        write_usage(&mut out, &usage.unwrap_or_default());
-        out.push(b'}');
+        write_json(&mut out, &completion);
         out
     }
 }
@@ -1102,6 +1982,42 @@ pub struct ErrorResponse {
     pub headers: Vec<(String, String)>,
     /// The JSON body.
     pub body: Vec<u8>,
+}
+
+/// OpenAI's error body, `{"error":{"message","type","param":null,"code"}}`.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorObject<'a>,
+}
+
+/// The `error` of an [`ErrorBody`].
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// Always `null`.
+    param: (),
+    code: Option<&'a str>,
+}
+
+impl<'a> ErrorBody<'a> {
+    fn new(message: &'a str, kind: &'a str, code: Option<&'a str>) -> ErrorBody<'a> {
+        ErrorBody {
+            error: ErrorObject {
+                message,
+                kind,
+                param: (),
+                code,
+            },
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96 + self.error.message.len());
+        write_json(&mut out, self);
+        out
+    }
 }
 
 /// How an error is answered.
@@ -1160,28 +2076,17 @@ pub fn error_response(error: &Error) -> ErrorResponse {
     if described.permanent {
         headers.push(("x-should-retry".to_owned(), "false".to_owned()));
     }
-    let mut body = Vec::with_capacity(96 + error.message().len());
-    write_error_body(&mut body, &mut Strings::new(), error.message(), &described);
     ErrorResponse {
         status: described.status,
         headers,
-        body,
+        body: ErrorBody::new(error.message(), described.kind, described.code).to_vec(),
     }
 }
 
 /// An OpenAI error body `{"error":{"message","type","param":null,"code"}}`, for the
 /// gateway's own refusals (a wrong gateway key, an unknown path).
 pub fn openai_error(message: &str, kind: &str, code: &str) -> Vec<u8> {
-    let mut strings = Strings::new();
-    let mut out = Vec::with_capacity(64 + message.len());
-    raw(&mut out, r#"{"error":{"message":"#);
-    strings.write(&mut out, message);
-    raw(&mut out, r#","type":"#);
-    strings.write(&mut out, kind);
-    raw(&mut out, r#","param":null,"code":"#);
-    strings.write(&mut out, code);
-    raw(&mut out, "}}");
-    out
+    ErrorBody::new(message, kind, Some(code)).to_vec()
 }
 
 /// See [`error_response`].
@@ -1220,24 +2125,6 @@ fn describe(error: &Error) -> Described {
     }
 }
 
-/// Appends `{"error":{"message","type","param":null,"code"}}`.
-fn write_error_body(out: &mut Vec<u8>, strings: &mut Strings, message: &str, d: &Described) {
-    raw(out, r#"{"error":{"message":"#);
-    strings.write(out, message);
-    raw(out, r#","type":""#);
-    raw(out, d.kind);
-    raw(out, r#"","param":null,"code":"#);
-    match d.code {
-        Some(code) => {
-            out.push(b'"');
-            raw(out, code);
-            out.push(b'"');
-        }
-        None => raw(out, "null"),
-    }
-    raw(out, "}}");
-}
-
 // ---- Models ----
 
 /// `GET /v1/models` body: `{"object":"list","data":[{"id","object":"model","created",
@@ -1251,42 +2138,53 @@ fn write_error_body(out: &mut Vec<u8>, strings: &mut Strings, message: &str, d: 
 /// the provider's names: `api` as [`mantle_provider::model::Api::as_str`] spells it, `input` as
 /// [`mantle_provider::model::Modality::as_str`] does.
 pub fn models_response(models: &[Model], created: u64) -> Vec<u8> {
-    let mut strings = Strings::new();
+    let list = ModelList {
+        object: "list",
+        data: models
+            .iter()
+            .map(|model| ModelEntry {
+                id: &model.id,
+                object: "model",
+                created,
+                owned_by: owned_by(model),
+                name: &model.name,
+                api: model.api.as_str(),
+                reasoning: model.reasoning,
+                input: model
+                    .input
+                    .iter()
+                    .map(|modality| modality.as_str())
+                    .collect(),
+                context_window: model.context_window,
+                max_tokens: model.max_tokens,
+            })
+            .collect(),
+    };
     let mut out = Vec::with_capacity(64 + 256 * models.len());
-    raw(&mut out, r#"{"object":"list","data":["#);
-    for (i, model) in models.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        raw(&mut out, r#"{"id":"#);
-        strings.write(&mut out, &model.id);
-        raw(&mut out, r#","object":"model","created":"#);
-        number(&mut out, created);
-        raw(&mut out, r#","owned_by":"#);
-        strings.write(&mut out, owned_by(model));
-        raw(&mut out, r#","name":"#);
-        strings.write(&mut out, &model.name);
-        raw(&mut out, r#","api":""#);
-        raw(&mut out, model.api.as_str());
-        raw(&mut out, r#"","reasoning":"#);
-        boolean(&mut out, model.reasoning);
-        raw(&mut out, r#","input":["#);
-        for (j, modality) in model.input.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            out.push(b'"');
-            raw(&mut out, modality.as_str());
-            out.push(b'"');
-        }
-        raw(&mut out, r#"],"context_window":"#);
-        number(&mut out, u64::from(model.context_window));
-        raw(&mut out, r#","max_tokens":"#);
-        number(&mut out, u64::from(model.max_tokens));
-        out.push(b'}');
-    }
-    raw(&mut out, "]}");
+    write_json(&mut out, &list);
     out
+}
+
+/// The `GET /v1/models` body.
+#[derive(Serialize)]
+struct ModelList<'a> {
+    object: &'static str,
+    data: Vec<ModelEntry<'a>>,
+}
+
+/// One model of a [`ModelList`].
+#[derive(Serialize)]
+struct ModelEntry<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    owned_by: &'a str,
+    name: &'a str,
+    api: &'static str,
+    reasoning: bool,
+    input: Vec<&'static str>,
+    context_window: u32,
+    max_tokens: u32,
 }
 
 /// Geographic prefixes of Bedrock inference-profile ids (`us.anthropic.…`).
@@ -1440,7 +2338,8 @@ mod tests {
                     Tool {
                         name: "get_weather".to_owned(),
                         description: Some("Current weather of a city".to_owned()),
-                        parameters: r#"{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}"#
+                        // As the client wrote it.
+                        parameters: r#"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#
                             .to_owned(),
                     },
                     Tool {
@@ -1563,7 +2462,7 @@ mod tests {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (
                 b"{\n  \"model\": \"m\",\n  oops }".to_vec(),
-                "the body is not JSON: expected a string key at line 3 column 3",
+                "the body is not JSON: key must be a string at line 3 column 3",
             ),
             (b"".to_vec(), "the body is not JSON: "),
             (b"\xff".to_vec(), "the body is not JSON: invalid UTF-8"),
@@ -1855,6 +2754,196 @@ mod tests {
                 String::from_utf8_lossy(&body)
             );
         }
+    }
+
+    #[test]
+    fn tool_parameters_come_out_as_the_client_wrote_them() {
+        // Properties out of alphabetical order, a nested anyOf, `required` before `type`,
+        // whitespace, escapes and number spellings a reader would normalise.
+        let schema = r#"{ "required" : ["zeta","alpha"],
+            "properties": {"zeta": {"anyOf": [{"type": "string", "maxLength": 1e3},
+                                              {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"const": -0.50}]}}]},
+                           "alpha": {"type": "string", "description": "caf\u00e9 \"\/\" é"},
+                           "mid": {"type": "number", "minimum": 1.0}},
+            "additionalProperties": false, "type": "object" }"#;
+        let body = format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],
+                "tools":[{{"type":"function","function":{{"parameters":{schema},"name":"f"}}}},
+                         {{"function":{{"name":"g","parameters":null}}}}]}}"#
+        );
+        let tools = parse_chat_request(body.as_bytes()).unwrap().request.tools;
+        assert_eq!(tools[0].parameters, schema);
+        assert_eq!(tools[1].parameters, "");
+        // Tool-call arguments pass as written too, whatever JSON they hold.
+        let arguments = r#"{"b": 1.50, "a": [true, null], "c": "\u00e9"}"#;
+        let body = json!({"model": "m", "messages": [{"role": "assistant", "tool_calls": [
+            {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}]}]});
+        let Message::Assistant(turn) = &parse(&body).unwrap().request.messages[0] else {
+            panic!("not an assistant turn");
+        };
+        assert_eq!(turn.tool_calls[0].arguments, arguments);
+    }
+
+    #[test]
+    fn unknown_members_of_every_json_type_are_skipped() {
+        let values = r#"null, true, false, 0, -1.5e300, 123456789012345678901234567890,
+            "", "text with \"escapes\" \u0000 \ud83d\ude00", [], {}, [1, [2, [3]], {"a": null}],
+            {"nested": {"deeper": [{"x": "y"}, 1e-7]}}"#;
+        let members =
+            |name: &str| format!(r#""{name}": [{values}], "{name}_": {{"k": [{values}]}}"#);
+        let body = format!(
+            r#"{{{top}, "model": "m", "messages": [
+                {{{message}, "role": "user", "content": [
+                    {{{part}, "type": "text", "text": "hi"}},
+                    {{"type": "image_url", "image_url": {{{image}, "url": "https://x/y.png"}}}}]}},
+                {{"role": "assistant", "tool_calls": [{{{call}, "id": "c",
+                    "function": {{{function}, "name": "f", "arguments": "{{}}"}}}}]}}],
+              "tools": [{{{tool}, "function": {{{function}, "name": "f"}}}}],
+              "tool_choice": {{{tool}, "function": {{{function}, "name": "f"}}}},
+              "stream_options": {{{options}, "include_usage": true}}}}"#,
+            top = members("seed"),
+            message = members("name"),
+            part = members("cache_control"),
+            image = members("detail"),
+            call = members("extra"),
+            function = members("strict"),
+            tool = members("x"),
+            options = members("y"),
+        );
+        let parsed = parse_chat_request(body.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.request,
+            ChatRequest {
+                model: "m".to_owned(),
+                messages: vec![
+                    Message::User(vec![
+                        text("hi"),
+                        ContentPart::Image(ImageSource::Url("https://x/y.png".to_owned())),
+                    ]),
+                    Message::Assistant(AssistantMessage {
+                        tool_calls: vec![ToolCall {
+                            id: "c".to_owned(),
+                            name: "f".to_owned(),
+                            arguments: "{}".to_owned(),
+                        }],
+                        ..AssistantMessage::default()
+                    }),
+                ],
+                tools: vec![Tool {
+                    name: "f".to_owned(),
+                    description: None,
+                    parameters: String::new(),
+                }],
+                tool_choice: Some(ToolChoice::Named("f".to_owned())),
+                ..ChatRequest::default()
+            }
+        );
+        assert!(parsed.include_usage);
+    }
+
+    #[test]
+    fn nesting_is_refused_one_level_past_the_limit_wherever_it_is() {
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        let body = |place: &str, levels: usize| -> Vec<u8> {
+            match place {
+                "top" => format!(
+                    r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"x":{}}}"#,
+                    nested(levels)
+                ),
+                _ => format!(
+                    r#"{{"model":"m","messages":[{{"role":"user","content":"hi","x":{}}}]}}"#,
+                    nested(levels)
+                ),
+            }
+            .into_bytes()
+        };
+        // The body is the first level; a message the third.
+        for (place, around) in [("top", 1), ("message", 3)] {
+            let deepest = body(place, MAX_DEPTH - around);
+            assert!(parse_chat_request(&deepest).is_ok(), "{place}");
+            let message = refusal(&body(place, MAX_DEPTH - around + 1));
+            let expected = format!("the body is nested too deeply: more than {MAX_DEPTH} levels");
+            assert!(message.starts_with(&expected), "{place}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_role_after_the_content_is_checked_all_the_same() {
+        let parsed = parse_chat_request(
+            br#"{"model":"m","messages":[{"content":[{"text":"a","type":"text"},
+                {"image_url":"https://x/y.png","type":"image_url"}],"role":"user"},
+                {"tool_calls":[{"id":"c","function":{"name":"f"}}],"content":"","role":"assistant"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.request.messages[0],
+            Message::User(vec![
+                text("a"),
+                ContentPart::Image(ImageSource::Url("https://x/y.png".to_owned()))
+            ])
+        );
+        assert_eq!(
+            refusal(
+                br#"{"model":"m","messages":[{"content":[{"type":"text","text":"a"},{"type":"image_url","image_url":"https://x"}],"role":"system"}]}"#
+            ),
+            "messages[0].content[1].type: unsupported part type \"image_url\"; expected \"text\""
+        );
+        assert_eq!(
+            refusal(
+                br#"{"model":"m","messages":[{"content":[{"type":"input_audio"}],"role":"user"}]}"#
+            ),
+            "messages[0].content[0].type: unsupported part type \"input_audio\"; expected \"text\", \"image_url\" or \"refusal\""
+        );
+        // Members of another role are skipped once the role is known, as before.
+        let parsed = parse_chat_request(
+            br#"{"model":"m","messages":[{"role":"user","content":"x","tool_calls":5,"reasoning":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.request.messages[0], Message::User(vec![text("x")]));
+    }
+
+    #[test]
+    fn items_and_tools_are_counted() {
+        let user = r#"{"role":"user","content":"hi"}"#;
+        let messages = |n: usize| vec![user; n].join(",");
+        let body = |messages: &str, rest: &str| {
+            format!(r#"{{"model":"m","messages":[{messages}]{rest}}}"#).into_bytes()
+        };
+        // Messages, parts, tool calls, tools and stop sequences count together.
+        let parts = |n: usize| vec![r#"{"type":"text","text":"a"}"#; n].join(",");
+        let request = body(
+            &format!(
+                r#"{},{{"role":"user","content":[{}]}}"#,
+                messages(MAX_ITEMS - 5),
+                parts(2)
+            ),
+            r#","stop":["x"],"tools":[{"function":{"name":"f"}}]"#,
+        );
+        let parsed = parse_chat_request(&request).unwrap().request;
+        assert_eq!(parsed.messages.len(), MAX_ITEMS - 4);
+        let request = body(&messages(MAX_ITEMS - 1), r#","stop":["x","y"]"#);
+        assert_eq!(
+            refusal(&request),
+            format!(
+                "stop[1]: too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
+            )
+        );
+        let tools = |n: usize| {
+            let tools = vec![r#"{"function":{"name":"f"}}"#; n].join(",");
+            body(user, &format!(r#","tools":[{tools}]"#))
+        };
+        assert_eq!(
+            parse_chat_request(&tools(MAX_TOOLS))
+                .unwrap()
+                .request
+                .tools
+                .len(),
+            MAX_TOOLS
+        );
+        assert_eq!(
+            refusal(&tools(MAX_TOOLS + 1)),
+            format!("tools[{MAX_TOOLS}]: too many: at most {MAX_TOOLS} are allowed")
+        );
     }
 
     // ---- Streams ----
@@ -2379,14 +3468,10 @@ mod tests {
     // ---- Properties ----
 
     #[test]
-    fn a_large_delta_does_not_pin_its_buffer() {
+    fn a_large_delta_goes_out_whole() {
         let mut writer = ChunkWriter::new("m", 1, false);
         let mut out = Vec::new();
         writer.event(&ChatEvent::TextDelta("x".repeat(100_000)), &mut out);
-        let Value::String(buffer) = &writer.strings.scratch else {
-            panic!("not a string");
-        };
-        assert!(buffer.capacity() <= KEEP_SCRATCH);
         assert_eq!(
             frames(&out)[1]["choices"][0]["delta"]["content"]
                 .as_str()

@@ -10,6 +10,7 @@ use mantle_provider::token::Credentials;
 use mantle_provider::wasi_host::WasiHost;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 use spin_sdk::{key_value, variables};
+use subtle::ConstantTimeEq;
 
 /// Largest request body unless `max_request_bytes` says otherwise.
 const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
@@ -87,8 +88,9 @@ impl Face {
         })
     }
 
-    /// Whether the request carries the gateway key; the comparison takes the same time
-    /// wherever the first difference is.
+    /// Whether the request carries the gateway key as `Authorization: Bearer <key>` (the
+    /// scheme in any case, as RFC 9110 has it); the comparison takes the same time wherever
+    /// the first difference is.
     fn authorized(&self, request: &IncomingRequest) -> bool {
         let Some(key) = &self.key else {
             eprintln!(
@@ -100,22 +102,19 @@ impl Face {
         let [value] = values.as_slice() else {
             return false;
         };
-        let Some(given) = value.strip_prefix(b"Bearer ") else {
+        let Some(given) = bearer(value) else {
             return false;
         };
-        constant_time_eq(given, key.as_bytes())
+        bool::from(given.ct_eq(key.as_bytes()))
     }
 }
 
-/// Equality of two byte strings in time that depends on their lengths only.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= x ^ y;
-    }
-    core::hint::black_box(diff) == 0
+/// The credentials of an `Authorization` value of the `Bearer` scheme.
+fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, credentials) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| credentials.trim_ascii())
 }
 
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
@@ -243,15 +242,18 @@ async fn read_body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, Erro
             "the request body is larger than {max} bytes (max_request_bytes)"
         ))
     };
-    if let [len] = request.headers().get("content-length").as_slice()
-        && let Some(len) = core::str::from_utf8(len)
+    let declared = match request.headers().get("content-length").as_slice() {
+        [len] => core::str::from_utf8(len)
             .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-        && len > max
-    {
+            .and_then(|s| s.parse::<usize>().ok()),
+        _ => None,
+    };
+    if declared.is_some_and(|len| len > max) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Room for the declared length at once: growing by doubling would hold the old and the
+    // new buffer together, half as much again as the body.
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
     let mut stream = request.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk

@@ -504,7 +504,7 @@ fn the_spin_manifest_builds_and_configures_this_artifact() {
     assert!(err.to_string().contains("gateway_api_key"), "{err}");
     // The face reads exactly the variables the manifest gives it.
     let face_src =
-        std::fs::read_to_string(build::workspace_root().join("face/src/lib.rs")).unwrap();
+        std::fs::read_to_string(build::workspace_root().join("face/src/spin.rs")).unwrap();
     for name in m.component_variables.keys() {
         assert!(
             face_src.contains(&format!("\"{name}\"")),
@@ -721,4 +721,222 @@ async fn images_tools_and_tool_results_reach_the_anthropic_route_translated() {
         .unwrap();
     assert_eq!(calls[0]["type"], "function");
     assert_eq!(answer["choices"][0]["finish_reason"], "tool_calls");
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_in_any_case() {
+    let face = Face::start().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let auth = format!("{scheme} {GATEWAY_KEY}");
+        let (status, _, body) = face
+            .request(
+                "GET",
+                "/v1/models",
+                &[("authorization", &auth)],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(status, 200, "{scheme}: {}", String::from_utf8_lossy(&body));
+        // The key itself is compared exactly.
+        let wrong = format!("{scheme} {}", GATEWAY_KEY.to_uppercase());
+        let (status, _, body) = face
+            .request(
+                "GET",
+                "/v1/models",
+                &[("authorization", &wrong)],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(status, 401, "{scheme}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(json_of(&body)["error"]["code"], "invalid_api_key");
+    }
+}
+
+/// The face's largest request body when `max_request_bytes` is not set.
+const MAX_REQUEST_BYTES: usize = 8 << 20;
+
+/// A chat body of exactly `len` bytes: `head` (a JSON object's members, without braces),
+/// then `"pad": "xxx…"`, an unknown member that takes up the rest.
+fn padded(head: &str, len: usize) -> String {
+    let mut body = format!(r#"{{{head},"pad":""#);
+    let pad = len - body.len() - r#""}"#.len();
+    body.push_str(&"x".repeat(pad));
+    body.push_str(r#""}"#);
+    assert_eq!(body.len(), len);
+    body
+}
+
+/// `prefix` `item,item,…,item` `suffix`, exactly `len` bytes (one space of padding when
+/// the items cannot fill it exactly).
+fn repeated(prefix: &str, item: &str, suffix: &str, len: usize) -> String {
+    let room = len - prefix.len() - suffix.len();
+    let count = (room + 1) / (item.len() + 1);
+    let mut body = String::with_capacity(len);
+    body.push_str(prefix);
+    body.push_str(item);
+    for _ in 1..count {
+        body.push(',');
+        body.push_str(item);
+    }
+    body.push_str(&" ".repeat(len - body.len() - suffix.len()));
+    body.push_str(suffix);
+    assert_eq!(body.len(), len);
+    body
+}
+
+impl Face {
+    async fn post_text(&self, body: String) -> (u16, Bytes) {
+        let auth = format!("Bearer {GATEWAY_KEY}");
+        let (status, _, answer) = self
+            .request(
+                "POST",
+                "/v1/chat/completions",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await;
+        (status, answer)
+    }
+}
+
+/// The answer's text, which must be the default transcript's.
+fn assert_answered(status: u16, answer: &Bytes) {
+    assert_eq!(status, 200, "{:.300}", String::from_utf8_lossy(answer));
+    let answer = json_of(answer);
+    let (text, _) = expected_text(&transcripts::openai_reasoning("openai.gpt-oss-120b"));
+    assert_eq!(answer["choices"][0]["message"]["content"], text.as_str());
+}
+
+/// The message of a 400 answer.
+fn refused(status: u16, answer: &Bytes) -> String {
+    assert_eq!(status, 400, "{:.300}", String::from_utf8_lossy(answer));
+    let answer = json_of(answer);
+    assert_eq!(answer["error"]["type"], "invalid_request_error");
+    answer["error"]["message"].as_str().unwrap().to_owned()
+}
+
+const HI: &str = r#""model":"openai.gpt-oss-120b","messages":[{"role":"user","content":"hi"}]"#;
+
+#[tokio::test]
+async fn the_largest_body_of_small_numbers_is_read_within_the_instance_memory() {
+    // The gateway's and the face's defaults: 64 MiB per instance, 8 MiB per body.
+    assert_eq!(GatewayConfig::default().memory_limit, 64 << 20);
+    let face = Face::start().await;
+    face.warm().await;
+    // Four million numbers in a member the face does not know: skipped, nothing kept.
+    let body = repeated(&format!(r#"{{{HI},"x":["#), "0", "]}", MAX_REQUEST_BYTES);
+    let (status, answer) = face.post_text(body).await;
+    assert_answered(status, &answer);
+    // The same numbers where strings must be: refused at the first, naming it.
+    let body = repeated(&format!(r#"{{{HI},"stop":["#), "0", "]}", MAX_REQUEST_BYTES);
+    let (status, answer) = face.post_text(body).await;
+    let message = refused(status, &answer);
+    assert_eq!(message, "stop[0]: expected a string, found a number");
+    assert_eq!(face.chats_upstream(), 2, "{:?}", face.emulator.requests());
+}
+
+#[tokio::test]
+async fn nesting_as_deep_as_allowed_is_answered_and_one_level_more_refused() {
+    let face = Face::start().await;
+    face.warm().await;
+    // The body is the first level, so 126 more fit; 127 is serde_json's limit.
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    let deepest = padded(&format!(r#"{HI},"x":{}"#, nested(126)), MAX_REQUEST_BYTES);
+    let (status, answer) = face.post_text(deepest).await;
+    assert_answered(status, &answer);
+    let deeper = padded(&format!(r#"{HI},"x":{}"#, nested(127)), MAX_REQUEST_BYTES);
+    let (status, answer) = face.post_text(deeper).await;
+    let message = refused(status, &answer);
+    assert!(
+        message.starts_with("the body is nested too deeply: more than 127 levels"),
+        "{message}"
+    );
+    assert_eq!(face.chats_upstream(), 2, "{:?}", face.emulator.requests());
+}
+
+#[tokio::test]
+async fn a_message_as_large_as_the_body_limit_goes_upstream() {
+    let face = Face::start().await;
+    face.warm().await;
+    let head = r#"{"model":"openai.gpt-oss-120b","messages":[{"role":"user","content":""#;
+    let tail = r#""}]}"#;
+    let text = "All work and no play. ".repeat(MAX_REQUEST_BYTES / 22);
+    let text = &text[..MAX_REQUEST_BYTES - head.len() - tail.len()];
+    let body = format!("{head}{text}{tail}");
+    assert_eq!(body.len(), MAX_REQUEST_BYTES);
+    let (status, answer) = face.post_text(body).await;
+    assert_answered(status, &answer);
+    // The text reached Mantle whole.
+    let seen = face.emulator.requests();
+    let sent = seen
+        .iter()
+        .rfind(|r| r.path == "/v1/chat/completions")
+        .and_then(|r| r.json())
+        .expect("the chat went upstream");
+    assert_eq!(sent["messages"][0]["content"], text);
+}
+
+/// The most items (messages, content parts, tool calls, tools, stop sequences) the face
+/// takes in one request.
+const MAX_ITEMS: usize = 10_000;
+
+#[tokio::test]
+async fn the_most_items_at_the_body_limit_are_answered_and_one_more_refused() {
+    let face = Face::start().await;
+    face.warm().await;
+    // A user turn, then an assistant turn with tool calls whose arguments fill the body:
+    // the shape that costs the most per item on this route.
+    let body = |calls: usize| {
+        let head = r#"{"model":"openai.gpt-oss-120b","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":["#;
+        let tail = r#"]}]}"#;
+        let call = |arguments: &str| {
+            format!(
+                r#"{{"id":"c","type":"function","function":{{"name":"f","arguments":"{arguments}"}}}}"#
+            )
+        };
+        let per_call = (MAX_REQUEST_BYTES - head.len() - tail.len()) / calls;
+        let arguments = "a".repeat(per_call - call("").len() - 1);
+        let mut body = head.to_owned();
+        for i in 0..calls {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&call(&arguments));
+        }
+        body.push_str(tail);
+        assert!(body.len() <= MAX_REQUEST_BYTES);
+        (body, arguments)
+    };
+    // Two messages and the tool calls: every item allowed.
+    let (most, arguments) = body(MAX_ITEMS - 2);
+    let (status, answer) = face.post_text(most).await;
+    assert_answered(status, &answer);
+    let seen = face.emulator.requests();
+    let sent = seen
+        .iter()
+        .rfind(|r| r.path == "/v1/chat/completions")
+        .and_then(|r| r.json())
+        .expect("the chat went upstream");
+    let calls = sent["messages"][1]["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), MAX_ITEMS - 2);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["function"]["arguments"] == arguments.as_str())
+    );
+    // One more is refused, naming where the count ran out (a message counts after its
+    // tool calls).
+    let (more, _) = body(MAX_ITEMS - 1);
+    let (status, answer) = face.post_text(more).await;
+    let message = refused(status, &answer);
+    assert!(
+        message.starts_with(&format!(
+            "messages[1]: too many items: a request may carry {MAX_ITEMS}"
+        )),
+        "{message}"
+    );
+    assert_eq!(face.chats_upstream(), 2, "{:?}", face.emulator.requests());
 }
