@@ -1027,18 +1027,24 @@ mod tests {
             "{e:?}"
         );
 
+        const BEARER: &str = "mantle-bearer-0123456789abcdef";
         let mut host = open_host(
             400,
-            r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad token key"}}"#,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad token mantle-bearer-0123456789abcdef"}}"#,
         );
-        let e = client()
+        let mut c = Client::new(Settings {
+            bearer_token: Some(BEARER.into()),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        let e = c
             .anthropic_passthrough(&mut host, raw(true, None))
             .err()
             .unwrap();
         assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
         assert!(e.message().contains("bad token"), "{e}");
         assert!(
-            !e.message().contains("token key"),
+            !e.message().contains(BEARER),
             "the bearer token is redacted: {e}"
         );
 
