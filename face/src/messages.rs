@@ -684,14 +684,18 @@ enum BlockOut<'a> {
     },
 }
 
-/// A block's delta.
+/// A block's delta, its `type` as Anthropic spells it (`text_delta`, …).
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type")]
 enum DeltaOut<'a> {
-    TextDelta { text: &'a str },
-    ThinkingDelta { thinking: &'a str },
-    SignatureDelta { signature: &'a str },
-    InputJsonDelta { partial_json: &'a str },
+    #[serde(rename = "text_delta")]
+    Text { text: &'a str },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: &'a str },
+    #[serde(rename = "signature_delta")]
+    Signature { signature: &'a str },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: &'a str },
 }
 
 /// `message_delta.delta`.
@@ -755,15 +759,15 @@ impl EventWriter {
             ChatEvent::MessageStart { id, .. } => self.start(Some(id), out),
             ChatEvent::TextDelta(text) if !text.is_empty() => {
                 let index = self.block(Open::Text, out);
-                self.delta(index, DeltaOut::TextDelta { text }, out);
+                self.delta(index, DeltaOut::Text { text }, out);
             }
             ChatEvent::ReasoningDelta(text) if !text.is_empty() => {
                 let index = self.block(Open::Thinking, out);
-                self.delta(index, DeltaOut::ThinkingDelta { thinking: text }, out);
+                self.delta(index, DeltaOut::Thinking { thinking: text }, out);
             }
             ChatEvent::ReasoningSignature(signature) => {
                 let index = self.block(Open::Thinking, out);
-                self.delta(index, DeltaOut::SignatureDelta { signature }, out);
+                self.delta(index, DeltaOut::Signature { signature }, out);
             }
             ChatEvent::RedactedReasoning(data) => {
                 self.start(None, out);
@@ -800,7 +804,7 @@ impl EventWriter {
                 if let Some(&(_, block)) = self.tools.iter().find(|(tool, _)| tool == index) {
                     self.delta(
                         block,
-                        DeltaOut::InputJsonDelta {
+                        DeltaOut::InputJson {
                             partial_json: arguments,
                         },
                         out,
