@@ -831,6 +831,11 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
             &format!("The model `{model}` does not exist or you do not have access to it."),
         );
     }
+    if route == Route::Anthropic
+        && let Some(refusal) = replayed_reasoning_refusal(&body)
+    {
+        return refuse(route, 400, INVALID, &refusal);
+    }
     let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
     let (sse, split, delay, fault) = match take_script(st) {
         Some(script) => (
@@ -859,6 +864,47 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     res
+}
+
+/// Why the reasoning replayed in a Messages request is refused, as Anthropic refuses it: a
+/// `thinking` block must come back with the signature given for that very text, and a
+/// `redacted_thinking` block with the data given, byte for byte
+/// ([`transcripts::anthropic_thinking`], [`transcripts::anthropic_redacted_thinking`]).
+fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
+    let thinking: String = transcripts::anthropic_thinking("")
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::ReasoningDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let messages = body.get("messages")?.as_array()?;
+    for (i, message) in messages.iter().enumerate() {
+        let Some(blocks) = message.get("content").and_then(Value::as_array) else {
+            continue;
+        };
+        for (j, block) in blocks.iter().enumerate() {
+            let field = |name: &str| block.get(name).and_then(Value::as_str);
+            match field("type") {
+                Some("thinking")
+                    if field("signature") != Some(transcripts::THINKING_SIGNATURE)
+                        || field("thinking") != Some(thinking.as_str()) =>
+                {
+                    return Some(format!(
+                        "messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+                    ));
+                }
+                Some("redacted_thinking") if field("data") != Some(transcripts::REDACTED_DATA) => {
+                    return Some(format!(
+                        "messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block"
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// The transcript that answers a chat request on `route` when no script is set, chosen from
@@ -1498,6 +1544,59 @@ mod tests {
             seen[1].json().unwrap()["stream_options"]["include_usage"],
             json!(true)
         );
+    }
+
+    #[tokio::test]
+    async fn replayed_reasoning_must_come_back_as_it_was_given() {
+        let emu = emulator().await;
+        let given = json_of(
+            &post(
+                &emu,
+                Route::Anthropic,
+                BEARER,
+                &with(
+                    with(anthropic_body("claude-opus-4.7"), "stream", json!(false)),
+                    "thinking",
+                    json!({"type": "enabled", "budget_tokens": 2048}),
+                ),
+            )
+            .await
+            .2,
+        );
+        let thinking = given["content"][0].clone();
+        assert_eq!(thinking["type"], "thinking");
+        let replay = |block: Value| {
+            with(
+                anthropic_body("claude-opus-4.7"),
+                "messages",
+                json!([
+                    {"role": "user", "content": "What is 27 * 453?"},
+                    {"role": "assistant", "content": [block, {"type": "text", "text": "12231"}]},
+                    {"role": "user", "content": "And doubled?"}
+                ]),
+            )
+        };
+        let (status, _, _) = post(&emu, Route::Anthropic, BEARER, &replay(thinking.clone())).await;
+        assert_eq!(status, 200);
+        let mut changed = thinking.clone();
+        changed["signature"] = json!(format!("{}A", thinking["signature"].as_str().unwrap()));
+        let mut rewritten = thinking.clone();
+        rewritten["thinking"] = json!("Something else.");
+        let redacted = json!({"type": "redacted_thinking", "data": "bm90IGdpdmVu"});
+        for block in [changed, rewritten, redacted] {
+            let (status, _, body) =
+                post(&emu, Route::Anthropic, BEARER, &replay(block.clone())).await;
+            assert_eq!(status, 400, "{block}");
+            let body = json_of(&body);
+            assert_eq!(body["error"]["type"], "invalid_request_error");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("messages.1.content.0: Invalid"),
+                "{body}"
+            );
+        }
     }
 
     #[tokio::test]
