@@ -142,8 +142,11 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     match (path, &method) {
         ("/v1/models", Method::Get) => models(face, out).await,
         ("/v1/chat/completions", Method::Post) => chat(face, request, out).await,
-        ("/v1/messages", Method::Post) => anthropic_messages(face, request, out).await,
-        ("/v1/messages", _) => {
+        ("/v1/messages", Method::Post) => anthropic_messages(face, request, out, false).await,
+        ("/v1/messages/count_tokens", Method::Post) => {
+            anthropic_messages(face, request, out, true).await;
+        }
+        ("/v1/messages" | "/v1/messages/count_tokens", _) => {
             let body = messages::anthropic_error(
                 "invalid_request_error",
                 &format!("{method} is not allowed on {path}"),
@@ -153,7 +156,9 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         (path, _) if is_messages_path(path) => {
             let body = messages::anthropic_error(
                 "not_found_error",
-                &format!("no route {path}: this gateway serves POST /v1/messages"),
+                &format!(
+                    "no route {path}: this gateway serves POST /v1/messages and POST /v1/messages/count_tokens"
+                ),
             );
             respond(out, 404, &[], body).await;
         }
@@ -372,7 +377,14 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
 
 /// `POST /v1/messages`: Claude models (those the listing puts on the Anthropic route) pass
 /// to Mantle's Anthropic route as written; other models are translated.
-async fn anthropic_messages(face: Face, request: IncomingRequest, out: ResponseOutparam) {
+/// `POST /v1/messages/count_tokens` (`count_tokens`) passes Claude requests on the same way;
+/// Mantle counts tokens for Claude models only.
+async fn anthropic_messages(
+    face: Face,
+    request: IncomingRequest,
+    out: ResponseOutparam,
+    count_tokens: bool,
+) {
     let beta = request
         .headers()
         .get("anthropic-beta")
@@ -408,13 +420,24 @@ async fn anthropic_messages(face: Face, request: IncomingRequest, out: ResponseO
         None => mantle_provider::discovery::default_api(model, Api::OpenaiCompletions),
     };
     if api == Api::AnthropicMessages {
+        let path = if count_tokens {
+            "/v1/messages/count_tokens"
+        } else {
+            "/v1/messages"
+        };
         let raw = RawMessages {
-            path: "/v1/messages".to_owned(),
+            path: path.to_owned(),
             body,
             beta: (!beta.is_empty()).then_some(beta),
-            stream: peeked.stream,
+            stream: peeked.stream && !count_tokens,
         };
         return pass_through(&mut client, &mut host, raw, out).await;
+    }
+    if count_tokens {
+        let e = Error::InvalidRequest(format!(
+            "token counting is served for Claude models only, not for {model}"
+        ));
+        return respond_anthropic_error(out, &e).await;
     }
     let parsed = match messages::parse_request(&body) {
         Ok(p) => p,

@@ -95,6 +95,12 @@ class ClaudeThroughTheFace(unittest.TestCase):
                                   tools=[WEATHER_TOOL])
         self.assertEqual(third.role, "assistant")
 
+    def test_count_tokens(self):
+        counted = client().messages.count_tokens(model=CLAUDE, messages=QUESTION, system="Be brief.")
+        self.assertGreater(counted.input_tokens, 0)
+        more = client().messages.count_tokens(model=CLAUDE, messages=QUESTION + QUESTION, system="Be brief.")
+        self.assertGreater(more.input_tokens, counted.input_tokens)
+
     def test_a_changed_signature_is_refused(self):
         first = client().messages.create(model=CLAUDE, max_tokens=4096, messages=QUESTION, thinking=THINKING)
         content = as_params(first.content)

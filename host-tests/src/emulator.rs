@@ -12,6 +12,9 @@
 //! the transcripts of [`crate::transcripts`] in real HTTP chunks, or whatever [`Script`] a test
 //! sets: any SSE body, cut into pieces of any size, with delays between them, cut off or
 //! stalled part way ([`StreamFault`]).
+//! `POST /anthropic/v1/messages/count_tokens` counts a Claude request's input tokens
+//! ([`emulated_input_tokens`]). Reasoning replayed on the Anthropic route must come back as
+//! it was given (a `thinking` block with its signature), or it is refused as Anthropic does.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -711,6 +714,7 @@ fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
         ),
         (_, "/v1/chat/completions") => chat(st, Route::OpenAi, req),
         (_, "/anthropic/v1/messages") => chat(st, Route::Anthropic, req),
+        (_, "/anthropic/v1/messages/count_tokens") => count_tokens(st, req),
         (method, path) => respond(
             404,
             error_body(
@@ -864,6 +868,69 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     res
+}
+
+/// The emulator's count of a Messages request's input tokens: one per four bytes of its
+/// `system`, `messages` and `tools` as JSON, at least one.
+pub fn emulated_input_tokens(request: &Value) -> u64 {
+    let bytes: usize = ["system", "messages", "tools"]
+        .iter()
+        .filter_map(|k| request.get(*k))
+        .map(|v| v.to_string().len())
+        .sum();
+    (bytes as u64).div_ceil(4).max(1)
+}
+
+/// `POST /anthropic/v1/messages/count_tokens`: checked like a Messages request (version
+/// header, body, a Claude model it has, no `max_tokens` needed), answered
+/// `{"input_tokens": N}` ([`emulated_input_tokens`]).
+fn count_tokens(st: &State, req: &Asked<'_>) -> Response<Body> {
+    let route = Route::Anthropic;
+    if req.method != "POST" {
+        return refuse(route, 405, INVALID, "Method not allowed");
+    }
+    if req.header("anthropic-version").map(str::trim) != Some(anthropic::ANTHROPIC_VERSION) {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            "anthropic-version: header is required (2023-06-01)",
+        );
+    }
+    let Ok(body @ Value::Object(_)) = serde_json::from_slice::<Value>(req.body) else {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            "the request body must be a JSON object",
+        );
+    };
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("");
+    if !is_claude(model) {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            &format!("model `{model}` isn't supported on this route"),
+        );
+    }
+    if !st.config.models.iter().any(|m| m == model) {
+        return refuse(
+            route,
+            404,
+            (
+                "model_not_found",
+                "invalid_request_error",
+                "not_found_error",
+            ),
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        );
+    }
+    respond(
+        200,
+        json!({"input_tokens": emulated_input_tokens(&body)}).to_string(),
+        &[],
+    )
 }
 
 /// Why the reasoning replayed in a Messages request is refused, as Anthropic refuses it: a

@@ -380,3 +380,43 @@ async fn a_claude_stream_cut_upstream_ends_with_whole_events_and_an_error_event(
     assert_eq!(data["type"], "error");
     assert_eq!(data["error"]["type"], "api_error");
 }
+
+#[tokio::test]
+async fn count_tokens_passes_claude_requests_and_refuses_open_models() {
+    let face = Face::start().await;
+    let body = r#"{"model":"claude-opus-4.7","system":"Be brief.","messages":[{"role":"user","content":"What is 27 * 453?"}]}"#;
+    let (status, _, answer) = face
+        .request(
+            "POST",
+            "/v1/messages/count_tokens",
+            &[
+                ("x-api-key", GATEWAY_KEY),
+                ("anthropic-version", "2025-06-01"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let expected = mantle_host::emulator::emulated_input_tokens(&json_of(body.as_bytes()));
+    assert_eq!(json_of(&answer), json!({"input_tokens": expected}));
+    let sent = face
+        .emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/anthropic/v1/messages/count_tokens")
+        .unwrap();
+    assert_eq!(sent.body, body.as_bytes());
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+
+    let open = json!({"model": OPEN, "messages": [{"role": "user", "content": "hi"}]});
+    let (status, _, answer) = face
+        .request(
+            "POST",
+            "/v1/messages/count_tokens",
+            &[("x-api-key", GATEWAY_KEY)],
+            open.to_string(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(json_of(&answer)["error"]["type"], "invalid_request_error");
+}
