@@ -37,35 +37,68 @@ pub const MAX_TOOLS: usize = crate::openai::MAX_TOOLS;
 
 // ---- Peeking at a request passed on as written ----
 
+/// The prefix of a full model reference, `amazon-bedrock-mantle/<id>`; Mantle knows the id.
+pub const PROVIDER_PREFIX: &str = "amazon-bedrock-mantle/";
+
+/// The Mantle id of a model reference: `amazon-bedrock-mantle/<id>` and `<id>` are the same.
+pub fn mantle_id(model: &str) -> &str {
+    model.strip_prefix(PROVIDER_PREFIX).unwrap_or(model)
+}
+
 /// What the face needs of a Messages body it passes on unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peeked {
-    /// `model`.
+    /// `model`, as the client wrote it.
     pub model: String,
     /// `stream`: `false` when absent.
     pub stream: bool,
+    /// Where the `model` value (with its quotes) sits in the body.
+    model_at: core::ops::Range<usize>,
+}
+
+impl Peeked {
+    /// The body for Mantle: the client's bytes, but for a model named by its full reference
+    /// (`amazon-bedrock-mantle/<id>`), whose value becomes the Mantle id. Nothing else moves.
+    pub fn body_for_mantle(&self, body: Vec<u8>) -> Vec<u8> {
+        let id = mantle_id(&self.model);
+        if id.len() == self.model.len() || body.get(self.model_at.clone()).is_none() {
+            return body;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        out.extend_from_slice(&body[..self.model_at.start]);
+        write_json(&mut out, &id);
+        out.extend_from_slice(&body[self.model_at.end..]);
+        out
+    }
 }
 
 /// The members [`peek`] reads; every other member is skipped unread.
 #[derive(Deserialize)]
-struct PeekBody {
-    model: Option<String>,
+struct PeekBody<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
     stream: Option<bool>,
 }
 
 /// Reads `model` (a non-empty string, required) and `stream` of a Messages body, skipping
 /// everything else without keeping it.
 pub fn peek(body: &[u8]) -> Result<Peeked> {
-    let body: PeekBody = from_slice(body)?;
-    let model = body
+    let read: PeekBody<'_> = from_slice(body)?;
+    let raw = read
         .model
+        .filter(|raw| raw.get() != "null")
         .ok_or_else(|| Error::InvalidRequest("model: required".into()))?;
+    let model: String = serde_json::from_str(raw.get())
+        .map_err(|_| Error::InvalidRequest("model: expected a string".into()))?;
     if model.is_empty() {
         return Err(Error::InvalidRequest("model: must not be empty".into()));
     }
+    // The raw value is a slice of the body: its place is where it starts in it.
+    let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
     Ok(Peeked {
         model,
-        stream: body.stream.unwrap_or(false),
+        stream: read.stream.unwrap_or(false),
+        model_at: start..start + raw.get().len(),
     })
 }
 
@@ -1251,13 +1284,10 @@ mod tests {
     #[test]
     fn peek_reads_model_and_stream_only() {
         let body = br#"{"messages":[{"role":"user","content":[{"type":"thinking","deep":[[[{}]]]}]}],"model":"claude-opus-4.7","stream":true,"x":null}"#;
-        assert_eq!(
-            peek(body).unwrap(),
-            Peeked {
-                model: "claude-opus-4.7".into(),
-                stream: true
-            }
-        );
+        let peeked = peek(body).unwrap();
+        assert_eq!(peeked.model, "claude-opus-4.7");
+        assert!(peeked.stream);
+        assert_eq!(peeked.body_for_mantle(body.to_vec()), body.to_vec());
         assert!(!peek(br#"{"model":"m"}"#).unwrap().stream);
         for bad in [
             &b"{}"[..],
@@ -1272,6 +1302,24 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn a_full_model_reference_is_rewritten_and_nothing_else() {
+        let body = br#"{ "stream":true, "model" : "amazon-bedrock-mantle/claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#;
+        let peeked = peek(body).unwrap();
+        assert_eq!(peeked.model, "amazon-bedrock-mantle/claude-opus-4.7");
+        assert_eq!(mantle_id(&peeked.model), "claude-opus-4.7");
+        assert_eq!(
+            String::from_utf8(peeked.body_for_mantle(body.to_vec())).unwrap(),
+            r#"{ "stream":true, "model" : "claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#
+        );
+        let escaped = br#"{"model":"amazon-bedrock-mantle\/deepseek.v3.2"}"#;
+        let peeked = peek(escaped).unwrap();
+        assert_eq!(
+            peeked.body_for_mantle(escaped.to_vec()),
+            br#"{"model":"deepseek.v3.2"}"#
+        );
     }
 
     #[test]

@@ -403,8 +403,10 @@ async fn anthropic_messages(
     };
     let mut host = WasiHost::new();
     let (mut client, seeded) = client(face, &host);
+    // The model as the client named it, in answers; its Mantle id, upstream.
     let model = peeked.model.as_str();
-    let lookup = match client.lookup(&mut host, model) {
+    let id = messages::mantle_id(model);
+    let lookup = match client.lookup(&mut host, id) {
         Ok(l) => l,
         Err(e) => return respond_anthropic_error(out, &e).await,
     };
@@ -417,7 +419,7 @@ async fn anthropic_messages(
             ));
             return respond_anthropic_error(out, &e).await;
         }
-        None => mantle_provider::discovery::default_api(model, Api::OpenaiCompletions),
+        None => mantle_provider::discovery::default_api(id, Api::OpenaiCompletions),
     };
     if api == Api::AnthropicMessages {
         let path = if count_tokens {
@@ -427,7 +429,7 @@ async fn anthropic_messages(
         };
         let raw = RawMessages {
             path: path.to_owned(),
-            body,
+            body: peeked.body_for_mantle(body),
             beta: (!beta.is_empty()).then_some(beta),
             stream: peeked.stream && !count_tokens,
         };
@@ -439,11 +441,12 @@ async fn anthropic_messages(
         ));
         return respond_anthropic_error(out, &e).await;
     }
-    let parsed = match messages::parse_request(&body) {
+    let mut parsed = match messages::parse_request(&body) {
         Ok(p) => p,
         Err(e) => return respond_anthropic_error(out, &e).await,
     };
     drop(body);
+    parsed.request.model = id.to_owned();
     let mut stream = match client.chat_stream(&mut host, &parsed.request) {
         Ok(s) => s,
         Err(e) => return respond_anthropic_error(out, &e).await,

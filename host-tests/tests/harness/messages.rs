@@ -420,3 +420,33 @@ async fn count_tokens_passes_claude_requests_and_refuses_open_models() {
     assert_eq!(status, 400);
     assert_eq!(json_of(&answer)["error"]["type"], "invalid_request_error");
 }
+
+#[tokio::test]
+async fn a_full_model_reference_reaches_mantle_as_its_id_and_nothing_else_changes() {
+    let face = Face::start().await;
+    let body = claude_body(false).replace(
+        &format!("\"{CLAUDE}\""),
+        &format!("\"amazon-bedrock-mantle/{CLAUDE}\""),
+    );
+    let (status, _, answer) = post(&face, &[], body.clone()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let seen = upstream_messages(&face);
+    assert_eq!(seen[0].body, claude_body(false).as_bytes());
+
+    let open = json!({"model": format!("amazon-bedrock-mantle/{OPEN}"), "max_tokens": 64,
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (status, _, answer) = post(&face, &[], open.to_string()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(
+        json_of(&answer)["model"],
+        open["model"],
+        "answered as the client named it"
+    );
+    let sent = face
+        .emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/chat/completions")
+        .unwrap();
+    assert_eq!(json_of(&sent.body)["model"], OPEN);
+}
