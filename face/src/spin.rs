@@ -115,19 +115,22 @@ fn is_messages_path(path: &str) -> bool {
 }
 
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    let face = match Face::load() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("mantle face: {e}");
-            return respond_error(out, &e).await;
-        }
-    };
     let full_path = request.path_with_query().unwrap_or_default();
     let path = full_path
         .split('?')
         .next()
         .unwrap_or_default()
         .trim_end_matches('/');
+    let face = match Face::load() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("mantle face: {e}");
+            if is_messages_path(path) {
+                return respond_anthropic_error(out, &e).await;
+            }
+            return respond_error(out, &e).await;
+        }
+    };
     if !face.authorized(&request) {
         let message =
             "missing or wrong gateway key: send x-api-key: <key> or Authorization: Bearer <key>";
