@@ -535,6 +535,81 @@ impl Client {
     }
 }
 
+/// A Messages request as the client wrote it, for [`Client::anthropic_passthrough`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessages {
+    /// Path below the Anthropic base, e.g. `/v1/messages`.
+    pub path: String,
+    /// The client's JSON body, sent byte for byte.
+    pub body: Vec<u8>,
+    /// The client's `anthropic-beta` value (comma-separated features), forwarded as is.
+    pub beta: Option<String>,
+    /// Whether the body asks for a stream (`stream: true`): sets `accept`.
+    pub stream: bool,
+}
+
+impl Client {
+    /// Sends a Messages request on Mantle's Anthropic route with the client's body as written
+    /// (thinking blocks, signatures and tool schemas untouched), the client's `anthropic-beta`,
+    /// `anthropic-version: 2023-06-01` (the one Mantle takes, whatever the client sent) and
+    /// this client's bearer token, given or minted. Returns the answer as it arrives (SSE or
+    /// JSON, for the caller to pass on as is). A refusal is an error here, classified and
+    /// redacted as [`Client::chat_stream`] does.
+    pub fn anthropic_passthrough(
+        &mut self,
+        host: &mut dyn Host,
+        request: RawMessages,
+    ) -> Result<Streaming> {
+        let resolved = self.resolve(host)?;
+        let bearer = self.bearer(host)?;
+        let accept = if request.stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let mut headers = vec![
+            ("authorization".to_owned(), format!("Bearer {bearer}")),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("accept".to_owned(), accept.to_owned()),
+            (
+                "anthropic-version".to_owned(),
+                anthropic::ANTHROPIC_VERSION.to_owned(),
+            ),
+        ];
+        if let Some(beta) = request.beta.filter(|b| !b.trim().is_empty()) {
+            headers.push(("anthropic-beta".to_owned(), beta));
+        }
+        let http_request = Request {
+            method: "POST",
+            base: resolved.base.anthropic(),
+            path: request.path,
+            headers,
+            body: request.body,
+        };
+        let limits = Limits {
+            connect_ms: http::DISCOVERY_LIMITS.connect_ms,
+            first_byte_ms: resolved.config.first_byte_timeout_ms,
+            between_bytes_ms: resolved.config.between_bytes_timeout_ms,
+            total_ms: 0,
+            max_body: usize::MAX,
+        };
+        let response = host.open(&http_request, &limits)?;
+        if !(200..300).contains(&response.status) {
+            let status = response.status;
+            let retry = response.header("retry-after").map(str::to_owned);
+            let secrets = resolved.secrets(&bearer);
+            let body = read_error_body(response, &secrets);
+            return Err(anthropic::classify_error(
+                status,
+                retry.as_deref(),
+                &body,
+                &secrets,
+            ));
+        }
+        Ok(response)
+    }
+}
+
 enum Events {
     OpenAi(EventStream<openai::Mapper>),
     Anthropic(EventStream<anthropic::Mapper>),
@@ -806,6 +881,190 @@ mod tests {
                 .any(|d| d.contains("discovery failed")),
             "{:?}",
             stale.diagnostics
+        );
+    }
+
+    /// A host whose streaming requests answer `status` with `body` and are kept for a look.
+    struct OpenHost {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: &'static str,
+        opened: Vec<Request>,
+    }
+
+    struct Chunks(Vec<Vec<u8>>);
+
+    impl BodyReader for Chunks {
+        fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+            Ok((!self.0.is_empty()).then(|| self.0.remove(0)))
+        }
+    }
+
+    impl Host for OpenHost {
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> u64 {
+            1_800_000_000
+        }
+        fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+            Err(Error::NotImplemented("no listing in these tests".into()))
+        }
+        fn open(&mut self, request: &Request, _limits: &Limits) -> Result<Streaming> {
+            self.opened.push(request.clone());
+            Ok(Streaming {
+                status: self.status,
+                headers: self.headers.clone(),
+                body: Box::new(Chunks(vec![self.body.as_bytes().to_vec()])),
+            })
+        }
+    }
+
+    fn open_host(status: u16, body: &'static str) -> OpenHost {
+        OpenHost {
+            status,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body,
+            opened: Vec::new(),
+        }
+    }
+
+    /// A body whose keys are out of any order a serializer would pick, with a signature.
+    const MESSAGES_BODY: &str = r#"{"stream":true,"model":"claude-opus-4.7","max_tokens":2048,"messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":"EqQB+/=="}]}],"tools":[{"name":"t","input_schema":{"type":"object","b":1,"a":2}}]}"#;
+
+    fn raw(stream: bool, beta: Option<&str>) -> RawMessages {
+        RawMessages {
+            path: "/v1/messages".into(),
+            body: MESSAGES_BODY.as_bytes().to_vec(),
+            beta: beta.map(str::to_owned),
+            stream,
+        }
+    }
+
+    fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn passthrough_sends_the_body_as_written_with_mantles_headers() {
+        let mut host = open_host(200, "event: message_stop\ndata: {}\n\n");
+        let answer = client()
+            .anthropic_passthrough(
+                &mut host,
+                raw(true, Some("interleaved-thinking-2025-05-14")),
+            )
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.read_to_end(1 << 10),
+            b"event: message_stop\ndata: {}\n\n"
+        );
+        let sent = &host.opened[0];
+        assert_eq!(sent.url(), "http://127.0.0.1:9/anthropic/v1/messages");
+        assert_eq!(sent.body, MESSAGES_BODY.as_bytes());
+        assert_eq!(header(sent, "authorization"), Some("Bearer key"));
+        assert_eq!(header(sent, "anthropic-version"), Some("2023-06-01"));
+        assert_eq!(
+            header(sent, "anthropic-beta"),
+            Some("interleaved-thinking-2025-05-14")
+        );
+        assert_eq!(header(sent, "accept"), Some("text/event-stream"));
+
+        client()
+            .anthropic_passthrough(&mut host, raw(false, None))
+            .unwrap();
+        let sent = &host.opened[1];
+        assert_eq!(header(sent, "anthropic-beta"), None);
+        assert_eq!(header(sent, "accept"), Some("application/json"));
+    }
+
+    #[test]
+    fn passthrough_mints_its_token_from_credentials() {
+        let mut host = open_host(200, "{}");
+        let mut c = Client::new(Settings {
+            credentials: Some(Credentials {
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+                session_token: None,
+                expiration: None,
+            }),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        c.anthropic_passthrough(&mut host, raw(false, None))
+            .unwrap();
+        let minted = c.minted().unwrap().token.clone();
+        assert!(minted.starts_with("bedrock-api-key-"));
+        assert_eq!(
+            header(&host.opened[0], "authorization"),
+            Some(format!("Bearer {minted}").as_str())
+        );
+    }
+
+    #[test]
+    fn passthrough_refusals_are_classified_and_redacted() {
+        let mut host = open_host(
+            429,
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+        );
+        host.headers.push(("retry-after".into(), "7".into()));
+        let e = client()
+            .anthropic_passthrough(&mut host, raw(true, None))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                e,
+                Error::RateLimited {
+                    retry_after: Some(7),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+
+        const BEARER: &str = "mantle-bearer-0123456789abcdef";
+        let mut host = open_host(
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad token mantle-bearer-0123456789abcdef"}}"#,
+        );
+        let mut c = Client::new(Settings {
+            bearer_token: Some(BEARER.into()),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        let e = c
+            .anthropic_passthrough(&mut host, raw(true, None))
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
+        assert!(e.message().contains("bad token"), "{e}");
+        assert!(
+            !e.message().contains(BEARER),
+            "the bearer token is redacted: {e}"
+        );
+
+        let mut host = open_host(
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        let e = client()
+            .anthropic_passthrough(&mut host, raw(true, None))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                e,
+                Error::UpstreamUnavailable {
+                    status: Some(529),
+                    ..
+                }
+            ),
+            "{e:?}"
         );
     }
 }

@@ -1,12 +1,14 @@
 //! The OpenAI-compatible HTTP face of the Mantle provider, as a Spin component.
 //!
 //! `GET /v1/models` and `POST /v1/chat/completions` (streaming and not) for any OpenAI client;
-//! Claude models go over Mantle's Anthropic route and come back in OpenAI's shape. A gateway
-//! key guards every route. Everything this component is told arrives as Spin variables:
+//! Claude models go over Mantle's Anthropic route and come back in OpenAI's shape.
+//! `POST /v1/messages` (streaming and not) for any Anthropic client: Claude models pass to
+//! Mantle's Anthropic route as written, open models are translated ([`messages`]). A gateway
+//! key guards every route ([`auth`]). Everything this component is told arrives as Spin variables:
 //!
 //! | variable | meaning |
 //! | --- | --- |
-//! | `gateway_api_key` | the key clients send as `Authorization: Bearer <key>` |
+//! | `gateway_api_key` | the key clients send as `Authorization: Bearer <key>` or `x-api-key` |
 //! | `allow_unauthenticated` | `true` serves without a key (local use only; logged loudly) |
 //! | `aws_region` | Mantle region |
 //! | `aws_bearer_token_bedrock` | a Mantle bearer token, or |
@@ -20,6 +22,8 @@
 //! The translation between OpenAI's shapes and the provider's lives in
 //! [`openai`], which is pure and tested natively; [`spin`] (wasm32 only) is the I/O.
 
+pub mod auth;
+pub mod messages;
 pub mod openai;
 #[cfg(target_arch = "wasm32")]
 mod spin;

@@ -1,16 +1,16 @@
 //! The Spin entry point and the I/O: variables, key-value, wasi-http.
 
+use crate::messages::{self, EventWriter, MessageCollector, Relay};
 use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
 use futures::SinkExt;
 use mantle_provider::Error;
 use mantle_provider::chat::ChatEvent;
-use mantle_provider::client::{Client, Host, Settings};
+use mantle_provider::client::{Client, Host, RawMessages, Settings};
 use mantle_provider::model::{Api, ModelSource};
 use mantle_provider::token::Credentials;
 use mantle_provider::wasi_host::WasiHost;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 use spin_sdk::{key_value, variables};
-use subtle::ConstantTimeEq;
 
 /// Largest request body unless `max_request_bytes` says otherwise.
 const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
@@ -88,9 +88,8 @@ impl Face {
         })
     }
 
-    /// Whether the request carries the gateway key as `Authorization: Bearer <key>` (the
-    /// scheme in any case, as RFC 9110 has it); the comparison takes the same time wherever
-    /// the first difference is.
+    /// Whether the request carries the gateway key, as `Authorization: Bearer <key>` or
+    /// `x-api-key: <key>` ([`crate::auth::carries_key`]: constant-time comparisons).
     fn authorized(&self, request: &IncomingRequest) -> bool {
         let Some(key) = &self.key else {
             eprintln!(
@@ -98,51 +97,74 @@ impl Face {
             );
             return true;
         };
-        let values = request.headers().get("authorization");
-        let [value] = values.as_slice() else {
-            return false;
-        };
-        let Some(given) = bearer(value) else {
-            return false;
-        };
-        bool::from(given.ct_eq(key.as_bytes()))
+        let headers = request.headers();
+        crate::auth::carries_key(
+            &headers.get("authorization"),
+            &headers.get("x-api-key"),
+            key.as_bytes(),
+        )
     }
 }
 
-/// The credentials of an `Authorization` value of the `Bearer` scheme.
-fn bearer(value: &[u8]) -> Option<&[u8]> {
-    let (scheme, credentials) = value.split_at_checked(7)?;
-    scheme
-        .eq_ignore_ascii_case(b"bearer ")
-        .then(|| credentials.trim_ascii())
+/// The largest non-streamed answer passed on from Mantle's Anthropic route.
+const MAX_WHOLE_ANSWER: usize = 32 * 1024 * 1024;
+
+/// Whether a path is one of the Messages API's, whose answers take Anthropic's shape.
+fn is_messages_path(path: &str) -> bool {
+    path == "/v1/messages" || path.starts_with("/v1/messages/")
 }
 
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    let face = match Face::load() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("mantle face: {e}");
-            return respond_error(out, &e).await;
-        }
-    };
-    if !face.authorized(&request) {
-        let body = face::openai_error(
-            "missing or wrong gateway key: send Authorization: Bearer <key>",
-            "invalid_request_error",
-            "invalid_api_key",
-        );
-        return respond(out, 401, &[("www-authenticate", "Bearer")], body).await;
-    }
-    let path = request.path_with_query().unwrap_or_default();
-    let path = path
+    let full_path = request.path_with_query().unwrap_or_default();
+    let path = full_path
         .split('?')
         .next()
         .unwrap_or_default()
         .trim_end_matches('/');
+    let face = match Face::load() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("mantle face: {e}");
+            if is_messages_path(path) {
+                return respond_anthropic_error(out, &e).await;
+            }
+            return respond_error(out, &e).await;
+        }
+    };
+    if !face.authorized(&request) {
+        let message =
+            "missing or wrong gateway key: send x-api-key: <key> or Authorization: Bearer <key>";
+        let body = if is_messages_path(path) {
+            messages::anthropic_error("authentication_error", message)
+        } else {
+            face::openai_error(message, "invalid_request_error", "invalid_api_key")
+        };
+        return respond(out, 401, &[("www-authenticate", "Bearer")], body).await;
+    }
     let method = request.method();
     match (path, &method) {
         ("/v1/models", Method::Get) => models(face, out).await,
         ("/v1/chat/completions", Method::Post) => chat(face, request, out).await,
+        ("/v1/messages", Method::Post) => anthropic_messages(face, request, out, false).await,
+        ("/v1/messages/count_tokens", Method::Post) => {
+            anthropic_messages(face, request, out, true).await;
+        }
+        ("/v1/messages" | "/v1/messages/count_tokens", _) => {
+            let body = messages::anthropic_error(
+                "invalid_request_error",
+                &format!("{method} is not allowed on {path}"),
+            );
+            respond(out, 405, &[], body).await;
+        }
+        (path, _) if is_messages_path(path) => {
+            let body = messages::anthropic_error(
+                "not_found_error",
+                &format!(
+                    "no route {path}: this gateway serves POST /v1/messages and POST /v1/messages/count_tokens"
+                ),
+            );
+            respond(out, 404, &[], body).await;
+        }
         ("/v1/models" | "/v1/chat/completions", _) => {
             let body = face::openai_error(
                 &format!("{method} is not allowed on {path}"),
@@ -154,7 +176,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         _ => {
             let body = face::openai_error(
                 &format!(
-                    "no route {path}: this gateway serves GET /v1/models and POST /v1/chat/completions"
+                    "no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions and POST /v1/messages"
                 ),
                 "invalid_request_error",
                 "unknown_url",
@@ -356,6 +378,218 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     }
 }
 
+/// `POST /v1/messages`: Claude models (those the listing puts on the Anthropic route) pass
+/// to Mantle's Anthropic route as written; other models are translated.
+/// `POST /v1/messages/count_tokens` (`count_tokens`) passes Claude requests on the same way;
+/// Mantle counts tokens for Claude models only.
+async fn anthropic_messages(
+    face: Face,
+    request: IncomingRequest,
+    out: ResponseOutparam,
+    count_tokens: bool,
+) {
+    let beta = request
+        .headers()
+        .get("anthropic-beta")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
+    let body = match read_body(request, face.max_request_bytes).await {
+        Ok(b) => b,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    let peeked = match messages::peek(&body) {
+        Ok(p) => p,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    let mut host = WasiHost::new();
+    let (mut client, seeded) = client(face, &host);
+    // The model as the client named it, in answers; its Mantle id, upstream.
+    let model = peeked.model.as_str();
+    let id = messages::mantle_id(model);
+    let lookup = match client.lookup(&mut host, id) {
+        Ok(l) => l,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    save_discovered(&client, seeded);
+    let api = match &lookup.model {
+        Some(m) => m.api,
+        None if lookup.diagnostics.is_empty() => {
+            let e = Error::ModelNotFound(format!(
+                "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
+            ));
+            return respond_anthropic_error(out, &e).await;
+        }
+        None => mantle_provider::discovery::default_api(id, Api::OpenaiCompletions),
+    };
+    if api == Api::AnthropicMessages {
+        let path = if count_tokens {
+            "/v1/messages/count_tokens"
+        } else {
+            "/v1/messages"
+        };
+        let raw = RawMessages {
+            path: path.to_owned(),
+            body: peeked.body_for_mantle(body),
+            beta: (!beta.is_empty()).then_some(beta),
+            stream: peeked.stream && !count_tokens,
+        };
+        return pass_through(&mut client, &mut host, raw, out).await;
+    }
+    if count_tokens {
+        let e = Error::InvalidRequest(format!(
+            "token counting is served for Claude models only, not for {model}"
+        ));
+        return respond_anthropic_error(out, &e).await;
+    }
+    let mut parsed = match messages::parse_request(&body) {
+        Ok(p) => p,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    drop(body);
+    parsed.request.model = id.to_owned();
+    let mut stream = match client.chat_stream(&mut host, &parsed.request) {
+        Ok(s) => s,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    let created = host.now();
+    if !parsed.stream {
+        let mut collector = MessageCollector::new(model, created);
+        while let Some(event) = stream.next_event() {
+            match event {
+                Ok(event) => collector.event(event),
+                Err(e) => return respond_anthropic_error(out, &e).await,
+            }
+        }
+        let body = collector.finish();
+        return respond(out, 200, &[("content-type", "application/json")], body).await;
+    }
+    let response = outgoing(
+        200,
+        &[
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+    );
+    let mut sink = Box::pin(response.take_body());
+    out.set(response);
+    let mut writer = EventWriter::new(model, created);
+    let mut frames = Vec::new();
+    loop {
+        match stream.next_event() {
+            Some(Ok(ChatEvent::Finish(reason))) => {
+                writer.event(&ChatEvent::Finish(reason), &mut frames);
+                let _ = sink.send(frames).await;
+                drop(sink);
+                while stream.next_event().is_some() {}
+                return;
+            }
+            Some(Ok(event)) => writer.event(&event, &mut frames),
+            Some(Err(e)) => {
+                eprintln!("mantle face: stream of {model} ended early: {e}");
+                writer.error(&e, &mut frames);
+                let _ = sink.send(frames).await;
+                return;
+            }
+            None => {
+                let _ = sink.send(frames).await;
+                return;
+            }
+        }
+        if !stream.buffered()
+            && !frames.is_empty()
+            && sink.send(core::mem::take(&mut frames)).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
+/// a stream event by event as it arrives ([`Relay`]), a whole answer once it is all in.
+async fn pass_through(
+    client: &mut Client,
+    host: &mut WasiHost,
+    raw: RawMessages,
+    out: ResponseOutparam,
+) {
+    let stream = raw.stream;
+    let mut answer = match client.anthropic_passthrough(host, raw) {
+        Ok(a) => a,
+        Err(e) => return respond_anthropic_error(out, &e).await,
+    };
+    if !stream {
+        let mut body = Vec::new();
+        loop {
+            match answer.body.next_chunk() {
+                Ok(Some(chunk)) if body.len() + chunk.len() > MAX_WHOLE_ANSWER => {
+                    let e = Error::Protocol(format!(
+                        "the upstream answer is larger than {MAX_WHOLE_ANSWER} bytes"
+                    ));
+                    return respond_anthropic_error(out, &e).await;
+                }
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    let e =
+                        Error::Truncated(format!("the upstream answer broke off: {}", e.message()));
+                    return respond_anthropic_error(out, &e).await;
+                }
+            }
+        }
+        let content_type = answer
+            .header("content-type")
+            .unwrap_or("application/json")
+            .to_owned();
+        return respond(out, 200, &[("content-type", &content_type)], body).await;
+    }
+    let response = outgoing(
+        200,
+        &[
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+    );
+    let mut sink = Box::pin(response.take_body());
+    out.set(response);
+    let mut relay = Relay::new();
+    loop {
+        let mut bytes = Vec::new();
+        let ended = match answer.body.next_chunk() {
+            Ok(Some(chunk)) => {
+                relay.feed(&chunk, &mut bytes);
+                false
+            }
+            Ok(None) => {
+                relay.end(None, &mut bytes);
+                true
+            }
+            Err(e) => {
+                let e = match e {
+                    Error::Timeout(m) => Error::Timeout(m),
+                    other => Error::Truncated(format!(
+                        "the stream broke before its final event: {}",
+                        other.message()
+                    )),
+                };
+                eprintln!("mantle face: Messages stream ended early: {e}");
+                relay.end(Some(&e), &mut bytes);
+                true
+            }
+        };
+        // The client went away when a write fails; dropping the answer closes the upstream
+        // request.
+        if !bytes.is_empty() && sink.send(bytes).await.is_err() {
+            return;
+        }
+        if ended {
+            return;
+        }
+    }
+}
+
 /// A response head with these headers.
 fn outgoing(status: u16, headers: &[(&str, &str)]) -> OutgoingResponse {
     let entries: Vec<(String, Vec<u8>)> = headers
@@ -385,6 +619,19 @@ async fn respond_error(out: ResponseOutparam, error: &Error) {
         headers,
         body,
     } = face::error_response(error);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    respond(out, status, &headers, body).await;
+}
+
+async fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
+    let ErrorResponse {
+        status,
+        headers,
+        body,
+    } = messages::error_response(error);
     let headers: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

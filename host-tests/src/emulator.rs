@@ -12,6 +12,9 @@
 //! the transcripts of [`crate::transcripts`] in real HTTP chunks, or whatever [`Script`] a test
 //! sets: any SSE body, cut into pieces of any size, with delays between them, cut off or
 //! stalled part way ([`StreamFault`]).
+//! `POST /anthropic/v1/messages/count_tokens` counts a Claude request's input tokens
+//! ([`emulated_input_tokens`]). Reasoning replayed on the Anthropic route must come back as
+//! it was given (a `thinking` block with its signature), or it is refused as Anthropic does.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -711,6 +714,7 @@ fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
         ),
         (_, "/v1/chat/completions") => chat(st, Route::OpenAi, req),
         (_, "/anthropic/v1/messages") => chat(st, Route::Anthropic, req),
+        (_, "/anthropic/v1/messages/count_tokens") => count_tokens(st, req),
         (method, path) => respond(
             404,
             error_body(
@@ -831,6 +835,11 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
             &format!("The model `{model}` does not exist or you do not have access to it."),
         );
     }
+    if route == Route::Anthropic
+        && let Some(refusal) = replayed_reasoning_refusal(&body)
+    {
+        return refuse(route, 400, INVALID, &refusal);
+    }
     let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
     let (sse, split, delay, fault) = match take_script(st) {
         Some(script) => (
@@ -859,6 +868,110 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     res
+}
+
+/// The emulator's count of a Messages request's input tokens: one per four bytes of its
+/// `system`, `messages` and `tools` as JSON, at least one.
+pub fn emulated_input_tokens(request: &Value) -> u64 {
+    let bytes: usize = ["system", "messages", "tools"]
+        .iter()
+        .filter_map(|k| request.get(*k))
+        .map(|v| v.to_string().len())
+        .sum();
+    (bytes as u64).div_ceil(4).max(1)
+}
+
+/// `POST /anthropic/v1/messages/count_tokens`: checked like a Messages request (version
+/// header, body, a Claude model it has, no `max_tokens` needed), answered
+/// `{"input_tokens": N}` ([`emulated_input_tokens`]).
+fn count_tokens(st: &State, req: &Asked<'_>) -> Response<Body> {
+    let route = Route::Anthropic;
+    if req.method != "POST" {
+        return refuse(route, 405, INVALID, "Method not allowed");
+    }
+    if req.header("anthropic-version").map(str::trim) != Some(anthropic::ANTHROPIC_VERSION) {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            "anthropic-version: header is required (2023-06-01)",
+        );
+    }
+    let Ok(body @ Value::Object(_)) = serde_json::from_slice::<Value>(req.body) else {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            "the request body must be a JSON object",
+        );
+    };
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("");
+    if !is_claude(model) {
+        return refuse(
+            route,
+            400,
+            INVALID,
+            &format!("model `{model}` isn't supported on this route"),
+        );
+    }
+    if !st.config.models.iter().any(|m| m == model) {
+        return refuse(
+            route,
+            404,
+            (
+                "model_not_found",
+                "invalid_request_error",
+                "not_found_error",
+            ),
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        );
+    }
+    respond(
+        200,
+        json!({"input_tokens": emulated_input_tokens(&body)}).to_string(),
+        &[],
+    )
+}
+
+/// Why the reasoning replayed in a Messages request is refused, as Anthropic refuses it: a
+/// `thinking` block must come back with the signature given for that very text, and a
+/// `redacted_thinking` block with the data given, byte for byte
+/// ([`transcripts::anthropic_thinking`], [`transcripts::anthropic_redacted_thinking`]).
+fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
+    let thinking: String = transcripts::anthropic_thinking("")
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::ReasoningDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let messages = body.get("messages")?.as_array()?;
+    for (i, message) in messages.iter().enumerate() {
+        let Some(blocks) = message.get("content").and_then(Value::as_array) else {
+            continue;
+        };
+        for (j, block) in blocks.iter().enumerate() {
+            let field = |name: &str| block.get(name).and_then(Value::as_str);
+            match field("type") {
+                Some("thinking")
+                    if field("signature") != Some(transcripts::THINKING_SIGNATURE)
+                        || field("thinking") != Some(thinking.as_str()) =>
+                {
+                    return Some(format!(
+                        "messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+                    ));
+                }
+                Some("redacted_thinking") if field("data") != Some(transcripts::REDACTED_DATA) => {
+                    return Some(format!(
+                        "messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block"
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// The transcript that answers a chat request on `route` when no script is set, chosen from
@@ -1498,6 +1611,59 @@ mod tests {
             seen[1].json().unwrap()["stream_options"]["include_usage"],
             json!(true)
         );
+    }
+
+    #[tokio::test]
+    async fn replayed_reasoning_must_come_back_as_it_was_given() {
+        let emu = emulator().await;
+        let given = json_of(
+            &post(
+                &emu,
+                Route::Anthropic,
+                BEARER,
+                &with(
+                    with(anthropic_body("claude-opus-4.7"), "stream", json!(false)),
+                    "thinking",
+                    json!({"type": "enabled", "budget_tokens": 2048}),
+                ),
+            )
+            .await
+            .2,
+        );
+        let thinking = given["content"][0].clone();
+        assert_eq!(thinking["type"], "thinking");
+        let replay = |block: Value| {
+            with(
+                anthropic_body("claude-opus-4.7"),
+                "messages",
+                json!([
+                    {"role": "user", "content": "What is 27 * 453?"},
+                    {"role": "assistant", "content": [block, {"type": "text", "text": "12231"}]},
+                    {"role": "user", "content": "And doubled?"}
+                ]),
+            )
+        };
+        let (status, _, _) = post(&emu, Route::Anthropic, BEARER, &replay(thinking.clone())).await;
+        assert_eq!(status, 200);
+        let mut changed = thinking.clone();
+        changed["signature"] = json!(format!("{}A", thinking["signature"].as_str().unwrap()));
+        let mut rewritten = thinking.clone();
+        rewritten["thinking"] = json!("Something else.");
+        let redacted = json!({"type": "redacted_thinking", "data": "bm90IGdpdmVu"});
+        for block in [changed, rewritten, redacted] {
+            let (status, _, body) =
+                post(&emu, Route::Anthropic, BEARER, &replay(block.clone())).await;
+            assert_eq!(status, 400, "{block}");
+            let body = json_of(&body);
+            assert_eq!(body["error"]["type"], "invalid_request_error");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("messages.1.content.0: Invalid"),
+                "{body}"
+            );
+        }
     }
 
     #[tokio::test]

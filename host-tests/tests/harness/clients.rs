@@ -204,3 +204,156 @@ async fn anthropic_client_with_a_token_minted_by_the_component() {
             .any(|r| r.header("authorization") == Some(&format!("Bearer {token}")))
     );
 }
+
+/// `mantle-host serve --emulate` with this gateway key: the process, the gateway's base URL
+/// (`http://127.0.0.1:PORT/v1`) and a task that drains its log (returned when it stops).
+async fn serve_emulate(
+    key: &str,
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::task::JoinHandle<String>,
+) {
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
+        .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
+        .env("MANTLE_GATEWAY_KEY", key)
+        .env("MANTLE_FACE", build::face().expect("the face builds"))
+        .env_remove("AWS_BEARER_TOKEN_BEDROCK")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mantle-host serve starts");
+    let mut lines = BufReader::new(serve.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve stopped:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.strip_prefix("OpenAI-compatible gateway at ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let drain = tokio::spawn(async move {
+        let mut rest = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        rest
+    });
+    (serve, url, drain)
+}
+
+#[tokio::test]
+async fn anthropic_client_through_mantle_host_serve_emulate() {
+    let key = "gw-anthropic-client-test-key";
+    let (mut serve, url, drain) = serve_emulate(key).await;
+    let anthropic_url = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+    run_python(
+        "test_anthropic_face.py",
+        &[
+            ("MANTLE_FACE_URL", anthropic_url),
+            ("MANTLE_GATEWAY_KEY", key.to_owned()),
+        ],
+    )
+    .await;
+    serve.kill().await.unwrap();
+    let rest = drain.await.unwrap();
+    assert!(!rest.contains(key), "the gateway key appeared in the log");
+}
+
+/// The text a transcript answers with.
+fn text_of(t: &Transcript) -> String {
+    t.events
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::TextDelta(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Claude Code (pinned in `host-tests/agents/package.json`, installed by
+/// `scripts/setup-agents`), run non-interactively (`-p`) against the gateway's Messages API;
+/// its JSON result.
+async fn claude_code(base_url: &str, key: &str, model: &str, args: &[&str]) -> Value {
+    let root = build::workspace_root();
+    let claude = root.join("target/agents/node_modules/.bin/claude");
+    assert!(
+        claude.is_file(),
+        "no Claude Code at {}: run `bash scripts/setup-agents` (or `bash scripts/test`)",
+        claude.display()
+    );
+    // A home and a project of its own, so no setting of this machine's user plays a part.
+    let home = root.join(format!(
+        "target/tmp/agent-home-{}-{model}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = tokio::process::Command::new(&claude)
+        .args(["-p", "Say hi", "--output-format", "json"])
+        .args(args)
+        .current_dir(&home)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("ANTHROPIC_BASE_URL", base_url)
+        .env("ANTHROPIC_API_KEY", key)
+        .env("ANTHROPIC_MODEL", model)
+        .env("ANTHROPIC_SMALL_FAST_MODEL", model)
+        .env("ANTHROPIC_DEFAULT_HAIKU_MODEL", model)
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), output)
+        .await
+        .expect("Claude Code answers within two minutes")
+        .expect("Claude Code runs");
+    let _ = std::fs::remove_dir_all(&home);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "Claude Code failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[tokio::test]
+async fn claude_code_through_mantle_host_serve_emulate() {
+    let key = "gw-agent-test-key-0123";
+    let (mut serve, url, drain) = serve_emulate(key).await;
+    let base = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+    let claude = transcripts::CLAUDE_MODEL;
+    let open = transcripts::OPENAI_MODEL;
+    // Without tools: one answer, Claude's passed natively, the open model's translated.
+    for (model, transcript) in [
+        (claude, transcripts::anthropic_text(claude)),
+        (open, transcripts::openai_reasoning(open)),
+    ] {
+        let result = claude_code(&base, key, model, &["--tools", ""]).await;
+        assert_eq!(result["subtype"], "success", "{model}: {result}");
+        assert_eq!(result["is_error"], false, "{model}: {result}");
+        assert_eq!(result["result"], text_of(&transcript), "{model}: {result}");
+    }
+    // With its own tools: the emulator asks for tools Claude Code lacks, Claude Code answers
+    // with tool results, and so on until its turns are used up; no request fails.
+    for model in [claude, open] {
+        let result = claude_code(&base, key, model, &["--max-turns", "2"]).await;
+        assert_eq!(result["subtype"], "error_max_turns", "{model}: {result}");
+        assert_eq!(result["num_turns"], 2, "{model}: {result}");
+        assert_eq!(result["is_error"], false, "{model}: {result}");
+    }
+    serve.kill().await.unwrap();
+    let rest = drain.await.unwrap();
+    assert!(!rest.contains(key), "the gateway key appeared in the log");
+}

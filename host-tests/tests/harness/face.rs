@@ -158,7 +158,8 @@ async fn requests_without_the_gateway_key_never_reach_the_emulator() {
         vec![("authorization", &basic)],
         vec![("authorization", &lower)],
         vec![("authorization", "Bearer ")],
-        vec![("x-api-key", GATEWAY_KEY)],
+        vec![("x-api-key", &wrong)],
+        vec![("x-api-key", "")],
     ];
     for headers in &cases {
         for (method, path) in [("GET", "/v1/models"), ("POST", "/v1/chat/completions")] {

@@ -10,6 +10,7 @@ mod common;
 mod contract;
 mod face;
 mod listing;
+mod messages;
 mod oracle;
 mod tokens;
 mod wire_bytes;
