@@ -2954,6 +2954,7 @@ mod tests {
             output_tokens: 40,
             cache_read_tokens: Some(2048),
             cache_write_tokens: Some(100),
+            reasoning_tokens: None,
         }
     }
 
@@ -3216,6 +3217,7 @@ mod tests {
                 output_tokens: 4,
                 cache_read_tokens: None,
                 cache_write_tokens: None,
+                reasoning_tokens: None,
             }),
             ChatEvent::Finish(StopReason::ToolCalls),
         ] {

@@ -130,6 +130,7 @@ fn usage(input: u32, output: u32, read: Option<u32>, write: Option<u32>) -> Chat
         output_tokens: output,
         cache_read_tokens: read,
         cache_write_tokens: write,
+        reasoning_tokens: None,
     })
 }
 
