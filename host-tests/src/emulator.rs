@@ -899,7 +899,9 @@ fn served_on(route: Route, model: &str) -> bool {
 /// its JSON body (`model` is the request's, or empty):
 ///
 /// - tools present (a non-empty `tools` array): the tool-call transcript
-///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`]);
+///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`],
+///   [`transcripts::responses_tool_calls`]), unless the conversation ends with tool results on
+///   an OpenAI-shaped route (a `tool` message, a `function_call_output` item);
 /// - else, on the OpenAI route, a reasoning model by its id
 ///   ([`mantle_provider::discovery::infer_reasoning`]): [`transcripts::openai_reasoning`];
 ///   on the Anthropic route, `thinking.type` `enabled` (or `adaptive`):
@@ -909,10 +911,27 @@ fn served_on(route: Route, model: &str) -> bool {
 /// - else the text transcript ([`transcripts::openai_text`], [`transcripts::anthropic_text`]).
 pub fn default_transcript(route: Route, request: &Value) -> transcripts::Transcript {
     let model = request.get("model").and_then(Value::as_str).unwrap_or("");
-    let tools = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .is_some_and(|t| !t.is_empty());
+    // A conversation that ends with tool results on an OpenAI-shaped route is answered in
+    // text, as a model does once it has what it asked for.
+    let last_of = |key: &str| {
+        request
+            .get(key)
+            .and_then(Value::as_array)
+            .and_then(|items| items.last())
+            .cloned()
+    };
+    let answered = match route {
+        Route::OpenAi => last_of("messages").is_some_and(|m| m["role"] == "tool"),
+        Route::Responses | Route::OpenaiResponses => {
+            last_of("input").is_some_and(|i| i["type"] == "function_call_output")
+        }
+        Route::Anthropic => false,
+    };
+    let tools = !answered
+        && request
+            .get("tools")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
     let thinking = matches!(
         request
             .get("thinking")
