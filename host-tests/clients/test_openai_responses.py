@@ -185,6 +185,7 @@ class ResponsesThroughTheFace(unittest.TestCase):
         self.assertEqual(completion.choices[0].message.model_extra.get("reasoning_content"),
                          expected["reasoning"])
         self.assertEqual(completion.usage.prompt_tokens, expected["prompt_tokens"])
+        self.assertEqual(completion.usage.completion_tokens_details.reasoning_tokens, 18)
         stream = client().chat.completions.create(model=GPT5, messages=messages, stream=True)
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         self.assertEqual(text, expected["text"])
