@@ -20,7 +20,8 @@
 //! kept in the default key-value store for the hour the provider caches them.
 //!
 //! The translation between OpenAI's shapes and the provider's lives in [`openai`] (chat
-//! completions) and [`responses`] (the Responses API), which are pure and tested natively; [`spin`] (wasm32 only) is the I/O.
+//! completions) and [`responses`] (the Responses API), which are pure and tested natively;
+//! [`spin`] (wasm32 only) is the I/O.
 
 pub mod openai;
 pub mod responses;
