@@ -311,7 +311,13 @@ impl StreamMapper for Mapper {
         let kind = parsed.kind.as_deref().unwrap_or(event.event.as_str());
         match kind {
             "error" => {
-                let code = parsed.code.as_ref().map(code_text).unwrap_or_default();
+                let code = parsed
+                    .code
+                    .as_ref()
+                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
+                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
+                    .map(code_text)
+                    .unwrap_or_default();
                 return Err(stream_error(&code, data));
             }
             "response.failed" => {
@@ -798,6 +804,13 @@ mod tests {
         let out = run(event_stream(), &[overflow.as_bytes(), b"\n\n"]);
         assert!(
             matches!(out.error, Some(Error::ContextOverflow(_))),
+            "{out:?}"
+        );
+        let nested = r#"event: error
+data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","code":"rate_limit_exceeded","message":"Slow down"}}"#;
+        let out = run(event_stream(), &[nested.as_bytes(), b"\n\n"]);
+        assert!(
+            matches!(&out.error, Some(Error::RateLimited { message, .. }) if message.ends_with("Slow down")),
             "{out:?}"
         );
     }

@@ -148,6 +148,8 @@ pub struct Event {
     pub arguments: Option<String>,
     /// The error code, in `error` (its `message` is quoted from the event's data).
     pub code: Option<Value>,
+    /// The error object, in an `error` event that nests it (`{"type":"error","error":{…}}`).
+    pub error: Option<Value>,
 }
 
 /// The response object of the lifecycle events; its `output` is not read (the deltas carry
