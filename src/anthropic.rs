@@ -676,6 +676,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             output_tokens: output,
             cache_read_tokens: read,
             cache_write_tokens: write,
+            reasoning_tokens: None,
         })
     }
 

@@ -232,6 +232,8 @@ pub struct Usage {
     pub cache_read_tokens: Option<u32>,
     /// Input tokens written to the prompt cache, when reported.
     pub cache_write_tokens: Option<u32>,
+    /// Output tokens spent on reasoning (counted in `output_tokens` too), when reported.
+    pub reasoning_tokens: Option<u32>,
 }
 
 /// Why the model stopped.

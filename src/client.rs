@@ -16,6 +16,7 @@ use crate::model::Api;
 use crate::model::Model;
 use crate::openai;
 use crate::region;
+use crate::responses;
 use crate::secrets::{self, Secrets};
 use crate::token::{self, Credentials, Token};
 
@@ -457,6 +458,24 @@ impl Client {
                     openai::build_request(request, cap)?,
                 )
             }
+            Api::OpenaiResponses => {
+                let cap = listed
+                    .as_ref()
+                    .filter(|m| m.source != crate::model::ModelSource::Discovered)
+                    .map(|m| m.max_tokens);
+                // GPT-5.x is served only on the /openai/v1 base; other models on the base.
+                let base = if discovery::is_gpt5(&request.model) {
+                    resolved.base.openai()
+                } else {
+                    resolved.base.clone()
+                };
+                let store = resolved.config.store_for(&request.model);
+                (
+                    base,
+                    "/responses",
+                    responses::build_request(request, cap, store)?,
+                )
+            }
             Api::AnthropicMessages => {
                 headers.push((
                     "anthropic-version".to_owned(),
@@ -501,6 +520,9 @@ impl Client {
                 Api::AnthropicMessages => {
                     anthropic::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
+                Api::OpenaiResponses => {
+                    responses::classify_error(status, retry.as_deref(), &body, &secrets)
+                }
             };
             return Err(e);
         }
@@ -523,6 +545,9 @@ impl Client {
             }
             Api::AnthropicMessages => {
                 Events::Anthropic(anthropic::event_stream().redacting(resolved.secrets(&bearer)))
+            }
+            Api::OpenaiResponses => {
+                Events::Responses(responses::event_stream().redacting(resolved.secrets(&bearer)))
             }
         };
         Ok(ChatStream {
@@ -613,6 +638,7 @@ impl Client {
 enum Events {
     OpenAi(EventStream<openai::Mapper>),
     Anthropic(EventStream<anthropic::Mapper>),
+    Responses(EventStream<responses::Mapper>),
 }
 
 impl Events {
@@ -620,6 +646,7 @@ impl Events {
         match self {
             Events::OpenAi(s) => s.feed(chunk, out),
             Events::Anthropic(s) => s.feed(chunk, out),
+            Events::Responses(s) => s.feed(chunk, out),
         }
     }
 
@@ -627,6 +654,7 @@ impl Events {
         match self {
             Events::OpenAi(s) => s.end(out),
             Events::Anthropic(s) => s.end(out),
+            Events::Responses(s) => s.end(out),
         }
     }
 
@@ -634,6 +662,7 @@ impl Events {
         match self {
             Events::OpenAi(s) => s.finished(),
             Events::Anthropic(s) => s.finished(),
+            Events::Responses(s) => s.finished(),
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct ProviderConfig {
     pub first_byte_timeout_ms: u64,
     /// `betweenBytesTimeoutMs`: longest pause inside a streamed chat answer, milliseconds.
     pub between_bytes_timeout_ms: u64,
+    /// `store`: whether the Responses route asks Mantle to keep responses (it keeps stored
+    /// responses for 30 days); `false` unless configured, so the user's data is not retained.
+    pub store: bool,
     /// `models`: per-model settings, ids unique, in the order written.
     pub models: Vec<ModelOverride>,
 }
@@ -91,6 +94,7 @@ impl Default for ProviderConfig {
             discovery_timeout_ms: MAX_DISCOVERY_TIMEOUT_MS,
             first_byte_timeout_ms: DEFAULT_FIRST_BYTE_TIMEOUT_MS,
             between_bytes_timeout_ms: DEFAULT_BETWEEN_BYTES_TIMEOUT_MS,
+            store: false,
             models: Vec::new(),
         }
     }
@@ -146,6 +150,8 @@ pub struct ModelOverride {
     pub context_window: Option<u32>,
     /// `maxTokens`: maximum output tokens (positive).
     pub max_tokens: Option<u32>,
+    /// `store`: the provider's `store` for this model (Responses route only).
+    pub store: Option<bool>,
 }
 
 impl ModelOverride {
@@ -185,6 +191,18 @@ impl ModelOverride {
             discovery::model_with_defaults(&self.id, default_api, ModelSource::Configured);
         self.apply(&mut model);
         model
+    }
+}
+
+impl ProviderConfig {
+    /// Whether the Responses route sends `store: true` for `model_id`: the model's `store`,
+    /// else the provider's (`false` unless configured).
+    pub fn store_for(&self, model_id: &str) -> bool {
+        self.models
+            .iter()
+            .find(|m| m.id == model_id)
+            .and_then(|m| m.store)
+            .unwrap_or(self.store)
     }
 }
 
@@ -344,6 +362,9 @@ fn provider_config(p: &Map<String, Value>) -> Result<ProviderConfig> {
     if let Some(v) = member(p, "betweenBytesTimeoutMs") {
         config.between_bytes_timeout_ms = u64::from(count(v, &path("betweenBytesTimeoutMs"))?);
     }
+    if let Some(v) = member(p, "store") {
+        config.store = boolean(v, &path("store"))?;
+    }
     if let Some(v) = member(p, "models") {
         let entries = array(v, &path("models"))?;
         for (i, entry) in entries.iter().enumerate() {
@@ -405,6 +426,9 @@ fn model_override(v: &Value, path: &str) -> Result<ModelOverride> {
     }
     if let Some(v) = member(m, "maxTokens") {
         o.max_tokens = Some(count(v, &field("maxTokens"))?);
+    }
+    if let Some(v) = member(m, "store") {
+        o.store = Some(boolean(v, &field("store"))?);
     }
     Ok(o)
 }
@@ -612,6 +636,7 @@ mod tests {
                     cost: Some(Cost::default()),
                     context_window: Some(32_000),
                     max_tokens: Some(4_096),
+                    store: None,
                 },
                 ModelOverride {
                     id: "claude-opus-4.7".into(),
@@ -919,11 +944,11 @@ mod tests {
     #[test]
     fn unknown_api_names_the_valid_ones() {
         for text in [
-            provider("api: 'openai-responses'"),
-            provider("models: [{ id: 'a', api: 'openai-responses' }]"),
+            provider("api: 'openai-response'"),
+            provider("models: [{ id: 'a', api: 'openai-response' }]"),
         ] {
             let m = err(&text);
-            assert!(m.contains("unknown api \"openai-responses\""), "{m}");
+            assert!(m.contains("unknown api \"openai-response\""), "{m}");
             for api in Api::ALL {
                 assert!(m.contains(api.as_str()), "{m} lacks {}", api.as_str());
             }
@@ -935,6 +960,22 @@ mod tests {
         );
         let c = parse(&provider("api: 'anthropic-messages'")).unwrap();
         assert_eq!(c.api, Api::AnthropicMessages);
+    }
+
+    #[test]
+    fn store_is_off_unless_configured_per_provider_or_model() {
+        let c = parse(&provider("models: [{ id: 'openai.gpt-5.4' }]")).unwrap();
+        assert!(!c.store_for("openai.gpt-5.4"));
+        let c = parse(&provider(
+            "store: true, models: [{ id: 'a', store: false }, { id: 'b', api: 'openai-responses' }]",
+        ))
+        .unwrap();
+        assert!(!c.store_for("a"), "the model's setting wins");
+        assert!(c.store_for("b"));
+        assert!(c.store_for("c"));
+        assert_eq!(c.models[1].api, Some(Api::OpenaiResponses));
+        let m = err(&provider("store: 'yes'"));
+        assert!(m.contains("store"), "{m}");
     }
 
     #[test]
@@ -1165,6 +1206,7 @@ mod tests {
             }),
             context_window: Some(128_000),
             max_tokens: Some(8_192),
+            store: Some(true),
         };
         full.apply(&mut base);
         assert_eq!(

@@ -50,11 +50,20 @@ pub fn is_claude(id: &str) -> bool {
     id.starts_with("claude-") || id.contains("anthropic.claude")
 }
 
+/// Whether an id names an OpenAI GPT-5.x model (`openai.gpt-5*`, case-insensitive), which
+/// Mantle serves only through the Responses API on the `/openai/v1` base.
+pub fn is_gpt5(id: &str) -> bool {
+    id.get(..12)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("openai.gpt-5"))
+}
+
 /// The route of a model known only by its id: Anthropic Messages for Claude ids
-/// ([`is_claude`]), else `fallback`.
+/// ([`is_claude`]), OpenAI Responses for GPT-5.x ids ([`is_gpt5`]), else `fallback`.
 pub fn default_api(id: &str, fallback: Api) -> Api {
     if is_claude(id) {
         Api::AnthropicMessages
+    } else if is_gpt5(id) {
+        Api::OpenaiResponses
     } else {
         fallback
     }
@@ -207,7 +216,7 @@ pub fn describe(id: &str, discovered: &[Model], config: &ProviderConfig) -> Opti
 }
 
 /// The route to send `model_id` on: the `api` of the listed model with that id; else
-/// Anthropic Messages for Claude ids ([`is_claude`]); else `default_api`.
+/// the route its id implies ([`default_api`]); else `default_api`.
 pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
     match models.iter().find(|m| m.id == model_id) {
         Some(m) => m.api,
@@ -370,6 +379,22 @@ mod tests {
                 Api::AnthropicMessages,
                 Api::OpenaiCompletions
             ]
+        );
+    }
+
+    #[test]
+    fn gpt5_ids_go_to_the_responses_route() {
+        let body = br#"{"data":[{"id":"openai.gpt-5.4"},{"id":"openai.gpt-5.5"},{"id":"OpenAI.GPT-5"},{"id":"openai.gpt-oss-120b"},{"id":"openai.gpt-4o"}]}"#;
+        let models = parse_models(body, &Secrets::default()).unwrap();
+        let api = |id: &str| models.iter().find(|m| m.id == id).unwrap().api;
+        assert_eq!(api("openai.gpt-5.4"), Api::OpenaiResponses);
+        assert_eq!(api("openai.gpt-5.5"), Api::OpenaiResponses);
+        assert_eq!(api("OpenAI.GPT-5"), Api::OpenaiResponses);
+        assert_eq!(api("openai.gpt-oss-120b"), Api::OpenaiCompletions);
+        assert_eq!(api("openai.gpt-4o"), Api::OpenaiCompletions);
+        assert_eq!(
+            route_for("openai.gpt-5.9", &[], Api::OpenaiCompletions),
+            Api::OpenaiResponses
         );
     }
 

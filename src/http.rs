@@ -107,6 +107,17 @@ impl BaseUrl {
         format!("{scheme}://{}{}{suffix}", self.authority, self.path)
     }
 
+    /// The base of OpenAI's own routes on Mantle (GPT-5.x Responses): the base's trailing
+    /// `/v1` replaced with `/openai/v1` (`https://bedrock-mantle.{region}.api.aws/openai/v1`).
+    pub fn openai(&self) -> BaseUrl {
+        let prefix = self.path.strip_suffix("/v1").unwrap_or(&self.path);
+        BaseUrl {
+            scheme: self.scheme,
+            authority: self.authority.clone(),
+            path: format!("{prefix}/openai/v1"),
+        }
+    }
+
     /// The base of the Anthropic route: the trailing `/v1` replaced by `/anthropic`.
     pub fn anthropic(&self) -> BaseUrl {
         let prefix = self.path.strip_suffix("/v1").unwrap_or(&self.path);
@@ -256,6 +267,10 @@ mod tests {
         assert_eq!(
             b.anthropic().url("/v1/messages"),
             "https://bedrock-mantle.us-east-1.api.aws/anthropic/v1/messages"
+        );
+        assert_eq!(
+            b.openai().url("/responses"),
+            "https://bedrock-mantle.us-east-1.api.aws/openai/v1/responses"
         );
         let local = BaseUrl::parse("http://127.0.0.1:8787/v1").unwrap();
         assert_eq!((local.scheme, local.host()), (Scheme::Http, "127.0.0.1"));

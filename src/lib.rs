@@ -16,6 +16,7 @@ pub mod http;
 pub mod model;
 pub mod openai;
 pub mod region;
+pub mod responses;
 pub mod secrets;
 pub mod sigv4;
 pub mod sse;

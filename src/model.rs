@@ -8,17 +8,24 @@ pub enum Api {
     OpenaiCompletions,
     /// Anthropic Messages (Claude).
     AnthropicMessages,
+    /// OpenAI Responses (GPT-5.x on `/openai/v1`; gpt-oss on `/v1` too).
+    OpenaiResponses,
 }
 
 impl Api {
     /// Every value, as the configuration spells them.
-    pub const ALL: [Api; 2] = [Api::OpenaiCompletions, Api::AnthropicMessages];
+    pub const ALL: [Api; 3] = [
+        Api::OpenaiCompletions,
+        Api::AnthropicMessages,
+        Api::OpenaiResponses,
+    ];
 
     /// The configuration's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Api::OpenaiCompletions => "openai-completions",
             Api::AnthropicMessages => "anthropic-messages",
+            Api::OpenaiResponses => "openai-responses",
         }
     }
 

@@ -168,7 +168,7 @@ fn text_only(parts: &[ContentPart], what: &str) -> Result<String> {
 
 /// What a failed `POST /chat/completions` means. Besides the generic cases of
 /// [`http::classify_error`]: a refusal that names the context length is
-/// [`Error::ContextOverflow`]; a model served on the Anthropic route is [`Error::WrongRoute`]
+/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`]
 /// with a hint; 529 is [`Error::UpstreamUnavailable`].
 pub fn classify_error(
     status: u16,
@@ -192,8 +192,10 @@ fn classify(
     if (400..500).contains(&status) && status != 429 {
         if is_wrong_route(&said) {
             return Error::WrongRoute(format!(
-                "{answered} (the model is served on the Anthropic Messages route, \
-                 POST /anthropic/v1/messages: give it api \"anthropic-messages\")"
+                "{answered} (the model is served on another route: Claude on the Anthropic \
+                 Messages route, POST /anthropic/v1/messages (api \"anthropic-messages\"); \
+                 GPT-5.x on the Responses route, POST /openai/v1/responses \
+                 (api \"openai-responses\"))"
             ));
         }
         let code = error_words(body);
@@ -360,6 +362,7 @@ impl StreamMapper for Mapper {
                 output_tokens: usage.completion_tokens.map_or(0, tokens),
                 cache_read_tokens: cached,
                 cache_write_tokens: None,
+                reasoning_tokens: None,
             }));
             if let Some(reason) = self.finish.take() {
                 self.emit_finish(reason, out);
@@ -588,6 +591,7 @@ mod tests {
             output_tokens: output,
             cache_read_tokens: cache_read,
             cache_write_tokens: None,
+            reasoning_tokens: None,
         })
     }
 

@@ -137,6 +137,7 @@ impl From<model::Model> for wit::Model {
             api: match m.api {
                 model::Api::OpenaiCompletions => wit::Api::OpenaiCompletions,
                 model::Api::AnthropicMessages => wit::Api::AnthropicMessages,
+                model::Api::OpenaiResponses => wit::Api::OpenaiResponses,
             },
             reasoning: m.reasoning,
             input: m
@@ -321,6 +322,7 @@ impl From<chat::ChatEvent> for wit::ChatEvent {
                 output_tokens: u.output_tokens,
                 cache_read_tokens: u.cache_read_tokens,
                 cache_write_tokens: u.cache_write_tokens,
+                reasoning_tokens: u.reasoning_tokens,
             }),
             chat::ChatEvent::Finish(r) => wit::ChatEvent::Finish(match r {
                 chat::StopReason::Stop => wit::StopReason::Stop,

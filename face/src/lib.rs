@@ -1,10 +1,12 @@
 //! The OpenAI-compatible HTTP face of the Mantle provider, as a Spin component.
 //!
-//! `GET /v1/models` and `POST /v1/chat/completions` (streaming and not) for any OpenAI client;
-//! Claude models go over Mantle's Anthropic route and come back in OpenAI's shape.
-//! `POST /v1/messages` (streaming and not) for any Anthropic client: Claude models pass to
-//! Mantle's Anthropic route as written, open models are translated ([`messages`]). A gateway
-//! key guards every route ([`auth`]). Everything this component is told arrives as Spin variables:
+//! `GET /v1/models`, `POST /v1/chat/completions` and `POST /v1/responses` (streaming and not)
+//! for any OpenAI client; every model answers on both, whatever Mantle route serves it
+//! (Claude over the Anthropic route, GPT-5.x over the Responses route, the others over chat
+//! completions), and comes back in the shape the client asked for. `POST /v1/messages`
+//! (streaming and not) for any Anthropic client: Claude models pass to Mantle's Anthropic route
+//! as written, open models are translated ([`messages`]). A gateway key guards every route
+//! ([`auth`]). Everything this component is told arrives as Spin variables:
 //!
 //! | variable | meaning |
 //! | --- | --- |
@@ -19,11 +21,13 @@
 //! A Spin host makes a fresh instance per request, so the models discovered upstream are
 //! kept in the default key-value store for the hour the provider caches them.
 //!
-//! The translation between OpenAI's shapes and the provider's lives in
-//! [`openai`], which is pure and tested natively; [`spin`] (wasm32 only) is the I/O.
+//! The translation between the clients' shapes and the provider's lives in [`openai`] (chat
+//! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
+//! are pure and tested natively; [`spin`] (wasm32 only) is the I/O.
 
 pub mod auth;
 pub mod messages;
 pub mod openai;
+pub mod responses;
 #[cfg(target_arch = "wasm32")]
 mod spin;

@@ -1486,12 +1486,21 @@ struct UsageBody {
     /// There when cache reads are known.
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_tokens_details: Option<PromptTokensDetails>,
+    /// There when reasoning tokens are known (the Responses route reports them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completion_tokens_details: Option<CompletionTokensDetails>,
 }
 
 /// `usage.prompt_tokens_details`.
 #[derive(Serialize)]
 struct PromptTokensDetails {
     cached_tokens: u64,
+}
+
+/// `usage.completion_tokens_details`.
+#[derive(Serialize)]
+struct CompletionTokensDetails {
+    reasoning_tokens: u64,
 }
 
 impl UsageBody {
@@ -1508,6 +1517,9 @@ impl UsageBody {
             total_tokens: prompt + completion,
             prompt_tokens_details: usage.cache_read_tokens.map(|_| PromptTokensDetails {
                 cached_tokens: read,
+            }),
+            completion_tokens_details: usage.reasoning_tokens.map(|n| CompletionTokensDetails {
+                reasoning_tokens: u64::from(n),
             }),
         }
     }
@@ -2954,6 +2966,7 @@ mod tests {
             output_tokens: 40,
             cache_read_tokens: Some(2048),
             cache_write_tokens: Some(100),
+            reasoning_tokens: None,
         }
     }
 
@@ -3216,6 +3229,7 @@ mod tests {
                 output_tokens: 4,
                 cache_read_tokens: None,
                 cache_write_tokens: None,
+                reasoning_tokens: None,
             }),
             ChatEvent::Finish(StopReason::ToolCalls),
         ] {

@@ -2,6 +2,7 @@
 
 use crate::messages::{self, EventWriter, MessageCollector, Relay};
 use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
+use crate::responses::ResponsesWriter;
 use futures::SinkExt;
 use mantle_provider::Error;
 use mantle_provider::chat::ChatEvent;
@@ -145,6 +146,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     match (path, &method) {
         ("/v1/models", Method::Get) => models(face, out).await,
         ("/v1/chat/completions", Method::Post) => chat(face, request, out).await,
+        ("/v1/responses", Method::Post) => responses(face, request, out).await,
         ("/v1/messages", Method::Post) => anthropic_messages(face, request, out, false).await,
         ("/v1/messages/count_tokens", Method::Post) => {
             anthropic_messages(face, request, out, true).await;
@@ -165,7 +167,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
             );
             respond(out, 404, &[], body).await;
         }
-        ("/v1/models" | "/v1/chat/completions", _) => {
+        ("/v1/models" | "/v1/chat/completions" | "/v1/responses", _) => {
             let body = face::openai_error(
                 &format!("{method} is not allowed on {path}"),
                 "invalid_request_error",
@@ -176,7 +178,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         _ => {
             let body = face::openai_error(
                 &format!(
-                    "no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions and POST /v1/messages"
+                    "no route {path}: this gateway serves GET /v1/models, POST /v1/chat/completions, POST /v1/responses and POST /v1/messages"
                 ),
                 "invalid_request_error",
                 "unknown_url",
@@ -637,4 +639,90 @@ async fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     respond(out, status, &headers, body).await;
+}
+
+/// `POST /v1/responses`: the Responses API for every model. The request becomes the
+/// provider's chat request, which goes over the route the model is served on; the answer
+/// comes back as Responses events, or one `response` object.
+async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) {
+    let body = match read_body(request, face.max_request_bytes).await {
+        Ok(b) => b,
+        Err(e) => return respond_error(out, &e).await,
+    };
+    let parsed = match crate::responses::parse_responses_request(&body) {
+        Ok(p) => p,
+        Err(e) => return respond_error(out, &e).await,
+    };
+    drop(body);
+    let mut host = WasiHost::new();
+    let (mut client, seeded) = client(face, &host);
+    let model = &parsed.request.model;
+    let lookup = match client.lookup(&mut host, model) {
+        Ok(l) => l,
+        Err(e) => return respond_error(out, &e).await,
+    };
+    save_discovered(&client, seeded);
+    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
+        let e = Error::InvalidRequest(format!(
+            "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
+        ));
+        return respond_error(out, &e).await;
+    }
+    let mut stream = match client.chat_stream(&mut host, &parsed.request) {
+        Ok(s) => s,
+        Err(e) => return respond_error(out, &e).await,
+    };
+    let mut writer = ResponsesWriter::new(model, host.now(), parsed.effort.clone(), parsed.stream);
+    let mut frames = Vec::new();
+    if !parsed.stream {
+        while let Some(event) = stream.next_event() {
+            match event {
+                Ok(event) => writer.event(&event, &mut frames),
+                Err(e) => return respond_error(out, &e).await,
+            }
+        }
+        let body = writer.finish();
+        return respond(out, 200, &[("content-type", "application/json")], body).await;
+    }
+    let response = outgoing(
+        200,
+        &[
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+    );
+    let mut sink = Box::pin(response.take_body());
+    out.set(response);
+    loop {
+        match stream.next_event() {
+            Some(Ok(event @ ChatEvent::Finish(_))) => {
+                // The finish is last: the client gets everything now; the rest of the
+                // upstream body is read afterwards.
+                writer.event(&event, &mut frames);
+                let _ = sink.send(frames).await;
+                drop(sink);
+                while stream.next_event().is_some() {}
+                return;
+            }
+            Some(Ok(event)) => writer.event(&event, &mut frames),
+            Some(Err(e)) => {
+                eprintln!("mantle face: stream of {model} ended early: {e}");
+                writer.error(&e, &mut frames);
+                let _ = sink.send(frames).await;
+                return;
+            }
+            None => {
+                let _ = sink.send(frames).await;
+                return;
+            }
+        }
+        // Everything one upstream chunk gave goes out in one write; a failed write means the
+        // client went away, and dropping the stream closes the upstream request.
+        if !stream.buffered()
+            && !frames.is_empty()
+            && sink.send(core::mem::take(&mut frames)).await.is_err()
+        {
+            return;
+        }
+    }
 }

@@ -7,8 +7,11 @@
 //! Mantle's OpenAI-shaped error body. Tests inspect the requests it saw, change the models
 //! it lists and inject faults (any status and body, latency, a body of any size).
 //!
-//! It serves Mantle's two chat routes, `POST /v1/chat/completions` (OpenAI) and
-//! `POST /anthropic/v1/messages` (Claude models, `anthropic-version: 2023-06-01`), streaming
+//! It serves Mantle's chat routes, `POST /v1/chat/completions` (OpenAI chat completions),
+//! `POST /v1/responses` (the Responses API, gpt-oss models), `POST /openai/v1/responses` (the
+//! Responses API, GPT-5.x only) and `POST /anthropic/v1/messages` (Claude models,
+//! `anthropic-version: 2023-06-01`), each refusing the models served elsewhere with Mantle's
+//! wrong-route 400, streaming
 //! the transcripts of [`crate::transcripts`] in real HTTP chunks, or whatever [`Script`] a test
 //! sets: any SSE body, cut into pieces of any size, with delays between them, cut off or
 //! stalled part way ([`StreamFault`]).
@@ -34,8 +37,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use mantle_provider::chat::{ChatEvent, EventStream, StopReason, StreamMapper, Usage};
-use mantle_provider::discovery::{infer_reasoning, is_claude};
-use mantle_provider::{anthropic, openai, token};
+use mantle_provider::discovery::{infer_reasoning, is_claude, is_gpt5};
+use mantle_provider::{anthropic, openai, responses, token};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
@@ -68,9 +71,10 @@ impl std::error::Error for StreamAborted {}
 pub type KnownKey = (String, String);
 
 /// Model ids served by default: real Mantle ids.
-pub const DEFAULT_MODELS: [&str; 6] = [
+pub const DEFAULT_MODELS: [&str; 7] = [
     "deepseek.v3.2",
     "moonshotai.kimi-k2-thinking",
+    "openai.gpt-5.4",
     "openai.gpt-oss-120b",
     "openai.gpt-oss-20b",
     "qwen.qwen3-coder-480b-a35b-instruct",
@@ -715,6 +719,8 @@ fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
         (_, "/v1/chat/completions") => chat(st, Route::OpenAi, req),
         (_, "/anthropic/v1/messages") => chat(st, Route::Anthropic, req),
         (_, "/anthropic/v1/messages/count_tokens") => count_tokens(st, req),
+        (_, "/v1/responses") => chat(st, Route::Responses, req),
+        (_, "/openai/v1/responses") => chat(st, Route::OpenaiResponses, req),
         (method, path) => respond(
             404,
             error_body(
@@ -736,7 +742,9 @@ fn refuse(
     message: &str,
 ) -> Response<Body> {
     let body = match route {
-        Route::OpenAi => error_body(code, kind, message),
+        Route::OpenAi | Route::Responses | Route::OpenaiResponses => {
+            error_body(code, kind, message)
+        }
         Route::Anthropic => anthropic_error_body(anthropic_kind, message),
     };
     respond(status, body, &[])
@@ -809,13 +817,25 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
     else {
         return refuse(route, 400, INVALID, "model: field required");
     };
-    if !body.get("messages").is_some_and(Value::is_array) {
+    if route.is_responses() {
+        if !body
+            .get("input")
+            .is_some_and(|i| i.is_array() || i.is_string())
+        {
+            return refuse(
+                route,
+                400,
+                INVALID,
+                "input: field required (a string or an array)",
+            );
+        }
+    } else if !body.get("messages").is_some_and(Value::is_array) {
         return refuse(route, 400, INVALID, "messages: field required (an array)");
     }
     if route == Route::Anthropic && !body.get("max_tokens").is_some_and(Value::is_u64) {
         return refuse(route, 400, INVALID, "max_tokens: field required");
     }
-    if is_claude(model) != (route == Route::Anthropic) {
+    if !served_on(route, model) {
         return refuse(
             route,
             400,
@@ -974,22 +994,57 @@ fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
     None
 }
 
+/// Whether Mantle serves `model` on `route`: Claude only on the Anthropic route, GPT-5.x only
+/// on `/openai/v1/responses`, gpt-oss on `/v1/responses` as well as chat completions, the other
+/// models on chat completions only.
+fn served_on(route: Route, model: &str) -> bool {
+    let claude = is_claude(model);
+    let gpt5 = is_gpt5(model);
+    match route {
+        Route::Anthropic => claude,
+        Route::OpenaiResponses => gpt5,
+        Route::OpenAi => !claude && !gpt5,
+        Route::Responses => model.starts_with("openai.gpt-oss"),
+    }
+}
+
 /// The transcript that answers a chat request on `route` when no script is set, chosen from
 /// its JSON body (`model` is the request's, or empty):
 ///
 /// - tools present (a non-empty `tools` array): the tool-call transcript
-///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`]);
+///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`],
+///   [`transcripts::responses_tool_calls`]), unless the conversation ends with tool results on
+///   an OpenAI-shaped route (a `tool` message, a `function_call_output` item);
 /// - else, on the OpenAI route, a reasoning model by its id
 ///   ([`mantle_provider::discovery::infer_reasoning`]): [`transcripts::openai_reasoning`];
 ///   on the Anthropic route, `thinking.type` `enabled` (or `adaptive`):
-///   [`transcripts::anthropic_thinking`];
+///   [`transcripts::anthropic_thinking`]; on the Responses routes, reasoning summaries for
+///   GPT-5.x ([`transcripts::responses_reasoning`]) and reasoning text for other reasoning
+///   models ([`transcripts::responses_reasoning_text`]);
 /// - else the text transcript ([`transcripts::openai_text`], [`transcripts::anthropic_text`]).
 pub fn default_transcript(route: Route, request: &Value) -> transcripts::Transcript {
     let model = request.get("model").and_then(Value::as_str).unwrap_or("");
-    let tools = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .is_some_and(|t| !t.is_empty());
+    // A conversation that ends with tool results on an OpenAI-shaped route is answered in
+    // text, as a model does once it has what it asked for.
+    let last_of = |key: &str| {
+        request
+            .get(key)
+            .and_then(Value::as_array)
+            .and_then(|items| items.last())
+            .cloned()
+    };
+    let answered = match route {
+        Route::OpenAi => last_of("messages").is_some_and(|m| m["role"] == "tool"),
+        Route::Responses | Route::OpenaiResponses => {
+            last_of("input").is_some_and(|i| i["type"] == "function_call_output")
+        }
+        Route::Anthropic => false,
+    };
+    let tools = !answered
+        && request
+            .get("tools")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
     let thinking = matches!(
         request
             .get("thinking")
@@ -1004,6 +1059,16 @@ pub fn default_transcript(route: Route, request: &Value) -> transcripts::Transcr
         Route::Anthropic if tools => transcripts::anthropic_tool_use(model),
         Route::Anthropic if thinking => transcripts::anthropic_thinking(model),
         Route::Anthropic => transcripts::anthropic_text(model),
+        Route::Responses | Route::OpenaiResponses if tools => {
+            transcripts::responses_tool_calls(model)
+        }
+        Route::Responses | Route::OpenaiResponses if is_gpt5(model) => {
+            transcripts::responses_reasoning(model)
+        }
+        Route::Responses | Route::OpenaiResponses if infer_reasoning(model) => {
+            transcripts::responses_reasoning_text(model)
+        }
+        Route::Responses | Route::OpenaiResponses => transcripts::responses_text(model),
     }
 }
 
@@ -1176,6 +1241,7 @@ fn whole_answer(route: Route, model: &str, sse: &str) -> Response<Body> {
     let (events, error) = match route {
         Route::OpenAi => map_body(openai::event_stream(), sse),
         Route::Anthropic => map_body(anthropic::event_stream(), sse),
+        Route::Responses | Route::OpenaiResponses => map_body(responses::event_stream(), sse),
     };
     if let Some(error) = error {
         let (status, words) = match &error {
@@ -1198,6 +1264,7 @@ fn whole_answer(route: Route, model: &str, sse: &str) -> Response<Body> {
     let body = match route {
         Route::OpenAi => whole.openai(model),
         Route::Anthropic => whole.anthropic(model),
+        Route::Responses | Route::OpenaiResponses => whole.responses(model),
     };
     respond(200, body.to_string(), &[])
 }
@@ -1328,6 +1395,57 @@ impl Whole {
             "model": model,
             "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
             "usage": usage,
+        })
+    }
+
+    /// A Responses `response` object.
+    fn responses(&self, model: &str) -> Value {
+        let mut output = Vec::new();
+        for (n, block) in self.blocks.iter().enumerate() {
+            output.push(match block {
+                Block::Thinking(text, _) => json!({
+                    "id": format!("rs_{n}"), "type": "reasoning",
+                    "summary": [{"type": "summary_text", "text": text}],
+                }),
+                Block::Redacted(data) => json!({
+                    "id": format!("rs_{n}"), "type": "reasoning", "summary": [],
+                    "encrypted_content": data,
+                }),
+                Block::Text(text) => json!({
+                    "id": format!("msg_{n}"), "type": "message", "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }),
+                Block::Tool(id, name, args) => json!({
+                    "id": format!("fc_{n}"), "type": "function_call", "status": "completed",
+                    "call_id": id, "name": name, "arguments": args,
+                }),
+            });
+        }
+        let (status, incomplete) = match &self.stop {
+            Some(StopReason::Length) => ("incomplete", json!({"reason": "max_output_tokens"})),
+            Some(StopReason::ContentFilter) => ("incomplete", json!({"reason": "content_filter"})),
+            _ => ("completed", Value::Null),
+        };
+        let cached = self.usage.cache_read_tokens.unwrap_or(0);
+        let input = self.usage.input_tokens + cached;
+        json!({
+            "id": self.id,
+            "object": "response",
+            "created_at": 1_763_000_000,
+            "status": status,
+            "error": null,
+            "incomplete_details": incomplete,
+            "model": model,
+            "output": output,
+            "store": false,
+            "usage": {
+                "input_tokens": input,
+                "input_tokens_details": {"cached_tokens": cached},
+                "output_tokens": self.usage.output_tokens,
+                "output_tokens_details": {"reasoning_tokens": self.usage.reasoning_tokens.unwrap_or(0)},
+                "total_tokens": input + self.usage.output_tokens,
+            },
         })
     }
 
@@ -1519,7 +1637,17 @@ mod tests {
         match route {
             Route::OpenAi => map_body(openai::event_stream(), &sse),
             Route::Anthropic => map_body(anthropic::event_stream(), &sse),
+            Route::Responses | Route::OpenaiResponses => map_body(responses::event_stream(), &sse),
         }
+    }
+
+    fn responses_body(model: &str) -> Value {
+        json!({
+            "model": model,
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+            "store": false,
+            "stream": true,
+        })
     }
 
     fn json_of(body: &[u8]) -> Value {
@@ -1564,6 +1692,26 @@ mod tests {
                 Route::Anthropic,
                 with(anthropic_body("claude-opus-4.7"), "tools", tools()),
                 transcripts::anthropic_tool_use("claude-opus-4.7"),
+            ),
+            (
+                Route::OpenaiResponses,
+                responses_body("openai.gpt-5.4"),
+                transcripts::responses_reasoning("openai.gpt-5.4"),
+            ),
+            (
+                Route::OpenaiResponses,
+                with(responses_body("openai.gpt-5.4"), "tools", tools()),
+                transcripts::responses_tool_calls("openai.gpt-5.4"),
+            ),
+            (
+                Route::Responses,
+                responses_body("openai.gpt-oss-120b"),
+                transcripts::responses_reasoning_text("openai.gpt-oss-120b"),
+            ),
+            (
+                Route::Responses,
+                responses_body("openai.gpt-oss-20b"),
+                transcripts::responses_text("openai.gpt-oss-20b"),
             ),
         ];
         for (route, body, transcript) in cases {
@@ -1710,6 +1858,84 @@ mod tests {
             ),
             Error::WrongRoute(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn the_responses_routes_refuse_models_served_elsewhere() {
+        let emu = emulator().await;
+        let refusals = [
+            // GPT-5.x only on /openai/v1/responses.
+            (
+                Route::OpenAi,
+                openai_body("openai.gpt-5.4"),
+                "openai.gpt-5.4",
+            ),
+            (
+                Route::Responses,
+                responses_body("openai.gpt-5.4"),
+                "openai.gpt-5.4",
+            ),
+            // Chat-only and gpt-oss models not on OpenAI's own base.
+            (
+                Route::OpenaiResponses,
+                responses_body("openai.gpt-oss-120b"),
+                "openai.gpt-oss-120b",
+            ),
+            (
+                Route::OpenaiResponses,
+                responses_body("deepseek.v3.2"),
+                "deepseek.v3.2",
+            ),
+            (
+                Route::Responses,
+                responses_body("deepseek.v3.2"),
+                "deepseek.v3.2",
+            ),
+            (
+                Route::Responses,
+                responses_body("claude-opus-4.7"),
+                "claude-opus-4.7",
+            ),
+        ];
+        for (route, body, model) in refusals {
+            let (status, _, answer) = post(&emu, route, BEARER, &body).await;
+            assert_eq!(status, 400, "{model} on {}", route.path());
+            assert_eq!(
+                json_of(&answer),
+                json!({"error": {"code": "validation_error",
+                    "message": format!("model `{model}` isn't supported on this route"),
+                    "param": null, "type": "invalid_request_error"}})
+            );
+            assert!(matches!(
+                responses::classify_error(
+                    status,
+                    None,
+                    &answer,
+                    &mantle_provider::secrets::Secrets::default()
+                ),
+                Error::WrongRoute(_)
+            ));
+        }
+        let no_input = json!({"model": "openai.gpt-5.4", "stream": true});
+        let (status, _, answer) = post(&emu, Route::OpenaiResponses, BEARER, &no_input).await;
+        assert_eq!(status, 400);
+        assert!(String::from_utf8_lossy(&answer).contains("input"));
+        // Not streamed: one response object.
+        let mut whole = responses_body("openai.gpt-5.4");
+        whole["stream"] = json!(false);
+        let (status, _, answer) = post(&emu, Route::OpenaiResponses, BEARER, &whole).await;
+        assert_eq!(status, 200);
+        let answer = json_of(&answer);
+        assert_eq!(answer["object"], "response");
+        assert_eq!(answer["status"], "completed");
+        assert_eq!(
+            answer["output"][1]["content"][0]["text"],
+            "Hi! How can I help?"
+        );
+        assert_eq!(
+            answer["usage"]["output_tokens_details"]["reasoning_tokens"],
+            18
+        );
     }
 
     #[tokio::test]

@@ -40,6 +40,7 @@ pub fn to_json(e: &ChatEvent) -> Value {
             "outputTokens": u.output_tokens,
             "cacheReadTokens": u.cache_read_tokens,
             "cacheWriteTokens": u.cache_write_tokens,
+            "reasoningTokens": u.reasoning_tokens,
         }),
         ChatEvent::Finish(r) => json!({"type": "finish", "reason": stop_reason(r)}),
     }
@@ -70,6 +71,7 @@ pub fn to_chat(e: &ChatEvent) -> chat::ChatEvent {
             output_tokens: u.output_tokens,
             cache_read_tokens: u.cache_read_tokens,
             cache_write_tokens: u.cache_write_tokens,
+            reasoning_tokens: u.reasoning_tokens,
         }),
         ChatEvent::Finish(r) => chat::ChatEvent::Finish(match r {
             StopReason::Stop => chat::StopReason::Stop,

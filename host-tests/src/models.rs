@@ -9,6 +9,7 @@ pub fn api_name(api: Api) -> &'static str {
     match api {
         Api::OpenaiCompletions => "openai-completions",
         Api::AnthropicMessages => "anthropic-messages",
+        Api::OpenaiResponses => "openai-responses",
     }
 }
 

@@ -9,7 +9,8 @@
 //! [`ChatEvent::MessageStart`].
 //!
 //! The expected events are written by hand from the mapping rules of
-//! [`mantle_provider::openai::Mapper`] and [`mantle_provider::anthropic::Mapper`]; the tests at
+//! [`mantle_provider::openai::Mapper`], [`mantle_provider::anthropic::Mapper`] and
+//! [`mantle_provider::responses::Mapper`]; the tests at
 //! the bottom run those mappers over every body, split at every byte offset, and check that
 //! they agree.
 
@@ -23,6 +24,10 @@ pub enum Route {
     OpenAi,
     /// Anthropic Messages, `POST /anthropic/v1/messages` (Claude models).
     Anthropic,
+    /// OpenAI Responses on the OpenAI-compatible base, `POST /v1/responses` (gpt-oss).
+    Responses,
+    /// OpenAI Responses on OpenAI's own base, `POST /openai/v1/responses` (GPT-5.x only).
+    OpenaiResponses,
 }
 
 impl Route {
@@ -31,7 +36,14 @@ impl Route {
         match self {
             Route::OpenAi => "/v1/chat/completions",
             Route::Anthropic => "/anthropic/v1/messages",
+            Route::Responses => "/v1/responses",
+            Route::OpenaiResponses => "/openai/v1/responses",
         }
+    }
+
+    /// Whether the route speaks the Responses API (either base).
+    pub fn is_responses(self) -> bool {
+        matches!(self, Route::Responses | Route::OpenaiResponses)
     }
 }
 
@@ -52,9 +64,16 @@ pub struct Transcript {
     pub error: Option<Error>,
 }
 
-/// Every transcript, for `model` on OpenAI transcripts and `claude_model` on Anthropic ones.
-pub fn all_for(model: &str, claude_model: &str) -> Vec<Transcript> {
+/// Every transcript, for `model` on OpenAI transcripts, `responses_model` on Responses ones
+/// and `claude_model` on Anthropic ones.
+pub fn all_for(model: &str, responses_model: &str, claude_model: &str) -> Vec<Transcript> {
     vec![
+        responses_text(responses_model),
+        responses_reasoning(responses_model),
+        responses_reasoning_text(responses_model),
+        responses_tool_calls(responses_model),
+        responses_incomplete(responses_model),
+        responses_failed(responses_model),
         openai_text(model),
         openai_reasoning(model),
         openai_tool_calls(model),
@@ -67,14 +86,17 @@ pub fn all_for(model: &str, claude_model: &str) -> Vec<Transcript> {
     ]
 }
 
-/// Every transcript, with the models of the emulator's defaults (`openai.gpt-oss-120b` and
-/// `claude-opus-4.7`).
+/// Every transcript, with the models of the emulator's defaults (`openai.gpt-oss-120b`,
+/// `openai.gpt-5.4` and `claude-opus-4.7`).
 pub fn all() -> Vec<Transcript> {
-    all_for(OPENAI_MODEL, CLAUDE_MODEL)
+    all_for(OPENAI_MODEL, GPT5_MODEL, CLAUDE_MODEL)
 }
 
 /// The OpenAI model [`all`] uses.
 pub const OPENAI_MODEL: &str = "openai.gpt-oss-120b";
+
+/// The GPT-5.x model of the emulator's defaults, served only on `/openai/v1/responses`.
+pub const GPT5_MODEL: &str = "openai.gpt-5.4";
 
 /// The Claude model [`all`] uses.
 pub const CLAUDE_MODEL: &str = "claude-opus-4.7";
@@ -130,6 +152,17 @@ fn usage(input: u32, output: u32, read: Option<u32>, write: Option<u32>) -> Chat
         output_tokens: output,
         cache_read_tokens: read,
         cache_write_tokens: write,
+        reasoning_tokens: None,
+    })
+}
+
+fn responses_usage(input: u32, output: u32, read: Option<u32>, reasoning: u32) -> ChatEvent {
+    ChatEvent::Usage(Usage {
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: read,
+        cache_write_tokens: None,
+        reasoning_tokens: Some(reasoning),
     })
 }
 
@@ -532,11 +565,344 @@ pub fn anthropic_error(model: &str) -> Transcript {
     }
 }
 
+// ---- OpenAI Responses. ----
+
+/// `response.created` and `response.in_progress` of response `$id`, as `concat!` pieces.
+macro_rules! responses_start {
+    ($id:literal) => {
+        concat!(
+            "event: response.created\n",
+            r#"data: {"type":"response.created","sequence_number":0,"response":{"id":""#,
+            $id,
+            r#"","object":"response","created_at":1763000000,"status":"in_progress","error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"$MODEL","output":[],"parallel_tool_calls":true,"reasoning":{"effort":"medium","summary":null},"store":false,"temperature":1.0,"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":null,"metadata":{}}}"#,
+            "\n\n",
+            "event: response.in_progress\n",
+            r#"data: {"type":"response.in_progress","sequence_number":1,"response":{"id":""#,
+            $id,
+            r#"","object":"response","created_at":1763000000,"status":"in_progress","model":"$MODEL","output":[],"usage":null}}"#,
+            "\n\n",
+        )
+    };
+}
+
+/// Plain text: a message item whose text comes in three deltas (non-ASCII included), then
+/// `response.completed` with the usage.
+const RESPONSES_TEXT: &str = concat!(
+    responses_start!("resp_68a1c0"),
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_68a1c1","type":"message","status":"in_progress","content":[],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.content_part.added\n",
+    r#"data: {"type":"response.content_part.added","sequence_number":3,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"delta":"Bonjour","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":5,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"delta":" le monde","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":6,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"delta":" — ça va ? 🙂","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.done\n",
+    r#"data: {"type":"response.output_text.done","sequence_number":7,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"text":"Bonjour le monde — ça va ? 🙂","logprobs":[]}"#,
+    "\n\n",
+    "event: response.content_part.done\n",
+    r#"data: {"type":"response.content_part.done","sequence_number":8,"item_id":"msg_68a1c1","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":"Bonjour le monde — ça va ? 🙂"}}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":9,"output_index":0,"item":{"id":"msg_68a1c1","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"Bonjour le monde — ça va ? 🙂"}],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.completed\n",
+    r#"data: {"type":"response.completed","sequence_number":10,"response":{"id":"resp_68a1c0","object":"response","created_at":1763000000,"status":"completed","error":null,"incomplete_details":null,"model":"$MODEL","output":[{"id":"msg_68a1c1","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"Bonjour le monde — ça va ? 🙂"}],"role":"assistant"}],"store":false,"usage":{"input_tokens":14,"input_tokens_details":{"cached_tokens":0},"output_tokens":6,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":20}}}"#,
+    "\n\n",
+);
+
+/// A plain text answer from `model` on a Responses route.
+pub fn responses_text(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_text",
+        route: Route::Responses,
+        body: fill(RESPONSES_TEXT, model),
+        events: vec![
+            start("resp_68a1c0", model),
+            text("Bonjour"),
+            text(" le monde"),
+            text(" — ça va ? 🙂"),
+            responses_usage(14, 6, Some(0), 0),
+            ChatEvent::Finish(StopReason::Stop),
+        ],
+        error: None,
+    }
+}
+
+/// GPT-5.x style: a reasoning item whose summary comes in two parts, then the message;
+/// cached input tokens and reasoning tokens in the usage.
+const RESPONSES_REASONING: &str = concat!(
+    responses_start!("resp_9a0b10"),
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"rs_9a0b11","type":"reasoning","summary":[]}}"#,
+    "\n\n",
+    "event: response.reasoning_summary_part.added\n",
+    r#"data: {"type":"response.reasoning_summary_part.added","sequence_number":3,"item_id":"rs_9a0b11","output_index":0,"summary_index":0,"part":{"type":"summary_text","text":""}}"#,
+    "\n\n",
+    "event: response.reasoning_summary_text.delta\n",
+    r#"data: {"type":"response.reasoning_summary_text.delta","sequence_number":4,"item_id":"rs_9a0b11","output_index":0,"summary_index":0,"delta":"**Greeting back**"}"#,
+    "\n\n",
+    "event: response.reasoning_summary_text.done\n",
+    r#"data: {"type":"response.reasoning_summary_text.done","sequence_number":5,"item_id":"rs_9a0b11","output_index":0,"summary_index":0,"text":"**Greeting back**"}"#,
+    "\n\n",
+    "event: response.reasoning_summary_part.done\n",
+    r#"data: {"type":"response.reasoning_summary_part.done","sequence_number":6,"item_id":"rs_9a0b11","output_index":0,"summary_index":0,"part":{"type":"summary_text","text":"**Greeting back**"}}"#,
+    "\n\n",
+    "event: response.reasoning_summary_part.added\n",
+    r#"data: {"type":"response.reasoning_summary_part.added","sequence_number":7,"item_id":"rs_9a0b11","output_index":0,"summary_index":1,"part":{"type":"summary_text","text":""}}"#,
+    "\n\n",
+    "event: response.reasoning_summary_text.delta\n",
+    r#"data: {"type":"response.reasoning_summary_text.delta","sequence_number":8,"item_id":"rs_9a0b11","output_index":0,"summary_index":1,"delta":"The user greets me; reply briefly."}"#,
+    "\n\n",
+    "event: response.reasoning_summary_text.done\n",
+    r#"data: {"type":"response.reasoning_summary_text.done","sequence_number":9,"item_id":"rs_9a0b11","output_index":0,"summary_index":1,"text":"The user greets me; reply briefly."}"#,
+    "\n\n",
+    "event: response.reasoning_summary_part.done\n",
+    r#"data: {"type":"response.reasoning_summary_part.done","sequence_number":10,"item_id":"rs_9a0b11","output_index":0,"summary_index":1,"part":{"type":"summary_text","text":"The user greets me; reply briefly."}}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":11,"output_index":0,"item":{"id":"rs_9a0b11","type":"reasoning","summary":[{"type":"summary_text","text":"**Greeting back**"},{"type":"summary_text","text":"The user greets me; reply briefly."}]}}"#,
+    "\n\n",
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":12,"output_index":1,"item":{"id":"msg_9a0b12","type":"message","status":"in_progress","content":[],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.content_part.added\n",
+    r#"data: {"type":"response.content_part.added","sequence_number":13,"item_id":"msg_9a0b12","output_index":1,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":14,"item_id":"msg_9a0b12","output_index":1,"content_index":0,"delta":"Hi!","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":15,"item_id":"msg_9a0b12","output_index":1,"content_index":0,"delta":" How can I help?","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.done\n",
+    r#"data: {"type":"response.output_text.done","sequence_number":16,"item_id":"msg_9a0b12","output_index":1,"content_index":0,"text":"Hi! How can I help?","logprobs":[]}"#,
+    "\n\n",
+    "event: response.content_part.done\n",
+    r#"data: {"type":"response.content_part.done","sequence_number":17,"item_id":"msg_9a0b12","output_index":1,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":"Hi! How can I help?"}}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":18,"output_index":1,"item":{"id":"msg_9a0b12","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"Hi! How can I help?"}],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.completed\n",
+    r#"data: {"type":"response.completed","sequence_number":19,"response":{"id":"resp_9a0b10","object":"response","created_at":1763000000,"status":"completed","model":"$MODEL","output":[],"store":false,"usage":{"input_tokens":20,"input_tokens_details":{"cached_tokens":8},"output_tokens":30,"output_tokens_details":{"reasoning_tokens":18},"total_tokens":50}}}"#,
+    "\n\n",
+);
+
+/// A reasoning answer from `model` (GPT-5.x style, summaries), then text.
+pub fn responses_reasoning(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_reasoning",
+        route: Route::Responses,
+        body: fill(RESPONSES_REASONING, model),
+        events: vec![
+            start("resp_9a0b10", model),
+            reasoning("**Greeting back**"),
+            reasoning("\n\n"),
+            reasoning("The user greets me; reply briefly."),
+            text("Hi!"),
+            text(" How can I help?"),
+            // 20 input tokens, 8 of them read from the cache; 18 of 30 output tokens reasoning.
+            responses_usage(12, 30, Some(8), 18),
+            ChatEvent::Finish(StopReason::Stop),
+        ],
+        error: None,
+    }
+}
+
+/// gpt-oss style: readable reasoning text (`response.reasoning_text.delta`), then text.
+const RESPONSES_REASONING_TEXT: &str = concat!(
+    responses_start!("resp_5e6f70"),
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"rs_5e6f71","type":"reasoning","summary":[],"content":[]}}"#,
+    "\n\n",
+    "event: response.content_part.added\n",
+    r#"data: {"type":"response.content_part.added","sequence_number":3,"item_id":"rs_5e6f71","output_index":0,"content_index":0,"part":{"type":"reasoning_text","text":""}}"#,
+    "\n\n",
+    "event: response.reasoning_text.delta\n",
+    r#"data: {"type":"response.reasoning_text.delta","sequence_number":4,"item_id":"rs_5e6f71","output_index":0,"content_index":0,"delta":"The user greets me."}"#,
+    "\n\n",
+    "event: response.reasoning_text.delta\n",
+    r#"data: {"type":"response.reasoning_text.delta","sequence_number":5,"item_id":"rs_5e6f71","output_index":0,"content_index":0,"delta":" Reply briefly."}"#,
+    "\n\n",
+    "event: response.reasoning_text.done\n",
+    r#"data: {"type":"response.reasoning_text.done","sequence_number":6,"item_id":"rs_5e6f71","output_index":0,"content_index":0,"text":"The user greets me. Reply briefly."}"#,
+    "\n\n",
+    "event: response.content_part.done\n",
+    r#"data: {"type":"response.content_part.done","sequence_number":7,"item_id":"rs_5e6f71","output_index":0,"content_index":0,"part":{"type":"reasoning_text","text":"The user greets me. Reply briefly."}}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":8,"output_index":0,"item":{"id":"rs_5e6f71","type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"The user greets me. Reply briefly."}]}}"#,
+    "\n\n",
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":9,"output_index":1,"item":{"id":"msg_5e6f72","type":"message","status":"in_progress","content":[],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.content_part.added\n",
+    r#"data: {"type":"response.content_part.added","sequence_number":10,"item_id":"msg_5e6f72","output_index":1,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":11,"item_id":"msg_5e6f72","output_index":1,"content_index":0,"delta":"Hi!","logprobs":[]}"#,
+    "\n\n",
+    "event: response.output_text.done\n",
+    r#"data: {"type":"response.output_text.done","sequence_number":12,"item_id":"msg_5e6f72","output_index":1,"content_index":0,"text":"Hi!","logprobs":[]}"#,
+    "\n\n",
+    "event: response.content_part.done\n",
+    r#"data: {"type":"response.content_part.done","sequence_number":13,"item_id":"msg_5e6f72","output_index":1,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":"Hi!"}}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":14,"output_index":1,"item":{"id":"msg_5e6f72","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"Hi!"}],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.completed\n",
+    r#"data: {"type":"response.completed","sequence_number":15,"response":{"id":"resp_5e6f70","object":"response","created_at":1763000000,"status":"completed","model":"$MODEL","output":[],"store":false,"usage":{"input_tokens":20,"input_tokens_details":{"cached_tokens":0},"output_tokens":12,"output_tokens_details":{"reasoning_tokens":9},"total_tokens":32}}}"#,
+    "\n\n",
+);
+
+/// A reasoning answer from `model` (gpt-oss style, reasoning text), then text.
+pub fn responses_reasoning_text(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_reasoning_text",
+        route: Route::Responses,
+        body: fill(RESPONSES_REASONING_TEXT, model),
+        events: vec![
+            start("resp_5e6f70", model),
+            reasoning("The user greets me."),
+            reasoning(" Reply briefly."),
+            text("Hi!"),
+            responses_usage(20, 12, Some(0), 9),
+            ChatEvent::Finish(StopReason::Stop),
+        ],
+        error: None,
+    }
+}
+
+/// Two function calls (`get_weather` then `get_time`), each one's arguments in pieces.
+const RESPONSES_TOOL_CALLS: &str = concat!(
+    responses_start!("resp_77c2a0"),
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"fc_77c2a1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_a1","name":"get_weather"}}"#,
+    "\n\n",
+    "event: response.function_call_arguments.delta\n",
+    r#"data: {"type":"response.function_call_arguments.delta","sequence_number":3,"item_id":"fc_77c2a1","output_index":0,"delta":"{\"city\":"}"#,
+    "\n\n",
+    "event: response.function_call_arguments.delta\n",
+    r#"data: {"type":"response.function_call_arguments.delta","sequence_number":4,"item_id":"fc_77c2a1","output_index":0,"delta":" \"Paris\"}"}"#,
+    "\n\n",
+    "event: response.function_call_arguments.done\n",
+    r#"data: {"type":"response.function_call_arguments.done","sequence_number":5,"item_id":"fc_77c2a1","output_index":0,"arguments":"{\"city\": \"Paris\"}"}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":6,"output_index":0,"item":{"id":"fc_77c2a1","type":"function_call","status":"completed","arguments":"{\"city\": \"Paris\"}","call_id":"call_a1","name":"get_weather"}}"#,
+    "\n\n",
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":7,"output_index":1,"item":{"id":"fc_77c2a2","type":"function_call","status":"in_progress","arguments":"","call_id":"call_b2","name":"get_time"}}"#,
+    "\n\n",
+    "event: response.function_call_arguments.delta\n",
+    r#"data: {"type":"response.function_call_arguments.delta","sequence_number":8,"item_id":"fc_77c2a2","output_index":1,"delta":"{\"tz\":"}"#,
+    "\n\n",
+    "event: response.function_call_arguments.delta\n",
+    r#"data: {"type":"response.function_call_arguments.delta","sequence_number":9,"item_id":"fc_77c2a2","output_index":1,"delta":"\"Europe/Paris\"}"}"#,
+    "\n\n",
+    "event: response.function_call_arguments.done\n",
+    r#"data: {"type":"response.function_call_arguments.done","sequence_number":10,"item_id":"fc_77c2a2","output_index":1,"arguments":"{\"tz\":\"Europe/Paris\"}"}"#,
+    "\n\n",
+    "event: response.output_item.done\n",
+    r#"data: {"type":"response.output_item.done","sequence_number":11,"output_index":1,"item":{"id":"fc_77c2a2","type":"function_call","status":"completed","arguments":"{\"tz\":\"Europe/Paris\"}","call_id":"call_b2","name":"get_time"}}"#,
+    "\n\n",
+    "event: response.completed\n",
+    r#"data: {"type":"response.completed","sequence_number":12,"response":{"id":"resp_77c2a0","object":"response","created_at":1763000000,"status":"completed","model":"$MODEL","output":[],"store":false,"usage":{"input_tokens":120,"input_tokens_details":{"cached_tokens":0},"output_tokens":41,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":161}}}"#,
+    "\n\n",
+);
+
+/// Two function calls from `model` on a Responses route.
+pub fn responses_tool_calls(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_tool_calls",
+        route: Route::Responses,
+        body: fill(RESPONSES_TOOL_CALLS, model),
+        events: vec![
+            start("resp_77c2a0", model),
+            tool_start(0, "call_a1", "get_weather"),
+            args(0, "{\"city\":"),
+            args(0, " \"Paris\"}"),
+            tool_start(1, "call_b2", "get_time"),
+            args(1, "{\"tz\":"),
+            args(1, "\"Europe/Paris\"}"),
+            responses_usage(120, 41, Some(0), 0),
+            ChatEvent::Finish(StopReason::ToolCalls),
+        ],
+        error: None,
+    }
+}
+
+/// The output limit reached mid-text: `response.incomplete`.
+const RESPONSES_INCOMPLETE: &str = concat!(
+    responses_start!("resp_1c0d20"),
+    "event: response.output_item.added\n",
+    r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_1c0d21","type":"message","status":"in_progress","content":[],"role":"assistant"}}"#,
+    "\n\n",
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1c0d21","output_index":0,"content_index":0,"delta":"Once upon a","logprobs":[]}"#,
+    "\n\n",
+    "event: response.incomplete\n",
+    r#"data: {"type":"response.incomplete","sequence_number":4,"response":{"id":"resp_1c0d20","object":"response","created_at":1763000000,"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"$MODEL","output":[],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":16,"output_tokens_details":{"reasoning_tokens":12},"total_tokens":25}}}"#,
+    "\n\n",
+);
+
+/// An answer of `model` cut by `max_output_tokens`.
+pub fn responses_incomplete(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_incomplete",
+        route: Route::Responses,
+        body: fill(RESPONSES_INCOMPLETE, model),
+        events: vec![
+            start("resp_1c0d20", model),
+            text("Once upon a"),
+            responses_usage(9, 16, Some(0), 12),
+            ChatEvent::Finish(StopReason::Length),
+        ],
+        error: None,
+    }
+}
+
+/// Some text, then `response.failed` (a server error).
+const RESPONSES_FAILED: &str = concat!(
+    responses_start!("resp_e1f230"),
+    "event: response.output_text.delta\n",
+    r#"data: {"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_e1f231","output_index":0,"content_index":0,"delta":"Part","logprobs":[]}"#,
+    "\n\n",
+    "event: response.failed\n",
+    r#"data: {"type":"response.failed","sequence_number":3,"response":{"id":"resp_e1f230","object":"response","created_at":1763000000,"status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."},"incomplete_details":null,"model":"$MODEL","output":[],"usage":null}}"#,
+    "\n\n",
+);
+
+/// `response.failed` mid-stream from `model`.
+pub fn responses_failed(model: &str) -> Transcript {
+    Transcript {
+        name: "responses_failed",
+        route: Route::Responses,
+        body: fill(RESPONSES_FAILED, model),
+        events: vec![start("resp_e1f230", model), text("Part")],
+        error: Some(Error::UpstreamUnavailable {
+            status: Some(500),
+            message: "POST /responses (error event in the stream) answered 500: \
+                      The model failed to generate a response."
+                .to_owned(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mantle_provider::chat::{EventStream, StreamMapper};
-    use mantle_provider::{anthropic, openai};
+    use mantle_provider::{anthropic, openai, responses};
 
     /// Events and error of `chunks` fed to `stream`, then the end.
     fn run<M: StreamMapper>(
@@ -558,6 +924,7 @@ mod tests {
         match route {
             Route::OpenAi => run(openai::event_stream(), chunks),
             Route::Anthropic => run(anthropic::event_stream(), chunks),
+            Route::Responses | Route::OpenaiResponses => run(responses::event_stream(), chunks),
         }
     }
 
@@ -609,7 +976,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());
-        assert_eq!(all.len(), 9);
+        assert_eq!(all.len(), 15);
         for t in &all {
             assert!(!t.body.contains("$MODEL"), "{}", t.name);
             // Every data line is JSON (or [DONE]).

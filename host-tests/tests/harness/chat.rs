@@ -51,6 +51,7 @@ fn model_of(t: &Transcript) -> &'static str {
     match t.route {
         Route::OpenAi => transcripts::OPENAI_MODEL,
         Route::Anthropic => transcripts::CLAUDE_MODEL,
+        Route::Responses | Route::OpenaiResponses => transcripts::GPT5_MODEL,
     }
 }
 
@@ -235,6 +236,80 @@ async fn requests_carry_what_each_route_needs() {
     assert_eq!(body["thinking"]["budget_tokens"], 8192);
     let max = body["max_tokens"].as_u64().unwrap();
     assert!(max > 8192 && max <= 32_000, "{max}");
+}
+
+#[tokio::test]
+async fn responses_models_go_to_their_path_with_store_false_unless_configured() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(
+        &mut g,
+        config(
+            &emu,
+            "models: [{ id: \"openai.gpt-oss-20b\", api: \"openai-responses\", store: true }]",
+        ),
+    )
+    .await;
+
+    // GPT-5.x by its id alone: the Responses API on the /openai/v1 base, nothing stored.
+    let mut req = request(transcripts::GPT5_MODEL, "hi");
+    req.reasoning_effort = Some(types::ReasoningEffort::Low);
+    let out = run(&mut g, c, &req).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(
+        out.events,
+        transcripts::responses_reasoning(transcripts::GPT5_MODEL).events
+    );
+    let sent = emu.requests().pop().unwrap();
+    assert_eq!(sent.path, "/openai/v1/responses");
+    assert_eq!(sent.header("authorization"), Some("Bearer chat-test-key"));
+    let body = sent.json().unwrap();
+    assert_eq!(body["store"], false);
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["reasoning"]["effort"], "low");
+    assert_eq!(body["input"][0]["role"], "system");
+    assert_eq!(body["input"][1]["content"][0]["text"], "hi");
+
+    // A model pinned to the route in the configuration: /v1/responses, stored as configured.
+    let mut req = request("openai.gpt-oss-20b", "weather?");
+    req.tools = vec![types::Tool {
+        name: "get_weather".into(),
+        description: None,
+        parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+    }];
+    let out = run(&mut g, c, &req).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(
+        out.events,
+        transcripts::responses_tool_calls("openai.gpt-oss-20b").events
+    );
+    let sent = emu.requests().pop().unwrap();
+    assert_eq!(sent.path, "/v1/responses");
+    let body = sent.json().unwrap();
+    assert_eq!(body["store"], true);
+    assert_eq!(
+        body["tools"][0],
+        serde_json::json!({"type": "function", "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            "strict": false})
+    );
+
+    // A chat-only model pinned to the wrong route: Mantle's 400 as a typed wrong-route error.
+    let c = client(
+        &mut g,
+        config(
+            &emu,
+            "models: [{ id: \"deepseek.v3.2\", api: \"openai-responses\" }]",
+        ),
+    )
+    .await;
+    let out = run(&mut g, c, &request("deepseek.v3.2", "hi")).await;
+    match &out.error {
+        Some(types::Error::WrongRoute(m)) => {
+            assert!(m.contains("isn't supported on this route"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

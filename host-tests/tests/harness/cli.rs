@@ -92,12 +92,14 @@ fn models_list_against_the_emulator_then_without_it() {
             "deepseek.v3.2",
             "moonshotai.kimi-k2-thinking",
             "my.private-model",
+            "openai.gpt-5.4",
             "openai.gpt-oss-120b",
             "openai.gpt-oss-20b",
             "qwen.qwen3-coder-480b-a35b-instruct"
         ]
     );
-    let gpt = &json[4];
+    assert_eq!(json[4]["api"], "openai-responses");
+    let gpt = &json[5];
     assert_eq!(gpt["name"], "GPT-OSS 120B");
     assert_eq!(gpt["contextWindow"], 128_000);
     assert_eq!(gpt["maxTokens"], 4_096);

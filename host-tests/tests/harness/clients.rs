@@ -81,9 +81,12 @@ fn expected(t: &Transcript) -> Value {
 fn expectations() -> String {
     let open = "openai.gpt-oss-120b";
     let claude = "claude-opus-4.7";
+    let gpt5 = transcripts::GPT5_MODEL;
     let all = [
         transcripts::openai_reasoning(open),
         transcripts::openai_tool_calls(open),
+        transcripts::responses_reasoning(gpt5),
+        transcripts::responses_tool_calls(gpt5),
         transcripts::anthropic_text(claude),
         transcripts::anthropic_thinking(claude),
         transcripts::anthropic_tool_use(claude),
@@ -116,9 +119,15 @@ async fn run_python(file: &str, env: &[(&str, String)]) {
     assert!(!stderr.contains("skipped"), "{stderr}");
 }
 
-#[tokio::test]
-async fn openai_client_through_mantle_host_serve_emulate() {
-    let key = "gw-client-test-key";
+/// `mantle-host serve --emulate` with gateway key `key`, its URL, and a task that drains its
+/// log (and gives it back once the gateway is killed).
+async fn serve_emulate(
+    key: &str,
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::task::JoinHandle<String>,
+) {
     let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
         .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
         .env("MANTLE_GATEWAY_KEY", key)
@@ -153,8 +162,32 @@ async fn openai_client_through_mantle_host_serve_emulate() {
         }
         rest
     });
+    (serve, url, drain)
+}
+
+#[tokio::test]
+async fn openai_client_through_mantle_host_serve_emulate() {
+    let key = "gw-client-test-key";
+    let (mut serve, url, drain) = serve_emulate(key).await;
     run_python(
         "test_openai_client.py",
+        &[
+            ("MANTLE_FACE_URL", url),
+            ("MANTLE_GATEWAY_KEY", key.to_owned()),
+        ],
+    )
+    .await;
+    serve.kill().await.unwrap();
+    let rest = drain.await.unwrap();
+    assert!(!rest.contains(key), "the gateway key appeared in the log");
+}
+
+#[tokio::test]
+async fn openai_responses_through_mantle_host_serve_emulate() {
+    let key = "gw-responses-test-key";
+    let (mut serve, url, drain) = serve_emulate(key).await;
+    run_python(
+        "test_openai_responses.py",
         &[
             ("MANTLE_FACE_URL", url),
             ("MANTLE_GATEWAY_KEY", key.to_owned()),

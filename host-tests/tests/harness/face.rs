@@ -941,3 +941,120 @@ async fn the_most_items_at_the_body_limit_are_answered_and_one_more_refused() {
     );
     assert_eq!(face.chats_upstream(), 2, "{:?}", face.emulator.requests());
 }
+
+impl Face {
+    /// `POST /v1/responses` with the gateway key.
+    async fn post_responses(&self, body: impl Into<Bytes>) -> (u16, Vec<(String, String)>, Bytes) {
+        let auth = format!("Bearer {GATEWAY_KEY}");
+        self.request(
+            "POST",
+            "/v1/responses",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// The last chat request the emulator saw: its path and JSON body.
+    fn last_upstream(&self) -> (String, Value) {
+        let seen = self.emulator.requests();
+        let last = seen
+            .iter()
+            .rev()
+            .find(|r| r.method == "POST")
+            .expect("a chat request reached the emulator");
+        (last.path.clone(), last.json().expect("a JSON body"))
+    }
+}
+
+#[tokio::test]
+async fn responses_go_to_the_route_each_model_needs_and_store_nothing() {
+    let face = Face::start().await;
+    let gpt5 = transcripts::GPT5_MODEL;
+
+    // GPT-5.x on /v1/responses: Mantle's Responses route on /openai/v1, store false.
+    let body = json!({"model": gpt5, "stream": true, "input": "Hi", "instructions": "Be brief."});
+    let (status, headers, answer) = face.post_responses(body.to_string()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
+    let (path, sent) = face.last_upstream();
+    assert_eq!(path, "/openai/v1/responses");
+    assert_eq!(sent["store"], false);
+    assert_eq!(sent["input"][0]["role"], "system");
+    assert_eq!(sent["input"][1]["content"][0]["text"], "Hi");
+    // The text reaches the client byte for byte, in Responses events.
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+        ),
+        "{text:.300}"
+    );
+    assert!(text.contains(r#""delta":"Hi!""#) && text.contains(r#""delta":" How can I help?""#));
+    assert!(text.contains("event: response.completed\n"), "{text:.300}");
+
+    // GPT-5.x on chat completions: the same upstream route.
+    let (status, _, answer) = face.post(&chat(gpt5, false)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(face.last_upstream().0, "/openai/v1/responses");
+    let (text, reasoning) = expected_text(&transcripts::responses_reasoning(gpt5));
+    let answer = json_of(&answer);
+    assert_eq!(answer["choices"][0]["message"]["content"], text.as_str());
+    assert_eq!(
+        answer["choices"][0]["message"]["reasoning_content"],
+        reasoning.as_str()
+    );
+
+    // A chat model on /v1/responses: translated to chat completions and back.
+    let body =
+        json!({"model": "openai.gpt-oss-120b", "input": [{"role": "user", "content": "Hi"}]});
+    let (status, _, answer) = face.post_responses(body.to_string()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let (path, sent) = face.last_upstream();
+    assert_eq!(path, "/v1/chat/completions");
+    assert_eq!(sent["messages"][0]["content"], "Hi");
+    let answer = json_of(&answer);
+    assert_eq!(answer["object"], "response");
+    let (text, _) = expected_text(&transcripts::openai_reasoning("openai.gpt-oss-120b"));
+    assert_eq!(answer["output"][1]["content"][0]["text"], text.as_str());
+}
+
+#[tokio::test]
+async fn responses_refuse_what_they_cannot_serve_before_going_upstream() {
+    let face = Face::start().await;
+    face.warm().await;
+    let before = face.chats_upstream();
+    let (status, _, answer) = face
+        .request(
+            "POST",
+            "/v1/responses",
+            &[("content-type", "application/json")],
+            "{}",
+        )
+        .await;
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&answer));
+    let cases = [
+        json!({"model": "openai.gpt-5.4", "input": "Hi", "previous_response_id": "resp_1"}),
+        json!({"model": "openai.gpt-5.4", "input": "Hi", "tools": [{"type": "web_search"}]}),
+        json!({"model": "no.such-model", "input": "Hi"}),
+        json!({"model": "openai.gpt-5.4"}),
+    ];
+    for body in cases {
+        let (status, _, answer) = face.post_responses(body.to_string()).await;
+        refused(status, &answer);
+    }
+    // A body of the largest size made of empty items is refused, not read into memory.
+    let body = repeated(
+        r#"{"model":"openai.gpt-5.4","input":["#,
+        "{}",
+        "]}",
+        MAX_REQUEST_BYTES,
+    );
+    let (status, _, answer) = face.post_responses(body).await;
+    let message = refused(status, &answer);
+    assert!(message.contains("items"), "{message}");
+    assert_eq!(face.chats_upstream(), before, "nothing went upstream");
+}

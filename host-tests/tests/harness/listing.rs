@@ -90,10 +90,16 @@ async fn discovery_parses_real_ids_with_defaults_and_inferred_reasoning() {
             "claude-opus-4.7",
             "deepseek.v3.2",
             "moonshotai.kimi-k2-thinking",
+            "openai.gpt-5.4",
             "openai.gpt-oss-120b",
             "openai.gpt-oss-20b",
             "qwen.qwen3-coder-480b-a35b-instruct"
         ]
+    );
+    assert_eq!(
+        find(&models, "openai.gpt-5.4").api,
+        types::Api::OpenaiResponses,
+        "GPT-5.x is served only on the Responses route"
     );
     let kimi = find(&models, "moonshotai.kimi-k2-thinking");
     assert!(kimi.reasoning);
@@ -394,7 +400,7 @@ async fn listing_merges_configured_models_the_claude_row_and_per_model_apis() {
     let listing = g.list(c).await.unwrap().unwrap();
     assert!(listing.diagnostics.is_empty(), "{:?}", listing.diagnostics);
     let m = &listing.models;
-    assert_eq!(ids(m).len(), 7, "{:?}", ids(m));
+    assert_eq!(ids(m).len(), 8, "{:?}", ids(m));
     assert!(
         ids(m).windows(2).all(|w| w[0] < w[1]),
         "not sorted: {:?}",

@@ -1,0 +1,881 @@
+//! The OpenAI Responses route, `POST {base}/responses`: request building, stream mapping and
+//! error classification, with no I/O.
+//!
+//! GPT-5.x models (`openai.gpt-5*`) are served only here, on the `/openai/v1` base
+//! ([`crate::http::BaseUrl::openai`]); gpt-oss models answer on `{baseUrl}/responses` too.
+//! The request asks `store: false` unless configured, so Mantle keeps nothing.
+//!
+//! The stream is SSE events named by their data's `type`: `response.created`,
+//! `response.in_progress`, then per output item `response.output_item.added`, its deltas
+//! (`response.output_text.delta`, `response.reasoning_text.delta`,
+//! `response.reasoning_summary_text.delta`, `response.function_call_arguments.delta`) and
+//! `response.output_item.done`, and last `response.completed` (with the usage) or
+//! `response.incomplete`. `response.failed` and `error` end the stream with an error.
+
+use crate::chat::{
+    ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, StopReason,
+    StreamMapper, ToolChoice, Usage, body_with_extra, is_context_overflow, is_wrong_route,
+    json_f32, malformed, tokens, tool_schema,
+};
+use crate::error::{Error, Result};
+use crate::http::{self, upstream_message};
+use crate::secrets::Secrets;
+use crate::sse;
+use crate::wire::responses as wire;
+
+/// The route, as error messages name it.
+pub const ROUTE: &str = "POST /responses";
+
+/// Error messages of errors reported inside a stream start with this.
+const ROUTE_STREAM: &str = "POST /responses (error event in the stream)";
+
+/// The most tool calls one response may make; more is a protocol error (bounds memory).
+const MAX_TOOL_CALLS: usize = 1024;
+
+/// The JSON body of a streamed Responses request.
+///
+/// - System messages, user turns and the text of earlier assistant turns become `message`
+///   input items; tool calls of earlier turns become `function_call` items and tool results
+///   `function_call_output` items, in the conversation's order.
+/// - `max_output_tokens` is the request's `max_tokens`, capped by `max_tokens_cap`; with no
+///   request value the cap itself is sent.
+/// - A reasoning effort becomes `reasoning: {effort, summary: "auto"}`, so the reasoning
+///   comes back as summaries.
+/// - Tools are sent with `strict: false` (the Responses API defaults to strict schemas).
+/// - Earlier reasoning is not replayed: with `store: false` the upstream could not resolve
+///   it. Stop sequences do not exist on this route and are refused.
+/// - `store` is sent as given (`false` unless configured); `extra` is merged last.
+pub fn build_request(
+    req: &ChatRequest,
+    max_tokens_cap: Option<u32>,
+    store: bool,
+) -> Result<String> {
+    if !req.stop.is_empty() {
+        return Err(Error::InvalidRequest(
+            "stop sequences are not supported on the openai-responses route".to_owned(),
+        ));
+    }
+    let mut input = Vec::with_capacity(req.messages.len());
+    for message in &req.messages {
+        match message {
+            Message::System(text) => input.push(wire::InputItem::Message {
+                role: "system",
+                content: vec![wire::InputContent::InputText { text }],
+            }),
+            Message::User(parts) => input.push(wire::InputItem::Message {
+                role: "user",
+                content: parts.iter().map(user_part).collect(),
+            }),
+            Message::Assistant(turn) => {
+                let content = turn
+                    .content
+                    .iter()
+                    .map(|part| match part {
+                        ContentPart::Text(text) => Ok(wire::InputContent::OutputText { text }),
+                        ContentPart::Image(_) => Err(Error::InvalidRequest(
+                            "assistant turns carry text only on the openai-responses route, not images"
+                                .to_owned(),
+                        )),
+                    })
+                    .filter(|part| {
+                        !matches!(part, Ok(wire::InputContent::OutputText { text }) if text.is_empty())
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if !content.is_empty() {
+                    input.push(wire::InputItem::Message {
+                        role: "assistant",
+                        content,
+                    });
+                }
+                for call in &turn.tool_calls {
+                    input.push(wire::InputItem::FunctionCall {
+                        call_id: &call.id,
+                        name: &call.name,
+                        arguments: if call.arguments.trim().is_empty() {
+                            "{}"
+                        } else {
+                            &call.arguments
+                        },
+                    });
+                }
+            }
+            Message::Tool(result) => input.push(wire::InputItem::FunctionCallOutput {
+                call_id: &result.tool_call_id,
+                output: result
+                    .content
+                    .iter()
+                    .map(|part| {
+                        match part {
+                        ContentPart::Text(text) => Ok(text.as_str()),
+                        ContentPart::Image(_) => Err(Error::InvalidRequest(
+                            "tool results carry text only on the openai-responses route, not images"
+                                .to_owned(),
+                        )),
+                    }
+                    })
+                    .collect::<Result<String>>()?,
+            }),
+        }
+    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|tool| {
+            Ok(wire::Tool {
+                kind: "function",
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                parameters: tool_schema(tool)?,
+                strict: false,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let body = wire::Request {
+        model: &req.model,
+        input,
+        tools,
+        tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
+            ToolChoice::Auto => wire::ToolChoice::Mode("auto"),
+            ToolChoice::None => wire::ToolChoice::Mode("none"),
+            ToolChoice::Required => wire::ToolChoice::Mode("required"),
+            ToolChoice::Named(name) => wire::ToolChoice::Named {
+                kind: "function",
+                name,
+            },
+        }),
+        reasoning: req.reasoning_effort.map(|effort| wire::Reasoning {
+            effort: effort.as_str(),
+            summary: "auto",
+        }),
+        max_output_tokens: match (req.max_tokens, max_tokens_cap) {
+            (Some(wanted), Some(cap)) => Some(wanted.min(cap)),
+            (wanted, cap) => wanted.or(cap),
+        },
+        temperature: req
+            .temperature
+            .map(|t| json_f32("temperature", t))
+            .transpose()?,
+        top_p: req.top_p.map(|p| json_f32("top_p", p)).transpose()?,
+        store,
+        stream: true,
+    };
+    body_with_extra(&body, req.extra.as_deref())
+}
+
+/// A user content part on the wire; base64 images become `data:` URLs.
+fn user_part(part: &ContentPart) -> wire::InputContent<'_> {
+    match part {
+        ContentPart::Text(text) => wire::InputContent::InputText { text },
+        ContentPart::Image(ImageSource::Url(url)) => wire::InputContent::InputImage {
+            image_url: url.clone(),
+        },
+        ContentPart::Image(ImageSource::Base64 { media_type, data }) => {
+            wire::InputContent::InputImage {
+                image_url: format!("data:{media_type};base64,{data}"),
+            }
+        }
+    }
+}
+
+/// What a failed `POST /responses` means. Besides the generic cases of
+/// [`http::classify_error`]: a refusal that names the context length is
+/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`] with
+/// a hint; 529 is [`Error::UpstreamUnavailable`].
+pub fn classify_error(
+    status: u16,
+    retry_after_header: Option<&str>,
+    body: &[u8],
+    secrets: &Secrets,
+) -> Error {
+    classify(ROUTE, status, retry_after_header, body, secrets)
+}
+
+/// [`classify_error`], for a request named `what`.
+fn classify(
+    what: &str,
+    status: u16,
+    retry_after_header: Option<&str>,
+    body: &[u8],
+    secrets: &Secrets,
+) -> Error {
+    let said = upstream_message(body, secrets);
+    let answered = format!("{what} answered {status}: {said}");
+    if (400..500).contains(&status) && status != 429 {
+        if is_wrong_route(&said) {
+            return Error::WrongRoute(format!(
+                "{answered} (GPT-5.x models are served on POST /openai/v1/responses, other \
+                 OpenAI-compatible models on /v1: give the model the api it is served on, \
+                 \"openai-completions\" or \"openai-responses\")"
+            ));
+        }
+        if matches!(status, 400 | 413 | 422)
+            && (is_context_overflow(&said) || words(body).contains("context_length"))
+        {
+            return Error::ContextOverflow(answered);
+        }
+    }
+    if status == 529 {
+        return Error::UpstreamUnavailable {
+            status: Some(status),
+            message: answered,
+        };
+    }
+    http::classify_error(what, status, retry_after_header, body, secrets)
+}
+
+/// `error.type` and `error.code` (or `type` and `code`) of an error body, lowercase.
+fn words(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => words_of(value.get("error").unwrap_or(&value)),
+        Err(_) => String::new(),
+    }
+}
+
+/// `type` and `code` of an error object, lowercase.
+fn words_of(error: &serde_json::Value) -> String {
+    ["type", "code"]
+        .iter()
+        .filter_map(|k| error.get(k))
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.to_ascii_lowercase(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The HTTP status an error reported inside a stream stands for, read from its `code`.
+fn stream_error_status(code: &str) -> u16 {
+    let has = |needles: &[&str]| needles.iter().any(|n| code.contains(n));
+    if has(&["rate_limit", "throttl", "too_many_requests", "quota"]) {
+        429
+    } else if has(&["authentication", "unauthorized", "invalid_api_key"]) {
+        401
+    } else if has(&["permission", "forbidden", "access_denied"]) {
+        403
+    } else if has(&["not_found"]) {
+        404
+    } else if has(&["overloaded", "unavailable"]) {
+        503
+    } else if has(&[
+        "context_length",
+        "invalid",
+        "validation",
+        "bad_request",
+        "unsupported",
+    ]) {
+        400
+    } else {
+        500
+    }
+}
+
+/// A stream of this route over a new response body.
+pub fn event_stream() -> EventStream<Mapper> {
+    EventStream::new(Mapper::default())
+}
+
+/// Maps Responses stream events to [`ChatEvent`]s.
+///
+/// **Completion rule.** The response is complete at `response.completed` (usage, then the
+/// finish: tool calls when the response made any, else stop) or `response.incomplete`
+/// (usage, then the finish its `incomplete_details.reason` names: `max_output_tokens` is
+/// [`StopReason::Length`], `content_filter` [`StopReason::ContentFilter`]), so a client sees
+/// the partial answer it was given, as on the other routes. `response.failed` and `error` are
+/// typed errors (by their `code`); a body that ends before any of these is
+/// [`Error::Truncated`].
+///
+/// Reasoning text (`response.reasoning_text.delta`) and reasoning summaries
+/// (`response.reasoning_summary_text.delta`, summary parts separated by a blank line) are
+/// both [`ChatEvent::ReasoningDelta`]. State between events: flags and, per tool call, its
+/// output index and whether its arguments came as deltas (no text is ever kept).
+#[derive(Debug, Default)]
+pub struct Mapper {
+    /// [`ChatEvent::MessageStart`] was emitted.
+    started: bool,
+    /// [`ChatEvent::Finish`] was emitted.
+    done: bool,
+    /// Per tool call begun, by its position in the response: its output index, and whether
+    /// arguments were emitted for it.
+    tool_calls: Vec<(u32, bool)>,
+}
+
+impl StreamMapper for Mapper {
+    fn on_event(&mut self, event: &sse::Event, out: &mut Vec<ChatEvent>) -> Result<()> {
+        let data = event.data.trim();
+        if data.is_empty() || data == "[DONE]" {
+            return Ok(());
+        }
+        let parsed: wire::Event =
+            serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
+        let kind = parsed.kind.as_deref().unwrap_or(event.event.as_str());
+        match kind {
+            "error" => {
+                let code = parsed
+                    .code
+                    .as_ref()
+                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
+                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
+                    .map(code_text)
+                    .unwrap_or_default();
+                return Err(stream_error(&code, data));
+            }
+            "response.failed" => {
+                let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
+                let code = error
+                    .and_then(|e| e.get("code"))
+                    .map(code_text)
+                    .unwrap_or_default();
+                // The error object alone, so the message quoted is the upstream's words.
+                let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
+                return Err(stream_error(&code, &body));
+            }
+            _ => {}
+        }
+        if !self.started {
+            self.started = true;
+            let (id, model) = parsed
+                .response
+                .as_ref()
+                .map(|r| (r.id.clone(), r.model.clone()))
+                .unwrap_or_default();
+            out.push(ChatEvent::MessageStart {
+                id: id.unwrap_or_default(),
+                model: model.unwrap_or_default(),
+            });
+        }
+        match kind {
+            "response.output_text.delta"
+            | "response.refusal.delta"
+            | "response.reasoning_text.delta"
+            | "response.reasoning_summary_text.delta" => {
+                if let Some(delta) = parsed.delta.filter(|d| !d.is_empty()) {
+                    out.push(if kind.starts_with("response.reasoning") {
+                        ChatEvent::ReasoningDelta(delta)
+                    } else {
+                        ChatEvent::TextDelta(delta)
+                    });
+                }
+            }
+            "response.reasoning_summary_part.added" if parsed.summary_index.unwrap_or(0) > 0 => {
+                out.push(ChatEvent::ReasoningDelta("\n\n".to_owned()));
+            }
+            "response.output_item.added" => {
+                if let Some(item) = parsed.item
+                    && item.kind.as_deref() == Some("function_call")
+                {
+                    let output_index = parsed.output_index.unwrap_or(0);
+                    self.begin_call(output_index, item, out)?;
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let output_index = parsed.output_index.unwrap_or(0);
+                if let Some(delta) = parsed.delta.filter(|d| !d.is_empty()) {
+                    self.arguments(output_index, delta, out)?;
+                }
+            }
+            "response.function_call_arguments.done" => {
+                let output_index = parsed.output_index.unwrap_or(0);
+                if let Some(arguments) = parsed.arguments.filter(|a| !a.is_empty())
+                    && self.needs_arguments(output_index)
+                {
+                    self.arguments(output_index, arguments, out)?;
+                }
+            }
+            "response.output_item.done" => {
+                let output_index = parsed.output_index.unwrap_or(0);
+                if let Some(item) = parsed.item
+                    && item.kind.as_deref() == Some("function_call")
+                {
+                    if !self.tool_calls.iter().any(|&(i, _)| i == output_index) {
+                        let arguments = item.arguments.clone();
+                        self.begin_call(output_index, item, out)?;
+                        if let Some(arguments) = arguments.filter(|a| !a.is_empty()) {
+                            self.arguments(output_index, arguments, out)?;
+                        }
+                    } else if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
+                        && self.needs_arguments(output_index)
+                    {
+                        self.arguments(output_index, arguments, out)?;
+                    }
+                }
+            }
+            "response.completed" | "response.incomplete" => {
+                let response = parsed.response;
+                if let Some(usage) = response.as_ref().and_then(|r| r.usage.as_ref()) {
+                    out.push(ChatEvent::Usage(unified_usage(usage)));
+                }
+                let reason = if kind == "response.completed" {
+                    if self.tool_calls.is_empty() {
+                        StopReason::Stop
+                    } else {
+                        StopReason::ToolCalls
+                    }
+                } else {
+                    let why = response
+                        .and_then(|r| r.incomplete_details)
+                        .and_then(|d| d.reason)
+                        .unwrap_or_default();
+                    match why.as_str() {
+                        "max_output_tokens" => StopReason::Length,
+                        "content_filter" => StopReason::ContentFilter,
+                        _ => StopReason::Other(why),
+                    }
+                };
+                out.push(ChatEvent::Finish(reason));
+                self.done = true;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_end(&mut self, _out: &mut Vec<ChatEvent>) -> Result<()> {
+        if self.done {
+            Ok(())
+        } else {
+            Err(Error::Truncated(
+                "the stream ended before response.completed".to_owned(),
+            ))
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+}
+
+impl Mapper {
+    /// Emits the start of the tool call at `output_index`.
+    fn begin_call(
+        &mut self,
+        output_index: u32,
+        item: wire::Item,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        if self.tool_calls.iter().any(|&(i, _)| i == output_index) {
+            return Err(Error::Protocol(format!(
+                "{ROUTE} began output item {output_index} twice"
+            )));
+        }
+        let Some(name) = item.name.filter(|n| !n.is_empty()) else {
+            return Err(Error::Protocol(format!(
+                "{ROUTE} began function call {output_index} without a name"
+            )));
+        };
+        if self.tool_calls.len() >= MAX_TOOL_CALLS {
+            return Err(Error::Protocol(format!(
+                "{ROUTE} began more than {MAX_TOOL_CALLS} tool calls"
+            )));
+        }
+        self.tool_calls.push((output_index, false));
+        out.push(ChatEvent::ToolCallStart {
+            index: ordinal(self.tool_calls.len() - 1),
+            id: item
+                .call_id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| format!("call_{output_index}")),
+            name,
+        });
+        if let Some(arguments) = item.arguments.filter(|a| !a.is_empty()) {
+            self.arguments(output_index, arguments, out)?;
+        }
+        Ok(())
+    }
+
+    /// Emits a piece of the arguments of the tool call at `output_index`.
+    fn arguments(
+        &mut self,
+        output_index: u32,
+        arguments: String,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        let Some(position) = self.tool_calls.iter().position(|&(i, _)| i == output_index) else {
+            return Err(Error::Protocol(format!(
+                "{ROUTE} sent arguments of output item {output_index} before the function call began"
+            )));
+        };
+        self.tool_calls[position].1 = true;
+        out.push(ChatEvent::ToolCallArguments {
+            index: ordinal(position),
+            arguments,
+        });
+        Ok(())
+    }
+
+    /// Whether the tool call at `output_index` got no arguments yet (so a `.done` event's
+    /// whole arguments are news).
+    fn needs_arguments(&self, output_index: u32) -> bool {
+        self.tool_calls
+            .iter()
+            .any(|&(i, streamed)| i == output_index && !streamed)
+    }
+}
+
+/// The unified usage: input tokens outside the cache, cache reads, reasoning tokens.
+fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
+    let cached = usage
+        .input_tokens_details
+        .as_ref()
+        .and_then(|d| d.cached_tokens)
+        .map(tokens);
+    Usage {
+        input_tokens: usage
+            .input_tokens
+            .map_or(0, tokens)
+            .saturating_sub(cached.unwrap_or(0)),
+        output_tokens: usage.output_tokens.map_or(0, tokens),
+        cache_read_tokens: cached,
+        cache_write_tokens: None,
+        reasoning_tokens: usage
+            .output_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+            .map(tokens),
+    }
+}
+
+/// An error `code` as text, lowercase.
+fn code_text(code: &serde_json::Value) -> String {
+    match code {
+        serde_json::Value::String(s) => s.to_ascii_lowercase(),
+        other => other.to_string(),
+    }
+}
+
+/// The typed error of an `error` or `response.failed` event with this `code`.
+fn stream_error(code: &str, data: &str) -> Error {
+    let status = stream_error_status(code);
+    classify(
+        ROUTE_STREAM,
+        status,
+        None,
+        data.as_bytes(),
+        &Secrets::default(),
+    )
+}
+
+/// A position as the events carry it (bounded by [`MAX_TOOL_CALLS`]).
+fn ordinal(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::testing::{
+        Outcome, conversation, run, same_however_split, truncated_when_cut_before,
+    };
+
+    // ---- Stage 1: raw SSE transcripts, in the Responses API's event format. ----
+
+    /// GPT-5.x: a reasoning item with two summary parts, then a message whose text is cut
+    /// inside UTF-8 sequences when split, then `response.completed` with cached and
+    /// reasoning tokens.
+    const TEXT_SSE: &str = concat!(
+        "event: response.created\n",
+        r#"data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_68a1","object":"response","created_at":1763000000,"status":"in_progress","model":"openai.gpt-5.4","output":[],"store":false,"usage":null}}"#,
+        "\n\n",
+        "event: response.in_progress\n",
+        r#"data: {"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_68a1","object":"response","created_at":1763000000,"status":"in_progress","model":"openai.gpt-5.4","output":[],"usage":null}}"#,
+        "\n\n",
+        "event: response.output_item.added\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[]}}"#,
+        "\n\n",
+        "event: response.reasoning_summary_part.added\n",
+        r#"data: {"type":"response.reasoning_summary_part.added","sequence_number":3,"item_id":"rs_1","output_index":0,"summary_index":0,"part":{"type":"summary_text","text":""}}"#,
+        "\n\n",
+        "event: response.reasoning_summary_text.delta\n",
+        r#"data: {"type":"response.reasoning_summary_text.delta","sequence_number":4,"item_id":"rs_1","output_index":0,"summary_index":0,"delta":"**Greeting**"}"#,
+        "\n\n",
+        "event: response.reasoning_summary_part.added\n",
+        r#"data: {"type":"response.reasoning_summary_part.added","sequence_number":5,"item_id":"rs_1","output_index":0,"summary_index":1,"part":{"type":"summary_text","text":""}}"#,
+        "\n\n",
+        "event: response.reasoning_summary_text.delta\n",
+        r#"data: {"type":"response.reasoning_summary_text.delta","sequence_number":6,"item_id":"rs_1","output_index":0,"summary_index":1,"delta":"Reply in French."}"#,
+        "\n\n",
+        "event: response.output_item.done\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":7,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"**Greeting**"},{"type":"summary_text","text":"Reply in French."}]}}"#,
+        "\n\n",
+        "event: response.output_item.added\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":8,"output_index":1,"item":{"id":"msg_1","type":"message","status":"in_progress","role":"assistant","content":[]}}"#,
+        "\n\n",
+        "event: response.content_part.added\n",
+        r#"data: {"type":"response.content_part.added","sequence_number":9,"item_id":"msg_1","output_index":1,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}"#,
+        "\n\n",
+        "event: response.output_text.delta\n",
+        r#"data: {"type":"response.output_text.delta","sequence_number":10,"item_id":"msg_1","output_index":1,"content_index":0,"delta":"Bonjour","logprobs":[]}"#,
+        "\n\n",
+        "event: response.output_text.delta\n",
+        r#"data: {"type":"response.output_text.delta","sequence_number":11,"item_id":"msg_1","output_index":1,"content_index":0,"delta":" — ça va ? 🙂","logprobs":[]}"#,
+        "\n\n",
+        "event: response.output_text.done\n",
+        r#"data: {"type":"response.output_text.done","sequence_number":12,"item_id":"msg_1","output_index":1,"content_index":0,"text":"Bonjour — ça va ? 🙂","logprobs":[]}"#,
+        "\n\n",
+        "event: response.content_part.done\n",
+        r#"data: {"type":"response.content_part.done","sequence_number":13,"item_id":"msg_1","output_index":1,"content_index":0,"part":{"type":"output_text","text":"Bonjour — ça va ? 🙂","annotations":[]}}"#,
+        "\n\n",
+        "event: response.output_item.done\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":14,"output_index":1,"item":{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Bonjour — ça va ? 🙂","annotations":[]}]}}"#,
+        "\n\n",
+        "event: response.completed\n",
+        r#"data: {"type":"response.completed","sequence_number":15,"response":{"id":"resp_68a1","object":"response","created_at":1763000000,"status":"completed","model":"openai.gpt-5.4","output":[],"usage":{"input_tokens":30,"input_tokens_details":{"cached_tokens":8},"output_tokens":40,"output_tokens_details":{"reasoning_tokens":12},"total_tokens":70}}}"#,
+        "\n\n",
+    );
+
+    /// gpt-oss: reasoning text (not summaries), then two function calls whose arguments
+    /// arrive in pieces.
+    const TOOL_CALLS_SSE: &str = concat!(
+        r#"data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_77","object":"response","status":"in_progress","model":"openai.gpt-oss-120b","output":[]}}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"rs_2","type":"reasoning","summary":[],"content":[]}}"#,
+        "\n\n",
+        r#"data: {"type":"response.reasoning_text.delta","sequence_number":2,"item_id":"rs_2","output_index":0,"content_index":0,"delta":"Need the weather."}"#,
+        "\n\n",
+        r#"data: {"type":"response.reasoning_text.done","sequence_number":3,"item_id":"rs_2","output_index":0,"content_index":0,"text":"Need the weather."}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":4,"output_index":1,"item":{"id":"fc_1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_a1","name":"get_weather"}}"#,
+        "\n\n",
+        r#"data: {"type":"response.function_call_arguments.delta","sequence_number":5,"item_id":"fc_1","output_index":1,"delta":"{\"city\":"}"#,
+        "\n\n",
+        r#"data: {"type":"response.function_call_arguments.delta","sequence_number":6,"item_id":"fc_1","output_index":1,"delta":"\"Paris\"}"}"#,
+        "\n\n",
+        r#"data: {"type":"response.function_call_arguments.done","sequence_number":7,"item_id":"fc_1","output_index":1,"arguments":"{\"city\":\"Paris\"}"}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":8,"output_index":1,"item":{"id":"fc_1","type":"function_call","status":"completed","arguments":"{\"city\":\"Paris\"}","call_id":"call_a1","name":"get_weather"}}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":9,"output_index":2,"item":{"id":"fc_2","type":"function_call","status":"in_progress","arguments":"","call_id":"call_b2","name":"get_time"}}"#,
+        "\n\n",
+        r#"data: {"type":"response.function_call_arguments.done","sequence_number":10,"item_id":"fc_2","output_index":2,"arguments":"{}"}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":11,"output_index":2,"item":{"id":"fc_2","type":"function_call","status":"completed","arguments":"{}","call_id":"call_b2","name":"get_time"}}"#,
+        "\n\n",
+        r#"data: {"type":"response.completed","sequence_number":12,"response":{"id":"resp_77","object":"response","status":"completed","model":"openai.gpt-oss-120b","usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":0},"output_tokens":20,"output_tokens_details":{"reasoning_tokens":5},"total_tokens":70}}}"#,
+        "\n\n",
+    );
+
+    /// The output limit reached: `response.incomplete`.
+    const INCOMPLETE_SSE: &str = concat!(
+        r#"data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_9","status":"in_progress","model":"openai.gpt-5.4"}}"#,
+        "\n\n",
+        r#"data: {"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Once upon"}"#,
+        "\n\n",
+        r#"data: {"type":"response.incomplete","sequence_number":2,"response":{"id":"resp_9","status":"incomplete","model":"openai.gpt-5.4","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":5,"output_tokens":16,"total_tokens":21}}}"#,
+        "\n\n",
+    );
+
+    fn usage(input: u32, output: u32, read: Option<u32>, reasoning: Option<u32>) -> ChatEvent {
+        ChatEvent::Usage(Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: read,
+            cache_write_tokens: None,
+            reasoning_tokens: reasoning,
+        })
+    }
+
+    fn text(s: &str) -> ChatEvent {
+        ChatEvent::TextDelta(s.to_owned())
+    }
+
+    fn reasoning(s: &str) -> ChatEvent {
+        ChatEvent::ReasoningDelta(s.to_owned())
+    }
+
+    // ---- Stage 2: the events they give. ----
+
+    #[test]
+    fn text_with_reasoning_summaries_maps_however_split() {
+        let out = same_however_split(event_stream, TEXT_SSE.as_bytes());
+        assert_eq!(
+            out,
+            Outcome {
+                events: vec![
+                    ChatEvent::MessageStart {
+                        id: "resp_68a1".to_owned(),
+                        model: "openai.gpt-5.4".to_owned(),
+                    },
+                    reasoning("**Greeting**"),
+                    reasoning("\n\n"),
+                    reasoning("Reply in French."),
+                    text("Bonjour"),
+                    text(" — ça va ? 🙂"),
+                    usage(22, 40, Some(8), Some(12)),
+                    ChatEvent::Finish(StopReason::Stop),
+                ],
+                error: None,
+            }
+        );
+    }
+
+    #[test]
+    fn function_calls_stream_their_arguments() {
+        let out = same_however_split(event_stream, TOOL_CALLS_SSE.as_bytes());
+        assert_eq!(
+            out.events,
+            vec![
+                ChatEvent::MessageStart {
+                    id: "resp_77".to_owned(),
+                    model: "openai.gpt-oss-120b".to_owned(),
+                },
+                reasoning("Need the weather."),
+                ChatEvent::ToolCallStart {
+                    index: 0,
+                    id: "call_a1".to_owned(),
+                    name: "get_weather".to_owned(),
+                },
+                ChatEvent::ToolCallArguments {
+                    index: 0,
+                    arguments: r#"{"city":"#.to_owned(),
+                },
+                ChatEvent::ToolCallArguments {
+                    index: 0,
+                    arguments: r#""Paris"}"#.to_owned(),
+                },
+                ChatEvent::ToolCallStart {
+                    index: 1,
+                    id: "call_b2".to_owned(),
+                    name: "get_time".to_owned(),
+                },
+                // No deltas came: the .done event's arguments are passed on, once.
+                ChatEvent::ToolCallArguments {
+                    index: 1,
+                    arguments: "{}".to_owned(),
+                },
+                usage(50, 20, Some(0), Some(5)),
+                ChatEvent::Finish(StopReason::ToolCalls),
+            ]
+        );
+        assert_eq!(out.error, None);
+    }
+
+    #[test]
+    fn incomplete_keeps_the_partial_answer_and_says_length() {
+        let out = run(event_stream(), &[INCOMPLETE_SSE.as_bytes()]);
+        assert_eq!(out.error, None);
+        assert_eq!(
+            out.events[1..],
+            [
+                text("Once upon"),
+                usage(5, 16, None, None),
+                ChatEvent::Finish(StopReason::Length)
+            ]
+        );
+        let filtered = INCOMPLETE_SSE.replace("max_output_tokens", "content_filter");
+        let out = run(event_stream(), &[filtered.as_bytes()]);
+        assert_eq!(
+            out.events.last(),
+            Some(&ChatEvent::Finish(StopReason::ContentFilter))
+        );
+    }
+
+    #[test]
+    fn a_body_cut_before_response_completed_is_truncated() {
+        let end = TEXT_SSE.rfind("event: response.completed").unwrap();
+        truncated_when_cut_before(event_stream, TEXT_SSE.as_bytes(), end + 30);
+    }
+
+    #[test]
+    fn failures_and_error_events_are_typed_errors() {
+        let failed = concat!(
+            r#"data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress"}}"#,
+            "\n\n",
+            r#"data: {"type":"response.failed","sequence_number":1,"response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."}}}"#,
+            "\n\n",
+        );
+        let out = run(event_stream(), &[failed.as_bytes()]);
+        match out.error {
+            Some(Error::UpstreamUnavailable { status, message }) => {
+                assert_eq!(status, Some(500));
+                assert!(
+                    message.contains("The model failed to generate a response."),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let limited = r#"data: {"type":"error","sequence_number":0,"code":"rate_limit_exceeded","message":"Too many tokens per minute","param":null}"#;
+        let out = run(event_stream(), &[limited.as_bytes(), b"\n\n"]);
+        assert!(
+            matches!(&out.error, Some(Error::RateLimited { message, .. }) if message.contains("Too many tokens per minute")),
+            "{out:?}"
+        );
+        let overflow = r#"data: {"type":"error","sequence_number":0,"code":"context_length_exceeded","message":"Your input exceeds the context window of this model.","param":"input"}"#;
+        let out = run(event_stream(), &[overflow.as_bytes(), b"\n\n"]);
+        assert!(
+            matches!(out.error, Some(Error::ContextOverflow(_))),
+            "{out:?}"
+        );
+        let nested = r#"event: error
+data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","code":"rate_limit_exceeded","message":"Slow down"}}"#;
+        let out = run(event_stream(), &[nested.as_bytes(), b"\n\n"]);
+        assert!(
+            matches!(&out.error, Some(Error::RateLimited { message, .. }) if message.ends_with("Slow down")),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn arguments_before_their_call_are_a_protocol_error() {
+        let bad = r#"data: {"type":"response.function_call_arguments.delta","sequence_number":0,"item_id":"fc_1","output_index":3,"delta":"{}"}"#;
+        let out = run(event_stream(), &[bad.as_bytes(), b"\n\n"]);
+        assert!(matches!(out.error, Some(Error::Protocol(_))), "{out:?}");
+        let out = run(event_stream(), &[b"data: {not json}\n\n"]);
+        assert!(
+            matches!(&out.error, Some(Error::Protocol(m)) if m.contains("{not json}")),
+            "{out:?}"
+        );
+    }
+
+    // ---- Requests ----
+
+    #[test]
+    fn the_request_is_the_conversation_as_input_items_with_store_false() {
+        let mut req = conversation("openai.gpt-5.4");
+        req.stop.clear();
+        req.extra = None;
+        let body = build_request(&req, Some(32_000), false).unwrap();
+        assert_eq!(
+            body,
+            concat!(
+                r#"{"model":"openai.gpt-5.4","input":["#,
+                r#"{"type":"message","role":"system","content":[{"type":"input_text","text":"You are terse."}]},"#,
+                r#"{"type":"message","role":"system","content":[{"type":"input_text","text":"Answer in English."}]},"#,
+                r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"What is in this image?"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},"#,
+                r#"{"type":"message","role":"assistant","content":[{"type":"output_text","text":"A cat. Checking the weather."}]},"#,
+                r#"{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},"#,
+                r#"{"type":"function_call_output","call_id":"call_1","output":"18°C, sunny"},"#,
+                r#"{"type":"message","role":"user","content":[{"type":"input_image","image_url":"https://example.com/cat.png"},{"type":"input_text","text":"And this one?"}]}],"#,
+                r#""tools":[{"type":"function","name":"get_weather","description":"Current weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},"strict":false}],"#,
+                r#""tool_choice":"auto","reasoning":{"effort":"high","summary":"auto"},"max_output_tokens":32000,"temperature":0.7,"store":false,"stream":true}"#,
+            )
+        );
+        let stored = build_request(&req, None, true).unwrap();
+        assert!(stored.contains(r#""max_output_tokens":50000"#), "{stored}");
+        assert!(stored.contains(r#""store":true"#), "{stored}");
+        req.tool_choice = Some(ToolChoice::Named("get_weather".to_owned()));
+        let named = build_request(&req, None, false).unwrap();
+        assert!(
+            named.contains(r#""tool_choice":{"type":"function","name":"get_weather"}"#),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn stop_sequences_are_refused_rather_than_dropped() {
+        let e = build_request(&conversation("openai.gpt-5.4"), None, false).unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest(m) if m.contains("stop")));
+    }
+
+    #[test]
+    fn wrong_route_answers_say_where_the_model_is_served() {
+        let body = br#"{"error":{"code":"validation_error","message":"model `openai.gpt-oss-120b` isn't supported on this route","param":null,"type":"invalid_request_error"}}"#;
+        let e = classify_error(400, None, body, &Secrets::default());
+        assert!(
+            matches!(&e, Error::WrongRoute(m) if m.contains("/openai/v1/responses") && m.contains("openai-completions")),
+            "{e:?}"
+        );
+        let e = classify_error(429, Some("7"), b"{}", &Secrets::default());
+        assert!(matches!(e, Error::RateLimited { .. }), "{e:?}");
+    }
+}
