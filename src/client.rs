@@ -5,6 +5,7 @@
 //! natively in tests exactly as it runs in the component.
 
 use std::collections::VecDeque;
+use std::task::Poll;
 
 use crate::anthropic;
 use crate::chat::{ChatEvent, ChatRequest, EventStream};
@@ -80,6 +81,12 @@ impl Streaming {
 pub trait BodyReader {
     /// The next chunk as soon as any bytes are there; `None` at the end of the body.
     fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
+
+    /// Like [`BodyReader::next_chunk`], but never waits: `None` when no bytes have arrived
+    /// yet. A reader that cannot tell waits, which is what the default does.
+    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+        Some(self.next_chunk())
+    }
 }
 
 /// An outgoing request.
@@ -500,6 +507,7 @@ impl Client {
             pending: VecDeque::new(),
             failure: None,
             done: false,
+            drain_left: DRAIN_MAX,
         })
     }
 }
@@ -539,6 +547,8 @@ pub struct ChatStream {
     pending: VecDeque<ChatEvent>,
     failure: Option<Error>,
     done: bool,
+    /// Bytes the drain after the final event may still read.
+    drain_left: usize,
 }
 
 impl ChatStream {
@@ -548,39 +558,67 @@ impl ChatStream {
         !self.pending.is_empty() || self.failure.is_some() || self.done
     }
 
+    fn read(&mut self, wait: bool) -> Option<Result<Option<Vec<u8>>>> {
+        if wait {
+            Some(self.body.next_chunk())
+        } else {
+            self.body.try_next_chunk()
+        }
+    }
+
     /// Reads what is left of a body whose final event came (usually only the end of the
     /// chunked encoding), so the host can put the connection back in its pool; a body that
-    /// is dropped unread closes its connection. Gives up after [`DRAIN_MAX`] bytes.
-    fn drain(&mut self) {
-        let mut left = DRAIN_MAX;
-        while let Ok(Some(chunk)) = self.body.next_chunk() {
-            if chunk.len() >= left {
-                break;
+    /// is dropped unread closes its connection. Gives up after [`DRAIN_MAX`] bytes. `false`
+    /// when it would have to wait and `wait` is not set.
+    fn drain(&mut self, wait: bool) -> bool {
+        loop {
+            match self.read(wait) {
+                None => return false,
+                Some(Ok(Some(chunk))) if chunk.len() < self.drain_left => {
+                    self.drain_left -= chunk.len();
+                }
+                Some(_) => return true,
             }
-            left -= chunk.len();
         }
     }
 
     /// The next event; `None` only after the finish event or an error. Events that arrived
     /// before a failure are delivered first, then the failure.
     pub fn next_event(&mut self) -> Option<Result<ChatEvent>> {
+        loop {
+            if let Poll::Ready(next) = self.advance(true) {
+                return next;
+            }
+        }
+    }
+
+    /// Like [`ChatStream::next_event`], but never waits for the upstream:
+    /// [`Poll::Pending`] when the next event needs bytes that have not arrived yet.
+    pub fn poll_event(&mut self) -> Poll<Option<Result<ChatEvent>>> {
+        self.advance(false)
+    }
+
+    fn advance(&mut self, wait: bool) -> Poll<Option<Result<ChatEvent>>> {
         let mut out = Vec::new();
         loop {
             if let Some(e) = self.pending.pop_front() {
-                return Some(Ok(e));
+                return Poll::Ready(Some(Ok(e)));
             }
             if let Some(e) = self.failure.take() {
                 self.done = true;
-                return Some(Err(e));
+                return Poll::Ready(Some(Err(e)));
             }
             if self.done || self.events.finished() {
-                if !self.done {
-                    self.drain();
+                if !self.done && !self.drain(wait) {
+                    return Poll::Pending;
                 }
                 self.done = true;
-                return None;
+                return Poll::Ready(None);
             }
-            let step = match self.body.next_chunk() {
+            let Some(read) = self.read(wait) else {
+                return Poll::Pending;
+            };
+            let step = match read {
                 Ok(Some(chunk)) => self.events.feed(&chunk, &mut out),
                 Ok(None) => {
                     self.done = true;
