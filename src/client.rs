@@ -815,4 +815,110 @@ mod tests {
             stale.diagnostics
         );
     }
+
+    /// A body that gives its chunks in order; polled, it says "nothing yet" before each.
+    struct PacedBody {
+        chunks: VecDeque<Vec<u8>>,
+        ready: bool,
+    }
+
+    impl BodyReader for PacedBody {
+        fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+            Ok(self.chunks.pop_front())
+        }
+        fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+            self.ready = !self.ready;
+            self.ready.then(|| self.next_chunk())
+        }
+    }
+
+    /// A host whose chat answers stream `chunks`.
+    struct StreamHost {
+        chunks: Vec<Vec<u8>>,
+    }
+
+    impl Host for StreamHost {
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> u64 {
+            1_800_000_000
+        }
+        fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+            Err(Error::NotImplemented("no discovery in these tests".into()))
+        }
+        fn open(&mut self, _request: &Request, _limits: &Limits) -> Result<Streaming> {
+            Ok(Streaming {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: Box::new(PacedBody {
+                    chunks: self.chunks.clone().into(),
+                    ready: false,
+                }),
+            })
+        }
+    }
+
+    #[test]
+    fn polled_events_are_the_waited_events_wherever_chunks_split() {
+        let chunk = |delta: &str, finish: &str| {
+            format!(
+                "data: {{\"id\":\"c1\",\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n"
+            )
+        };
+        let whole = [
+            chunk(r#"{"role":"assistant","content":""}"#, "null"),
+            chunk(r#"{"content":"Hello"}"#, "null"),
+            chunk(r#"{"content":" world"}"#, "null"),
+            chunk("{}", r#""stop""#),
+            "data: [DONE]\n\n".to_owned(),
+        ]
+        .concat();
+        let cut = whole[..whole.len() / 2].to_owned();
+        let mut c = Client::new(Settings {
+            bearer_token: Some("key".into()),
+            config: Some(
+                r#"{ models: { providers: { "amazon-bedrock-mantle": { baseUrl: "http://127.0.0.1:9/v1", discovery: false, models: [ { id: "m" } ] } } } }"#.into(),
+            ),
+            ..Settings::default()
+        });
+        let request = ChatRequest {
+            model: "m".into(),
+            messages: vec![crate::chat::Message::User(vec![
+                crate::chat::ContentPart::Text("hi".into()),
+            ])],
+            ..ChatRequest::default()
+        };
+        for body in [&whole, &cut] {
+            for size in 1..=body.len() {
+                let mut host = StreamHost {
+                    chunks: body.as_bytes().chunks(size).map(<[u8]>::to_vec).collect(),
+                };
+                let mut waited = Vec::new();
+                let mut stream = c.chat_stream(&mut host, &request).unwrap();
+                while let Some(next) = stream.next_event() {
+                    waited.push(next);
+                }
+                let (mut polled, mut pending) = (Vec::new(), 0);
+                let mut stream = c.chat_stream(&mut host, &request).unwrap();
+                loop {
+                    match stream.poll_event() {
+                        Poll::Pending => pending += 1,
+                        Poll::Ready(Some(next)) => polled.push(next),
+                        Poll::Ready(None) => break,
+                    }
+                    assert!(pending < 10_000, "the stream does not end");
+                }
+                assert_eq!(polled, waited, "chunks of {size}");
+                assert!(pending > 0);
+                let last = waited.last().unwrap();
+                if body == &whole {
+                    assert_eq!(waited.len(), 4, "{waited:?}");
+                    assert!(matches!(last, Ok(ChatEvent::Finish(_))), "{last:?}");
+                } else {
+                    assert!(matches!(last, Err(Error::Truncated(_))), "{last:?}");
+                }
+            }
+        }
+    }
 }
