@@ -5,6 +5,7 @@
 //! natively in tests exactly as it runs in the component.
 
 use std::collections::VecDeque;
+use std::task::Poll;
 
 use crate::anthropic;
 use crate::chat::{ChatEvent, ChatRequest, EventStream};
@@ -82,6 +83,12 @@ impl Streaming {
 pub trait BodyReader {
     /// The next chunk as soon as any bytes are there; `None` at the end of the body.
     fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
+
+    /// Like [`BodyReader::next_chunk`], but never waits: `None` when no bytes have arrived
+    /// yet. A reader that cannot tell waits, which is what the default does.
+    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+        Some(self.next_chunk())
+    }
 }
 
 /// An outgoing request.
@@ -556,6 +563,7 @@ impl Client {
             pending: VecDeque::new(),
             failure: None,
             done: false,
+            drain_left: DRAIN_MAX,
         })
     }
 }
@@ -674,6 +682,8 @@ pub struct ChatStream {
     pending: VecDeque<ChatEvent>,
     failure: Option<Error>,
     done: bool,
+    /// Bytes the drain after the final event may still read.
+    drain_left: usize,
 }
 
 impl ChatStream {
@@ -683,39 +693,67 @@ impl ChatStream {
         !self.pending.is_empty() || self.failure.is_some() || self.done
     }
 
+    fn read(&mut self, wait: bool) -> Option<Result<Option<Vec<u8>>>> {
+        if wait {
+            Some(self.body.next_chunk())
+        } else {
+            self.body.try_next_chunk()
+        }
+    }
+
     /// Reads what is left of a body whose final event came (usually only the end of the
     /// chunked encoding), so the host can put the connection back in its pool; a body that
-    /// is dropped unread closes its connection. Gives up after [`DRAIN_MAX`] bytes.
-    fn drain(&mut self) {
-        let mut left = DRAIN_MAX;
-        while let Ok(Some(chunk)) = self.body.next_chunk() {
-            if chunk.len() >= left {
-                break;
+    /// is dropped unread closes its connection. Gives up after [`DRAIN_MAX`] bytes. `false`
+    /// when it would have to wait and `wait` is not set.
+    fn drain(&mut self, wait: bool) -> bool {
+        loop {
+            match self.read(wait) {
+                None => return false,
+                Some(Ok(Some(chunk))) if chunk.len() < self.drain_left => {
+                    self.drain_left -= chunk.len();
+                }
+                Some(_) => return true,
             }
-            left -= chunk.len();
         }
     }
 
     /// The next event; `None` only after the finish event or an error. Events that arrived
     /// before a failure are delivered first, then the failure.
     pub fn next_event(&mut self) -> Option<Result<ChatEvent>> {
+        loop {
+            if let Poll::Ready(next) = self.advance(true) {
+                return next;
+            }
+        }
+    }
+
+    /// Like [`ChatStream::next_event`], but never waits for the upstream:
+    /// [`Poll::Pending`] when the next event needs bytes that have not arrived yet.
+    pub fn poll_event(&mut self) -> Poll<Option<Result<ChatEvent>>> {
+        self.advance(false)
+    }
+
+    fn advance(&mut self, wait: bool) -> Poll<Option<Result<ChatEvent>>> {
         let mut out = Vec::new();
         loop {
             if let Some(e) = self.pending.pop_front() {
-                return Some(Ok(e));
+                return Poll::Ready(Some(Ok(e)));
             }
             if let Some(e) = self.failure.take() {
                 self.done = true;
-                return Some(Err(e));
+                return Poll::Ready(Some(Err(e)));
             }
             if self.done || self.events.finished() {
-                if !self.done {
-                    self.drain();
+                if !self.done && !self.drain(wait) {
+                    return Poll::Pending;
                 }
                 self.done = true;
-                return None;
+                return Poll::Ready(None);
             }
-            let step = match self.body.next_chunk() {
+            let Some(read) = self.read(wait) else {
+                return Poll::Pending;
+            };
+            let step = match read {
                 Ok(Some(chunk)) => self.events.feed(&chunk, &mut out),
                 Ok(None) => {
                     self.done = true;
@@ -1095,5 +1133,111 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    /// A body that gives its chunks in order; polled, it says "nothing yet" before each.
+    struct PacedBody {
+        chunks: VecDeque<Vec<u8>>,
+        ready: bool,
+    }
+
+    impl BodyReader for PacedBody {
+        fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+            Ok(self.chunks.pop_front())
+        }
+        fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+            self.ready = !self.ready;
+            self.ready.then(|| self.next_chunk())
+        }
+    }
+
+    /// A host whose chat answers stream `chunks`.
+    struct StreamHost {
+        chunks: Vec<Vec<u8>>,
+    }
+
+    impl Host for StreamHost {
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> u64 {
+            1_800_000_000
+        }
+        fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+            Err(Error::NotImplemented("no discovery in these tests".into()))
+        }
+        fn open(&mut self, _request: &Request, _limits: &Limits) -> Result<Streaming> {
+            Ok(Streaming {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: Box::new(PacedBody {
+                    chunks: self.chunks.clone().into(),
+                    ready: false,
+                }),
+            })
+        }
+    }
+
+    #[test]
+    fn polled_events_are_the_waited_events_wherever_chunks_split() {
+        let chunk = |delta: &str, finish: &str| {
+            format!(
+                "data: {{\"id\":\"c1\",\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n"
+            )
+        };
+        let whole = [
+            chunk(r#"{"role":"assistant","content":""}"#, "null"),
+            chunk(r#"{"content":"Hello"}"#, "null"),
+            chunk(r#"{"content":" world"}"#, "null"),
+            chunk("{}", r#""stop""#),
+            "data: [DONE]\n\n".to_owned(),
+        ]
+        .concat();
+        let cut = whole[..whole.len() / 2].to_owned();
+        let mut c = Client::new(Settings {
+            bearer_token: Some("key".into()),
+            config: Some(
+                r#"{ models: { providers: { "amazon-bedrock-mantle": { baseUrl: "http://127.0.0.1:9/v1", discovery: false, models: [ { id: "m" } ] } } } }"#.into(),
+            ),
+            ..Settings::default()
+        });
+        let request = ChatRequest {
+            model: "m".into(),
+            messages: vec![crate::chat::Message::User(vec![
+                crate::chat::ContentPart::Text("hi".into()),
+            ])],
+            ..ChatRequest::default()
+        };
+        for body in [&whole, &cut] {
+            for size in 1..=body.len() {
+                let mut host = StreamHost {
+                    chunks: body.as_bytes().chunks(size).map(<[u8]>::to_vec).collect(),
+                };
+                let mut waited = Vec::new();
+                let mut stream = c.chat_stream(&mut host, &request).unwrap();
+                while let Some(next) = stream.next_event() {
+                    waited.push(next);
+                }
+                let (mut polled, mut pending) = (Vec::new(), 0);
+                let mut stream = c.chat_stream(&mut host, &request).unwrap();
+                loop {
+                    match stream.poll_event() {
+                        Poll::Pending => pending += 1,
+                        Poll::Ready(Some(next)) => polled.push(next),
+                        Poll::Ready(None) => break,
+                    }
+                    assert!(pending < 10_000, "the stream does not end");
+                }
+                assert_eq!(polled, waited, "chunks of {size}");
+                assert!(pending > 0);
+                let last = waited.last().unwrap();
+                if body == &whole {
+                    assert_eq!(waited.len(), 4, "{waited:?}");
+                    assert!(matches!(last, Ok(ChatEvent::Finish(_))), "{last:?}");
+                } else {
+                    assert!(matches!(last, Err(Error::Truncated(_))), "{last:?}");
+                }
+            }
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! The [`Host`] of the component: the WASI environment, the wall clock, and outgoing HTTP
 //! through `wasi:http/outgoing-handler` with time-outs and a body cap.
 
+use std::rc::{Rc, Weak};
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     RequestOptions, Scheme,
 };
-use wasi::io::poll;
+
+use wasi::io::poll::{self, Pollable};
 use wasi::io::streams::{InputStream, StreamError};
 
 use crate::client::{BodyReader, Host, Request, Streaming};
@@ -23,6 +25,7 @@ const READ_CHUNK: u64 = 64 * 1024;
 /// The WASI host; the environment is read once.
 pub struct WasiHost {
     env: Vec<(String, String)>,
+    opened: BodyWatch,
 }
 
 impl WasiHost {
@@ -30,7 +33,26 @@ impl WasiHost {
     pub fn new() -> WasiHost {
         WasiHost {
             env: wasi::cli::environment::get_environment(),
+            opened: BodyWatch::default(),
         }
+    }
+
+    /// The body of the last response [`Host::open`] gave, to wait on it with a pollable.
+    pub fn opened(&self) -> BodyWatch {
+        self.opened.clone()
+    }
+}
+
+/// A handle on a response body that is being read, which does not keep the body alive.
+#[derive(Clone, Default)]
+pub struct BodyWatch(Weak<InputStream>);
+
+impl BodyWatch {
+    /// A pollable that is ready when the body has bytes, its end or an error to give;
+    /// `None` when the body is gone. The pollable is a child of the body's stream: drop it
+    /// before the body.
+    pub fn subscribe(&self) -> Option<Pollable> {
+        self.0.upgrade().map(|stream| stream.subscribe())
     }
 }
 
@@ -62,9 +84,11 @@ impl Host for WasiHost {
         let body = response
             .consume()
             .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
-        let stream = body
-            .stream()
-            .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?;
+        let stream = Rc::new(
+            body.stream()
+                .map_err(|()| Error::Protocol(format!("{what}: the response body was taken")))?,
+        );
+        self.opened = BodyWatch(Rc::downgrade(&stream));
         Ok(Streaming {
             status,
             headers,
@@ -73,6 +97,7 @@ impl Host for WasiHost {
                 _body: body,
                 _response: response,
                 between_bytes_ms: limits.between_bytes_ms,
+                last_data: monotonic_clock::now(),
                 status,
                 what,
             }),
@@ -244,12 +269,30 @@ fn headers_of(response: &IncomingResponse) -> Vec<(String, String)> {
 /// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
 /// Fields drop in order: the stream before its body, the body before its response.
 struct WasiBody {
-    stream: InputStream,
+    stream: Rc<InputStream>,
     _body: IncomingBody,
     _response: IncomingResponse,
     between_bytes_ms: u64,
+    /// When bytes last arrived (monotonic clock), for [`BodyReader::try_next_chunk`].
+    last_data: u64,
     status: u16,
     what: String,
+}
+
+impl WasiBody {
+    fn read_failed(&self, e: wasi::io::error::Error) -> Error {
+        let detail = e.to_debug_string();
+        match wasi::http::types::http_error_code(&e) {
+            Some(code) => transport_error(&self.what, Failure::Code(code)),
+            None if detail.contains("timeout") => {
+                Error::Timeout(format!("{}: the stream stalled ({detail})", self.what))
+            }
+            None => Error::UpstreamUnavailable {
+                status: Some(self.status),
+                message: format!("{}: reading the body failed: {detail}", self.what),
+            },
+        }
+    }
 }
 
 impl BodyReader for WasiBody {
@@ -272,22 +315,40 @@ impl BodyReader for WasiBody {
             wait = true;
             match self.stream.read(READ_CHUNK) {
                 Ok(bytes) if bytes.is_empty() => continue,
-                Ok(bytes) => return Ok(Some(bytes)),
-                Err(StreamError::Closed) => return Ok(None),
-                Err(StreamError::LastOperationFailed(e)) => {
-                    let detail = e.to_debug_string();
-                    return Err(match wasi::http::types::http_error_code(&e) {
-                        Some(code) => transport_error(&self.what, Failure::Code(code)),
-                        None if detail.contains("timeout") => {
-                            Error::Timeout(format!("{}: the stream stalled ({detail})", self.what))
-                        }
-                        None => Error::UpstreamUnavailable {
-                            status: Some(self.status),
-                            message: format!("{}: reading the body failed: {detail}", self.what),
-                        },
-                    });
+                Ok(bytes) => {
+                    self.last_data = monotonic_clock::now();
+                    return Ok(Some(bytes));
                 }
+                Err(StreamError::Closed) => return Ok(None),
+                Err(StreamError::LastOperationFailed(e)) => return Err(self.read_failed(e)),
             }
+        }
+    }
+
+    /// One read that does not wait. With nothing there it checks the between-bytes time-out
+    /// against the last bytes' arrival, since no timer runs while the caller waits.
+    /// A failure after a pause longer than the between-bytes time-out (the host's backstop
+    /// fires a little later than the guest's limit) is reported as the guest's own time-out.
+    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+        let read = self.stream.read(READ_CHUNK);
+        if let Ok(bytes) = &read
+            && !bytes.is_empty()
+        {
+            self.last_data = monotonic_clock::now();
+        } else if !matches!(read, Err(StreamError::Closed)) {
+            let quiet = monotonic_clock::now().saturating_sub(self.last_data);
+            if quiet > ms_to_ns(self.between_bytes_ms) {
+                return Some(Err(Error::Timeout(format!(
+                    "{}: the stream stalled for {} ms",
+                    self.what, self.between_bytes_ms
+                ))));
+            }
+        }
+        match read {
+            Ok(bytes) if bytes.is_empty() => None,
+            Ok(bytes) => Some(Ok(Some(bytes))),
+            Err(StreamError::Closed) => Some(Ok(None)),
+            Err(StreamError::LastOperationFailed(e)) => Some(Err(self.read_failed(e))),
         }
     }
 }

@@ -35,13 +35,20 @@ use bindings::exports::genesis::mantle::provider::{
 };
 
 use core::cell::RefCell;
+use core::task::Poll;
+
+use wasi::clocks::monotonic_clock;
+use wasi::io::poll::Pollable;
 
 use mantle_provider::chat;
 use mantle_provider::client;
 use mantle_provider::error::Error;
 use mantle_provider::model;
 use mantle_provider::token;
-use mantle_provider::wasi_host::WasiHost;
+use mantle_provider::wasi_host::{BodyWatch, WasiHost};
+
+/// The most items one `get-next` returns; the rest wait for the next call.
+const MAX_BATCH: usize = 512;
 
 struct Component;
 
@@ -195,6 +202,7 @@ impl GuestClient for Client {
             .chat_stream(&mut host, &request.into())?;
         Ok(ChatStream::new(Stream {
             inner: RefCell::new(stream),
+            body: host.opened(),
         }))
     }
 }
@@ -202,14 +210,59 @@ impl GuestClient for Client {
 /// A streamed chat completion.
 pub struct Stream {
     inner: RefCell<client::ChatStream>,
+    /// The upstream body, to wait on it.
+    body: BodyWatch,
+}
+
+/// One item of a batch, as the WIT has it.
+type Item = Result<wit::ChatEvent, wit::Error>;
+
+fn item(r: mantle_provider::error::Result<chat::ChatEvent>) -> Item {
+    r.map(Into::into).map_err(Into::into)
 }
 
 impl GuestChatStream for Stream {
-    fn next(&self) -> Option<Result<wit::ChatEvent, wit::Error>> {
-        self.inner
-            .borrow_mut()
-            .next_event()
-            .map(|r| r.map(Into::into).map_err(Into::into))
+    fn next(&self) -> Option<Item> {
+        self.inner.borrow_mut().next_event().map(item)
+    }
+
+    fn get_next(&self) -> Option<Vec<Item>> {
+        let mut stream = self.inner.borrow_mut();
+        let mut batch = Vec::new();
+        while batch.len() < MAX_BATCH {
+            match stream.poll_event() {
+                Poll::Ready(Some(next)) => batch.push(item(next)),
+                // The end: after the batch if there is one, else as the empty list.
+                Poll::Ready(None) => return Some(batch),
+                Poll::Pending => break,
+            }
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
+
+    fn blocking_get_next(&self) -> Vec<Item> {
+        if let Some(batch) = self.get_next() {
+            return batch;
+        }
+        // Wait as `next` does (with the between-bytes timer), then take what else is ready.
+        let first = self.inner.borrow_mut().next_event();
+        match first {
+            None => Vec::new(),
+            Some(Err(e)) => vec![Err(e.into())],
+            Some(Ok(event)) => {
+                let mut batch = vec![Ok(event.into())];
+                batch.extend(self.get_next().unwrap_or_default());
+                batch
+            }
+        }
+    }
+
+    fn subscribe(&self) -> Pollable {
+        let ready_now = || monotonic_clock::subscribe_duration(0);
+        if self.inner.borrow().buffered() {
+            return ready_now();
+        }
+        self.body.subscribe().unwrap_or_else(ready_now)
     }
 }
 

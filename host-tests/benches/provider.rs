@@ -1,7 +1,8 @@
 //! Listing and streaming figures, all against the local emulator in one run:
 //! `list` with a warm cache and with a 500-model discovery body, SSE parsing in the guest
-//! against natively, the time-to-first-event overhead of the component, and the guest's
-//! linear memory after a 1 MB streamed answer.
+//! against natively, events per second with one call per event (`next`) and in batches
+//! (`get-next` with `subscribe`), the time-to-first-event overhead of the component, and the
+//! guest's linear memory after a 1 MB streamed answer.
 //!
 //! `cargo bench -p mantle-host --bench provider` (figures go to BENCHMARKS.md).
 
@@ -166,6 +167,64 @@ async fn main() {
     println!(
         "guest linear memory after an {mb:.1} MB streamed answer: {} KiB",
         peak / 1024
+    );
+
+    // Events per second through the component: `next` (one call per event) against
+    // `get-next` with `subscribe` (one call per batch of what is ready), interleaved.
+    let mut one_by_one = Vec::new();
+    let mut batched = Vec::new();
+    let mut events_per_stream = 0u64;
+    for _ in 0..5 {
+        for batch in [false, true] {
+            let mut g = rt.instantiate(GuestOptions::default()).await.unwrap();
+            let c = g.client(&settings(&emu, "discovery: false")).await.unwrap();
+            let t = Instant::now();
+            let s = g
+                .chat_stream(c, &request("openai.gpt-oss-20b"))
+                .await
+                .unwrap()
+                .unwrap();
+            let mut events = 0u64;
+            if batch {
+                loop {
+                    match g.get_next(s).await.unwrap() {
+                        Some(items) if items.is_empty() => break,
+                        Some(items) => {
+                            for e in items {
+                                e.unwrap();
+                                events += 1;
+                            }
+                        }
+                        None => {
+                            let p = g.subscribe(s).await.unwrap();
+                            g.poll(std::slice::from_ref(&p)).await.unwrap();
+                            g.drop_pollable(p).unwrap();
+                        }
+                    }
+                }
+            } else {
+                while let Some(e) = g.next_event(s).await.unwrap() {
+                    e.unwrap();
+                    events += 1;
+                }
+            }
+            let elapsed = t.elapsed();
+            events_per_stream = events;
+            if batch {
+                batched.push(elapsed);
+            } else {
+                one_by_one.push(elapsed);
+            }
+        }
+    }
+    let rate = |d: Duration| events_per_stream as f64 / d.as_secs_f64();
+    let (one_by_one, batched) = (median(one_by_one), median(batched));
+    println!(
+        "events/s through the component, {events_per_stream} events in {mb:.1} MB (median of 5): next {:.0}k ({:.0} MB/s), get-next + subscribe {:.0}k ({:.0} MB/s)",
+        rate(one_by_one) / 1e3,
+        mb / one_by_one.as_secs_f64(),
+        rate(batched) / 1e3,
+        mb / batched.as_secs_f64()
     );
 
     // 1 MB answer: linear memory.

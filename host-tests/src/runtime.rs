@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -31,6 +31,9 @@ mod bindings {
 
 pub use bindings::exports::genesis::mantle::provider as types;
 use bindings::{Mantle, MantlePre};
+/// A `wasi:io/poll` pollable, as `chat-stream.subscribe` returns it.
+pub use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::io::poll::{Host as _, HostPollable as _};
 
 /// The environment variables a host may pass into the guest; nothing else is passed.
 pub const PASSED_ENV: [&str; 6] = [
@@ -346,6 +349,71 @@ impl Guest {
             .chat_stream()
             .call_next(&mut self.store, stream)
             .await;
+        self.traps(r)
+    }
+}
+
+/// One item of a `chat-stream.get-next` batch.
+pub type StreamItem = Result<types::ChatEvent, types::Error>;
+
+impl Guest {
+    /// `chat-stream.get-next`.
+    pub async fn get_next(&mut self, stream: ResourceAny) -> Result<Option<Vec<StreamItem>>> {
+        let r = self
+            .bindings
+            .genesis_mantle_provider()
+            .chat_stream()
+            .call_get_next(&mut self.store, stream)
+            .await;
+        self.traps(r)
+    }
+
+    /// `chat-stream.blocking-get-next`.
+    pub async fn blocking_get_next(&mut self, stream: ResourceAny) -> Result<Vec<StreamItem>> {
+        let r = self
+            .bindings
+            .genesis_mantle_provider()
+            .chat_stream()
+            .call_blocking_get_next(&mut self.store, stream)
+            .await;
+        self.traps(r)
+    }
+
+    /// `chat-stream.subscribe`: the pollable is the host's to wait on and to drop (before
+    /// the stream), with [`Guest::poll`] and [`Guest::drop_pollable`].
+    pub async fn subscribe(&mut self, stream: ResourceAny) -> Result<Resource<DynPollable>> {
+        let r = self
+            .bindings
+            .genesis_mantle_provider()
+            .chat_stream()
+            .call_subscribe(&mut self.store, stream)
+            .await;
+        self.traps(r)
+    }
+
+    /// `wasi:io/poll.poll` on the host side: waits until one of the pollables is ready and
+    /// gives the indices of the ready ones.
+    pub async fn poll(&mut self, pollables: &[Resource<DynPollable>]) -> Result<Vec<u32>> {
+        let table = &mut self.store.data_mut().table;
+        let borrowed = pollables
+            .iter()
+            .map(|p| Resource::new_borrow(p.rep()))
+            .collect();
+        table.poll(borrowed).await.map_err(anyhow::Error::from)
+    }
+
+    /// Drops a pollable `subscribe` gave.
+    pub fn drop_pollable(&mut self, pollable: Resource<DynPollable>) -> Result<()> {
+        self.store
+            .data_mut()
+            .table
+            .drop(pollable)
+            .map_err(anyhow::Error::from)
+    }
+
+    /// `resource.drop` of a chat stream.
+    pub async fn drop_stream(&mut self, stream: ResourceAny) -> Result<()> {
+        let r = stream.resource_drop_async(&mut self.store).await;
         self.traps(r)
     }
 }
