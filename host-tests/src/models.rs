@@ -20,7 +20,10 @@ fn source_name(source: ModelSource) -> &'static str {
     }
 }
 
-/// One model with the configuration's field names.
+/// The provider every model of this component belongs to, as model references spell it.
+pub const PROVIDER: &str = "amazon-bedrock-mantle";
+
+/// One model with the configuration's field names, and the `provider` it belongs to.
 pub fn model_json(m: &Model) -> Value {
     let input: Vec<&str> = m
         .input
@@ -31,6 +34,7 @@ pub fn model_json(m: &Model) -> Value {
         })
         .collect();
     json!({
+        "provider": PROVIDER,
         "id": m.id,
         "name": m.name,
         "api": api_name(m.api),
@@ -52,14 +56,38 @@ pub fn to_json(models: &[Model]) -> Value {
     Value::Array(models.iter().map(model_json).collect())
 }
 
-/// A readable table: id, api, reasoning, context, max tokens, source.
+/// `text` for a terminal: control characters escaped (`\n`, `\u{1b}`), so a cell stays on
+/// its line and prints no escape sequence; everything else as it is.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A readable table: provider, id, api, reasoning, context, max tokens, source. Ids are
+/// escaped ([`printable`]).
 pub fn table(models: &[Model]) -> String {
-    let header = ["ID", "API", "REASONING", "CONTEXT", "MAX TOKENS", "SOURCE"];
-    let rows: Vec<[String; 6]> = models
+    let header = [
+        "PROVIDER",
+        "ID",
+        "API",
+        "REASONING",
+        "CONTEXT",
+        "MAX TOKENS",
+        "SOURCE",
+    ];
+    let rows: Vec<[String; 7]> = models
         .iter()
         .map(|m| {
             [
-                m.id.clone(),
+                PROVIDER.to_owned(),
+                printable(&m.id),
                 api_name(m.api).to_owned(),
                 if m.reasoning { "yes" } else { "no" }.to_owned(),
                 m.context_window.to_string(),

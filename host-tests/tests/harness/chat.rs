@@ -189,6 +189,7 @@ async fn requests_carry_what_each_route_needs() {
         name: "get_weather".into(),
         description: Some("Weather of a city".into()),
         parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+        strict: None,
     }];
     let out = run(&mut g, c, &req).await;
     assert!(out.error.is_none(), "{:?}", out.error);
@@ -335,6 +336,7 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
         name: "t".into(),
         description: None,
         parameters: "{not json".into(),
+        strict: None,
     }];
     assert_eq!(
         kind(&run(&mut g, c, &bad).await.error.unwrap()),
