@@ -548,7 +548,7 @@ impl Client {
             _ => &[],
         };
         let id = crate::model::model_id(&request.model);
-        let listed = discovery::describe(id, discovered, &resolved.config);
+        let listed = discovery::describe_for_request(id, discovered, &resolved.config);
         let api = listed.as_ref().map_or_else(
             || discovery::default_api(id, resolved.config.api),
             |m| m.api,

@@ -248,10 +248,30 @@ pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
 /// The one model [`merge`] would list under `id`, without building the whole list: what a
 /// chat request needs on its hot path.
 pub fn describe(id: &str, discovered: &[Model], config: &ProviderConfig) -> Option<Model> {
-    let built_in = if discovered.is_empty() {
-        None
-    } else {
+    describe_from(id, discovered, config, !discovered.is_empty())
+}
+
+/// What the provider knows of `id` to send a request for it: [`describe`], with the built-in
+/// catalogue's limits whether or not a discovery succeeded (the catalogue rows are listed only
+/// beside a successful discovery, but their limits hold for any request).
+pub fn describe_for_request(
+    id: &str,
+    discovered: &[Model],
+    config: &ProviderConfig,
+) -> Option<Model> {
+    describe_from(id, discovered, config, true)
+}
+
+fn describe_from(
+    id: &str,
+    discovered: &[Model],
+    config: &ProviderConfig,
+    with_built_ins: bool,
+) -> Option<Model> {
+    let built_in = if with_built_ins {
         built_in_models().into_iter().find(|m| m.id == id)
+    } else {
+        None
     };
     let mut model = built_in.or_else(|| discovered.iter().find(|m| m.id == id).cloned());
     if let Some(o) = config.models.iter().find(|o| o.id == id) {

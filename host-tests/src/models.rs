@@ -121,3 +121,47 @@ pub fn table(models: &[Model]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::types::Cost;
+
+    fn model(id: &str) -> Model {
+        Model {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            api: Api::OpenaiCompletions,
+            reasoning: false,
+            input: vec![Modality::Text],
+            cost: Cost {
+                input: 0.0,
+                output: 0.0,
+                cache_read: 0.0,
+                cache_write: 0.0,
+            },
+            context_window: 32_000,
+            max_tokens: 4_096,
+            source: ModelSource::Discovered,
+        }
+    }
+
+    #[test]
+    fn the_table_escapes_what_it_prints_and_names_the_provider() {
+        let text = table(&[
+            model("evil\nphantom"),
+            model("red\u{1b}[31m"),
+            model("naïve.模型"),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(
+            lines[1].starts_with("amazon-bedrock-mantle  evil\\nphantom"),
+            "{text}"
+        );
+        assert!(lines[2].contains("red\\u{1b}[31m"), "{text}");
+        assert!(lines[3].contains("naïve.模型"), "{text}");
+        assert_eq!(model_json(&model("a"))["provider"], PROVIDER);
+    }
+}
