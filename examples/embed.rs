@@ -148,6 +148,9 @@ pub async fn run(
                 top_p: None,
                 stop: Vec::new(),
                 reasoning_effort: None,
+                response_format: None,
+                parallel_tool_calls: None,
+                seed: None,
                 extra: None,
             };
             let stream = match provider

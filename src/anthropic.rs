@@ -63,11 +63,57 @@ pub fn thinking_budget(effort: ReasoningEffort) -> u32 {
 ///   left out (Anthropic refuses empty text blocks).
 /// - `data:` image URLs become base64 sources.
 /// - `extra`, a JSON object, is merged at the top level last.
+/// - Structured outputs: `response_format` `json_schema` becomes `output_config.format`
+///   (`{type: json_schema, schema}`), `strict` tools keep `strict`; `parallel_tool_calls:
+///   false` becomes `disable_parallel_tool_use` on `tool_choice` (`auto` when none is
+///   given). `json_object` (no schema) and `seed` have no Anthropic equivalent and are
+///   refused, naming the field.
+///
+/// Thinking rules: Anthropic refuses, with thinking on, a forced tool (`tool_choice` `any` or
+/// a named tool), a `temperature` other than 1, a `top_p` below 0.95 and any `top_k`. With
+/// thinking on:
+/// - a forced tool turns thinking off (the client asked for the tool explicitly);
+/// - otherwise such a `temperature`, `top_p` or `top_k` (the latter two also from `extra`)
+///   is dropped.
+///
+/// Each change leaves a line in `notes`, so no forbidden combination is ever sent.
 pub fn build_request(
     req: &ChatRequest,
     max_tokens_cap: u32,
     supports_thinking: bool,
 ) -> Result<String> {
+    build_request_noting(req, max_tokens_cap, supports_thinking, &mut Vec::new())
+}
+
+/// [`build_request`], saying in `notes` what the thinking rules changed.
+pub fn build_request_noting(
+    req: &ChatRequest,
+    max_tokens_cap: u32,
+    supports_thinking: bool,
+    notes: &mut Vec<String>,
+) -> Result<String> {
+    if req.seed.is_some() {
+        return Err(Error::InvalidRequest(
+            "seed: the Anthropic Messages route has no seed; leave it out for this model"
+                .to_owned(),
+        ));
+    }
+    let output_config = match &req.response_format {
+        None | Some(chat::ResponseFormat::Text) => None,
+        Some(chat::ResponseFormat::JsonObject) => {
+            return Err(Error::InvalidRequest(
+                "response_format: json_object is not supported on the Anthropic Messages route; send a json_schema".to_owned(),
+            ));
+        }
+        Some(chat::ResponseFormat::JsonSchema(format)) => Some(wire::OutputConfig {
+            format: wire::OutputFormat {
+                kind: "json_schema",
+                schema: raw_object(&format.schema, || {
+                    "response_format.json_schema.schema".to_owned()
+                })?,
+            },
+        }),
+    };
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<wire::Message<'_>> = Vec::new();
     for message in &req.messages {
@@ -103,13 +149,24 @@ pub fn build_request(
                 name: &tool.name,
                 description: tool.description.as_deref(),
                 input_schema: tool_schema(tool)?,
+                strict: tool.strict,
             })
         })
         .collect::<Result<Vec<_>>>()?;
 
     let cap = max_tokens_cap.max(1);
     let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
+    let forced_tool = matches!(
+        req.tool_choice,
+        Some(ToolChoice::Required | ToolChoice::Named(_))
+    );
     let thinking = match req.reasoning_effort {
+        Some(_) if supports_thinking && forced_tool => {
+            notes.push(
+                "thinking turned off: the request forces a tool call (tool_choice), which Anthropic refuses with thinking on".to_owned(),
+            );
+            None
+        }
         Some(effort) if supports_thinking => {
             let mut budget = thinking_budget(effort);
             if max_tokens <= budget {
@@ -133,28 +190,95 @@ pub fn build_request(
         _ => None,
     };
 
+    let mut temperature = req.temperature;
+    let mut top_p = req.top_p;
+    let mut extra = req.extra.as_deref().map(std::borrow::Cow::Borrowed);
+    if thinking.is_some() {
+        if let Some(t) = temperature.filter(|t| *t != 1.0) {
+            notes.push(format!(
+                "temperature {t} dropped: with thinking on Anthropic accepts only 1"
+            ));
+            temperature = None;
+        }
+        if let Some(p) = top_p.filter(|p| *p < 0.95) {
+            notes.push(format!(
+                "top_p {p} dropped: with thinking on Anthropic accepts only 0.95 to 1"
+            ));
+            top_p = None;
+        }
+        if let Some(text) = req.extra.as_deref()
+            && let Some(safe) = thinking_safe_extra(text, notes)?
+        {
+            extra = Some(std::borrow::Cow::Owned(safe));
+        }
+    }
+    let disable_parallel_tool_use = req.parallel_tool_calls == Some(false);
+    let tool_choice = match &req.tool_choice {
+        Some(ToolChoice::Auto) => Some(wire::ToolChoice::Auto {
+            disable_parallel_tool_use,
+        }),
+        Some(ToolChoice::None) => Some(wire::ToolChoice::None),
+        Some(ToolChoice::Required) => Some(wire::ToolChoice::Any {
+            disable_parallel_tool_use,
+        }),
+        Some(ToolChoice::Named(name)) => Some(wire::ToolChoice::Tool {
+            name,
+            disable_parallel_tool_use,
+        }),
+        None if disable_parallel_tool_use && !req.tools.is_empty() => {
+            Some(wire::ToolChoice::Auto {
+                disable_parallel_tool_use,
+            })
+        }
+        None => None,
+    };
     let body = wire::Request {
-        model: &req.model,
+        model: crate::model::model_id(&req.model),
         max_tokens,
         stream: true,
         system: (!system.is_empty()).then(|| system.join("\n\n")),
         messages,
         tools,
-        tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
-            ToolChoice::Auto => wire::ToolChoice::Auto,
-            ToolChoice::None => wire::ToolChoice::None,
-            ToolChoice::Required => wire::ToolChoice::Any,
-            ToolChoice::Named(name) => wire::ToolChoice::Tool { name },
-        }),
+        tool_choice,
         thinking,
-        temperature: req
-            .temperature
+        temperature: temperature
             .map(|t| json_f32("temperature", t))
             .transpose()?,
-        top_p: req.top_p.map(|p| json_f32("top_p", p)).transpose()?,
+        top_p: top_p.map(|p| json_f32("top_p", p)).transpose()?,
         stop_sequences: req.stop.iter().map(String::as_str).collect(),
+        output_config,
     };
-    body_with_extra(&body, req.extra.as_deref())
+    body_with_extra(&body, extra.as_deref())
+}
+
+/// `extra` without the sampling members Anthropic refuses with thinking on (`top_k`, a
+/// `temperature` other than 1, a `top_p` below 0.95), each removal noted; `None` when
+/// nothing had to go (the text is then sent as written).
+fn thinking_safe_extra(extra: &str, notes: &mut Vec<String>) -> Result<Option<String>> {
+    let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(extra)
+        .map_err(|e| Error::InvalidRequest(format!("extra must be a JSON object: {e}")))?;
+    let before = notes.len();
+    let number = |o: &serde_json::Map<String, serde_json::Value>, k: &str| {
+        o.get(k).and_then(serde_json::Value::as_f64)
+    };
+    if object.contains_key("top_k") {
+        notes.push("top_k dropped: Anthropic refuses it with thinking on".to_owned());
+        object.remove("top_k");
+    }
+    if number(&object, "temperature").is_some_and(|t| t != 1.0) {
+        notes.push("temperature dropped: with thinking on Anthropic accepts only 1".to_owned());
+        object.remove("temperature");
+    }
+    if number(&object, "top_p").is_some_and(|p| p < 0.95) {
+        notes.push("top_p dropped: with thinking on Anthropic accepts only 0.95 to 1".to_owned());
+        object.remove("top_p");
+    }
+    if notes.len() == before {
+        return Ok(None);
+    }
+    serde_json::to_string(&object)
+        .map(Some)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode extra: {e}")))
 }
 
 /// Text and image blocks of content parts; empty text is left out.
@@ -958,11 +1082,122 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
                 }],
                 "tool_choice": {"type": "auto"},
                 "thinking": {"type": "enabled", "budget_tokens": 16384},
-                "temperature": 0.7,
-                "stop_sequences": ["END"],
-                "top_k": 40
-            })
+                "stop_sequences": ["END"]
+            }),
+            "thinking is on: temperature 0.7 and top_k are dropped"
         );
+        let mut plain = req.clone();
+        plain.reasoning_effort = None;
+        let b = body(&plain, 32_000, true);
+        assert_eq!(
+            (b["temperature"].clone(), b["top_k"].clone()),
+            (json!(0.7), json!(40))
+        );
+    }
+
+    fn notes_of(req: &ChatRequest) -> (Value, Vec<String>) {
+        let mut notes = Vec::new();
+        let b = build_request_noting(req, 32_000, true, &mut notes).unwrap();
+        (serde_json::from_str(&b).unwrap(), notes)
+    }
+
+    #[test]
+    fn thinking_never_travels_with_what_anthropic_refuses_beside_it() {
+        let mut req = ChatRequest {
+            model: "claude-opus-4.7".to_owned(),
+            messages: vec![Message::User(vec![ContentPart::Text("hi".to_owned())])],
+            reasoning_effort: Some(ReasoningEffort::Low),
+            temperature: Some(0.2),
+            top_p: Some(0.5),
+            extra: Some(r#"{"top_k":5,"metadata":{"user_id":"u"}}"#.to_owned()),
+            ..ChatRequest::default()
+        };
+        let (b, notes) = notes_of(&req);
+        assert_eq!(b["thinking"]["type"], "enabled");
+        for k in ["temperature", "top_p", "top_k"] {
+            assert_eq!(b[k], Value::Null, "{k} sent with thinking");
+            assert!(notes.iter().any(|n| n.starts_with(k)), "{k}: {notes:?}");
+        }
+        assert_eq!(
+            b["metadata"],
+            json!({"user_id": "u"}),
+            "the rest of extra is kept"
+        );
+        // What Anthropic accepts with thinking passes as given.
+        req.temperature = Some(1.0);
+        req.top_p = Some(0.95);
+        req.extra = None;
+        let (b, notes) = notes_of(&req);
+        assert_eq!(
+            (b["temperature"].clone(), b["top_p"].clone()),
+            (json!(1.0), json!(0.95))
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        // A forced tool turns thinking off; the sampling parameters then stay.
+        req.tools = vec![crate::chat::Tool {
+            name: "f".to_owned(),
+            description: None,
+            parameters: String::new(),
+            strict: None,
+        }];
+        req.temperature = Some(0.2);
+        for choice in [ToolChoice::Required, ToolChoice::Named("f".to_owned())] {
+            req.tool_choice = Some(choice);
+            let (b, notes) = notes_of(&req);
+            assert_eq!(b["thinking"], Value::Null);
+            assert_eq!(b["temperature"], json!(0.2));
+            assert!(
+                notes.iter().any(|n| n.contains("thinking turned off")),
+                "{notes:?}"
+            );
+        }
+        req.tool_choice = Some(ToolChoice::Auto);
+        assert_eq!(notes_of(&req).0["thinking"]["type"], "enabled");
+    }
+
+    #[test]
+    fn structured_outputs_parallel_calls_and_seed_on_the_messages_route() {
+        let mut req = ChatRequest {
+            model: "amazon-bedrock-mantle/claude-opus-4.7".to_owned(),
+            messages: vec![Message::User(vec![ContentPart::Text("hi".to_owned())])],
+            tools: vec![crate::chat::Tool {
+                name: "f".to_owned(),
+                description: None,
+                parameters: r#"{"type":"object","properties":{}}"#.to_owned(),
+                strict: Some(true),
+            }],
+            parallel_tool_calls: Some(false),
+            response_format: Some(chat::ResponseFormat::JsonSchema(chat::JsonSchemaFormat {
+                name: "answer".to_owned(),
+                description: None,
+                schema: r#"{"type":"object","properties":{"a":{"type":"string"}}}"#.to_owned(),
+                strict: Some(true),
+            })),
+            ..ChatRequest::default()
+        };
+        let text = build_request(&req, 1000, true).unwrap();
+        assert!(text.starts_with(r#"{"model":"claude-opus-4.7","#), "{text}");
+        assert!(
+            text.contains(r#""output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}"#),
+            "{text}"
+        );
+        let b: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(b["tools"][0]["strict"], json!(true));
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
+        req.response_format = Some(chat::ResponseFormat::JsonObject);
+        let Err(Error::InvalidRequest(m)) = build_request(&req, 1000, true) else {
+            panic!("json_object accepted")
+        };
+        assert!(m.starts_with("response_format"), "{m}");
+        req.response_format = None;
+        req.seed = Some(7);
+        let Err(Error::InvalidRequest(m)) = build_request(&req, 1000, true) else {
+            panic!("seed accepted")
+        };
+        assert!(m.starts_with("seed"), "{m}");
     }
 
     #[test]
@@ -1041,6 +1276,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
                 name: "f".to_owned(),
                 description: None,
                 parameters: String::new(),
+                strict: None,
             }],
             ..ChatRequest::default()
         };

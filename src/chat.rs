@@ -41,8 +41,38 @@ pub struct ChatRequest {
     pub stop: Vec<String>,
     /// Reasoning effort.
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// The shape the answer must have.
+    pub response_format: Option<ResponseFormat>,
+    /// Whether the model may call several tools in one turn; `None` leaves it to the route.
+    pub parallel_tool_calls: Option<bool>,
+    /// Seed for deterministic sampling, where the route has one.
+    pub seed: Option<i64>,
     /// A JSON object (as text) merged into the upstream request body, last.
     pub extra: Option<String>,
+}
+
+/// The shape an answer must have (OpenAI's `response_format`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// Free text (the default).
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON valid against a schema.
+    JsonSchema(JsonSchemaFormat),
+}
+
+/// A named JSON schema an answer must follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonSchemaFormat {
+    /// Name of the format.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The schema, a JSON object as the client wrote it.
+    pub schema: String,
+    /// Whether the schema must be followed exactly.
+    pub strict: Option<bool>,
 }
 
 /// One message of a conversation.
@@ -182,6 +212,8 @@ pub struct Tool {
     pub description: Option<String>,
     /// JSON schema of the arguments, as JSON text (a JSON object); empty means no arguments.
     pub parameters: String,
+    /// Whether calls must follow the schema exactly (structured outputs).
+    pub strict: Option<bool>,
 }
 
 /// How the model may use tools.
@@ -735,6 +767,7 @@ pub(crate) mod testing {
                 description: Some("Current weather of a city".to_owned()),
                 parameters: r#"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#
                     .to_owned(),
+                strict: None,
             }],
             tool_choice: Some(ToolChoice::Auto),
             max_tokens: Some(50_000),
@@ -742,6 +775,9 @@ pub(crate) mod testing {
             top_p: None,
             stop: vec!["END".to_owned()],
             reasoning_effort: Some(ReasoningEffort::High),
+            response_format: None,
+            parallel_tool_calls: None,
+            seed: None,
             extra: Some(r#"{"top_k":40}"#.to_owned()),
         }
     }
@@ -933,6 +969,7 @@ mod tests {
             name: "t".to_owned(),
             description: None,
             parameters: parameters.to_owned(),
+            strict: None,
         };
         assert_eq!(
             tool_schema(&tool("  ")).unwrap().get(),

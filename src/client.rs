@@ -141,6 +141,8 @@ enum Auth {
 #[derive(Clone)]
 struct Resolved {
     region: String,
+    /// Why the region was accepted though it is not one of the documented ones.
+    region_note: Option<String>,
     base: BaseUrl,
     config: ProviderConfig,
     auth: Auth,
@@ -157,12 +159,36 @@ impl Resolved {
         }
         Secrets::new(&secrets)
     }
+
+    /// What a listing depends on, without a secret: the base URL, the region and a
+    /// fingerprint of the credential (the first 16 hex digits of the SHA-256 of the bearer
+    /// token, or of the access key id tokens are minted with). Hex, 32 digits.
+    fn identity(&self) -> String {
+        let credential = match &self.auth {
+            Auth::Static(token) => format!(
+                "token:{}",
+                &crate::sigv4::sha256_hex(token.as_bytes())[..16]
+            ),
+            Auth::Mint(c) => format!(
+                "key:{}",
+                &crate::sigv4::sha256_hex(c.access_key_id.as_bytes())[..16]
+            ),
+            Auth::Missing(_) => "none".to_owned(),
+        };
+        let url = self.base.url("");
+        let all = format!("{url}\n{}\n{credential}", self.region);
+        crate::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
+    }
 }
 
 #[derive(Clone)]
 struct CachedModels {
+    /// [`Resolved::identity`] of the upstream the models came from.
+    identity: String,
     fetched_at: u64,
     models: Vec<Model>,
+    /// Ids discovery left out, and why.
+    diagnostics: Vec<String>,
 }
 
 /// Models and what the host should log about how they were found.
@@ -253,6 +279,13 @@ impl Client {
         self.token.as_ref()
     }
 
+    /// What this client's listing depends on, as a key for caches kept outside it: a hex
+    /// digest of the base URL, the region and a fingerprint of the credential (never the
+    /// credential itself). Clients of different upstreams or credentials have different keys.
+    pub fn cache_identity(&mut self, host: &dyn Host) -> Result<String> {
+        self.resolve(host).map(|r| r.identity())
+    }
+
     /// The models of the last successful discovery and when they were found, for a host that
     /// keeps them across short-lived instances (the HTTP face, one instance per request).
     pub fn discovered(&self) -> Option<(u64, &[Model])> {
@@ -263,8 +296,28 @@ impl Client {
 
     /// Seeds the listing cache with models discovered earlier (by another instance of the
     /// same tenant); they expire [`MODEL_CACHE_SECS`] after `fetched_at` as if found here.
-    pub fn seed_discovered(&mut self, fetched_at: u64, models: Vec<Model>) {
-        self.models = Some(CachedModels { fetched_at, models });
+    /// `identity` is the [`Client::cache_identity`] of the client that found them: models
+    /// of another upstream or credential are ignored, and `false` says so.
+    pub fn seed_discovered(
+        &mut self,
+        host: &dyn Host,
+        identity: &str,
+        fetched_at: u64,
+        models: Vec<Model>,
+    ) -> bool {
+        let Ok(own) = self.cache_identity(host) else {
+            return false;
+        };
+        if own != identity {
+            return false;
+        }
+        self.models = Some(CachedModels {
+            identity: own,
+            fetched_at,
+            models,
+            diagnostics: Vec::new(),
+        });
+        true
     }
 
     /// `GET {baseUrl}/models`: every failure is an error. Refreshes the listing cache.
@@ -293,10 +346,13 @@ impl Client {
         let response = host.send(&request, &limits)?;
         let secrets = resolved.secrets(&bearer);
         if !(200..300).contains(&response.status) {
+            let retry = response
+                .header("retry-after")
+                .and_then(|v| http::retry_after_header(v, host.now()));
             let mut e = http::classify_error(
                 &what,
                 response.status,
-                response.header("retry-after"),
+                retry.as_deref(),
                 &response.body,
                 &secrets,
             );
@@ -308,32 +364,76 @@ impl Client {
             }
             return Err(e);
         }
-        let models = discovery::parse_models(&response.body, &secrets).map_err(|e| match e {
+        let found = discovery::parse_discovery(&response.body, &secrets).map_err(|e| match e {
             Error::Protocol(m) => Error::Protocol(format!("{what}: {m}")),
             other => other,
         })?;
+        let models = found.models;
         self.models = Some(CachedModels {
+            identity: resolved.identity(),
             fetched_at: host.now(),
             models: models.clone(),
+            diagnostics: found.diagnostics,
         });
         self.failed_at = None;
         Ok(models)
     }
 
     /// Discovered (cached for an hour) and configured models merged, plus built-in ones.
-    /// Upstream trouble is no error here: it leaves a diagnostic and the models known.
+    ///
+    /// The provider is skipped silently when it cannot serve: without usable credentials it
+    /// lists nothing (and says why in a diagnostic); when discovery fails or finds no models
+    /// it lists the configured models only; built-in rows appear only alongside a successful
+    /// discovery. Upstream trouble is never an error here.
     pub fn list(&mut self, host: &mut dyn Host) -> Result<Listing> {
-        let (resolved, diagnostics) = self.refresh(host)?;
+        let Some((resolved, diagnostics)) = self.refresh_or_skip(host)? else {
+            return Ok(Listing {
+                models: Vec::new(),
+                diagnostics: self.skip_diagnostics(host),
+            });
+        };
         Ok(Listing {
             models: discovery::merge(self.known_discovered(&resolved), &resolved.config),
             diagnostics,
         })
     }
 
+    /// [`Client::refresh`], or `None` when the provider has no usable credentials and is
+    /// skipped.
+    fn refresh_or_skip(&mut self, host: &mut dyn Host) -> Result<Option<(Resolved, Vec<String>)>> {
+        match self.resolve(host) {
+            Err(Error::MissingCredentials(_)) => return Ok(None),
+            Err(e) => return Err(e),
+            Ok(r) if matches!(r.auth, Auth::Missing(_)) => return Ok(None),
+            Ok(_) => {}
+        }
+        self.refresh(host).map(Some)
+    }
+
+    /// Why the provider is skipped (see [`Client::refresh_or_skip`]).
+    fn skip_diagnostics(&mut self, host: &dyn Host) -> Vec<String> {
+        let why = match self.resolve(host) {
+            Err(e) => e.message().to_owned(),
+            Ok(Resolved {
+                auth: Auth::Missing(m),
+                ..
+            }) => m,
+            Ok(_) => String::new(),
+        };
+        vec![format!("provider skipped, it lists no models: {why}")]
+    }
+
     /// One model as [`Client::list`] would list it, without building the whole listing (a
     /// gateway checks the model of every request); `None` when the listing lacks it.
+    /// `id` is a model reference: `amazon-bedrock-mantle/<id>` or `<id>`.
     pub fn lookup(&mut self, host: &mut dyn Host, id: &str) -> Result<Lookup> {
-        let (resolved, diagnostics) = self.refresh(host)?;
+        let id = crate::model::model_id(id);
+        let Some((resolved, diagnostics)) = self.refresh_or_skip(host)? else {
+            return Ok(Lookup {
+                model: None,
+                diagnostics: self.skip_diagnostics(host),
+            });
+        };
         Ok(Lookup {
             model: discovery::describe(id, self.known_discovered(&resolved), &resolved.config),
             diagnostics,
@@ -344,9 +444,13 @@ impl Client {
     /// discovery contributes nothing fresh, if it does not.
     fn refresh(&mut self, host: &mut dyn Host) -> Result<(Resolved, Vec<String>)> {
         let resolved = self.resolve(host)?;
-        let mut diagnostics = Vec::new();
+        let mut diagnostics: Vec<String> = resolved.region_note.iter().cloned().collect();
         if !resolved.config.discovery {
             return Ok((resolved, diagnostics));
+        }
+        let identity = resolved.identity();
+        if self.models.as_ref().is_some_and(|c| c.identity != identity) {
+            self.models = None;
         }
         let now = host.now();
         let fresh = self
@@ -376,8 +480,16 @@ impl Client {
                 ));
             }
             Some(c) if !c.models.is_empty() => {}
-            _ if diagnostics.is_empty() => diagnostics.push("discovery returned no models".into()),
+            _ if diagnostics
+                .iter()
+                .all(|d| Some(d) == resolved.region_note.as_ref()) =>
+            {
+                diagnostics.push("discovery returned no models".into());
+            }
             _ => {}
+        }
+        if let Some(c) = &self.models {
+            diagnostics.extend(c.diagnostics.iter().cloned());
         }
         Ok((resolved, diagnostics))
     }
@@ -385,7 +497,7 @@ impl Client {
     /// The discovered models a listing includes, stale ones too (after [`Client::refresh`]).
     fn known_discovered(&self, resolved: &Resolved) -> &[Model] {
         match &self.models {
-            Some(c) if resolved.config.discovery => &c.models,
+            Some(c) if resolved.config.discovery && c.identity == resolved.identity() => &c.models,
             _ => &[],
         }
     }
@@ -432,20 +544,24 @@ impl Client {
             return Err(Error::InvalidRequest("the request has no messages".into()));
         }
         let now = host.now();
+        let identity = resolved.identity();
         let discovered: &[Model] = match &self.models {
             Some(c)
                 if resolved.config.discovery
+                    && c.identity == identity
                     && now.saturating_sub(c.fetched_at) < MODEL_CACHE_SECS =>
             {
                 &c.models
             }
             _ => &[],
         };
-        let listed = discovery::describe(&request.model, discovered, &resolved.config);
+        let id = crate::model::model_id(&request.model);
+        let listed = discovery::describe_for_request(id, discovered, &resolved.config);
         let api = listed.as_ref().map_or_else(
-            || discovery::default_api(&request.model, resolved.config.api),
+            || discovery::default_api(id, resolved.config.api),
             |m| m.api,
         );
+        let mut notes = Vec::new();
         let bearer = self.bearer(host)?;
         let mut headers = vec![
             ("authorization".to_owned(), format!("Bearer {bearer}")),
@@ -495,7 +611,7 @@ impl Client {
                 (
                     resolved.base.anthropic(),
                     "/v1/messages",
-                    anthropic::build_request(request, cap, thinking)?,
+                    anthropic::build_request_noting(request, cap, thinking, &mut notes)?,
                 )
             }
         };
@@ -517,7 +633,9 @@ impl Client {
         let response = host.open(&http_request, &limits)?;
         if !(200..300).contains(&response.status) {
             let status = response.status;
-            let retry = response.header("retry-after").map(str::to_owned);
+            let retry = response
+                .header("retry-after")
+                .and_then(|v| http::retry_after_header(v, now));
             let secrets = resolved.secrets(&bearer);
             let body = read_error_body(response, &secrets);
             let e = match api {
@@ -564,6 +682,7 @@ impl Client {
             failure: None,
             done: false,
             drain_left: DRAIN_MAX,
+            diagnostics: notes,
         })
     }
 }
@@ -684,9 +803,16 @@ pub struct ChatStream {
     done: bool,
     /// Bytes the drain after the final event may still read.
     drain_left: usize,
+    diagnostics: Vec<String>,
 }
 
 impl ChatStream {
+    /// What the provider changed in the request to send it in a form the upstream accepts
+    /// (e.g. a sampling parameter dropped because thinking is on), for the host's log.
+    pub fn diagnostics(&self) -> &[String] {
+        &self.diagnostics
+    }
+
     /// Whether events are decoded and waiting, so [`ChatStream::next_event`] returns without
     /// reading the upstream; a host uses it to write what one upstream chunk gave at once.
     pub fn buffered(&self) -> bool {
@@ -790,6 +916,7 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
         env("AWS_REGION").as_deref(),
         env("AWS_DEFAULT_REGION").as_deref(),
     )?;
+    let region_note = region::check(&region)?;
     let config = match settings.config.as_deref() {
         Some(text) if !text.trim().is_empty() => config::parse(text)?,
         _ => config::parse("{}")?,
@@ -843,6 +970,7 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
     };
     Ok(Resolved {
         region,
+        region_note,
         base,
         config,
         auth,
@@ -1239,5 +1367,120 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_provider_is_skipped_exactly_as_the_rule_says() {
+        let mut host = FakeHost {
+            now: 1_800_000_000,
+            status: 200,
+            body: MODELS,
+            sent: 0,
+        };
+        // No usable credentials: nothing listed, a diagnostic, no request.
+        let mut none = Client::new(Settings {
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        let listing = none.list(&mut host).unwrap();
+        assert!(listing.models.is_empty(), "{:?}", listing.models);
+        assert!(
+            listing
+                .diagnostics
+                .iter()
+                .any(|d| d.contains("no Mantle credentials")),
+            "{:?}",
+            listing.diagnostics
+        );
+        assert_eq!(host.sent, 0);
+        assert_eq!(none.lookup(&mut host, "my.own-model").unwrap().model, None);
+        // Discovery fails, or finds nothing: configured models only.
+        for (status, body) in [(503, "busy"), (200, r#"{"data":[]}"#)] {
+            host.status = status;
+            host.body = body;
+            let listing = client().list(&mut host).unwrap();
+            let ids: Vec<&str> = listing.models.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!(ids, ["deepseek.v3.2", "my.own-model"], "{status} {body}");
+            assert!(!listing.diagnostics.is_empty());
+        }
+        // A successful discovery brings the built-in rows.
+        host.status = 200;
+        host.body = MODELS;
+        let listing = client().list(&mut host).unwrap();
+        assert!(
+            listing
+                .models
+                .iter()
+                .any(|m| m.id == discovery::CLAUDE_OPUS_ID)
+        );
+    }
+
+    #[test]
+    fn prefixed_references_name_the_same_model() {
+        let mut host = FakeHost {
+            now: 1_800_000_000,
+            status: 200,
+            body: MODELS,
+            sent: 0,
+        };
+        let mut c = client();
+        let bare = c.lookup(&mut host, "openai.gpt-oss-120b").unwrap().model;
+        let prefixed = c
+            .lookup(&mut host, "amazon-bedrock-mantle/openai.gpt-oss-120b")
+            .unwrap()
+            .model;
+        assert!(bare.is_some());
+        assert_eq!(bare, prefixed);
+    }
+
+    #[test]
+    fn caches_are_keyed_by_upstream_region_and_credential() {
+        let host = FakeHost {
+            now: 1_800_000_000,
+            status: 200,
+            body: MODELS,
+            sent: 0,
+        };
+        let with = |region: Option<&str>, token: &str, config: &str| {
+            let mut c = Client::new(Settings {
+                region: region.map(str::to_owned),
+                bearer_token: Some(token.to_owned()),
+                config: Some(config.to_owned()),
+                ..Settings::default()
+            });
+            c.cache_identity(&host).unwrap()
+        };
+        let base = with(None, "key", CONFIG);
+        assert_eq!(base, with(None, "key", CONFIG), "stable");
+        assert_ne!(base, with(None, "other-key", CONFIG));
+        assert_ne!(
+            base,
+            with(
+                None,
+                "key",
+                r#"{ models: { providers: { "amazon-bedrock-mantle": { baseUrl: "http://127.0.0.1:10/v1" } } } }"#
+            )
+        );
+        let no_config = with(Some("us-east-1"), "key", "");
+        assert_ne!(no_config, with(Some("us-west-2"), "key", ""));
+        assert!(!base.contains("key"));
+        // Models found for another identity are never served.
+        let other = with(None, "other-key", CONFIG);
+        let mut c = client();
+        let mut host = host;
+        let seeded = c.seed_discovered(
+            &host,
+            &other,
+            host.now,
+            vec![discovery::model_with_defaults(
+                "stale.model",
+                Api::OpenaiCompletions,
+                crate::model::ModelSource::Discovered,
+            )],
+        );
+        assert!(!seeded);
+        let listing = c.list(&mut host).unwrap();
+        assert_eq!(host.sent, 1, "the own upstream is asked");
+        assert!(!listing.models.iter().any(|m| m.id == "stale.model"));
     }
 }

@@ -367,10 +367,12 @@ fn provider_config(p: &Map<String, Value>) -> Result<ProviderConfig> {
     }
     if let Some(v) = member(p, "models") {
         let entries = array(v, &path("models"))?;
+        // Index of each id seen: repeats are found in O(n log n), whatever the count.
+        let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
         for (i, entry) in entries.iter().enumerate() {
             let entry_path = format!("{PROVIDER_PATH}.models[{i}]");
             let o = model_override(entry, &entry_path)?;
-            if let Some(j) = config.models.iter().position(|m| m.id == o.id) {
+            if let Some(j) = seen.insert(o.id.clone(), i) {
                 return Err(Error::Configuration(format!(
                     "{entry_path}.id {:?} repeats models[{j}]",
                     truncate(&o.id, QUOTE_CHARS)
@@ -1285,6 +1287,34 @@ mod tests {
             !plain("deepseek.v3.2")
                 .to_model(Api::OpenaiCompletions)
                 .reasoning
+        );
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    #[test]
+    fn many_configured_models_parse_and_merge_with_repeats_found() {
+        let n = 32_768;
+        let mut text = String::from(r#"{models:{providers:{"amazon-bedrock-mantle":{models:["#);
+        for i in 0..n {
+            text.push_str(&format!("{{id:'m{i}'}},"));
+        }
+        text.push_str("]}}}}");
+        let config = parse(&text).unwrap();
+        assert_eq!(config.models.len(), n);
+        let merged = crate::discovery::merge(&[], &config);
+        assert_eq!(merged.len(), n);
+        assert!(merged.windows(2).all(|w| w[0].id < w[1].id));
+        text.insert_str(text.len() - 5, "{id:'m17'},");
+        let Err(Error::Configuration(m)) = parse(&text) else {
+            panic!("a repeat accepted")
+        };
+        assert!(
+            m.contains(&format!("models[{n}].id \"m17\" repeats models[17]")),
+            "{m}"
         );
     }
 }

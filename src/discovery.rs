@@ -43,11 +43,12 @@ pub fn infer_reasoning(id: &str) -> bool {
     REASONING_MARKERS.iter().any(|m| id.contains(m))
 }
 
-/// Whether an id names a Claude model, which Mantle serves only on the Anthropic route:
-/// it starts with `claude-` or contains `anthropic.claude` (case-insensitive).
+/// Whether an id names a model Mantle serves only on the Anthropic route (case-insensitive):
+/// it starts with `claude` or `anthropic.`, or contains `anthropic.claude` (an inference
+/// profile such as `us.anthropic.claude-…`).
 pub fn is_claude(id: &str) -> bool {
     let id = id.to_ascii_lowercase();
-    id.starts_with("claude-") || id.contains("anthropic.claude")
+    id.starts_with("claude") || id.starts_with("anthropic.") || id.contains("anthropic.claude")
 }
 
 /// Whether an id names an OpenAI GPT-5.x model (`openai.gpt-5*`, case-insensitive), which
@@ -57,16 +58,22 @@ pub fn is_gpt5(id: &str) -> bool {
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("openai.gpt-5"))
 }
 
-/// The route of a model known only by its id: Anthropic Messages for Claude ids
-/// ([`is_claude`]), OpenAI Responses for GPT-5.x ids ([`is_gpt5`]), else `fallback`.
-pub fn default_api(id: &str, fallback: Api) -> Api {
+/// The route an id implies, like reasoning is inferred from it: Anthropic Messages for
+/// [`is_claude`] ids, OpenAI Responses for [`is_gpt5`] ids; `None` when the id says nothing.
+/// The one place routes are inferred; the configuration still overrides it field by field.
+pub fn infer_api(id: &str) -> Option<Api> {
     if is_claude(id) {
-        Api::AnthropicMessages
+        Some(Api::AnthropicMessages)
     } else if is_gpt5(id) {
-        Api::OpenaiResponses
+        Some(Api::OpenaiResponses)
     } else {
-        fallback
+        None
     }
+}
+
+/// The route of a model known only by its id: what [`infer_api`] says, else `fallback`.
+pub fn default_api(id: &str, fallback: Api) -> Api {
+    infer_api(id).unwrap_or(fallback)
 }
 
 /// A model known only by its id, with the discovery defaults: `name = id`, text input,
@@ -84,6 +91,30 @@ pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Mode
         max_tokens: DEFAULT_MAX_TOKENS,
         source,
     }
+}
+
+/// Longest model id discovery accepts, bytes.
+pub const MAX_MODEL_ID_BYTES: usize = 256;
+
+/// Why a discovered id is refused: control characters (a line end would split whatever
+/// stores or prints the id), or more than [`MAX_MODEL_ID_BYTES`] bytes; `None` when fine.
+pub fn id_problem(id: &str) -> Option<&'static str> {
+    if id.len() > MAX_MODEL_ID_BYTES {
+        Some("it is longer than 256 bytes")
+    } else if id.chars().any(char::is_control) {
+        Some("it contains control characters")
+    } else {
+        None
+    }
+}
+
+/// What `GET /models` gave: the usable models and why others were left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Discovered {
+    /// Models with the discovery defaults, sorted by id without duplicates.
+    pub models: Vec<Model>,
+    /// One line per id refused ([`id_problem`]), the id escaped and cut.
+    pub diagnostics: Vec<String>,
 }
 
 /// `GET /models` answer; other fields are ignored.
@@ -108,6 +139,11 @@ struct ModelEntry {
 /// [`Error::Protocol`] quoting at most [`BODY_SNIPPET_CHARS`] characters of it.
 /// `secrets` never appear in the quote: they are removed before it is cut.
 pub fn parse_models(body: &[u8], secrets: &Secrets) -> Result<Vec<Model>> {
+    parse_discovery(body, secrets).map(|d| d.models)
+}
+
+/// [`parse_models`], with a diagnostic for each id refused because of [`id_problem`].
+pub fn parse_discovery(body: &[u8], secrets: &Secrets) -> Result<Discovered> {
     let list: ModelList = serde_json::from_slice(body).map_err(|e| {
         Error::Protocol(format!(
             "models response is not {{\"data\": [{{\"id\": …}}]}} ({}); body: {}",
@@ -118,16 +154,36 @@ pub fn parse_models(body: &[u8], secrets: &Secrets) -> Result<Vec<Model>> {
             snippet(body, secrets)
         ))
     })?;
+    let mut diagnostics = Vec::new();
     let mut models: Vec<Model> = list
         .data
         .into_iter()
         .filter_map(|entry| entry.id)
         .filter(|id| !id.trim().is_empty())
+        .filter(|id| match id_problem(id) {
+            None => true,
+            Some(why) => {
+                diagnostics.push(format!(
+                    "discovery left out the model id {}: {why}",
+                    escape_id(&secrets.redact(truncate(id, 64)))
+                ));
+                false
+            }
+        })
         .map(|id| model_with_defaults(&id, Api::OpenaiCompletions, ModelSource::Discovered))
         .collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
     models.dedup_by(|a, b| a.id == b.id);
-    Ok(models)
+    Ok(Discovered {
+        models,
+        diagnostics,
+    })
+}
+
+/// `id` quoted with every control character escaped (`\n`, `\u{1b}`), for messages and
+/// tables that must stay on one line and print no terminal escape.
+pub fn escape_id(id: &str) -> String {
+    format!("{:?}", id)
 }
 
 /// The start of an untrusted body for an error message: at most [`BODY_SNIPPET_CHARS`]
@@ -176,7 +232,8 @@ pub fn built_in_models() -> Vec<Model> {
 }
 
 /// The models to list: `discovered`, with [`built_in_models`] replacing rows of the same
-/// id, then the configured entries applied by id field by field
+/// id when discovery gave any models (built-in rows appear only alongside a successful
+/// discovery), then the configured entries applied by id field by field
 /// ([`crate::config::ModelOverride::apply`]); configured-only ids are added
 /// ([`crate::config::ModelOverride::to_model`] with the provider's default `api`).
 /// Sorted by id, without duplicate ids (the first discovered row of an id is kept).
@@ -185,8 +242,10 @@ pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
     for m in discovered {
         by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
     }
-    for m in built_in_models() {
-        by_id.insert(m.id.clone(), m);
+    if !discovered.is_empty() {
+        for m in built_in_models() {
+            by_id.insert(m.id.clone(), m);
+        }
     }
     for o in &config.models {
         match by_id.get_mut(&o.id) {
@@ -202,10 +261,32 @@ pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
 /// The one model [`merge`] would list under `id`, without building the whole list: what a
 /// chat request needs on its hot path.
 pub fn describe(id: &str, discovered: &[Model], config: &ProviderConfig) -> Option<Model> {
-    let mut model = built_in_models()
-        .into_iter()
-        .find(|m| m.id == id)
-        .or_else(|| discovered.iter().find(|m| m.id == id).cloned());
+    describe_from(id, discovered, config, !discovered.is_empty())
+}
+
+/// What the provider knows of `id` to send a request for it: [`describe`], with the built-in
+/// catalogue's limits whether or not a discovery succeeded (the catalogue rows are listed only
+/// beside a successful discovery, but their limits hold for any request).
+pub fn describe_for_request(
+    id: &str,
+    discovered: &[Model],
+    config: &ProviderConfig,
+) -> Option<Model> {
+    describe_from(id, discovered, config, true)
+}
+
+fn describe_from(
+    id: &str,
+    discovered: &[Model],
+    config: &ProviderConfig,
+    with_built_ins: bool,
+) -> Option<Model> {
+    let built_in = if with_built_ins {
+        built_in_models().into_iter().find(|m| m.id == id)
+    } else {
+        None
+    };
+    let mut model = built_in.or_else(|| discovered.iter().find(|m| m.id == id).cloned());
     if let Some(o) = config.models.iter().find(|o| o.id == id) {
         match &mut model {
             Some(m) => o.apply(m),
@@ -490,7 +571,61 @@ mod tests {
         ];
         let merged = merge(&discovered, &ProviderConfig::default());
         assert_eq!(ids(&merged), ["claude-opus-4.7", "deepseek.v3.2", "qwen.q"]);
-        assert_eq!(merge(&[], &ProviderConfig::default()), built_in_models());
+        assert!(
+            merge(&[], &ProviderConfig::default()).is_empty(),
+            "no built-in row without a successful discovery"
+        );
+    }
+
+    #[test]
+    fn without_discovered_models_only_configured_ones_are_listed() {
+        let config = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": { models: [ { id: "my.model" } ] } } } }"#,
+        )
+        .unwrap();
+        assert_eq!(ids(&merge(&[], &config)), ["my.model"]);
+        assert_eq!(describe(CLAUDE_OPUS_ID, &[], &config), None);
+        assert!(describe("my.model", &[], &config).is_some());
+    }
+
+    #[test]
+    fn hostile_ids_are_left_out_with_a_diagnostic() {
+        let long = "x".repeat(MAX_MODEL_ID_BYTES + 1);
+        let ok = "y".repeat(MAX_MODEL_ID_BYTES);
+        let body = format!(
+            r#"{{"data":[{{"id":"a.good"}},{{"id":"evil\nclaude-phantom"}},{{"id":"esc\u001b[31mred"}},{{"id":"{long}"}},{{"id":"{ok}"}}]}}"#
+        );
+        let d = parse_discovery(body.as_bytes(), &Secrets::default()).unwrap();
+        assert_eq!(ids(&d.models), ["a.good", ok.as_str()]);
+        assert_eq!(d.diagnostics.len(), 3, "{:?}", d.diagnostics);
+        for line in &d.diagnostics {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+        assert!(
+            d.diagnostics[0].contains(r#""evil\nclaude-phantom""#),
+            "{:?}",
+            d.diagnostics
+        );
+        assert!(d.diagnostics[0].contains("control characters"));
+        assert!(d.diagnostics[2].contains("longer than 256 bytes"));
+    }
+
+    #[test]
+    fn routes_are_inferred_from_ids() {
+        for (id, want) in [
+            ("claude-opus-4.7", Some(Api::AnthropicMessages)),
+            ("claude3", Some(Api::AnthropicMessages)),
+            (
+                "anthropic.claude-mythos-preview",
+                Some(Api::AnthropicMessages),
+            ),
+            ("anthropic.anything", Some(Api::AnthropicMessages)),
+            ("Anthropic.Claude-X", Some(Api::AnthropicMessages)),
+            ("openai.gpt-oss-120b", None),
+            ("my-claude-clone", None),
+        ] {
+            assert_eq!(infer_api(id), want, "{id}");
+        }
     }
 
     #[test]

@@ -210,7 +210,13 @@ pub fn classify_error(
             retry_after: retry_after(retry_after_header, body),
             message: msg(""),
         },
-        400..=499 => Error::InvalidRequest(msg("")),
+        400 | 422 => Error::InvalidRequest(msg("")),
+        // Any other 4xx is about how the gateway spoke to its upstream, not about what the
+        // client asked: the gateway failed toward its upstream.
+        400..=499 => Error::UpstreamUnavailable {
+            status: Some(status),
+            message: msg("the upstream refused the gateway's request"),
+        },
         _ => Error::UpstreamUnavailable {
             status: Some(status),
             message: msg(""),
@@ -218,11 +224,16 @@ pub fn classify_error(
     }
 }
 
+/// Longest wait a `retry-after` may ask for, seconds: anything longer is capped here.
+pub const MAX_RETRY_AFTER_SECS: u32 = 3600;
+
 /// Seconds to wait: the `retry-after` header (seconds), else a number in the body's
-/// `retry_after`/`retryAfter` field.
+/// `retry_after`/`retryAfter` field. Capped at [`MAX_RETRY_AFTER_SECS`]; negative, infinite,
+/// not-a-number and unreadable values are ignored. An HTTP-date header must have been turned
+/// into seconds first ([`retry_after_header`]).
 pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
-    if let Some(secs) = header.and_then(|h| h.trim().parse::<f64>().ok()) {
-        return Some(secs.max(0.0).ceil().min(f64::from(u32::MAX)) as u32);
+    if let Some(secs) = header.and_then(|h| seconds(h.trim().parse::<f64>().ok()?)) {
+        return Some(secs);
     }
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let field = |o: &serde_json::Value| {
@@ -232,7 +243,27 @@ pub fn retry_after(header: Option<&str>, body: &[u8]) -> Option<u32> {
     };
     field(&v)
         .or_else(|| v.get("error").and_then(field))
-        .map(|s| s.max(0.0).ceil().min(f64::from(u32::MAX)) as u32)
+        .and_then(seconds)
+}
+
+/// A finite, non-negative number of seconds, rounded up and capped.
+fn seconds(s: f64) -> Option<u32> {
+    (s.is_finite() && s >= 0.0).then(|| s.ceil().min(f64::from(MAX_RETRY_AFTER_SECS)) as u32)
+}
+
+/// A `retry-after` header value in seconds, whichever of RFC 9110's forms it has: delay
+/// seconds as they are, an HTTP-date as the seconds from `now` (seconds since the Unix epoch)
+/// until then (0 when it is past). Garbage gives `None`; the cap is [`retry_after`]'s.
+pub fn retry_after_header(value: &str, now: u64) -> Option<String> {
+    let value = value.trim();
+    if value.parse::<f64>().is_ok() {
+        return Some(value.to_owned());
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Some(at.saturating_sub(now).to_string())
 }
 
 /// The upstream's own words, secrets removed, then cut to [`MESSAGE_CHARS`]: `error.message` of
@@ -332,8 +363,75 @@ mod tests {
         );
         assert_eq!(
             retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), b"{}"),
-            None
+            None,
+            "a date must be turned into seconds first"
         );
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_ignores_garbage() {
+        for (given, want) in [
+            ("inf", None),
+            ("infinity", None),
+            ("NaN", None),
+            ("-5", None),
+            ("soon", None),
+            ("", None),
+            ("0", Some(0)),
+            ("3600", Some(3600)),
+            ("3601", Some(MAX_RETRY_AFTER_SECS)),
+            ("1e30", Some(MAX_RETRY_AFTER_SECS)),
+        ] {
+            assert_eq!(retry_after(Some(given), b""), want, "{given:?}");
+        }
+        assert_eq!(retry_after(None, br#"{"retry_after":1e300}"#), Some(3600));
+        assert_eq!(retry_after(None, br#"{"retry_after":-1}"#), None);
+    }
+
+    #[test]
+    fn retry_after_dates_become_seconds_from_now() {
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(
+            retry_after_header(date, 1_445_412_480 - 30).as_deref(),
+            Some("30")
+        );
+        assert_eq!(
+            retry_after_header(date, 1_445_412_480 + 5).as_deref(),
+            Some("0")
+        );
+        assert_eq!(retry_after_header(" 12 ", 0).as_deref(), Some("12"));
+        assert_eq!(retry_after_header("garbage", 0), None);
+        let far = retry_after_header(date, 0);
+        assert_eq!(retry_after(far.as_deref(), b""), Some(MAX_RETRY_AFTER_SECS));
+    }
+
+    #[test]
+    fn unmapped_client_statuses_are_the_gateways_failure_upstream() {
+        for status in [402, 405, 406, 409, 411, 415, 418, 451] {
+            let e = classify_error(
+                "POST u",
+                status,
+                None,
+                b"length required",
+                &Secrets::default(),
+            );
+            let Error::UpstreamUnavailable {
+                status: Some(s),
+                message,
+            } = &e
+            else {
+                panic!("{status}: {e:?}")
+            };
+            assert_eq!(*s, status);
+            assert!(message.contains(&status.to_string()), "{message}");
+        }
+        for status in [400, 422] {
+            assert!(matches!(
+                classify_error("POST u", status, None, b"", &Secrets::default()),
+                Error::InvalidRequest(_)
+            ));
+        }
     }
 
     #[test]

@@ -109,3 +109,41 @@ pub struct Model {
     /// Origin.
     pub source: ModelSource,
 }
+
+/// The provider's name, as model references and listings spell it.
+pub const PROVIDER: &str = "amazon-bedrock-mantle";
+
+/// The Mantle id a model reference names: `amazon-bedrock-mantle/<id>` and `<id>` are the
+/// same model. The one place the prefix is understood; everything that looks a model up or
+/// sends it upstream goes through here.
+pub fn model_id(reference: &str) -> &str {
+    reference
+        .strip_prefix(PROVIDER)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(reference)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefixed_reference_names_the_bare_id() {
+        assert_eq!(
+            model_id("amazon-bedrock-mantle/claude-opus-4.7"),
+            "claude-opus-4.7"
+        );
+        assert_eq!(model_id("claude-opus-4.7"), "claude-opus-4.7");
+        assert_eq!(
+            model_id("amazon-bedrock-mantle/openai.gpt-oss-120b"),
+            "openai.gpt-oss-120b"
+        );
+        // Only the provider's own prefix, once.
+        assert_eq!(model_id("other/x"), "other/x");
+        assert_eq!(model_id("amazon-bedrock-mantlex"), "amazon-bedrock-mantlex");
+        assert_eq!(
+            model_id("amazon-bedrock-mantle/amazon-bedrock-mantle/x"),
+            "amazon-bedrock-mantle/x"
+        );
+    }
+}

@@ -8,8 +8,8 @@
 
 use crate::chat::{
     ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, ReasoningBlock,
-    StopReason, StreamMapper, ToolChoice, Usage, body_with_extra, is_context_overflow,
-    is_wrong_route, json_f32, malformed, tokens, tool_schema,
+    ResponseFormat, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
+    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
 use crate::http::{self, upstream_message};
@@ -33,7 +33,8 @@ const MAX_TOOL_CALLS: usize = 1024;
 /// reasoning of earlier assistant turns is replayed as `reasoning_content` (Kimi requires it on
 /// tool-call turns); redacted reasoning and signatures have no place on this route and are left
 /// out. Assistant turns and tool results carry text only: an image there is an invalid request.
-/// `extra`, a JSON object, is merged at the top level last.
+/// `extra`, a JSON object, is merged at the top level last. `response_format`, a tool's
+/// `strict`, `parallel_tool_calls` and `seed` pass under their own names.
 pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<String> {
     let messages = req
         .messages
@@ -50,12 +51,28 @@ pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<S
                     name: &tool.name,
                     description: tool.description.as_deref(),
                     parameters: tool_schema(tool)?,
+                    strict: tool.strict,
                 },
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let response_format = match &req.response_format {
+        None => None,
+        Some(ResponseFormat::Text) => Some(wire::ResponseFormat::Text),
+        Some(ResponseFormat::JsonObject) => Some(wire::ResponseFormat::JsonObject),
+        Some(ResponseFormat::JsonSchema(format)) => Some(wire::ResponseFormat::JsonSchema {
+            json_schema: wire::JsonSchema {
+                name: &format.name,
+                description: format.description.as_deref(),
+                schema: raw_object(&format.schema, || {
+                    "response_format.json_schema.schema".to_owned()
+                })?,
+                strict: format.strict,
+            },
+        }),
+    };
     let body = wire::Request {
-        model: &req.model,
+        model: crate::model::model_id(&req.model),
         messages,
         stream: true,
         stream_options: wire::StreamOptions {
@@ -82,6 +99,9 @@ pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<S
         top_p: req.top_p.map(|p| json_f32("top_p", p)).transpose()?,
         stop: req.stop.iter().map(String::as_str).collect(),
         reasoning_effort: req.reasoning_effort.map(|e| e.as_str()),
+        response_format,
+        parallel_tool_calls: req.parallel_tool_calls,
+        seed: req.seed,
     };
     body_with_extra(&body, req.extra.as_deref())
 }
@@ -889,6 +909,48 @@ data: [DONE]
                 "reasoning_effort": "high",
                 "top_k": 40
             })
+        );
+    }
+
+    #[test]
+    fn structured_outputs_parallel_calls_and_seed_pass_under_their_own_names() {
+        let req = ChatRequest {
+            model: "amazon-bedrock-mantle/openai.gpt-oss-120b".to_owned(),
+            messages: vec![Message::User(vec![ContentPart::Text("hi".to_owned())])],
+            tools: vec![crate::chat::Tool {
+                name: "f".to_owned(),
+                description: None,
+                parameters: r#"{"type":"object","properties":{}}"#.to_owned(),
+                strict: Some(true),
+            }],
+            parallel_tool_calls: Some(false),
+            seed: Some(42),
+            response_format: Some(ResponseFormat::JsonSchema(crate::chat::JsonSchemaFormat {
+                name: "answer".to_owned(),
+                description: Some("d".to_owned()),
+                schema: r#"{"type":"object","required":["b","a"]}"#.to_owned(),
+                strict: Some(true),
+            })),
+            ..ChatRequest::default()
+        };
+        let text = build_request(&req, None).unwrap();
+        assert!(
+            text.starts_with(r#"{"model":"openai.gpt-oss-120b","#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""response_format":{"type":"json_schema","json_schema":{"name":"answer","description":"d","schema":{"type":"object","required":["b","a"]},"strict":true}},"parallel_tool_calls":false,"seed":42"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""parameters":{"type":"object","properties":{}},"strict":true"#),
+            "{text}"
+        );
+        let mut json_object = req.clone();
+        json_object.response_format = Some(ResponseFormat::JsonObject);
+        assert_eq!(
+            body(&json_object, None)["response_format"],
+            json!({"type": "json_object"})
         );
     }
 

@@ -21,21 +21,50 @@ pub const SUPPORTED_REGIONS: [&str; 12] = [
 /// The region used when neither settings nor environment name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Checks that `region` is served by Mantle; the error names the supported regions.
-pub fn validate(region: &str) -> Result<&str> {
+/// Whether `region` has the shape of an AWS region name: lowercase parts joined by `-`,
+/// ending in a number (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
+pub fn is_well_formed(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    region.len() <= 32
+        && parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Checks a region. The [`SUPPORTED_REGIONS`] pass silently; any other well-formed AWS
+/// region passes with a diagnostic that names them (Mantle's footprint grows faster than
+/// any list); a malformed one is a configuration error.
+pub fn check(region: &str) -> Result<Option<String>> {
     if SUPPORTED_REGIONS.contains(&region) {
-        Ok(region)
+        Ok(None)
+    } else if is_well_formed(region) {
+        Ok(Some(format!(
+            "region {region} is not one of the regions documented for Mantle ({}); trying it anyway",
+            SUPPORTED_REGIONS.join(", ")
+        )))
     } else {
         Err(Error::Configuration(format!(
-            "region {:?} has no Mantle endpoint; supported regions: {}",
+            "region {:?} is not an AWS region name; Mantle serves: {}",
             truncate(region, 64),
             SUPPORTED_REGIONS.join(", ")
         )))
     }
 }
 
+/// Checks that `region` is a usable region name ([`check`]), dropping the diagnostic.
+pub fn validate(region: &str) -> Result<&str> {
+    check(region).map(|_| region)
+}
+
 /// Picks the region: the explicit setting, else `AWS_REGION`, else `AWS_DEFAULT_REGION`,
-/// else `us-east-1`; blank values count as unset. The result is validated.
+/// else `us-east-1`; blank values count as unset. The result is checked ([`check`]).
 pub fn resolve(
     explicit: Option<&str>,
     aws_region: Option<&str>,
@@ -93,13 +122,40 @@ mod tests {
     }
 
     #[test]
-    fn unknown_region_names_all_supported_ones() {
-        let Err(Error::Configuration(msg)) = resolve(Some("mars-north-1"), None, None) else {
-            unreachable!("unknown region accepted")
-        };
-        assert!(msg.contains("mars-north-1"), "{msg}");
+    fn other_well_formed_regions_pass_with_a_diagnostic_naming_the_known_ones() {
+        for r in ["ap-southeast-2", "ca-central-1", "us-gov-west-1"] {
+            assert_eq!(resolve(Some(r), None, None).ok().as_deref(), Some(r));
+            let Ok(Some(note)) = check(r) else {
+                unreachable!("{r}: no diagnostic")
+            };
+            assert!(note.contains(r), "{note}");
+            for known in SUPPORTED_REGIONS {
+                assert!(note.contains(known), "{note} lacks {known}");
+            }
+        }
         for r in SUPPORTED_REGIONS {
-            assert!(msg.contains(r), "{msg} lacks {r}");
+            assert_eq!(check(r).ok(), Some(None), "{r}");
+        }
+    }
+
+    #[test]
+    fn malformed_regions_are_configuration_errors_naming_the_known_ones() {
+        for bad in [
+            "mars",
+            "US-EAST-1",
+            "us_east_1",
+            "us-east-",
+            "us-east-x",
+            "1-2-3",
+            "us east 1",
+            "us-\n-1",
+        ] {
+            let Err(Error::Configuration(msg)) = resolve(Some(bad), None, None) else {
+                unreachable!("{bad} accepted")
+            };
+            for r in SUPPORTED_REGIONS {
+                assert!(msg.contains(r), "{msg} lacks {r}");
+            }
         }
     }
 

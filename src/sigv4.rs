@@ -4,7 +4,6 @@
 //! test suite does: canonical request → string to sign → signing key → signature.
 //! See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>.
 
-
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 

@@ -264,6 +264,10 @@ impl GuestChatStream for Stream {
         }
         self.body.subscribe().unwrap_or_else(ready_now)
     }
+
+    fn diagnostics(&self) -> Vec<String> {
+        self.inner.borrow().diagnostics().to_vec()
+    }
 }
 
 fn content(parts: Vec<wit::ContentPart>) -> Vec<chat::ContentPart> {
@@ -332,6 +336,7 @@ impl From<wit::ChatRequest> for chat::ChatRequest {
                     name: t.name,
                     description: t.description,
                     parameters: t.parameters,
+                    strict: t.strict,
                 })
                 .collect(),
             tool_choice: r.tool_choice.map(|c| match c {
@@ -349,6 +354,20 @@ impl From<wit::ChatRequest> for chat::ChatRequest {
                 wit::ReasoningEffort::Medium => chat::ReasoningEffort::Medium,
                 wit::ReasoningEffort::High => chat::ReasoningEffort::High,
             }),
+            response_format: r.response_format.map(|f| match f {
+                wit::ResponseFormat::Text => chat::ResponseFormat::Text,
+                wit::ResponseFormat::JsonObject => chat::ResponseFormat::JsonObject,
+                wit::ResponseFormat::JsonSchema(s) => {
+                    chat::ResponseFormat::JsonSchema(chat::JsonSchemaFormat {
+                        name: s.name,
+                        description: s.description,
+                        schema: s.schema,
+                        strict: s.strict,
+                    })
+                }
+            }),
+            parallel_tool_calls: r.parallel_tool_calls,
+            seed: r.seed,
             extra: r.extra,
         }
     }

@@ -22,6 +22,7 @@ use mantle_provider::chat::{
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use mantle_provider::error::{Error, Result};
+use mantle_provider::model::model_id;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -36,14 +37,6 @@ pub const MAX_ITEMS: usize = crate::openai::MAX_ITEMS;
 pub const MAX_TOOLS: usize = crate::openai::MAX_TOOLS;
 
 // ---- Peeking at a request passed on as written ----
-
-/// The prefix of a full model reference, `amazon-bedrock-mantle/<id>`; Mantle knows the id.
-pub const PROVIDER_PREFIX: &str = "amazon-bedrock-mantle/";
-
-/// The Mantle id of a model reference: `amazon-bedrock-mantle/<id>` and `<id>` are the same.
-pub fn mantle_id(model: &str) -> &str {
-    model.strip_prefix(PROVIDER_PREFIX).unwrap_or(model)
-}
 
 /// What the face needs of a Messages body it passes on unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +53,7 @@ impl Peeked {
     /// The body for Mantle: the client's bytes, but for a model named by its full reference
     /// (`amazon-bedrock-mantle/<id>`), whose value becomes the Mantle id. Nothing else moves.
     pub fn body_for_mantle(&self, body: Vec<u8>) -> Vec<u8> {
-        let id = mantle_id(&self.model);
+        let id = model_id(&self.model);
         if id.len() == self.model.len() || body.get(self.model_at.clone()).is_none() {
             return body;
         }
@@ -264,6 +257,7 @@ struct InToolChoice {
     #[serde(rename = "type")]
     kind: Option<String>,
     name: Option<String>,
+    disable_parallel_tool_use: Option<bool>,
 }
 
 /// `thinking`.
@@ -357,8 +351,15 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
                 .input_schema
                 .map(|schema| String::from(Box::<str>::from(schema)))
                 .unwrap_or_default(),
+            strict: None,
         });
     }
+    // `disable_parallel_tool_use: true` is chat completions' `parallel_tool_calls: false`.
+    let parallel_tool_calls = body
+        .tool_choice
+        .as_ref()
+        .and_then(|c| c.disable_parallel_tool_use)
+        .map(|disable| !disable);
     let tool_choice = match body.tool_choice {
         None => None,
         Some(choice) => Some(match choice.kind.as_deref() {
@@ -397,6 +398,9 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
             top_p: body.top_p,
             stop: body.stop_sequences.map(|s| s.0).unwrap_or_default(),
             reasoning_effort,
+            response_format: None,
+            parallel_tool_calls,
+            seed: None,
             extra: None,
         },
         stream: body.stream.unwrap_or(false),
@@ -1309,7 +1313,7 @@ mod tests {
         let body = br#"{ "stream":true, "model" : "amazon-bedrock-mantle/claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#;
         let peeked = peek(body).unwrap();
         assert_eq!(peeked.model, "amazon-bedrock-mantle/claude-opus-4.7");
-        assert_eq!(mantle_id(&peeked.model), "claude-opus-4.7");
+        assert_eq!(model_id(&peeked.model), "claude-opus-4.7");
         assert_eq!(
             String::from_utf8(peeked.body_for_mantle(body.to_vec())).unwrap(),
             r#"{ "stream":true, "model" : "claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#
@@ -1404,6 +1408,7 @@ mod tests {
                     description: Some("Weather".into()),
                     parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#
                         .into(),
+                    strict: None,
                 }],
                 tool_choice: Some(ToolChoice::Named("get_weather".into())),
                 max_tokens: Some(1024),
@@ -1411,6 +1416,9 @@ mod tests {
                 top_p: Some(0.9),
                 stop: vec!["END".into()],
                 reasoning_effort: Some(ReasoningEffort::Medium),
+                response_format: None,
+                parallel_tool_calls: Some(false),
+                seed: None,
                 extra: None,
             }
         );
@@ -1571,6 +1579,7 @@ mod tests {
                 output_tokens: 12,
                 cache_read_tokens: Some(8),
                 cache_write_tokens: None,
+                reasoning_tokens: None,
             }),
             ChatEvent::Finish(StopReason::ToolCalls),
         ]

@@ -22,8 +22,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use mantle_provider::chat::{
-    AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
-    ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
+    AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, JsonSchemaFormat, Message,
+    ReasoningBlock, ReasoningEffort, ResponseFormat, StopReason, Tool, ToolCall, ToolChoice,
+    ToolResult, Usage,
 };
 use mantle_provider::error::{Error, Result};
 use mantle_provider::model::Model;
@@ -97,8 +98,12 @@ pub const MAX_TOOLS: usize = 128;
 /// Unknown members are skipped, whatever they hold, and `null` reads as absent. A member
 /// given twice counts with its last value, as most JSON readers have it. Nesting deeper than
 /// [`MAX_DEPTH`], more than [`MAX_ITEMS`] items in all or more than [`MAX_TOOLS`] tools are
-/// refused. Nothing goes to the provider's `extra`: OpenAI-only fields
-/// (`seed`, `response_format`, …) would break the Anthropic route.
+/// refused. Nothing goes to the provider's `extra`.
+/// - `response_format` (`text`, `json_object`, `json_schema` with its schema kept as
+///   written), a tool's `strict`, `parallel_tool_calls` and `seed` are carried to the
+///   provider, which sends each under the route's own name or refuses it with a 400 naming
+///   the field where the route has no equivalent (`seed` and `json_object` on the Anthropic
+///   route). None of them is dropped silently.
 pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
     let text = core::str::from_utf8(body).map_err(|e| {
         Error::InvalidRequest(format!(
@@ -153,6 +158,9 @@ struct Body {
     n: Option<u32>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    response_format: Option<ResponseFormat>,
+    parallel_tool_calls: Option<bool>,
+    seed: Option<i64>,
 }
 
 /// The members of the body the face reads; any other is skipped.
@@ -172,6 +180,9 @@ enum BodyField {
     N,
     Stream,
     StreamOptions,
+    ResponseFormat,
+    ParallelToolCalls,
+    Seed,
     #[serde(other)]
     Other,
 }
@@ -206,6 +217,13 @@ impl Read for Body {
                 BodyField::StreamOptions => {
                     body.stream_options = member(&mut members, at, "stream_options")?;
                 }
+                BodyField::ResponseFormat => {
+                    body.response_format = member(&mut members, at, "response_format")?;
+                }
+                BodyField::ParallelToolCalls => {
+                    body.parallel_tool_calls = member(&mut members, at, "parallel_tool_calls")?;
+                }
+                BodyField::Seed => body.seed = member(&mut members, at, "seed")?,
                 BodyField::Other => skip(&mut members)?,
             }
         }
@@ -250,6 +268,9 @@ impl Body {
                 top_p: self.top_p,
                 stop: self.stop.map(|stop| stop.0).unwrap_or_default(),
                 reasoning_effort: self.reasoning_effort.and_then(|effort| effort.0),
+                response_format: self.response_format,
+                parallel_tool_calls: self.parallel_tool_calls,
+                seed: self.seed,
                 extra: None,
             },
             stream: self.stream.unwrap_or(false),
@@ -798,6 +819,7 @@ enum FunctionField {
     Arguments,
     Description,
     Parameters,
+    Strict,
     #[serde(other)]
     Other,
 }
@@ -893,8 +915,10 @@ impl Read for ToolFunction {
         let mut name: Option<String> = None;
         let mut description: Option<String> = None;
         let mut parameters = String::new();
+        let mut strict: Option<bool> = None;
         while let Some(field) = members.next_key()? {
             match field {
+                FunctionField::Strict => strict = member(&mut members, at, "strict")?,
                 FunctionField::Name => name = member(&mut members, at, "name")?,
                 FunctionField::Description => {
                     description = member(&mut members, at, "description")?;
@@ -925,6 +949,7 @@ impl Read for ToolFunction {
             name,
             description,
             parameters,
+            strict,
         }))
     }
 }
@@ -958,6 +983,132 @@ impl Read for ToolChoice {
             }
         }
         Ok(ToolChoice::Named(required(function, at, "function")?.name))
+    }
+}
+
+/// The members of `response_format` and of its `json_schema` the face reads.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum FormatField {
+    Type,
+    JsonSchema,
+    Name,
+    Description,
+    Schema,
+    Strict,
+    #[serde(other)]
+    Other,
+}
+
+/// `response_format.type`.
+struct FormatType(&'static str);
+
+impl Read for FormatType {
+    const EXPECTED: &'static str = "a string";
+
+    fn string(kind: &str, at: &Path) -> Result<FormatType> {
+        match kind {
+            "text" => Ok(FormatType("text")),
+            "json_object" => Ok(FormatType("json_object")),
+            "json_schema" => Ok(FormatType("json_schema")),
+            other => Err(invalid(
+                at,
+                format_args!(
+                    "unsupported type {other:?}; expected \"text\", \"json_object\" or \"json_schema\""
+                ),
+            )),
+        }
+    }
+}
+
+impl Read for ResponseFormat {
+    const EXPECTED: &'static str = "an object";
+
+    /// `{type: "text"}`, `{type: "json_object"}` or `{type: "json_schema", json_schema:
+    /// {name, description, schema, strict}}`.
+    fn object<'de, A: MapAccess<'de>>(
+        mut members: A,
+        at: &Path,
+    ) -> Result<ResponseFormat, A::Error> {
+        let mut kind: Option<FormatType> = None;
+        let mut schema: Option<SchemaFormat> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                FormatField::Type => kind = member(&mut members, at, "type")?,
+                FormatField::JsonSchema => schema = member(&mut members, at, "json_schema")?,
+                _ => skip(&mut members)?,
+            }
+        }
+        match required(kind, at, "type")?.0 {
+            "text" => Ok(ResponseFormat::Text),
+            "json_object" => Ok(ResponseFormat::JsonObject),
+            _ => Ok(ResponseFormat::JsonSchema(
+                required(schema, at, "json_schema")?.0,
+            )),
+        }
+    }
+}
+
+/// `response_format.json_schema`.
+struct SchemaFormat(JsonSchemaFormat);
+
+impl Read for SchemaFormat {
+    const EXPECTED: &'static str = "an object";
+
+    fn object<'de, A: MapAccess<'de>>(mut members: A, at: &Path) -> Result<SchemaFormat, A::Error> {
+        let mut name: Option<String> = None;
+        let mut description: Option<String> = None;
+        let mut schema: Option<String> = None;
+        let mut strict: Option<bool> = None;
+        while let Some(field) = members.next_key()? {
+            match field {
+                FormatField::Name => name = member(&mut members, at, "name")?,
+                FormatField::Description => {
+                    description = member(&mut members, at, "description")?;
+                }
+                FormatField::Strict => strict = member(&mut members, at, "strict")?,
+                FormatField::Schema => {
+                    // Kept as written, like tool parameters.
+                    let raw: &'de RawValue = members.next_value()?;
+                    schema = match raw.get().as_bytes().first() {
+                        Some(b'{') => Some(raw.get().to_owned()),
+                        Some(b'n') => None,
+                        first => {
+                            return Err(reject(wrong_type(
+                                &at.key("schema"),
+                                "a JSON schema object",
+                                Kind::of_first_byte(first.copied()),
+                            )));
+                        }
+                    };
+                }
+                _ => skip(&mut members)?,
+            }
+        }
+        let name = required(name, at, "name")?;
+        if name.is_empty() {
+            return Err(reject(invalid(&at.key("name"), "must not be empty")));
+        }
+        Ok(SchemaFormat(JsonSchemaFormat {
+            name,
+            description,
+            schema: schema.unwrap_or_else(|| "{}".to_owned()),
+            strict,
+        }))
+    }
+}
+
+impl Read for i64 {
+    const EXPECTED: &'static str = "a whole number";
+
+    fn number(n: Number, at: &Path) -> Result<i64> {
+        match n {
+            Number::Unsigned(n) => {
+                i64::try_from(n).map_err(|_| invalid(at, format_args!("{n} is out of range")))
+            }
+            Number::Signed(n) => Ok(n),
+            Number::Float(_) => Err(wrong_type(at, Self::EXPECTED, Kind::Number)),
+        }
     }
 }
 
@@ -2353,11 +2504,13 @@ mod tests {
                         // As the client wrote it.
                         parameters: r#"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#
                             .to_owned(),
+                        strict: Some(true),
                     },
                     Tool {
                         name: "now".to_owned(),
                         description: None,
                         parameters: String::new(),
+                        strict: None,
                     },
                 ],
                 tool_choice: Some(ToolChoice::Named("get_weather".to_owned())),
@@ -2366,12 +2519,76 @@ mod tests {
                 top_p: Some(0.95),
                 stop: vec!["END".to_owned(), "STOP".to_owned()],
                 reasoning_effort: Some(ReasoningEffort::Low),
+                response_format: Some(ResponseFormat::Text),
+                parallel_tool_calls: None,
+                seed: Some(7),
                 extra: None,
             },
             stream: true,
             include_usage: true,
         };
         assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn structured_output_fields_are_carried_not_dropped() {
+        let parsed = parse(&json!({
+            "model": "amazon-bedrock-mantle/openai.gpt-oss-120b",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": "answer", "strict": true,
+                "schema": {"type": "object", "required": ["z", "a"]}}},
+            "parallel_tool_calls": false,
+            "seed": -3
+        }))
+        .unwrap();
+        let r = parsed.request;
+        assert_eq!(r.model, "amazon-bedrock-mantle/openai.gpt-oss-120b");
+        assert_eq!(
+            r.response_format,
+            Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+                name: "answer".to_owned(),
+                description: None,
+                schema: r#"{"type":"object","required":["z","a"]}"#.to_owned(),
+                strict: Some(true),
+            }))
+        );
+        assert_eq!(r.parallel_tool_calls, Some(false));
+        assert_eq!(r.seed, Some(-3));
+        let json_object = parse(&json!({
+            "model": "m", "messages": [{"role": "user", "content": "Hi"}],
+            "response_format": {"type": "json_object"}
+        }))
+        .unwrap();
+        assert_eq!(
+            json_object.request.response_format,
+            Some(ResponseFormat::JsonObject)
+        );
+        for (rest, words) in [
+            (
+                json!({"response_format": {"type": "xml"}}),
+                "response_format.type: unsupported type \"xml\"",
+            ),
+            (
+                json!({"response_format": {"type": "json_schema"}}),
+                "response_format.json_schema",
+            ),
+            (
+                json!({"response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": [1]}}}),
+                "response_format.json_schema.schema",
+            ),
+            (json!({"seed": 1.5}), "seed"),
+            (json!({"parallel_tool_calls": "no"}), "parallel_tool_calls"),
+        ] {
+            let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]});
+            for (k, v) in rest.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let Err(Error::InvalidRequest(m)) = parse(&body) else {
+                panic!("{rest} accepted")
+            };
+            assert!(m.contains(words), "{m}");
+        }
     }
 
     #[test]
@@ -2813,12 +3030,12 @@ mod tests {
               "tools": [{{{tool}, "function": {{{function}, "name": "f"}}}}],
               "tool_choice": {{{tool}, "function": {{{function}, "name": "f"}}}},
               "stream_options": {{{options}, "include_usage": true}}}}"#,
-            top = members("seed"),
+            top = members("user"),
             message = members("name"),
             part = members("cache_control"),
             image = members("detail"),
             call = members("extra"),
-            function = members("strict"),
+            function = members("metadata"),
             tool = members("x"),
             options = members("y"),
         );
@@ -2845,6 +3062,7 @@ mod tests {
                     name: "f".to_owned(),
                     description: None,
                     parameters: String::new(),
+                    strict: None,
                 }],
                 tool_choice: Some(ToolChoice::Named("f".to_owned())),
                 ..ChatRequest::default()

@@ -135,6 +135,7 @@ struct Body<'a> {
     temperature: Option<f32>,
     top_p: Option<f32>,
     stream: Option<bool>,
+    parallel_tool_calls: Option<bool>,
     previous_response_id: Option<String>,
     conversation: Option<de::IgnoredAny>,
 }
@@ -174,6 +175,7 @@ struct ToolDef<'a> {
     description: Option<String>,
     #[serde(borrow)]
     parameters: Option<&'a RawValue>,
+    strict: Option<bool>,
 }
 
 /// `tool_choice`: a mode, or `{"type":"function","name":…}`.
@@ -283,6 +285,7 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                     .parameters
                     .map(|p| p.get().to_owned())
                     .unwrap_or_default(),
+                strict: tool.strict,
             }),
             other => Err(Error::InvalidRequest(format!(
                 "tools[{i}]: only function tools are served here, not {}",
@@ -334,6 +337,9 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
             top_p: body.top_p,
             stop: Vec::new(),
             reasoning_effort,
+            response_format: None,
+            parallel_tool_calls: body.parallel_tool_calls,
+            seed: None,
             extra: None,
         },
         stream: body.stream.unwrap_or(false),

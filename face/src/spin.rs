@@ -7,6 +7,7 @@ use futures::SinkExt;
 use mantle_provider::Error;
 use mantle_provider::chat::ChatEvent;
 use mantle_provider::client::{Client, Host, RawMessages, Settings};
+use mantle_provider::discovery;
 use mantle_provider::model::{Api, ModelSource};
 use mantle_provider::token::Credentials;
 use mantle_provider::wasi_host::WasiHost;
@@ -16,8 +17,23 @@ use spin_sdk::{key_value, variables};
 /// Largest request body unless `max_request_bytes` says otherwise.
 const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
-/// The key-value entry that keeps discovered model ids across instances.
-const MODELS_KEY: &str = "mantle-face/discovered-models";
+/// The prefix of the key-value entries that keep discovered model ids across instances; the
+/// client's cache identity (base URL, region, credential fingerprint) completes the key.
+const MODELS_KEY_PREFIX: &str = "mantle-face/discovered-models/";
+
+/// Largest key-value entry read back, bytes (a 4 MiB listing of ids fits).
+const MAX_ENTRY_BYTES: usize = 8 << 20;
+
+/// The key-value entry: a JSON document, so no id can split it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    /// The client's cache identity the ids were found for.
+    identity: String,
+    /// When they were found, seconds since the Unix epoch.
+    fetched_at: u64,
+    /// The ids.
+    ids: Vec<String>,
+}
 
 #[allow(unsafe_code)]
 mod entry {
@@ -188,25 +204,28 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     }
 }
 
-/// A client whose listing cache starts from what an earlier instance discovered.
+/// A client whose listing cache starts from what an earlier instance discovered for the
+/// same upstream and credential.
 fn client(face: Face, host: &WasiHost) -> (Client, Option<u64>) {
     let mut client = Client::new(face.settings);
     let mut seeded = None;
-    if let Some((at, ids)) = load_discovered() {
-        let models = ids
-            .lines()
+    let Ok(identity) = client.cache_identity(host) else {
+        return (client, seeded);
+    };
+    if let Some(entry) = load_discovered(&identity) {
+        let models = entry
+            .ids
+            .iter()
+            .filter(|id| !id.is_empty() && discovery::id_problem(id).is_none())
             .map(|id| {
-                mantle_provider::discovery::model_with_defaults(
-                    id,
-                    Api::OpenaiCompletions,
-                    ModelSource::Discovered,
-                )
+                discovery::model_with_defaults(id, Api::OpenaiCompletions, ModelSource::Discovered)
             })
             .collect();
         // A clock that went back makes the entry useless rather than fresh forever.
-        if at <= host.now() {
-            client.seed_discovered(at, models);
-            seeded = Some(at);
+        if entry.fetched_at <= host.now()
+            && client.seed_discovered(host, &entry.identity, entry.fetched_at, models)
+        {
+            seeded = Some(entry.fetched_at);
         }
     }
     (client, seeded)
@@ -216,28 +235,40 @@ fn store() -> Option<key_value::Store> {
     key_value::Store::open_default().ok()
 }
 
-fn load_discovered() -> Option<(u64, String)> {
-    let bytes = store()?.get(MODELS_KEY).ok()??;
-    let text = String::from_utf8(bytes).ok()?;
-    let (at, ids) = text.split_once('\n')?;
-    Some((at.parse().ok()?, ids.to_owned()))
+fn load_discovered(identity: &str) -> Option<Entry> {
+    let bytes = store()?
+        .get(&format!("{MODELS_KEY_PREFIX}{identity}"))
+        .ok()??;
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return None;
+    }
+    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+    (entry.identity == identity).then_some(entry)
 }
 
-/// Keeps what this instance discovered, when it discovered anything new.
-fn save_discovered(client: &Client, seeded: Option<u64>) {
+/// Keeps what this instance discovered, when it discovered anything new, under the client's
+/// cache identity.
+fn save_discovered(client: &mut Client, host: &WasiHost, seeded: Option<u64>) {
+    let Ok(identity) = client.cache_identity(host) else {
+        return;
+    };
     let Some((at, models)) = client.discovered() else {
         return;
     };
     if seeded == Some(at) {
         return;
     }
-    let mut text = at.to_string();
-    for m in models {
-        text.push('\n');
-        text.push_str(&m.id);
-    }
+    let entry = Entry {
+        identity,
+        fetched_at: at,
+        ids: models.iter().map(|m| m.id.clone()).collect(),
+    };
+    let Ok(text) = serde_json::to_vec(&entry) else {
+        return;
+    };
+    let key = format!("{MODELS_KEY_PREFIX}{}", entry.identity);
     if let Some(store) = store()
-        && let Err(e) = store.set(MODELS_KEY, text.as_bytes())
+        && let Err(e) = store.set(&key, &text)
     {
         eprintln!("mantle face: cannot keep discovered models: {e}");
     }
@@ -250,7 +281,7 @@ async fn models(face: Face, out: ResponseOutparam) {
         Ok(l) => l,
         Err(e) => return respond_error(out, &e).await,
     };
-    save_discovered(&client, seeded);
+    save_discovered(&mut client, &host, seeded);
     for d in &listing.diagnostics {
         eprintln!("mantle face: models: {d}");
     }
@@ -309,7 +340,7 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         Ok(l) => l,
         Err(e) => return respond_error(out, &e).await,
     };
-    save_discovered(&client, seeded);
+    save_discovered(&mut client, &host, seeded);
     if lookup.diagnostics.is_empty() && lookup.model.is_none() {
         let e = Error::InvalidRequest(format!(
             "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
@@ -320,6 +351,9 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         Ok(s) => s,
         Err(e) => return respond_error(out, &e).await,
     };
+    for d in stream.diagnostics() {
+        eprintln!("mantle face: {model}: {d}");
+    }
     let created = host.now();
     if !parsed.stream {
         let mut collector = Collector::new(model, created);
@@ -410,12 +444,12 @@ async fn anthropic_messages(
     let (mut client, seeded) = client(face, &host);
     // The model as the client named it, in answers; its Mantle id, upstream.
     let model = peeked.model.as_str();
-    let id = messages::mantle_id(model);
+    let id = mantle_provider::model::model_id(model);
     let lookup = match client.lookup(&mut host, id) {
         Ok(l) => l,
         Err(e) => return respond_anthropic_error(out, &e).await,
     };
-    save_discovered(&client, seeded);
+    save_discovered(&mut client, &host, seeded);
     let api = match &lookup.model {
         Some(m) => m.api,
         None if lookup.diagnostics.is_empty() => {
@@ -661,7 +695,7 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
         Ok(l) => l,
         Err(e) => return respond_error(out, &e).await,
     };
-    save_discovered(&client, seeded);
+    save_discovered(&mut client, &host, seeded);
     if lookup.diagnostics.is_empty() && lookup.model.is_none() {
         let e = Error::InvalidRequest(format!(
             "unknown model {model:?}: GET /v1/models lists the models this gateway serves"

@@ -835,6 +835,11 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
     if route == Route::Anthropic && !body.get("max_tokens").is_some_and(Value::is_u64) {
         return refuse(route, 400, INVALID, "max_tokens: field required");
     }
+    if route == Route::Anthropic
+        && let Some(refusal) = thinking_refusal(&body)
+    {
+        return refuse(route, 400, INVALID, refusal);
+    }
     if !served_on(route, model) {
         return refuse(
             route,
@@ -1006,6 +1011,48 @@ fn served_on(route: Route, model: &str) -> bool {
         Route::OpenAi => !claude && !gpt5,
         Route::Responses => model.starts_with("openai.gpt-oss"),
     }
+}
+
+/// Why Anthropic refuses a Messages body with thinking on, in Anthropic's words: a forced
+/// tool (`tool_choice` `any` or `tool`), a `temperature` other than 1, a `top_p` below 0.95,
+/// or any `top_k`. `None` when thinking is off or the body passes.
+fn thinking_refusal(body: &Value) -> Option<&'static str> {
+    let thinking = body.get("thinking")?;
+    if thinking.get("type").and_then(Value::as_str) != Some("enabled") {
+        return None;
+    }
+    let forced = body
+        .get("tool_choice")
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "any" || t == "tool");
+    if forced {
+        return Some("Thinking may not be enabled when tool_choice forces tool use.");
+    }
+    if body
+        .get("temperature")
+        .and_then(Value::as_f64)
+        .is_some_and(|t| t != 1.0)
+    {
+        return Some(
+            "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility",
+        );
+    }
+    if body
+        .get("top_p")
+        .and_then(Value::as_f64)
+        .is_some_and(|p| p < 0.95)
+    {
+        return Some(
+            "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility",
+        );
+    }
+    if body.get("top_k").is_some_and(|k| !k.is_null()) {
+        return Some(
+            "`top_k` must be unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility",
+        );
+    }
+    None
 }
 
 /// The transcript that answers a chat request on `route` when no script is set, chosen from
@@ -1936,6 +1983,100 @@ mod tests {
             answer["usage"]["output_tokens_details"]["reasoning_tokens"],
             18
         );
+    }
+
+    #[tokio::test]
+    async fn anthropic_ids_are_served_on_the_anthropic_route_only() {
+        let emu = Emulator::start(EmulatorConfig {
+            static_keys: vec![BEARER["Bearer ".len()..].to_owned()],
+            models: vec!["anthropic.claude-mythos-preview".to_owned()],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let id = "anthropic.claude-mythos-preview";
+        let (status, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body(id)).await;
+        assert_eq!(status, 400, "{body:?}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("isn't supported on this route"),
+            "{body:?}"
+        );
+        let (status, _, body) = post(&emu, Route::Anthropic, BEARER, &anthropic_body(id)).await;
+        assert_eq!(status, 200, "{body:?}");
+    }
+
+    #[tokio::test]
+    async fn the_anthropic_route_refuses_what_thinking_forbids_as_anthropic_does() {
+        let emu = emulator().await;
+        let thinking = |body: Value| {
+            with(
+                with(body, "max_tokens", json!(4096)),
+                "thinking",
+                json!({"type": "enabled", "budget_tokens": 2048}),
+            )
+        };
+        let base = thinking(anthropic_body("claude-opus-4.7"));
+        for (key, value, words) in [
+            (
+                "temperature",
+                json!(0.5),
+                "`temperature` may only be set to 1",
+            ),
+            (
+                "top_p",
+                json!(0.9),
+                "`top_p` must be greater than or equal to 0.95",
+            ),
+            ("top_k", json!(5), "`top_k` must be unset"),
+            (
+                "tool_choice",
+                json!({"type": "any"}),
+                "Thinking may not be enabled when tool_choice forces tool use.",
+            ),
+            (
+                "tool_choice",
+                json!({"type": "tool", "name": "get_weather"}),
+                "Thinking may not be enabled when tool_choice forces tool use.",
+            ),
+        ] {
+            let (status, _, body) = post(
+                &emu,
+                Route::Anthropic,
+                BEARER,
+                &with(base.clone(), key, value),
+            )
+            .await;
+            assert_eq!(status, 400, "{key}");
+            let body = json_of(&body);
+            assert_eq!(body["error"]["type"], "invalid_request_error", "{key}");
+            assert!(
+                body["error"]["message"].as_str().unwrap().contains(words),
+                "{key}: {body}"
+            );
+        }
+        for (key, value) in [
+            ("temperature", json!(1)),
+            ("top_p", json!(0.95)),
+            ("tool_choice", json!({"type": "auto"})),
+        ] {
+            let (status, _, _) = post(
+                &emu,
+                Route::Anthropic,
+                BEARER,
+                &with(base.clone(), key, value),
+            )
+            .await;
+            assert_eq!(status, 200, "{key}");
+        }
+        // Without thinking the same values pass.
+        let (status, _, _) = post(
+            &emu,
+            Route::Anthropic,
+            BEARER,
+            &with(anthropic_body("claude-opus-4.7"), "temperature", json!(0.5)),
+        )
+        .await;
+        assert_eq!(status, 200);
     }
 
     #[tokio::test]

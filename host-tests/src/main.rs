@@ -403,6 +403,9 @@ async fn chat(
             return Ok(ExitCode::from(2));
         }
     };
+    for d in guest.stream_diagnostics(stream).await? {
+        eprintln!("mantle-host: {d}");
+    }
     let mut out = std::io::stdout().lock();
     let mut in_reasoning = false;
     while let Some(event) = guest.next_event(stream).await? {

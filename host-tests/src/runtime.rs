@@ -351,6 +351,17 @@ impl Guest {
             .await;
         self.traps(r)
     }
+
+    /// `chat-stream.diagnostics`.
+    pub async fn stream_diagnostics(&mut self, stream: ResourceAny) -> Result<Vec<String>> {
+        let r = self
+            .bindings
+            .genesis_mantle_provider()
+            .chat_stream()
+            .call_diagnostics(&mut self.store, stream)
+            .await;
+        self.traps(r)
+    }
 }
 
 /// One item of a `chat-stream.get-next` batch.
@@ -440,6 +451,9 @@ pub fn chat_request(model: &str, messages: Vec<types::Message>) -> types::ChatRe
         top_p: None,
         stop: Vec::new(),
         reasoning_effort: None,
+        response_format: None,
+        parallel_tool_calls: None,
+        seed: None,
         extra: None,
     }
 }

@@ -535,6 +535,23 @@ impl Gateway {
         self.shared.upstream_requests.load(Ordering::Relaxed)
     }
 
+    /// The entries of the key-value store all instances share, as they are now.
+    pub fn key_value(&self) -> HashMap<String, Vec<u8>> {
+        self.shared
+            .kv
+            .lock()
+            .map(|kv| kv.clone())
+            .unwrap_or_default()
+    }
+
+    /// Puts an entry into the shared key-value store, as a store that outlived an earlier
+    /// configuration of the app would hold it.
+    pub fn put_key_value(&self, key: &str, value: Vec<u8>) {
+        if let Ok(mut kv) = self.shared.kv.lock() {
+            kv.insert(key.to_owned(), value);
+        }
+    }
+
     /// Answers one request with a fresh instance of the face.
     pub async fn handle(
         &self,

@@ -36,6 +36,26 @@ pub struct Request<'a> {
     /// Stop sequences.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<&'a str>,
+    /// Structured output: the answer's JSON schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig<'a>>,
+}
+
+/// `output_config`.
+#[derive(Debug, Serialize)]
+pub struct OutputConfig<'a> {
+    /// The answer's format.
+    pub format: OutputFormat<'a>,
+}
+
+/// `output_config.format`: `{type: "json_schema", schema}`.
+#[derive(Debug, Serialize)]
+pub struct OutputFormat<'a> {
+    /// Always `json_schema`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The schema, as the client wrote it.
+    pub schema: &'a RawValue,
 }
 
 /// One message.
@@ -122,6 +142,9 @@ pub struct Tool<'a> {
     pub description: Option<&'a str>,
     /// JSON schema of the input, as the client wrote it.
     pub input_schema: &'a RawValue,
+    /// Whether inputs must follow the schema exactly (strict tool use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// `tool_choice`, tagged by `type`.
@@ -129,15 +152,26 @@ pub struct Tool<'a> {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToolChoice<'a> {
     /// The model decides.
-    Auto,
+    Auto {
+        /// At most one tool call per turn.
+        #[serde(skip_serializing_if = "super::is_false")]
+        disable_parallel_tool_use: bool,
+    },
     /// At least one tool call.
-    Any,
+    Any {
+        /// Exactly one tool call per turn.
+        #[serde(skip_serializing_if = "super::is_false")]
+        disable_parallel_tool_use: bool,
+    },
     /// No tool calls.
     None,
     /// A call of the named tool.
     Tool {
         /// The tool's name.
         name: &'a str,
+        /// Exactly one tool call per turn.
+        #[serde(skip_serializing_if = "super::is_false")]
+        disable_parallel_tool_use: bool,
     },
 }
 

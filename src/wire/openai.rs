@@ -36,6 +36,45 @@ pub struct Request<'a> {
     /// `low`, `medium` or `high`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<&'static str>,
+    /// The answer's shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat<'a>>,
+    /// Whether several tool calls may come in one turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// Seed for deterministic sampling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+}
+
+/// `response_format`, tagged by `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat<'a> {
+    /// Free text.
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON valid against a schema.
+    JsonSchema {
+        /// The schema and its name.
+        json_schema: JsonSchema<'a>,
+    },
+}
+
+/// `response_format.json_schema`.
+#[derive(Debug, Serialize)]
+pub struct JsonSchema<'a> {
+    /// Name of the format.
+    pub name: &'a str,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    /// The schema, as the client wrote it.
+    pub schema: &'a RawValue,
+    /// Whether the schema must be followed exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// `stream_options`.
@@ -153,6 +192,9 @@ pub struct Function<'a> {
     pub description: Option<&'a str>,
     /// JSON schema of the arguments, as the client wrote it.
     pub parameters: &'a RawValue,
+    /// Whether calls must follow the schema exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// `tool_choice`: a mode string, or a named function.

@@ -46,6 +46,7 @@ fn model_of(t: &Transcript) -> &'static str {
     match t.route {
         Route::OpenAi => transcripts::OPENAI_MODEL,
         Route::Anthropic => transcripts::CLAUDE_MODEL,
+        Route::Responses | Route::OpenaiResponses => transcripts::GPT5_MODEL,
     }
 }
 

@@ -190,6 +190,7 @@ async fn requests_carry_what_each_route_needs() {
         name: "get_weather".into(),
         description: Some("Weather of a city".into()),
         parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+        strict: None,
     }];
     let out = run(&mut g, c, &req).await;
     assert!(out.error.is_none(), "{:?}", out.error);
@@ -276,6 +277,7 @@ async fn responses_models_go_to_their_path_with_store_false_unless_configured() 
         name: "get_weather".into(),
         description: None,
         parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+        strict: None,
     }];
     let out = run(&mut g, c, &req).await;
     assert!(out.error.is_none(), "{:?}", out.error);
@@ -410,6 +412,7 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
         name: "t".into(),
         description: None,
         parameters: "{not json".into(),
+        strict: None,
     }];
     assert_eq!(
         kind(&run(&mut g, c, &bad).await.error.unwrap()),
@@ -541,4 +544,219 @@ async fn events_are_available_as_soon_as_their_chunk_arrives() {
         first_at + delay * 2 < total,
         "the first event waited for the rest of the stream: first at {first_at:?}, all at {total:?}"
     );
+}
+
+#[tokio::test]
+async fn retry_after_dates_are_read_capped_and_garbage_ignored() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    for (header, want) in [
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Some(3600)),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", Some(0)),
+        ("inf", None),
+        ("soon", None),
+        ("86400", Some(3600)),
+        ("9", Some(9)),
+    ] {
+        emu.inject(
+            Fault::openai(429, "throttling", "rate_limit_error", "Too many tokens")
+                .with_header("retry-after", header)
+                .times(1),
+        );
+        let out = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi")).await;
+        let Some(types::Error::RateLimited(r)) = out.error else {
+            panic!("{header}: {:?}", out.error)
+        };
+        assert_eq!(r.retry_after, want, "{header}");
+    }
+}
+
+#[tokio::test]
+async fn an_unexpected_upstream_4xx_is_the_gateways_failure_not_the_clients() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    for status in [411, 415, 409] {
+        emu.inject(
+            Fault::openai(
+                status,
+                "http_error",
+                "invalid_request_error",
+                "Length Required",
+            )
+            .times(1),
+        );
+        let out = run(&mut g, c, &request(transcripts::OPENAI_MODEL, "hi")).await;
+        let Some(types::Error::UpstreamUnavailable(f)) = out.error else {
+            panic!("{status}: {:?}", out.error)
+        };
+        assert_eq!(f.status, Some(status));
+        assert!(f.message.contains(&status.to_string()), "{}", f.message);
+    }
+}
+
+#[tokio::test]
+async fn prefixed_references_and_anthropic_ids_take_the_right_route() {
+    let emu = Emulator::start(EmulatorConfig {
+        static_keys: vec![KEY.into()],
+        models: vec![
+            "anthropic.claude-mythos-preview".into(),
+            transcripts::OPENAI_MODEL.into(),
+            transcripts::CLAUDE_MODEL.into(),
+        ],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut g = guest(GuestOptions::default()).await;
+    // Discovery on: the discovered anthropic.* id is listed on the Anthropic route.
+    let c = client(&mut g, config_text(&emu.base_url(), "")).await;
+    let listing = g.list(c).await.unwrap().unwrap();
+    let mythos = listing
+        .models
+        .iter()
+        .find(|m| m.id == "anthropic.claude-mythos-preview")
+        .unwrap();
+    assert_eq!(mythos.api, types::Api::AnthropicMessages);
+    for (model, path, sent_model) in [
+        (
+            "anthropic.claude-mythos-preview",
+            "/anthropic/v1/messages",
+            "anthropic.claude-mythos-preview",
+        ),
+        (
+            "amazon-bedrock-mantle/anthropic.claude-mythos-preview",
+            "/anthropic/v1/messages",
+            "anthropic.claude-mythos-preview",
+        ),
+        (
+            "amazon-bedrock-mantle/claude-opus-4.7",
+            "/anthropic/v1/messages",
+            "claude-opus-4.7",
+        ),
+        (
+            "amazon-bedrock-mantle/openai.gpt-oss-120b",
+            "/v1/chat/completions",
+            "openai.gpt-oss-120b",
+        ),
+    ] {
+        let out = run(&mut g, c, &request(model, "hi")).await;
+        assert!(out.error.is_none(), "{model}: {:?}", out.error);
+        let sent = emu.requests().pop().unwrap();
+        assert_eq!(sent.path, path, "{model}");
+        assert_eq!(sent.json().unwrap()["model"], sent_model, "{model}");
+    }
+}
+
+#[tokio::test]
+async fn thinking_never_reaches_the_anthropic_route_with_what_it_refuses() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    // temperature and top_p beside thinking: dropped, said, and the request passes.
+    let mut req = request(transcripts::CLAUDE_MODEL, "think");
+    req.reasoning_effort = Some(types::ReasoningEffort::Low);
+    req.temperature = Some(0.3);
+    req.top_p = Some(0.5);
+    req.extra = Some(r#"{"top_k":10}"#.into());
+    let stream = g.chat_stream(c, &req).await.unwrap().unwrap();
+    let notes = g.stream_diagnostics(stream).await.unwrap();
+    let out = drain(&mut g, stream).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    for k in ["temperature", "top_p", "top_k"] {
+        assert!(notes.iter().any(|n| n.contains(k)), "{k}: {notes:?}");
+    }
+    let body = emu.requests().pop().unwrap().json().unwrap();
+    assert_eq!(body["thinking"]["type"], "enabled");
+    assert!(
+        body.get("temperature").is_none() && body.get("top_k").is_none(),
+        "{body}"
+    );
+    // A forced tool: thinking off, the tool forced.
+    req.tools = vec![types::Tool {
+        name: "get_weather".into(),
+        description: None,
+        parameters: r#"{"type":"object"}"#.into(),
+        strict: None,
+    }];
+    req.tool_choice = Some(types::ToolChoice::Named("get_weather".into()));
+    req.extra = None;
+    let stream = g.chat_stream(c, &req).await.unwrap().unwrap();
+    let notes = g.stream_diagnostics(stream).await.unwrap();
+    let out = drain(&mut g, stream).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert!(
+        notes.iter().any(|n| n.contains("thinking turned off")),
+        "{notes:?}"
+    );
+    let body = emu.requests().pop().unwrap().json().unwrap();
+    assert!(body.get("thinking").is_none(), "{body}");
+    assert_eq!(body["tool_choice"]["name"], "get_weather");
+}
+
+#[tokio::test]
+async fn structured_outputs_reach_each_route_under_its_own_names() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, config(&emu, "")).await;
+    let schema = r#"{"type":"object","properties":{"b":{"type":"string"},"a":{"type":"number"}}}"#;
+    let with_fields = |model: &str| {
+        let mut req = request(model, "json please");
+        req.response_format = Some(types::ResponseFormat::JsonSchema(types::JsonSchemaFormat {
+            name: "answer".into(),
+            description: None,
+            schema: schema.into(),
+            strict: Some(true),
+        }));
+        req.parallel_tool_calls = Some(false);
+        req.tools = vec![types::Tool {
+            name: "f".into(),
+            description: None,
+            parameters: r#"{"type":"object"}"#.into(),
+            strict: Some(true),
+        }];
+        req
+    };
+    let mut gpt = with_fields(transcripts::OPENAI_MODEL);
+    gpt.seed = Some(11);
+    let out = run(&mut g, c, &gpt).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let sent = emu.requests().pop().unwrap();
+    let text = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(
+        text.contains(&format!(r#""response_format":{{"type":"json_schema","json_schema":{{"name":"answer","schema":{schema},"strict":true}}}},"parallel_tool_calls":false,"seed":11"#)),
+        "{text}"
+    );
+    assert!(text.contains(r#""strict":true"#), "{text}");
+
+    let out = run(&mut g, c, &with_fields(transcripts::CLAUDE_MODEL)).await;
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let sent = emu.requests().pop().unwrap();
+    let text = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(
+        text.contains(&format!(
+            r#""output_config":{{"format":{{"type":"json_schema","schema":{schema}}}}}"#
+        )),
+        "{text}"
+    );
+    let body = sent.json().unwrap();
+    assert_eq!(body["tools"][0]["strict"], true);
+    assert_eq!(body["tool_choice"]["disable_parallel_tool_use"], true);
+
+    // What the Anthropic route has no place for is refused, naming the field.
+    let before = emu.requests().len();
+    let mut seeded = with_fields(transcripts::CLAUDE_MODEL);
+    seeded.seed = Some(1);
+    let Some(types::Error::InvalidRequest(m)) = run(&mut g, c, &seeded).await.error else {
+        panic!("seed accepted on the Anthropic route")
+    };
+    assert!(m.starts_with("seed"), "{m}");
+    let mut object = with_fields(transcripts::CLAUDE_MODEL);
+    object.response_format = Some(types::ResponseFormat::JsonObject);
+    let Some(types::Error::InvalidRequest(m)) = run(&mut g, c, &object).await.error else {
+        panic!("json_object accepted on the Anthropic route")
+    };
+    assert!(m.starts_with("response_format"), "{m}");
+    assert_eq!(emu.requests().len(), before);
 }

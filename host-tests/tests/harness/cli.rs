@@ -85,6 +85,13 @@ fn models_list_against_the_emulator_then_without_it() {
 
     let (code, json, stderr) = models_list(&config, key);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["provider"] == "amazon-bedrock-mantle"),
+        "{json}"
+    );
     assert_eq!(
         ids(&json),
         [
@@ -118,7 +125,8 @@ fn models_list_against_the_emulator_then_without_it() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         ids(&json),
-        ["claude-opus-4.7", "my.private-model", "openai.gpt-oss-120b"]
+        ["my.private-model", "openai.gpt-oss-120b"],
+        "discovery failed: configured models only, no built-in row"
     );
     assert!(stderr.contains("discovery failed"), "{stderr}");
     assert!(stderr.contains("refused"), "{stderr}");
@@ -138,27 +146,25 @@ fn models_list_prints_a_table_by_default() {
     let out = mantle_host()
         .args(["models", "list", "--config"])
         .arg(&config)
+        .env("AWS_BEARER_TOKEN_BEDROCK", "table-test-key")
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].starts_with("ID") && lines[0].contains("SOURCE"),
+        lines[0].starts_with("PROVIDER")
+            && lines[0].contains(" ID ")
+            && lines[0].contains("SOURCE"),
         "{text}"
     );
     assert!(
-        lines[1].starts_with("a.thinking-model")
+        lines[1].starts_with("amazon-bedrock-mantle  a.thinking-model")
             && lines[1].contains("yes")
             && lines[1].ends_with("configured"),
         "{text}"
     );
-    assert!(
-        lines[2].starts_with("claude-opus-4.7")
-            && lines[2].contains("1000000")
-            && lines[2].ends_with("built-in"),
-        "{text}"
-    );
+    assert_eq!(lines.len(), 2, "no built-in row without discovery: {text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -179,6 +185,12 @@ fn chat_streams_json_events_one_per_line() {
     for (model, first_delta) in [
         ("openai.gpt-oss-120b", "reasoning-delta"),
         ("claude-opus-4.7", "text-delta"),
+        // The seed's reference form names the same model.
+        ("amazon-bedrock-mantle/claude-opus-4.7", "text-delta"),
+        (
+            "amazon-bedrock-mantle/openai.gpt-oss-120b",
+            "reasoning-delta",
+        ),
     ] {
         let out = mantle_host()
             .args(["chat", "--json", "--model", model, "--config"])
@@ -198,7 +210,10 @@ fn chat_streams_json_events_one_per_line() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(events[0]["type"], "message-start", "{model}");
-        assert_eq!(events[0]["model"], model);
+        assert_eq!(
+            events[0]["model"],
+            model.trim_start_matches("amazon-bedrock-mantle/")
+        );
         assert_eq!(events[1]["type"], first_delta, "{model}");
         assert_eq!(events[events.len() - 2]["type"], "usage", "{model}");
         assert_eq!(
@@ -216,4 +231,20 @@ fn chat_streams_json_events_one_per_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("model not found"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_credentials_models_list_lists_nothing_and_says_why() {
+    let out = mantle_host()
+        .args(["models", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json, serde_json::json!([]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skipped") && stderr.contains("AWS_BEARER_TOKEN_BEDROCK"),
+        "{stderr}"
+    );
 }

@@ -238,51 +238,6 @@ async fn anthropic_client_with_a_token_minted_by_the_component() {
     );
 }
 
-/// `mantle-host serve --emulate` with this gateway key: the process, the gateway's base URL
-/// (`http://127.0.0.1:PORT/v1`) and a task that drains its log (returned when it stops).
-async fn serve_emulate(
-    key: &str,
-) -> (
-    tokio::process::Child,
-    String,
-    tokio::task::JoinHandle<String>,
-) {
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
-        .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
-        .env("MANTLE_GATEWAY_KEY", key)
-        .env("MANTLE_FACE", build::face().expect("the face builds"))
-        .env_remove("AWS_BEARER_TOKEN_BEDROCK")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mantle-host serve starts");
-    let mut lines = BufReader::new(serve.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("serve stopped:\n{log}"));
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(rest) = line.strip_prefix("OpenAI-compatible gateway at ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    let drain = tokio::spawn(async move {
-        let mut rest = String::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        rest
-    });
-    (serve, url, drain)
-}
-
 #[tokio::test]
 async fn anthropic_client_through_mantle_host_serve_emulate() {
     let key = "gw-anthropic-client-test-key";

@@ -1058,3 +1058,185 @@ async fn responses_refuse_what_they_cannot_serve_before_going_upstream() {
     assert!(message.contains("items"), "{message}");
     assert_eq!(face.chats_upstream(), before, "nothing went upstream");
 }
+
+#[tokio::test]
+async fn the_cache_entry_is_keyed_by_upstream_and_never_serves_another_ones_list() {
+    let a = Face::start().await;
+    a.warm().await;
+    let kept = a.running.gateway.key_value();
+    assert_eq!(kept.len(), 1, "{:?}", kept.keys());
+    let (key, value) = kept.iter().next().unwrap();
+    assert!(key.contains("mantle-face/discovered-models/"), "{key}");
+    assert!(!key.contains(KEY) && !key.contains(SECRET), "{key}");
+    // A JSON document, not a delimited list.
+    let entry: Value = serde_json::from_slice(value).unwrap();
+    assert!(
+        entry["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id == "openai.gpt-oss-120b"),
+        "{entry}"
+    );
+
+    // The same store after the app is pointed at another upstream (another base URL).
+    let b = Face::start().await;
+    b.emulator.set_models(&["only.on-b"]);
+    for (k, v) in &kept {
+        b.running.gateway.put_key_value(k, v.clone());
+    }
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    let (status, _, body) = b
+        .request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<String> = json_of(&body)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.contains(&"only.on-b".to_owned()), "{ids:?}");
+    assert!(!ids.contains(&"openai.gpt-oss-120b".to_owned()), "{ids:?}");
+    assert_eq!(
+        b.emulator.count("/v1/models"),
+        1,
+        "the new upstream was not asked"
+    );
+    assert_eq!(b.running.gateway.key_value().len(), 2);
+}
+
+#[tokio::test]
+async fn a_hostile_discovered_id_conjures_no_model() {
+    let face = Face::start().await;
+    face.emulator.set_models_body(Some(
+        r#"{"object":"list","data":[{"id":"openai.gpt-oss-120b"},{"id":"evil.model\nclaude-phantom"}]}"#
+            .into(),
+    ));
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    for _ in 0..2 {
+        // The second listing comes from the key-value entry.
+        let (status, _, body) = face
+            .request(
+                "GET",
+                "/v1/models",
+                &[("authorization", &auth)],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("phantom"), "{text}");
+    }
+    assert_eq!(face.emulator.count("/v1/models"), 1);
+    let (status, _, body) = face.post(&chat("claude-phantom", false)).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        json_of(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown model")
+    );
+}
+
+#[tokio::test]
+async fn the_prefixed_reference_is_served_and_echoed_as_sent() {
+    let face = Face::start().await;
+    for (model, stream) in [
+        ("amazon-bedrock-mantle/claude-opus-4.7", false),
+        ("amazon-bedrock-mantle/openai.gpt-oss-120b", true),
+    ] {
+        let (status, _, body) = face.post(&chat(model, stream)).await;
+        assert_eq!(status, 200, "{model}: {}", String::from_utf8_lossy(&body));
+        let first = if stream {
+            serde_json::from_str::<Value>(&sse_data(&body)[0]).unwrap()
+        } else {
+            json_of(&body)
+        };
+        assert_eq!(first["model"], model);
+        let sent = face.emulator.requests().pop().unwrap().json().unwrap();
+        assert_eq!(
+            sent["model"],
+            model.trim_start_matches("amazon-bedrock-mantle/")
+        );
+    }
+}
+
+#[tokio::test]
+async fn fields_a_route_cannot_honour_are_refused_naming_them() {
+    let face = Face::start().await;
+    face.warm().await;
+    let before = face.chats_upstream();
+    for (model, key, value, words) in [
+        ("claude-opus-4.7", "seed", json!(3), "seed"),
+        (
+            "claude-opus-4.7",
+            "response_format",
+            json!({"type": "json_object"}),
+            "response_format",
+        ),
+    ] {
+        let mut body = chat(model, false);
+        body[key] = value;
+        let (status, _, answer) = face.post(&body).await;
+        assert_eq!(status, 400, "{key}: {}", String::from_utf8_lossy(&answer));
+        let answer = json_of(&answer);
+        assert_eq!(answer["error"]["type"], "invalid_request_error");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(words),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        face.chats_upstream(),
+        before,
+        "a refused field went upstream"
+    );
+    // Where the route has them, they pass under their own names.
+    let mut body = chat("openai.gpt-oss-120b", false);
+    body["seed"] = json!(3);
+    body["parallel_tool_calls"] = json!(false);
+    body["response_format"] = json!({"type": "json_object"});
+    let (status, _, answer) = face.post(&body).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let sent = face.emulator.requests().pop().unwrap().json().unwrap();
+    assert_eq!(sent["seed"], 3);
+    assert_eq!(sent["parallel_tool_calls"], false);
+    assert_eq!(sent["response_format"], json!({"type": "json_object"}));
+    // And with thinking on, Claude gets no temperature it would refuse.
+    let mut body = chat("claude-opus-4.7", false);
+    body["reasoning_effort"] = json!("low");
+    body["temperature"] = json!(0.2);
+    let (status, _, answer) = face.post(&body).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let sent = face.emulator.requests().pop().unwrap().json().unwrap();
+    assert!(sent.get("temperature").is_none(), "{sent}");
+}
+
+#[tokio::test]
+async fn an_unexpected_upstream_4xx_is_a_502_naming_the_status() {
+    let face = Face::start().await;
+    face.warm().await;
+    face.emulator.inject(Fault::openai(
+        411,
+        "length_required",
+        "invalid_request_error",
+        "Length Required",
+    ));
+    let (status, _, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    let body = json_of(&body);
+    assert_eq!(body["error"]["type"], "upstream_error");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("411"),
+        "{body}"
+    );
+}

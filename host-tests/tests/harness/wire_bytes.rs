@@ -60,6 +60,7 @@ fn conversation(model: &str) -> types::ChatRequest {
         name: "get_weather".into(),
         description: Some("Weather of a city".into()),
         parameters: SCHEMA.into(),
+        strict: None,
     }];
     req.extra = Some(EXTRA.into());
     req
