@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod common;
 mod contract;
+mod edges;
 mod face;
 mod listing;
 mod oracle;
