@@ -243,9 +243,12 @@ async fn upstream_settings(config: Option<String>, region: &str) -> Result<types
     };
     match credentials::static_token(config.as_deref(), env)? {
         Some((token, _)) => settings.bearer_token = Some(token),
-        None => match Chain::load(region).await?.resolve().await? {
-            Some(found) => settings.credentials = Some(found.to_wit()),
-            None => eprintln!("mantle-host: {NO_AWS_CREDENTIALS}"),
+        // A chain that fails is reported like one that finds nothing: the listing still
+        // shows what the configuration knows.
+        None => match Chain::load(region).await?.resolve().await {
+            Ok(Some(found)) => settings.credentials = Some(found.to_wit()),
+            Ok(None) => eprintln!("mantle-host: {NO_AWS_CREDENTIALS}"),
+            Err(e) => eprintln!("mantle-host: {e:#}"),
         },
     }
     settings.config = config;
