@@ -775,7 +775,7 @@ impl Gateway {
         });
         let mut guard = Cancel {
             task: Some(task.abort_handle()),
-            cancelled: None,
+            cancelled: Some(self.shared.clone()),
         };
         match receiver.await {
             Ok(Ok(response)) => {
@@ -786,7 +786,7 @@ impl Gateway {
                     .is_some_and(|v| v.starts_with("text/event-stream"));
                 let cancel = Cancel {
                     task: guard.task.take(),
-                    cancelled: None,
+                    cancelled: Some(self.shared.clone()),
                 };
                 Ok(response.map(|inner| Answer {
                     inner,
@@ -969,10 +969,7 @@ impl Gateway {
             }
         };
         match result {
-            Ok(r) => r.map(|mut answer| {
-                answer.cancel.cancelled = Some(self.shared.clone());
-                answer.boxed_unsync()
-            }),
+            Ok(r) => r.map(BodyExt::boxed_unsync),
             Err(e) => {
                 eprintln!("mantle-host serve: {e:#}");
                 let busy = e.chain().any(|c| c.is::<PoolConcurrencyLimitError>());
@@ -1087,7 +1084,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Stops an instance's task when dropped while armed.
 struct Cancel {
     task: Option<tokio::task::AbortHandle>,
-    /// Where to count a cancellation (set once the answer leaves the gateway).
+    /// Where to count a cancellation.
     cancelled: Option<Arc<Shared>>,
 }
 
@@ -1147,7 +1144,15 @@ impl Body for Answer {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        self.done || (self.overtime.is_none() && self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        // An event stream may get one more chunk than the face wrote.
+        match self.overtime {
+            None => self.inner.size_hint(),
+            Some(_) => hyper::body::SizeHint::default(),
+        }
     }
 }
 
@@ -1278,5 +1283,57 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.stop.send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_userinfo() {
+        assert_eq!(
+            display_url("http://user:pa55word@host:8080/v1?x=1"),
+            "http://***@host:8080/v1?x=1"
+        );
+        assert_eq!(display_url("https://a@b@host/v1"), "https://***@host/v1");
+        assert_eq!(
+            display_url("https://bedrock-mantle.us-east-1.api.aws/v1"),
+            "https://bedrock-mantle.us-east-1.api.aws/v1"
+        );
+        // An @ in the path is not userinfo.
+        assert_eq!(display_url("http://host/v1/@x"), "http://host/v1/@x");
+    }
+
+    #[test]
+    fn an_origin_with_userinfo_is_refused_without_echo() {
+        let err = outbound_origin("http://user:pa55word@127.0.0.1:9/v1")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pa55word") && !err.contains("user:"), "{err}");
+        assert_eq!(
+            outbound_origin("http://127.0.0.1:9/v1").unwrap(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            outbound_origin("https://bedrock-mantle.us-west-2.api.aws/v1").unwrap(),
+            "https://bedrock-mantle.us-west-2.api.aws:443"
+        );
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused() {
+        let ok = GatewayConfig::default();
+        assert!(ok.check().is_ok());
+        let too_long = GatewayConfig {
+            request_timeout: Duration::from_secs(u64::MAX),
+            ..GatewayConfig::default()
+        };
+        assert!(too_long.check().is_err());
+        let no_connections = GatewayConfig {
+            max_connections: 0,
+            ..GatewayConfig::default()
+        };
+        assert!(no_connections.check().is_err());
     }
 }

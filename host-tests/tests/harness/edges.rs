@@ -364,6 +364,30 @@ async fn a_deadline_that_cuts_a_stream_sends_an_error_chunk_and_no_done() {
     assert!(first["choices"].is_array(), "{first}");
 }
 
+#[tokio::test]
+async fn answers_that_take_longer_than_the_header_timeout_are_not_cut() {
+    // The header timeout bounds the wait for a head, never an answer under way.
+    let (emulator, served) = serve_with(&["--header-timeout", "1"], None).await;
+    let transcript = transcripts::openai_text("openai.gpt-oss-120b");
+    for stream in [true, false] {
+        emulator.set_script(
+            Script::new(transcript.body.clone())
+                .chunked(transcript.body.len() / 3 + 1)
+                .with_delay(Duration::from_millis(800))
+                .times(1),
+        );
+        let (status, _, body) = served.chat(stream).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        if stream {
+            let data = crate::face::sse_data(&body);
+            assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{data:?}");
+        } else {
+            let answer: Value = serde_json::from_slice(&body).unwrap();
+            assert!(answer["choices"][0]["message"].is_object(), "{answer}");
+        }
+    }
+}
+
 async fn disconnect_cancels_upstream(stream: bool) {
     let (emulator, served) = serve_with(&[], None).await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
