@@ -266,8 +266,15 @@ async fn emulate(
         static_keys: keys,
         ..EmulatorConfig::default()
     };
-    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        config.credentials.push((id, secret));
+    // The access key of the AWS credential chain, so tokens that mantle-host mints from the
+    // same environment (AWS_PROFILE, credential_process, ...) verify here as at Mantle.
+    let mut note = None;
+    match Chain::load(&config.region).await?.resolve().await {
+        Ok(Some(found)) => config
+            .credentials
+            .push((found.access_key_id, found.secret_access_key)),
+        Ok(None) => {}
+        Err(e) => note = Some(format!("mantle-host: {e:#}; no access key accepted")),
     }
     let (region, n_keys, n_creds) = (
         config.region.clone(),
@@ -279,6 +286,11 @@ async fn emulate(
         "Mantle emulator for {region} at {} ({n_keys} static key(s), {n_creds} access key(s) accepted); Ctrl-C stops it",
         emulator.base_url()
     );
+    // After the address line, which scripts read first (and may stop reading after).
+    if let Some(note) = note {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{note}");
+    }
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }

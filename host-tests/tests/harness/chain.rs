@@ -557,3 +557,54 @@ async fn serve_refreshes_credentials_before_they_expire() {
         identities(&emulator)
     );
 }
+
+/// What a new user does: one profile, `mantle-host emulate` in one process, `models list` in
+/// another; the emulator accepts only tokens minted from the profile's keys.
+#[tokio::test]
+async fn aws_profile_works_against_mantle_host_emulate() {
+    use std::io::BufRead;
+    let dir = temp_dir("profile-emulate");
+    std::fs::write(
+        dir.join("config"),
+        "[profile newcomer]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("credentials"),
+        "[newcomer]\naws_access_key_id = AKIANEWCOMER00000001\naws_secret_access_key = newcomer-secret\n",
+    )
+    .unwrap();
+    let with_profile = || {
+        let mut c = mantle_host(None);
+        c.env("AWS_CONFIG_FILE", dir.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+            .env("AWS_PROFILE", "newcomer");
+        c
+    };
+    let mut emulate = with_profile()
+        .args(["emulate", "--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(emulate.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("1 access key(s) accepted"), "{line}");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let config = dir.join("config.json5");
+    std::fs::write(&config, config_text(&url, "")).unwrap();
+    let (ids, stderr) = models_list(with_profile(), &config).await;
+    let _ = emulate.kill();
+    let _ = emulate.wait();
+    assert!(
+        ids.iter().any(|i| i == "openai.gpt-oss-120b"),
+        "{ids:?} {stderr}"
+    );
+}
