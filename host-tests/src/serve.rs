@@ -1144,7 +1144,9 @@ impl Body for Answer {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || (self.overtime.is_none() && self.inner.is_end_stream())
+        // Only once the inner body said so: hyper then polls to the end, and the instance
+        // is never stopped for an answer that was in fact complete.
+        self.done
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
