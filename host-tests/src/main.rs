@@ -82,7 +82,8 @@ enum Command {
     },
     /// Serve the OpenAI-compatible HTTP face (the Spin app's component) with a fresh instance
     /// per request, as Spin does. The gateway key comes from MANTLE_GATEWAY_KEY; upstream
-    /// credentials from the AWS_* variables.
+    /// credentials from the configuration's apiKey, AWS_BEARER_TOKEN_BEDROCK or the AWS
+    /// credential chain (refreshed while serving).
     Serve(ServeOptions),
     /// Run the local Mantle emulator until interrupted.
     Emulate {
