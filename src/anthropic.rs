@@ -11,7 +11,8 @@
 //! clients must replay them.
 
 use crate::chat::{
-    self, AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
+    self,
+    AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
     ReasoningBlock, ReasoningEffort, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
     is_context_overflow, is_wrong_route, json_f32, malformed, tokens, tool_schema,
 };

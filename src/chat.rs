@@ -87,9 +87,7 @@ impl ImageSource {
     /// than copied; any other non-empty URL stays a URL.
     pub fn from_url(mut url: String) -> Result<ImageSource> {
         if url.is_empty() {
-            return Err(Error::InvalidRequest(
-                "an image URL must not be empty".to_owned(),
-            ));
+            return Err(Error::InvalidRequest("an image URL must not be empty".to_owned()));
         }
         let Some((media_type, data)) = data_url(&url)? else {
             return Ok(ImageSource::Url(url));
@@ -697,20 +695,13 @@ mod tests {
         fn ok(url: &str) -> Option<(&str, &str)> {
             data_url(url).ok().flatten()
         }
-        assert_eq!(
-            ok("data:image/png;base64,iVBO"),
-            Some(("image/png", "iVBO"))
-        );
+        assert_eq!(ok("data:image/png;base64,iVBO"), Some(("image/png", "iVBO")));
         assert_eq!(
             ok("DATA:image/jpeg;charset=x;BASE64,/9j/"),
             Some(("image/jpeg", "/9j/"))
         );
         assert_eq!(ok("https://example.com/a.png"), None);
-        for bad in [
-            "data:image/png,iVBO",
-            "data:;base64,AAAA",
-            "data:image/png;base64",
-        ] {
+        for bad in ["data:image/png,iVBO", "data:;base64,AAAA", "data:image/png;base64"] {
             assert!(
                 matches!(data_url(bad), Err(Error::InvalidRequest(m)) if m.contains("data:<media type>")),
                 "{bad}"
