@@ -15,6 +15,7 @@
 //! | `aws_region` | Mantle region |
 //! | `aws_bearer_token_bedrock` | a Mantle bearer token, or |
 //! | `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token` | credentials to mint one |
+//! | `aws_credentials_expiration` | when those credentials expire (seconds since the Unix epoch) |
 //! | `mantle_config` | Genesis JSON5 configuration text (base URL, models) |
 //! | `max_request_bytes` | largest request body (default 8 MiB) |
 //!

@@ -86,11 +86,19 @@ impl Face {
         let credentials = if access_key_id.is_empty() {
             None
         } else {
+            let expiration = match var("aws_credentials_expiration")?.as_str() {
+                "" => None,
+                v => Some(v.parse().map_err(|_| {
+                    Error::Configuration(format!(
+                        "aws_credentials_expiration: {v:?} is not a time in seconds since the Unix epoch"
+                    ))
+                })?),
+            };
             Some(Credentials {
                 access_key_id,
                 secret_access_key: var("aws_secret_access_key")?,
                 session_token: some(var("aws_session_token")?),
-                expiration: None,
+                expiration,
             })
         };
         Ok(Face {

@@ -270,6 +270,8 @@ struct State {
     now_override: Option<u64>,
     clock: Option<Clock>,
     connections: usize,
+    /// Streamed answers whose reader went away before their end.
+    abandoned: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A running emulator; it stops when dropped.
@@ -299,6 +301,7 @@ impl Emulator {
             now_override: None,
             clock: None,
             connections: 0,
+            abandoned: Arc::default(),
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -347,6 +350,15 @@ impl Emulator {
     /// TCP connections accepted so far (a client that pools makes few).
     pub fn connections(&self) -> usize {
         self.state().connections
+    }
+
+    /// Streamed answers (chat, streaming or not upstream) the client stopped reading before
+    /// their end: the connection closed under them. A gateway that cancels upstream work when
+    /// its own client goes away makes this count.
+    pub fn abandoned_streams(&self) -> usize {
+        self.state()
+            .abandoned
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every request seen so far.
@@ -883,7 +895,9 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
     if !streamed {
         return whole_answer(route, model, &sse);
     }
-    let mut res = Response::new(Scripted::new(Bytes::from(sse), split, delay, fault).boxed());
+    let mut scripted = Scripted::new(Bytes::from(sse), split, delay, fault);
+    scripted.abandoned = Some(st.abandoned.clone());
+    let mut res = Response::new(scripted.boxed());
     res.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("text/event-stream"),
@@ -1186,6 +1200,8 @@ struct Scripted {
     waited: bool,
     /// The next poll fails, aborting the connection.
     aborting: bool,
+    /// Counts this body when it is dropped before its end.
+    abandoned: Option<Arc<std::sync::atomic::AtomicUsize>>,
     /// The pause under way.
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -1219,7 +1235,19 @@ impl Scripted {
             started: false,
             waited: false,
             aborting: false,
+            abandoned: None,
             timer: None,
+        }
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        if !self.pieces.is_empty()
+            && !self.aborting
+            && let Some(n) = &self.abandoned
+        {
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }

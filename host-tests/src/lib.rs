@@ -3,6 +3,7 @@
 //! `mantle-host` command.
 
 pub mod build;
+pub mod credentials;
 pub mod emulator;
 pub mod events;
 pub mod models;

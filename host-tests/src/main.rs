@@ -1,7 +1,8 @@
 //! `mantle-host`: a reference wasmtime gateway around the Mantle provider component.
 //!
-//! Every subcommand that talks to Mantle runs the component; the host only passes it the
-//! `AWS_*` variables a gateway would, never its whole environment.
+//! Every subcommand that talks to Mantle runs the component. The host resolves the upstream
+//! credentials (one precedence order for every command, see [`mantle_host::credentials`]) and
+//! hands the component the winner through its settings; the component reads no environment.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,12 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use mantle_host::build;
+use mantle_host::credentials::{self, Chain, CredentialSlot};
 use mantle_host::emulator::{Emulator, EmulatorConfig, config_text};
 use mantle_host::models;
 use mantle_host::runtime::{
     Guest, GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
 };
-use mantle_host::serve::{Gateway, GatewayConfig, Running};
+use mantle_host::serve::{Gateway, GatewayConfig, Running, limits};
 use wasmtime::component::ResourceAny;
 
 /// A reference wasmtime gateway for the Amazon Bedrock Mantle provider component.
@@ -29,8 +31,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Mint a Mantle bearer token from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the
-    /// optional AWS_SESSION_TOKEN; prints the token alone.
+    /// Mint a Mantle bearer token from the AWS credentials of the default chain (variables,
+    /// AWS_PROFILE, SSO, credential_process, web identity, container, instance); prints the
+    /// token alone.
     MintToken {
         /// Region the token is valid in (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).
         #[arg(long)]
@@ -79,7 +82,8 @@ enum Command {
     },
     /// Serve the OpenAI-compatible HTTP face (the Spin app's component) with a fresh instance
     /// per request, as Spin does. The gateway key comes from MANTLE_GATEWAY_KEY; upstream
-    /// credentials from the AWS_* variables.
+    /// credentials from the configuration's apiKey, AWS_BEARER_TOKEN_BEDROCK or the AWS
+    /// credential chain (refreshed while serving).
     Serve(ServeOptions),
     /// Run the local Mantle emulator until interrupted.
     Emulate {
@@ -178,7 +182,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    credentials::env(name)
 }
 
 fn default_region() -> String {
@@ -203,28 +207,18 @@ async fn mint_token(
     expires_in: u32,
     at: Option<String>,
 ) -> Result<ExitCode> {
-    let (Some(access_key_id), Some(secret_access_key)) =
-        (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-    else {
-        bail!(
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"
-        );
-    };
     let now = match at {
         Some(text) => parse_time(&text)?,
         None => SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs(),
     };
-    let credentials = types::Credentials {
-        access_key_id,
-        secret_access_key,
-        session_token: env("AWS_SESSION_TOKEN"),
-        expiration: None,
-    };
     let region = region.unwrap_or_else(default_region);
+    let Some(found) = Chain::load(&region).await?.resolve().await? else {
+        bail!("{NO_AWS_CREDENTIALS}");
+    };
     let runtime = load_runtime()?;
     let mut guest = runtime.instantiate(GuestOptions::default()).await?;
     match guest
-        .mint_token(&credentials, &region, expires_in, now)
+        .mint_token(&found.to_wit(), &region, expires_in, now)
         .await?
     {
         Ok(token) => {
@@ -238,6 +232,30 @@ async fn mint_token(
     }
 }
 
+/// What to do when the chain finds nothing.
+const NO_AWS_CREDENTIALS: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (shared config and credentials files, SSO, credential_process), or run where web identity, container or instance credentials exist";
+
+/// The component's settings for this configuration and region: the bearer token or the AWS
+/// credentials that win the precedence order, resolved by the host.
+async fn upstream_settings(config: Option<String>, region: &str) -> Result<types::Settings> {
+    let mut settings = types::Settings {
+        region: Some(region.to_owned()),
+        ..empty_settings()
+    };
+    match credentials::static_token(config.as_deref(), env)? {
+        Some((token, _)) => settings.bearer_token = Some(token),
+        // A chain that fails is reported like one that finds nothing: the listing still
+        // shows what the configuration knows.
+        None => match Chain::load(region).await?.resolve().await {
+            Ok(Some(found)) => settings.credentials = Some(found.to_wit()),
+            Ok(None) => eprintln!("mantle-host: {NO_AWS_CREDENTIALS}"),
+            Err(e) => eprintln!("mantle-host: {e:#}"),
+        },
+    }
+    settings.config = config;
+    Ok(settings)
+}
+
 async fn emulate(
     listen: SocketAddr,
     region: Option<String>,
@@ -249,8 +267,15 @@ async fn emulate(
         static_keys: keys,
         ..EmulatorConfig::default()
     };
-    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        config.credentials.push((id, secret));
+    // The access key of the AWS credential chain, so tokens that mantle-host mints from the
+    // same environment (AWS_PROFILE, credential_process, ...) verify here as at Mantle.
+    let mut note = None;
+    match Chain::load(&config.region).await?.resolve().await {
+        Ok(Some(found)) => config
+            .credentials
+            .push((found.access_key_id, found.secret_access_key)),
+        Ok(None) => {}
+        Err(e) => note = Some(format!("mantle-host: {e:#}; no access key accepted")),
     }
     let (region, n_keys, n_creds) = (
         config.region.clone(),
@@ -262,6 +287,11 @@ async fn emulate(
         "Mantle emulator for {region} at {} ({n_keys} static key(s), {n_creds} access key(s) accepted); Ctrl-C stops it",
         emulator.base_url()
     );
+    // After the address line, which scripts read first (and may stop reading after).
+    if let Some(note) = note {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{note}");
+    }
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -271,15 +301,11 @@ fn read_config(path: Option<PathBuf>) -> Result<Option<String>> {
         .transpose()
 }
 
-/// A guest with this process's `AWS_*` variables and a client for the configuration file.
+/// A guest and a client for the configuration file, with the upstream credentials the host
+/// resolved; the guest gets no environment.
 async fn open_client(config: Option<PathBuf>) -> Result<(Guest, ResourceAny)> {
-    let settings = types::Settings {
-        config: read_config(config)?,
-        ..empty_settings()
-    };
-    let mut guest = load_runtime()?
-        .instantiate(GuestOptions::from_process_env())
-        .await?;
+    let settings = upstream_settings(read_config(config)?, &default_region()).await?;
+    let mut guest = load_runtime()?.instantiate(GuestOptions::default()).await?;
     let client = guest.client(&settings).await?;
     Ok((guest, client))
 }
@@ -324,11 +350,7 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
     .await?;
     println!("Mantle emulator for {region} at {}", emulator.base_url());
     let runtime = load_runtime()?;
-    let options = GuestOptions::default()
-        .with_env("AWS_REGION", &region)
-        .with_env("AWS_ACCESS_KEY_ID", DEMO_KEY)
-        .with_env("AWS_SECRET_ACCESS_KEY", DEMO_SECRET);
-    let mut guest = runtime.instantiate(options.clone()).await?;
+    let mut guest = runtime.instantiate(GuestOptions::default()).await?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let credentials = types::Credentials {
         access_key_id: DEMO_KEY.into(),
@@ -348,6 +370,8 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
     let config = config_text(&emulator.base_url(), "");
     let client = guest
         .client(&types::Settings {
+            region: Some(region.clone()),
+            credentials: Some(credentials),
             config: Some(config.clone()),
             ..empty_settings()
         })
@@ -465,7 +489,8 @@ async fn chat(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `mantle-host serve` was asked for.
+/// What `mantle-host serve` was asked for. Every number has a range, so no value can
+/// overflow a deadline or a size later.
 #[derive(clap::Args)]
 struct ServeOptions {
     /// Address to listen on.
@@ -485,14 +510,26 @@ struct ServeOptions {
     #[arg(long)]
     allow_unauthenticated: bool,
     /// Linear memory limit of one request's instance, in MiB.
-    #[arg(long, default_value_t = 64)]
-    memory_mib: usize,
-    /// Longest one request may run, streaming included, in seconds.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_MEMORY_MIB))]
+    memory_mib: u64,
+    /// Longest one request may run once its body is in, streaming included, in seconds.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_TIMEOUT_SECS))]
     request_timeout: u64,
+    /// Longest a client may take to send a request head (and longest an idle kept-alive
+    /// connection stays open), in seconds; then the connection is closed, with 408 when part
+    /// of a head had arrived.
+    #[arg(long, default_value_t = limits::HEADER_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=limits::MAX_TIMEOUT_SECS))]
+    header_timeout: u64,
+    /// Longest a client may take to send a request body, in seconds; then 408. No instance
+    /// is held while a body arrives.
+    #[arg(long, default_value_t = limits::BODY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=limits::MAX_TIMEOUT_SECS))]
+    body_timeout: u64,
     /// Requests served at once; one more gets 503 with retry-after.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::MAX_INSTANCES)))]
     max_instances: u32,
+    /// Open client connections; one more gets 503 with retry-after and is closed.
+    #[arg(long, default_value_t = limits::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::MAX_CONNECTIONS_LIMIT)))]
+    max_connections: u32,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -516,6 +553,8 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
     let mut variables = std::collections::BTreeMap::new();
     variables.insert("aws_region".to_owned(), region.clone());
     let mut emulator = None;
+    let mut refresher = None;
+    let slot = CredentialSlot::default();
     let base_url = if options.emulate {
         if options.config.is_some() {
             bail!(
@@ -533,21 +572,15 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         variables.insert("mantle_config".to_owned(), config_text(&url, ""));
         // The face mints its tokens from the documentation's example keys, which the
         // emulator verifies like Mantle would.
-        variables.insert("aws_access_key_id".to_owned(), DEMO_KEY.to_owned());
-        variables.insert("aws_secret_access_key".to_owned(), DEMO_SECRET.to_owned());
+        slot.set(Some(credentials::AwsCredentials {
+            access_key_id: DEMO_KEY.to_owned(),
+            secret_access_key: DEMO_SECRET.to_owned(),
+            session_token: None,
+            expiration: None,
+        }));
         emulator = Some(started);
         url
     } else {
-        for (var, name) in [
-            ("aws_bearer_token_bedrock", "AWS_BEARER_TOKEN_BEDROCK"),
-            ("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
-            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
-            ("aws_session_token", "AWS_SESSION_TOKEN"),
-        ] {
-            if let Some(v) = env(name) {
-                variables.insert(var.to_owned(), v);
-            }
-        }
         let config = read_config(options.config.clone())?;
         let base = match &config {
             Some(text) => {
@@ -557,6 +590,34 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
             }
             None => None,
         };
+        // The same order as every other command: the configuration's apiKey, then
+        // AWS_BEARER_TOKEN_BEDROCK, then the AWS credential chain, refreshed while serving.
+        match credentials::static_token(config.as_deref(), env)? {
+            Some((token, _)) => {
+                variables.insert("aws_bearer_token_bedrock".to_owned(), token);
+            }
+            None => {
+                let chain = Chain::load(&region).await?;
+                match chain.resolve().await {
+                    Ok(Some(found)) => slot.set(Some(found)),
+                    Ok(None) => eprintln!("mantle-host: {NO_AWS_CREDENTIALS}"),
+                    Err(e) => eprintln!("mantle-host: {e:#}"),
+                }
+                // Long-term credentials are never asked for again; temporary ones before they
+                // expire; none (or a failure) after a pause.
+                let first = match slot.get() {
+                    Some(c) => credentials::refresh_after(credentials::now(), c.expiration),
+                    None => Some(credentials::RETRY_AFTER_FAILURE),
+                };
+                if let Some(wait) = first {
+                    let slot = slot.clone();
+                    refresher = Some(AbortOnDrop(tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        slot.refresh(chain).await;
+                    })));
+                }
+            }
+        }
         if let Some(text) = config {
             variables.insert("mantle_config".to_owned(), text);
         }
@@ -586,23 +647,40 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
             );
         }
     }
+    // Refuses a base URL with a user name or password, without repeating it.
     let allowed = mantle_host::serve::outbound_origin(&base_url)?;
+    let memory_mib = usize::try_from(options.memory_mib).context("--memory-mib is too large")?;
     let config = GatewayConfig {
         variables,
+        credentials: Some(slot),
         allowed_outbound: vec![allowed.clone()],
-        memory_limit: options.memory_mib << 20,
+        memory_limit: memory_mib << 20,
         request_timeout: std::time::Duration::from_secs(options.request_timeout),
+        header_timeout: std::time::Duration::from_secs(options.header_timeout),
+        body_timeout: std::time::Duration::from_secs(options.body_timeout),
         max_instances: options.max_instances,
+        max_connections: options.max_connections,
         ..GatewayConfig::default()
     };
     let gateway = Gateway::load(&build::face()?, config)?;
     let running = Running::start(gateway, options.listen).await?;
     eprintln!(
-        "OpenAI-compatible gateway at {} (upstream {base_url}; outgoing requests only to {allowed}); Ctrl-C stops it",
-        running.base_url()
+        "OpenAI-compatible gateway at {} (upstream {}; outgoing requests only to {allowed}); Ctrl-C stops it",
+        running.base_url(),
+        mantle_host::serve::display_url(&base_url),
     );
     tokio::signal::ctrl_c().await?;
     drop(running);
+    drop(refresher);
     drop(emulator);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A task aborted when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

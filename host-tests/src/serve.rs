@@ -11,6 +11,13 @@
 //! socket with its own connection pool, so a request stays on one thread from accept to
 //! answer: on a 2-core machine, handing work between threads of one shared runtime cost
 //! as much as the work itself.
+//!
+//! The gateway faces the internet, so every edge is bounded (see [`limits`]): accept errors
+//! (running out of file descriptors included) back off and retry, a request head must arrive
+//! within the header timeout (408 and close), the body within the body timeout (408) and
+//! before an instance is taken, open connections are capped (503), a request deadline that
+//! ends a stream sends an OpenAI `error` chunk, and a client that goes away cancels its
+//! instance and so its upstream request.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -41,7 +48,37 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::credentials::CredentialSlot;
 use crate::runtime::Clock;
+
+/// The gateway's limits: defaults, and the largest values the flags accept.
+pub mod limits {
+    use std::time::Duration;
+
+    /// How long a client may take to send a request head, and how long an idle kept-alive
+    /// connection stays open.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long a client may take to send a request body.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Open client connections by default; one more is answered 503 and closed.
+    pub const MAX_CONNECTIONS: u32 = 1024;
+    /// The largest `--max-connections`.
+    pub const MAX_CONNECTIONS_LIMIT: u32 = 1 << 20;
+    /// The largest `--max-instances`.
+    pub const MAX_INSTANCES: u32 = 10_000;
+    /// The largest timeout of any kind, in seconds (one day).
+    pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+    /// The largest `--memory-mib`.
+    pub const MAX_MEMORY_MIB: u64 = 4096;
+    /// First wait after a failed accept; it doubles up to [`ACCEPT_BACKOFF_MAX`].
+    pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+    /// Longest wait after failed accepts.
+    pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+    /// How long the 503 answer past the connection cap may take to write.
+    pub const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+    /// Largest request body when the face's `max_request_bytes` does not say.
+    pub const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+}
 
 #[allow(missing_docs)]
 mod spin {
@@ -95,8 +132,17 @@ pub struct GatewayConfig {
     pub allowed_outbound: Vec<String>,
     /// Largest linear memory of one instance, in bytes.
     pub memory_limit: usize,
-    /// Longest one request may run, streaming included.
+    /// AWS credentials handed to each new instance as the `aws_*` credential variables
+    /// (they override `variables`); a refresher may replace them while the gateway runs.
+    pub credentials: Option<CredentialSlot>,
+    /// Longest one request may run once its body is in, streaming included.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request head (and an idle connection may stay).
+    pub header_timeout: Duration,
+    /// Longest a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// Open client connections; one more is answered 503 and closed.
+    pub max_connections: u32,
     /// Idle upstream connections kept per host.
     pub pool_idle_per_host: usize,
     /// Requests served at once (instance slots kept ready); one more gets 503.
@@ -109,9 +155,13 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             variables: BTreeMap::new(),
+            credentials: None,
             allowed_outbound: Vec::new(),
             memory_limit: 64 << 20,
             request_timeout: Duration::from_secs(600),
+            header_timeout: limits::HEADER_TIMEOUT,
+            body_timeout: limits::BODY_TIMEOUT,
+            max_connections: limits::MAX_CONNECTIONS,
             pool_idle_per_host: 256,
             max_instances: 256,
             clock: None,
@@ -119,13 +169,82 @@ impl Default for GatewayConfig {
     }
 }
 
+impl GatewayConfig {
+    /// Refuses values that would overflow a deadline or a size.
+    fn check(&self) -> Result<()> {
+        let max = Duration::from_secs(limits::MAX_TIMEOUT_SECS);
+        for (name, d) in [
+            ("request timeout", self.request_timeout),
+            ("header timeout", self.header_timeout),
+            ("body timeout", self.body_timeout),
+        ] {
+            if d.is_zero() || d > max {
+                anyhow::bail!(
+                    "the {name} must be between 1 s and {} s",
+                    limits::MAX_TIMEOUT_SECS
+                );
+            }
+        }
+        if self.max_instances == 0 || self.max_instances > limits::MAX_INSTANCES {
+            anyhow::bail!(
+                "max instances must be between 1 and {}",
+                limits::MAX_INSTANCES
+            );
+        }
+        if self.max_connections == 0 || self.max_connections > limits::MAX_CONNECTIONS_LIMIT {
+            anyhow::bail!(
+                "max connections must be between 1 and {}",
+                limits::MAX_CONNECTIONS_LIMIT
+            );
+        }
+        let max_memory = usize::try_from(limits::MAX_MEMORY_MIB << 20).unwrap_or(usize::MAX);
+        if self.memory_limit == 0 || self.memory_limit > max_memory {
+            anyhow::bail!(
+                "the memory limit must be between 1 byte and {} MiB",
+                limits::MAX_MEMORY_MIB
+            );
+        }
+        Ok(())
+    }
+
+    /// The face's `max_request_bytes`, as it reads it.
+    fn max_request_bytes(&self) -> usize {
+        self.variables
+            .get("max_request_bytes")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(limits::DEFAULT_MAX_REQUEST_BYTES)
+    }
+}
+
+/// A URL for a log: without its user name and password, if it has any.
+pub fn display_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The allowed destination of a URL such as `https://host` or `http://127.0.0.1:8787/v1`,
-/// as `scheme://host:port`.
+/// as `scheme://host:port`. A URL with a user name or password is refused, and the message
+/// does not repeat them.
 pub fn outbound_origin(url: &str) -> Result<String> {
+    let shown = display_url(url);
+    if shown != url {
+        anyhow::bail!(
+            "the base URL {shown:?} carries a user name or password; Mantle takes a bearer token, so remove them (credentials go in apiKey or the AWS credential chain)"
+        );
+    }
     let uri: hyper::Uri = url
         .parse()
-        .with_context(|| format!("{url:?} is not a URL"))?;
-    origin_of(&uri).ok_or_else(|| anyhow!("{url:?} has no scheme or no host"))
+        .with_context(|| format!("{shown:?} is not a URL"))?;
+    origin_of(&uri).ok_or_else(|| anyhow!("{shown:?} has no scheme or no host"))
 }
 
 type Pool = PoolClient<hyper_rustls::HttpsConnector<HttpConnector>, WasiBody>;
@@ -133,11 +252,13 @@ type Pool = PoolClient<hyper_rustls::HttpsConnector<HttpConnector>, WasiBody>;
 /// What all instances share.
 struct Shared {
     variables: BTreeMap<String, String>,
+    credentials: Option<CredentialSlot>,
     allowed: Vec<String>,
     pool_idle_per_host: usize,
     kv: Mutex<HashMap<String, Vec<u8>>>,
     denied: AtomicU64,
     upstream_requests: AtomicU64,
+    cancelled: AtomicU64,
 }
 
 thread_local! {
@@ -357,6 +478,14 @@ impl variables::Host for FaceState {
         if !valid {
             return Err(variables::Error::InvalidName(name));
         }
+        if let Some(value) = self
+            .shared
+            .credentials
+            .as_ref()
+            .and_then(|slot| slot.variable(&name))
+        {
+            return Ok(value);
+        }
         self.shared
             .variables
             .get(&name)
@@ -461,11 +590,24 @@ pub struct Gateway {
     pre: ProxyPre<FaceState>,
     shared: Arc<Shared>,
     config: GatewayConfig,
+    connections: Arc<tokio::sync::Semaphore>,
+    max_request_bytes: usize,
+    counters: Counters,
+}
+
+/// What the gateway refused or cut, for tests and logs.
+#[derive(Default)]
+struct Counters {
+    accept_errors: AtomicU64,
+    over_connection_cap: AtomicU64,
+    header_timeouts: AtomicU64,
+    body_timeouts: AtomicU64,
 }
 
 impl Gateway {
     /// Compiles the face at `path` and links what Spin would give it.
     pub fn load(path: &Path, config: GatewayConfig) -> Result<Gateway> {
+        config.check()?;
         let mut engine_config = Config::new();
         engine_config.epoch_interruption(true);
         // Instance slots, memories and stacks made once and reused: an instance per request
@@ -512,17 +654,51 @@ impl Gateway {
             })?;
         let shared = Arc::new(Shared {
             variables: config.variables.clone(),
+            credentials: config.credentials.clone(),
             allowed: config.allowed_outbound.clone(),
             pool_idle_per_host: config.pool_idle_per_host,
             kv: Mutex::new(HashMap::new()),
             denied: AtomicU64::new(0),
             upstream_requests: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
         });
+        let connections = Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        ));
+        let max_request_bytes = config.max_request_bytes();
         Ok(Gateway {
             pre,
             shared,
             config,
+            connections,
+            max_request_bytes,
+            counters: Counters::default(),
         })
+    }
+
+    /// Accepts that failed so far (file descriptors ran out, for one); each was retried.
+    pub fn accept_errors(&self) -> u64 {
+        self.counters.accept_errors.load(Ordering::Relaxed)
+    }
+
+    /// Connections answered 503 because the connection cap was reached.
+    pub fn over_connection_cap(&self) -> u64 {
+        self.counters.over_connection_cap.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed because a request head did not arrive in time.
+    pub fn header_timeouts(&self) -> u64 {
+        self.counters.header_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 408 because their body did not arrive in time.
+    pub fn body_timeouts(&self) -> u64 {
+        self.counters.body_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// Instances stopped because their client went away before the answer was complete.
+    pub fn cancelled(&self) -> u64 {
+        self.shared.cancelled.load(Ordering::Relaxed)
     }
 
     /// Outgoing requests refused so far because their host is not allowed.
@@ -552,11 +728,14 @@ impl Gateway {
         }
     }
 
-    /// Answers one request with a fresh instance of the face.
-    pub async fn handle(
-        &self,
-        request: hyper::Request<Incoming>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>> {
+    /// Answers one request with a fresh instance of the face. The instance runs on a task of
+    /// its own; dropping the returned answer's body before it ended (the client went away)
+    /// stops that task, and with it the upstream request.
+    pub async fn handle<B>(&self, request: hyper::Request<B>) -> Result<hyper::Response<Answer>>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<HttpError>,
+    {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr();
         if let Some(clock) = &self.config.clock {
@@ -588,6 +767,8 @@ impl Gateway {
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
         let limit = self.config.request_timeout;
+        let overtime = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = overtime.clone();
         // The epoch deadline stops a guest that computes too long; this one stops a guest
         // that waits too long (on the upstream, or on a slow client), streaming included.
         let task = tokio::task::spawn(async move {
@@ -598,95 +779,458 @@ impl Gateway {
                     .call_handle(&mut store, req, out)
                     .await
             };
-            match tokio::time::timeout(limit, run).await {
-                Ok(r) => r.map_err(anyhow::Error::from),
-                Err(_) => Err(anyhow!(Overtime(limit))),
+            let run = std::pin::pin!(run);
+            tokio::select! {
+                r = run => r.map_err(anyhow::Error::from),
+                () = tokio::time::sleep(limit) => {
+                    // Set before the instance (and the response body it writes) is dropped,
+                    // so the body sees it when it ends.
+                    flag.store(true, Ordering::SeqCst);
+                    Err(anyhow!(Overtime(limit)))
+                }
             }
         });
+        let mut guard = Cancel {
+            task: Some(task.abort_handle()),
+            cancelled: Some(self.shared.clone()),
+        };
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                let stream = response
+                    .headers()
+                    .get(hyper::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("text/event-stream"));
+                let cancel = Cancel {
+                    task: guard.task.take(),
+                    cancelled: Some(self.shared.clone()),
+                };
+                Ok(response.map(|inner| Answer {
+                    inner,
+                    cancel,
+                    overtime: stream.then_some((overtime, limit)),
+                    done: false,
+                }))
+            }
             Ok(Err(code)) => Err(anyhow!("the face answered with an error: {code:?}")),
-            Err(_) => match task.await {
-                Ok(Ok(())) => Err(anyhow!("the face set no response")),
-                Ok(Err(e)) => Err(e.context("the face failed")),
-                Err(e) => Err(anyhow::Error::from(e).context("the face's task failed")),
-            },
+            Err(_) => {
+                guard.task = None;
+                match task.await {
+                    Ok(Ok(())) => Err(anyhow!("the face set no response")),
+                    Ok(Err(e)) => Err(e.context("the face failed")),
+                    Err(e) => Err(anyhow::Error::from(e).context("the face's task failed")),
+                }
+            }
         }
     }
 
-    /// Serves connections from `listener` until the task is dropped.
+    /// Serves connections from `listener` until the task is dropped. A failed accept
+    /// (out of file descriptors, for one) is logged and retried after a pause that doubles
+    /// while accepts keep failing; it never ends the loop.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> Result<()> {
+        let mut backoff = limits::ACCEPT_BACKOFF_MIN;
         loop {
-            let (stream, peer) = listener.accept().await?;
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => {
+                    backoff = limits::ACCEPT_BACKOFF_MIN;
+                    accepted
+                }
+                Err(e) => {
+                    let n = self.counters.accept_errors.fetch_add(1, Ordering::Relaxed);
+                    // One line per burst, not one per retry.
+                    if backoff == limits::ACCEPT_BACKOFF_MIN || n.is_power_of_two() {
+                        eprintln!(
+                            "mantle-host serve: accept failed ({e}); retrying in {} ms",
+                            backoff.as_millis()
+                        );
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(limits::ACCEPT_BACKOFF_MAX);
+                    continue;
+                }
+            };
             let _ = stream.set_nodelay(true);
+            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
+                self.counters
+                    .over_connection_cap
+                    .fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(refuse(stream));
+                continue;
+            };
             let gateway = self.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request| {
-                    let gateway = gateway.clone();
-                    async move { Ok::<_, std::convert::Infallible>(gateway.answer(request).await) }
-                });
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                    && !e.is_incomplete_message()
-                {
-                    eprintln!("mantle-host serve: connection from {peer}: {e}");
-                }
+                gateway.connection(stream, peer).await;
+                drop(permit);
             });
         }
     }
 
-    /// [`Gateway::handle`], with a failure of the instance turned into a 500 answer.
+    /// Serves one connection until it closes.
+    async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let stream = Arc::new(stream);
+        let io = SharedIo {
+            stream: stream.clone(),
+            head_started: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        let head_started = io.head_started.clone();
+        let gateway = self.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let gateway = gateway.clone();
+            async move { Ok::<_, std::convert::Infallible>(gateway.answer(request).await) }
+        });
+        let result = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.config.header_timeout)
+            .serve_connection(TokioIo::new(io), service)
+            .await;
+        match result {
+            Ok(()) => {}
+            Err(e) if e.is_timeout() => {
+                self.counters
+                    .header_timeouts
+                    .fetch_add(1, Ordering::Relaxed);
+                // Part of a head arrived: tell the client why the connection closes. An idle
+                // kept-alive connection is closed without a word.
+                if head_started.load(Ordering::SeqCst) {
+                    let _ = stream.try_write(
+                        b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                    );
+                }
+            }
+            Err(e) if e.is_incomplete_message() => {}
+            Err(e) => eprintln!("mantle-host serve: connection from {peer}: {e}"),
+        }
+    }
+
+    /// Whether a request carries the gateway key (or none is needed), so its body is worth
+    /// reading before an instance is taken. The face checks the key itself; this only decides
+    /// who may make the gateway hold a body.
+    fn carries_key(&self, request: &hyper::Request<Incoming>) -> bool {
+        let Some(key) = self.shared.variables.get("gateway_api_key") else {
+            return true;
+        };
+        let headers = request.headers();
+        let bearer = headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        let api_key = headers.get("x-api-key").map(|v| v.as_bytes());
+        [bearer, api_key]
+            .into_iter()
+            .flatten()
+            .any(|given| constant_time_eq(given, key.trim().as_bytes()))
+    }
+
+    /// Answers one request: checks what the gateway itself must, reads the body within its
+    /// own time limit, then runs [`Gateway::handle`]; a failure becomes an OpenAI-shaped error.
     async fn answer(
         &self,
         request: hyper::Request<Incoming>,
     ) -> hyper::Response<HyperOutgoingBody> {
-        match self.handle(request).await {
-            Ok(r) => r,
+        if request.uri().authority().is_none()
+            && !request.headers().contains_key(hyper::header::HOST)
+        {
+            return error_response(
+                hyper::StatusCode::BAD_REQUEST,
+                "the request has no Host header",
+                "invalid_request_error",
+                "missing_host",
+                true,
+            );
+        }
+        let result = if request.body().is_end_stream() || !self.carries_key(&request) {
+            self.handle(request.map(|b| b.map_err(HttpError::from).boxed_unsync()))
+                .await
+        } else {
+            let (parts, body) = request.into_parts();
+            let max = self.max_request_bytes;
+            let limited = http_body_util::Limited::new(body, max);
+            match tokio::time::timeout(self.config.body_timeout, limited.collect()).await {
+                Err(_) => {
+                    self.counters.body_timeouts.fetch_add(1, Ordering::Relaxed);
+                    return error_response(
+                        hyper::StatusCode::REQUEST_TIMEOUT,
+                        &format!(
+                            "the request body did not arrive within {} s",
+                            self.config.body_timeout.as_secs_f64()
+                        ),
+                        "invalid_request_error",
+                        "request_timeout",
+                        true,
+                    );
+                }
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return error_response(
+                        hyper::StatusCode::BAD_REQUEST,
+                        &format!("the request body is larger than {max} bytes (max_request_bytes)"),
+                        "invalid_request_error",
+                        "request_too_large",
+                        true,
+                    );
+                }
+                Ok(Err(e)) => {
+                    return error_response(
+                        hyper::StatusCode::BAD_REQUEST,
+                        &format!("cannot read the request body: {e}"),
+                        "invalid_request_error",
+                        "bad_body",
+                        true,
+                    );
+                }
+                Ok(Ok(collected)) => {
+                    let body = http_body_util::Full::new(collected.to_bytes())
+                        .map_err(|never| -> HttpError { match never {} })
+                        .boxed_unsync();
+                    self.handle(hyper::Request::from_parts(parts, body)).await
+                }
+            }
+        };
+        match result {
+            Ok(r) => r.map(BodyExt::boxed_unsync),
             Err(e) => {
                 eprintln!("mantle-host serve: {e:#}");
                 let busy = e.chain().any(|c| c.is::<PoolConcurrencyLimitError>());
-                let (status, message, code) = match e.downcast_ref::<Overtime>() {
-                    Some(o) => (
+                let mut response = match e.downcast_ref::<Overtime>() {
+                    Some(o) => error_response(
                         hyper::StatusCode::GATEWAY_TIMEOUT,
-                        o.to_string(),
+                        &o.to_string(),
+                        "server_error",
                         "gateway_timeout",
+                        false,
                     ),
-                    None if busy => (
+                    None if busy => error_response(
                         hyper::StatusCode::SERVICE_UNAVAILABLE,
-                        "the gateway is serving as many requests as it may; retry shortly"
-                            .to_owned(),
+                        "the gateway is serving as many requests as it may; retry shortly",
+                        "server_error",
                         "gateway_busy",
+                        false,
                     ),
-                    None => (
+                    None => error_response(
                         hyper::StatusCode::INTERNAL_SERVER_ERROR,
-                        "the gateway failed to answer; its log says why".to_owned(),
+                        "the gateway failed to answer; its log says why",
+                        "server_error",
                         "internal_error",
+                        false,
                     ),
                 };
-                let body = serde_json::json!({"error": {
-                    "message": message, "type": "server_error", "param": null, "code": code}})
-                .to_string();
-                let mut response = hyper::Response::new(
-                    http_body_util::Full::new(Bytes::from(body))
-                        .map_err(|never| match never {})
-                        .boxed_unsync(),
-                );
-                *response.status_mut() = status;
                 if busy {
                     response.headers_mut().insert(
                         hyper::header::RETRY_AFTER,
                         hyper::header::HeaderValue::from_static("1"),
                     );
                 }
-                response.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("application/json"),
-                );
                 response
             }
         }
+    }
+}
+
+/// An answer of the gateway's own, in OpenAI's error shape; `close` ends the connection after
+/// it (the request's body was not read to its end).
+fn error_response(
+    status: hyper::StatusCode,
+    message: &str,
+    kind: &str,
+    code: &str,
+    close: bool,
+) -> hyper::Response<HyperOutgoingBody> {
+    let body = serde_json::json!({"error": {
+        "message": message, "type": kind, "param": null, "code": code}})
+    .to_string();
+    let mut response = hyper::Response::new(
+        http_body_util::Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    if close {
+        headers.insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// The answer past the connection cap: 503 with retry-after, then the connection is closed.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({"error": {
+        "message": "the gateway has as many open connections as it may; retry shortly",
+        "type": "server_error", "param": null, "code": "too_many_connections"}})
+    .to_string();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = tokio::time::timeout(limits::REFUSAL_WRITE_TIMEOUT, async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Read what the client sent, so closing does not reset the connection before the
+        // client has read the answer.
+        let mut sink = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => total += n,
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}
+
+/// Equality of two byte strings in time that depends on their lengths only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= x ^ y;
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Stops an instance's task when dropped while armed.
+struct Cancel {
+    task: Option<tokio::task::AbortHandle>,
+    /// Where to count a cancellation.
+    cancelled: Option<Arc<Shared>>,
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take()
+            && !task.is_finished()
+        {
+            task.abort();
+            if let Some(shared) = &self.cancelled {
+                shared.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The body of an answer of the face. Dropped before it ended (the client went away), it stops
+/// the instance; a stream cut by the request deadline ends with an OpenAI `error` chunk (and
+/// no `[DONE]`), so a client never takes a cut answer for a whole one.
+pub struct Answer {
+    inner: HyperOutgoingBody,
+    cancel: Cancel,
+    /// For event streams: set when the deadline stopped the instance, and the deadline.
+    overtime: Option<(Arc<std::sync::atomic::AtomicBool>, Duration)>,
+    done: bool,
+}
+
+impl Body for Answer {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
+            end => {
+                self.done = true;
+                self.cancel.task = None;
+                if let Some((flag, limit)) = &self.overtime
+                    && flag.load(Ordering::SeqCst)
+                {
+                    let chunk = serde_json::json!({"error": {
+                        "message": Overtime(*limit).to_string(),
+                        "type": "server_error", "param": null, "code": "gateway_timeout"}});
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(format!(
+                        "data: {chunk}\n\n"
+                    ))))));
+                }
+                Poll::Ready(end)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        // Only once the inner body said so: hyper then polls to the end, and the instance
+        // is never stopped for an answer that was in fact complete.
+        self.done
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        // An event stream may get one more chunk than the face wrote.
+        match self.overtime {
+            None => self.inner.size_hint(),
+            Some(_) => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+/// A connection's socket, shared so the gateway can still answer 408 after hyper gave up on
+/// a head; it notes whether part of a head has arrived since the last answer.
+struct SharedIo {
+    stream: Arc<tokio::net::TcpStream>,
+    head_started: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl tokio::io::AsyncRead for SharedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            ready!(self.stream.poll_read_ready(cx))?;
+            match self.stream.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    if n > 0 {
+                        self.head_started.store(true, Ordering::SeqCst);
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for SharedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_write(buf) {
+                Ok(n) => {
+                    self.head_started.store(false, Ordering::SeqCst);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        // The socket closes when the last handle is dropped.
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -758,5 +1302,57 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.stop.send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_userinfo() {
+        assert_eq!(
+            display_url("http://user:pa55word@host:8080/v1?x=1"),
+            "http://***@host:8080/v1?x=1"
+        );
+        assert_eq!(display_url("https://a@b@host/v1"), "https://***@host/v1");
+        assert_eq!(
+            display_url("https://bedrock-mantle.us-east-1.api.aws/v1"),
+            "https://bedrock-mantle.us-east-1.api.aws/v1"
+        );
+        // An @ in the path is not userinfo.
+        assert_eq!(display_url("http://host/v1/@x"), "http://host/v1/@x");
+    }
+
+    #[test]
+    fn an_origin_with_userinfo_is_refused_without_echo() {
+        let err = outbound_origin("http://user:pa55word@127.0.0.1:9/v1")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pa55word") && !err.contains("user:"), "{err}");
+        assert_eq!(
+            outbound_origin("http://127.0.0.1:9/v1").unwrap(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            outbound_origin("https://bedrock-mantle.us-west-2.api.aws/v1").unwrap(),
+            "https://bedrock-mantle.us-west-2.api.aws:443"
+        );
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused() {
+        let ok = GatewayConfig::default();
+        assert!(ok.check().is_ok());
+        let too_long = GatewayConfig {
+            request_timeout: Duration::from_secs(u64::MAX),
+            ..GatewayConfig::default()
+        };
+        assert!(too_long.check().is_err());
+        let no_connections = GatewayConfig {
+            max_connections: 0,
+            ..GatewayConfig::default()
+        };
+        assert!(no_connections.check().is_err());
     }
 }

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod batched;
+mod chain;
 mod chat;
 mod cli;
 mod clients;
 mod common;
 mod contract;
+mod edges;
 mod face;
 mod listing;
 mod messages;
