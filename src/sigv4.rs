@@ -6,6 +6,7 @@
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
 
 /// The only algorithm SigV4 knows.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -184,11 +185,52 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     hex(&hmac(signing_key, string_to_sign.as_bytes()))
 }
 
+/// The last signing key derived, with what it was derived from.
+struct CachedKey {
+    secret: String,
+    date: String,
+    region: String,
+    service: String,
+    key: [u8; 32],
+}
+
+std::thread_local! {
+    /// The signing key changes only with the secret, the day, the region and the service, so
+    /// minting again for the same credentials skips four of the five HMACs, as the AWS SDKs'
+    /// signing-key caches do. One entry: a client mints for one set of credentials at a time.
+    static LAST_KEY: core::cell::RefCell<Option<CachedKey>> = const { core::cell::RefCell::new(None) };
+}
+
+/// [`signing_key`], from the one-entry cache when the same secret (compared in constant time,
+/// so the cache tells nothing about a secret it holds), day, region and service come again.
+fn cached_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    LAST_KEY.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if let Some(c) = last.as_ref()
+            && c.date == date
+            && c.region == region
+            && c.service == service
+            && bool::from(c.secret.as_bytes().ct_eq(secret.as_bytes()))
+        {
+            return c.key;
+        }
+        let key = signing_key(secret, date, region, service);
+        *last = Some(CachedKey {
+            secret: secret.to_owned(),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+            key,
+        });
+        key
+    })
+}
+
 /// Presigns a request: every stage, and the final query string with the signature last.
 pub fn presign(req: &PresignRequest<'_>, secret: &str) -> Presigned {
     let canonical_request = canonical_request(req);
     let string_to_sign = string_to_sign(req, &canonical_request);
-    let key = signing_key(secret, req.date(), req.region, req.service);
+    let key = cached_signing_key(secret, req.date(), req.region, req.service);
     let signature = signature(&key, &string_to_sign);
     let params = req.query_params();
     let mut query = encode_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
@@ -248,6 +290,32 @@ fn civil_from_days(z: i64) -> (i64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signing_key_cache_answers_only_for_the_same_inputs() {
+        let fresh =
+            |secret: &str, date: &str, region: &str| signing_key(secret, date, region, "bedrock");
+        // Alternating inputs: every answer is the key of its own inputs, cached or not.
+        for (secret, date, region) in [
+            ("secret-a", "20250715", "us-west-2"),
+            ("secret-a", "20250715", "us-west-2"),
+            ("secret-b", "20250715", "us-west-2"),
+            ("secret-a", "20250716", "us-west-2"),
+            ("secret-a", "20250716", "eu-west-1"),
+            ("secret-a", "20250716", "eu-west-1"),
+            ("secret-", "20250716", "eu-west-1"),
+        ] {
+            assert_eq!(
+                cached_signing_key(secret, date, region, "bedrock"),
+                fresh(secret, date, region),
+                "{secret} {date} {region}"
+            );
+        }
+        assert_ne!(
+            cached_signing_key("secret-a", "20250716", "eu-west-1", "bedrock"),
+            cached_signing_key("secret-a", "20250716", "eu-west-1", "s3")
+        );
+    }
 
     #[test]
     fn uri_encoding_keeps_only_unreserved() {
