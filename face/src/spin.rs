@@ -5,8 +5,8 @@ use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
 use crate::responses::ResponsesWriter;
 use futures::SinkExt;
 use mantle_provider::Error;
-use mantle_provider::chat::ChatEvent;
-use mantle_provider::client::{Client, Host, RawMessages, Settings};
+use mantle_provider::chat::{ChatEvent, ChatRequest};
+use mantle_provider::client::{ChatStream, Client, Host, RawMessages, Settings};
 use mantle_provider::discovery;
 use mantle_provider::model::{Api, ModelSource};
 use mantle_provider::token::Credentials;
@@ -329,6 +329,24 @@ async fn read_body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, Erro
     Ok(body)
 }
 
+/// The provider's stream for a request the face has read: the tenant's client (its listing
+/// seeded from the key-value store and saved back), an unknown model refused without asking
+/// Mantle (unless discovery failed and the listing cannot tell), then the upstream request.
+fn open_chat(face: Face, request: &ChatRequest) -> Result<(WasiHost, ChatStream), Error> {
+    let mut host = WasiHost::new();
+    let (mut client, seeded) = client(face, &host);
+    let model = &request.model;
+    let lookup = client.lookup(&mut host, model)?;
+    save_discovered(&mut client, &host, seeded);
+    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
+        return Err(Error::InvalidRequest(format!(
+            "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
+        )));
+    }
+    let stream = client.chat_stream(&mut host, request)?;
+    Ok((host, stream))
+}
+
 async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
@@ -339,24 +357,9 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         Err(e) => return respond_error(out, &e).await,
     };
     drop(body);
-    let mut host = WasiHost::new();
-    let (mut client, seeded) = client(face, &host);
-    // An unknown model is the client's mistake: it is answered here, without asking Mantle,
-    // unless discovery failed and the listing cannot tell.
     let model = &parsed.request.model;
-    let lookup = match client.lookup(&mut host, model) {
-        Ok(l) => l,
-        Err(e) => return respond_error(out, &e).await,
-    };
-    save_discovered(&mut client, &host, seeded);
-    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
-        let e = Error::InvalidRequest(format!(
-            "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
-        ));
-        return respond_error(out, &e).await;
-    }
-    let mut stream = match client.chat_stream(&mut host, &parsed.request) {
-        Ok(s) => s,
+    let (host, mut stream) = match open_chat(face, &parsed.request) {
+        Ok(opened) => opened,
         Err(e) => return respond_error(out, &e).await,
     };
     for d in stream.diagnostics() {
@@ -696,22 +699,9 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
         Err(e) => return respond_error(out, &e).await,
     };
     drop(body);
-    let mut host = WasiHost::new();
-    let (mut client, seeded) = client(face, &host);
     let model = &parsed.request.model;
-    let lookup = match client.lookup(&mut host, model) {
-        Ok(l) => l,
-        Err(e) => return respond_error(out, &e).await,
-    };
-    save_discovered(&mut client, &host, seeded);
-    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
-        let e = Error::InvalidRequest(format!(
-            "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
-        ));
-        return respond_error(out, &e).await;
-    }
-    let mut stream = match client.chat_stream(&mut host, &parsed.request) {
-        Ok(s) => s,
+    let (host, mut stream) = match open_chat(face, &parsed.request) {
+        Ok(opened) => opened,
         Err(e) => return respond_error(out, &e).await,
     };
     let mut writer = ResponsesWriter::new(model, host.now(), parsed.effort.clone(), parsed.stream);
