@@ -926,17 +926,9 @@ impl Read for ToolFunction {
                 FunctionField::Parameters => {
                     // Kept as written: the schema's member order is the client's.
                     let schema: &'de RawValue = members.next_value()?;
-                    parameters = match schema.get().as_bytes().first() {
-                        Some(b'{') => schema.get().to_owned(),
-                        Some(b'n') => String::new(),
-                        first => {
-                            return Err(reject(wrong_type(
-                                &at.key("parameters"),
-                                "a JSON schema object",
-                                Kind::of_first_byte(first.copied()),
-                            )));
-                        }
-                    };
+                    parameters = schema_text(schema, &at.key("parameters"))
+                        .map_err(reject)?
+                        .unwrap_or_default();
                 }
                 _ => skip(&mut members)?,
             }
@@ -1070,17 +1062,7 @@ impl Read for SchemaFormat {
                 FormatField::Schema => {
                     // Kept as written, like tool parameters.
                     let raw: &'de RawValue = members.next_value()?;
-                    schema = match raw.get().as_bytes().first() {
-                        Some(b'{') => Some(raw.get().to_owned()),
-                        Some(b'n') => None,
-                        first => {
-                            return Err(reject(wrong_type(
-                                &at.key("schema"),
-                                "a JSON schema object",
-                                Kind::of_first_byte(first.copied()),
-                            )));
-                        }
-                    };
+                    schema = schema_text(raw, &at.key("schema")).map_err(reject)?;
                 }
                 _ => skip(&mut members)?,
             }
@@ -1495,6 +1477,20 @@ fn required<T, E: de::Error>(value: Option<T>, at: &Path, key: &str) -> Result<T
 
 /// A refusal, as a serde error (turned back into the [`Error::InvalidRequest`] by
 /// [`refusal`]).
+/// A JSON schema kept as the client wrote it (its member order is the client's): the text of
+/// an object, `None` for `null`, an error naming `at` for anything else.
+fn schema_text(raw: &RawValue, at: &Path) -> Result<Option<String>> {
+    match raw.get().as_bytes().first() {
+        Some(b'{') => Ok(Some(raw.get().to_owned())),
+        Some(b'n') => Ok(None),
+        first => Err(wrong_type(
+            at,
+            "a JSON schema object",
+            Kind::of_first_byte(first.copied()),
+        )),
+    }
+}
+
 fn reject<E: de::Error>(error: Error) -> E {
     E::custom(error.message())
 }
