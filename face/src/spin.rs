@@ -384,17 +384,68 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
             ("cache-control", "no-cache"),
         ],
     );
-    let mut sink = Box::pin(response.take_body());
+    let sink = Box::pin(response.take_body());
     out.set(response);
-    let mut writer = ChunkWriter::new(model, created, parsed.include_usage);
+    let writer = ChunkWriter::new(model, created, parsed.include_usage);
+    pump(&mut stream, writer, sink, model).await;
+}
+
+/// What turns the provider's events into a streamed answer's frames: chat-completion chunks,
+/// Responses events or Anthropic Messages events.
+trait FrameWriter {
+    /// Appends the frames of one event.
+    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>);
+    /// Appends the frame that ends the answer with an error.
+    fn error(&mut self, error: &Error, out: &mut Vec<u8>);
+    /// Appends what follows the last event of a whole answer (chat completions' `[DONE]`).
+    fn end(&mut self, _out: &mut Vec<u8>) {}
+}
+
+impl FrameWriter for ChunkWriter {
+    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
+        ChunkWriter::event(self, event, out);
+    }
+    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
+        ChunkWriter::error(self, error, out);
+    }
+    fn end(&mut self, out: &mut Vec<u8>) {
+        self.done(out);
+    }
+}
+
+impl FrameWriter for EventWriter {
+    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
+        EventWriter::event(self, event, out);
+    }
+    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
+        EventWriter::error(self, error, out);
+    }
+}
+
+impl FrameWriter for ResponsesWriter {
+    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
+        ResponsesWriter::event(self, event, out);
+    }
+    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
+        ResponsesWriter::error(self, error, out);
+    }
+}
+
+/// Streams the provider's events to the client as `writer` shapes them. Everything one
+/// upstream chunk gave goes out in one write. The finish is always last: the client gets
+/// everything at once, and the rest of the upstream body is read afterwards. A failed write
+/// means the client went away; dropping the stream then closes the upstream request.
+async fn pump<W, S>(stream: &mut ChatStream, mut writer: W, mut sink: S, model: &str)
+where
+    W: FrameWriter,
+    S: futures::Sink<Vec<u8>> + Unpin,
+{
     let mut frames = Vec::new();
     loop {
         match stream.next_event() {
-            Some(Ok(ChatEvent::Finish(reason))) => {
-                // Finish is always last: the client gets everything, [DONE] included, now;
-                // the rest of the upstream body is read afterwards.
-                writer.event(&ChatEvent::Finish(reason), &mut frames);
-                writer.done(&mut frames);
+            Some(Ok(event @ ChatEvent::Finish(_))) => {
+                writer.event(&event, &mut frames);
+                writer.end(&mut frames);
                 let _ = sink.send(frames).await;
                 drop(sink);
                 while stream.next_event().is_some() {}
@@ -408,14 +459,11 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
                 return;
             }
             None => {
-                writer.done(&mut frames);
+                writer.end(&mut frames);
                 let _ = sink.send(frames).await;
                 return;
             }
         }
-        // Everything one upstream chunk gave goes out in one write.
-        // The client went away when a write fails; dropping the stream closes the upstream
-        // request.
         if !stream.buffered()
             && !frames.is_empty()
             && sink.send(core::mem::take(&mut frames)).await.is_err()
@@ -520,38 +568,10 @@ async fn anthropic_messages(
             ("cache-control", "no-cache"),
         ],
     );
-    let mut sink = Box::pin(response.take_body());
+    let sink = Box::pin(response.take_body());
     out.set(response);
-    let mut writer = EventWriter::new(model, created);
-    let mut frames = Vec::new();
-    loop {
-        match stream.next_event() {
-            Some(Ok(ChatEvent::Finish(reason))) => {
-                writer.event(&ChatEvent::Finish(reason), &mut frames);
-                let _ = sink.send(frames).await;
-                drop(sink);
-                while stream.next_event().is_some() {}
-                return;
-            }
-            Some(Ok(event)) => writer.event(&event, &mut frames),
-            Some(Err(e)) => {
-                eprintln!("mantle face: stream of {model} ended early: {e}");
-                writer.error(&e, &mut frames);
-                let _ = sink.send(frames).await;
-                return;
-            }
-            None => {
-                let _ = sink.send(frames).await;
-                return;
-            }
-        }
-        if !stream.buffered()
-            && !frames.is_empty()
-            && sink.send(core::mem::take(&mut frames)).await.is_err()
-        {
-            return;
-        }
-    }
+    let writer = EventWriter::new(model, created);
+    pump(&mut stream, writer, sink, model).await;
 }
 
 /// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
@@ -723,38 +743,7 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
             ("cache-control", "no-cache"),
         ],
     );
-    let mut sink = Box::pin(response.take_body());
+    let sink = Box::pin(response.take_body());
     out.set(response);
-    loop {
-        match stream.next_event() {
-            Some(Ok(event @ ChatEvent::Finish(_))) => {
-                // The finish is last: the client gets everything now; the rest of the
-                // upstream body is read afterwards.
-                writer.event(&event, &mut frames);
-                let _ = sink.send(frames).await;
-                drop(sink);
-                while stream.next_event().is_some() {}
-                return;
-            }
-            Some(Ok(event)) => writer.event(&event, &mut frames),
-            Some(Err(e)) => {
-                eprintln!("mantle face: stream of {model} ended early: {e}");
-                writer.error(&e, &mut frames);
-                let _ = sink.send(frames).await;
-                return;
-            }
-            None => {
-                let _ = sink.send(frames).await;
-                return;
-            }
-        }
-        // Everything one upstream chunk gave goes out in one write; a failed write means the
-        // client went away, and dropping the stream closes the upstream request.
-        if !stream.buffered()
-            && !frames.is_empty()
-            && sink.send(core::mem::take(&mut frames)).await.is_err()
-        {
-            return;
-        }
-    }
+    pump(&mut stream, writer, sink, model).await;
 }
