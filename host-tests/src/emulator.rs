@@ -259,10 +259,19 @@ impl SeenRequest {
     }
 }
 
+/// Most requests an emulator remembers.
+pub const SEEN_MAX_REQUESTS: usize = 10_000;
+/// Most bytes of request bodies an emulator remembers (the latest request is always kept).
+pub const SEEN_MAX_BYTES: usize = 256 << 20;
+
 #[derive(Debug)]
 struct State {
     config: EmulatorConfig,
-    seen: Vec<SeenRequest>,
+    /// The latest requests, oldest first, within [`SEEN_MAX_REQUESTS`] and
+    /// [`SEEN_MAX_BYTES`] of bodies.
+    seen: VecDeque<SeenRequest>,
+    /// Bytes of the bodies in `seen`.
+    seen_bytes: usize,
     fault: Option<Fault>,
     script: Option<Script>,
     latency: Duration,
@@ -293,7 +302,8 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             config,
-            seen: Vec::new(),
+            seen: VecDeque::new(),
+            seen_bytes: 0,
             fault: None,
             script: None,
             latency: Duration::ZERO,
@@ -361,9 +371,10 @@ impl Emulator {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Every request seen so far.
+    /// The requests seen so far, oldest first: the latest [`SEEN_MAX_REQUESTS`], within
+    /// [`SEEN_MAX_BYTES`] of bodies, so an emulator under load for hours stays bounded.
     pub fn requests(&self) -> Vec<SeenRequest> {
-        self.state().seen.clone()
+        self.state().seen.iter().cloned().collect()
     }
 
     /// How many requests were made to `path`.
@@ -373,7 +384,9 @@ impl Emulator {
 
     /// Forgets the requests seen so far.
     pub fn clear_requests(&self) {
-        self.state().seen.clear();
+        let mut st = self.state();
+        st.seen.clear();
+        st.seen_bytes = 0;
     }
 
     /// Replaces the listed model ids.
@@ -635,13 +648,21 @@ async fn handle(
             auth,
         };
         let response = answer(&mut st, &asked);
-        st.seen.push(SeenRequest {
+        st.seen_bytes += body.len();
+        st.seen.push_back(SeenRequest {
             method: parts.method.to_string(),
             path,
             headers,
             body,
             status: response.status().as_u16(),
         });
+        while st.seen.len() > SEEN_MAX_REQUESTS
+            || (st.seen_bytes > SEEN_MAX_BYTES && st.seen.len() > 1)
+        {
+            if let Some(old) = st.seen.pop_front() {
+                st.seen_bytes -= old.body.len();
+            }
+        }
         (response, latency)
     };
     if !latency.is_zero() {
@@ -1806,6 +1827,35 @@ mod tests {
                 assert_eq!(default_transcript(route, &body), transcript);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn the_record_of_requests_keeps_the_latest_and_stays_bounded() {
+        use http_body_util::{BodyExt, Full};
+        let emu = emulator().await;
+        let tcp = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let total = SEEN_MAX_REQUESTS + 25;
+        for i in 0..total {
+            let request = hyper::Request::get(format!("/v1/models?n={i}"))
+                .header("host", "emulator")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            sender.ready().await.unwrap();
+            let answer = sender.send_request(request).await.unwrap();
+            answer.into_body().collect().await.unwrap();
+        }
+        let seen = emu.requests();
+        assert_eq!(seen.len(), SEEN_MAX_REQUESTS);
+        assert_eq!(seen[0].path, "/v1/models?n=25");
+        assert_eq!(
+            seen.last().unwrap().path,
+            format!("/v1/models?n={}", total - 1)
+        );
     }
 
     #[tokio::test]
