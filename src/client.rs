@@ -5,6 +5,7 @@
 //! natively in tests exactly as it runs in the component.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::task::Poll;
 
 use crate::anthropic;
@@ -146,6 +147,8 @@ struct Resolved {
     base: BaseUrl,
     config: ProviderConfig,
     auth: Auth,
+    /// [`Resolved::identity`], worked out once.
+    identity: String,
 }
 
 impl Resolved {
@@ -164,7 +167,11 @@ impl Resolved {
     /// fingerprint of the credential (the first 16 hex digits of the SHA-256 of the bearer
     /// token, or of the access key id tokens are minted with). Hex, 32 digits.
     fn identity(&self) -> String {
-        let credential = match &self.auth {
+        self.identity.clone()
+    }
+
+    fn work_out_identity(region: &str, base: &BaseUrl, auth: &Auth) -> String {
+        let credential = match auth {
             Auth::Static(token) => format!(
                 "token:{}",
                 &crate::sigv4::sha256_hex(token.as_bytes())[..16]
@@ -175,8 +182,8 @@ impl Resolved {
             ),
             Auth::Missing(_) => "none".to_owned(),
         };
-        let url = self.base.url("");
-        let all = format!("{url}\n{}\n{credential}", self.region);
+        let url = base.url("");
+        let all = format!("{url}\n{region}\n{credential}");
         crate::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
     }
 }
@@ -203,7 +210,7 @@ pub struct Listing {
 /// One tenant's client and its caches. Nothing is shared between clients.
 pub struct Client {
     settings: Settings,
-    resolved: Option<Result<Resolved>>,
+    resolved: Option<Result<Arc<Resolved>>>,
     token: Option<Token>,
     models: Option<CachedModels>,
     failed_at: Option<(u64, Error)>,
@@ -235,27 +242,27 @@ impl Client {
         }
     }
 
-    fn resolve(&mut self, host: &dyn Host) -> Result<Resolved> {
+    fn resolve(&mut self, host: &dyn Host) -> Result<Arc<Resolved>> {
         if let Some(r) = &self.resolved {
             return r.clone();
         }
-        let r = resolve(&self.settings, host);
+        let r = resolve(&self.settings, host).map(Arc::new);
         self.resolved = Some(r.clone());
         r
     }
 
     /// The region this client talks to.
     pub fn region(&mut self, host: &dyn Host) -> Result<String> {
-        self.resolve(host).map(|r| r.region)
+        self.resolve(host).map(|r| r.region.clone())
     }
 
     /// The bearer token for the next request: given, or minted and cached until it is due
     /// for re-minting (300 s before it expires, and at least hourly).
     pub fn bearer(&mut self, host: &dyn Host) -> Result<String> {
         let resolved = self.resolve(host)?;
-        match resolved.auth {
-            Auth::Static(t) => Ok(t),
-            Auth::Missing(m) => Err(Error::MissingCredentials(m)),
+        match &resolved.auth {
+            Auth::Static(t) => Ok(t.clone()),
+            Auth::Missing(m) => Err(Error::MissingCredentials(m.clone())),
             Auth::Mint(creds) => {
                 let now = host.now();
                 if let Some(t) = &self.token
@@ -266,7 +273,7 @@ impl Client {
                     return Ok(t.token.clone());
                 }
                 self.token = None;
-                let t = token::mint(&creds, &resolved.region, MINT_EXPIRES_IN, now)?;
+                let t = token::mint(creds, &resolved.region, MINT_EXPIRES_IN, now)?;
                 let bearer = t.token.clone();
                 self.token = Some(t);
                 Ok(bearer)
@@ -400,7 +407,10 @@ impl Client {
 
     /// [`Client::refresh`], or `None` when the provider has no usable credentials and is
     /// skipped.
-    fn refresh_or_skip(&mut self, host: &mut dyn Host) -> Result<Option<(Resolved, Vec<String>)>> {
+    fn refresh_or_skip(
+        &mut self,
+        host: &mut dyn Host,
+    ) -> Result<Option<(Arc<Resolved>, Vec<String>)>> {
         match self.resolve(host) {
             Err(Error::MissingCredentials(_)) => return Ok(None),
             Err(e) => return Err(e),
@@ -414,11 +424,10 @@ impl Client {
     fn skip_diagnostics(&mut self, host: &dyn Host) -> Vec<String> {
         let why = match self.resolve(host) {
             Err(e) => e.message().to_owned(),
-            Ok(Resolved {
-                auth: Auth::Missing(m),
-                ..
-            }) => m,
-            Ok(_) => String::new(),
+            Ok(r) => match &r.auth {
+                Auth::Missing(m) => m.clone(),
+                _ => String::new(),
+            },
         };
         vec![format!("provider skipped, it lists no models: {why}")]
     }
@@ -442,7 +451,7 @@ impl Client {
 
     /// Refreshes discovery when its cache is stale and it has not failed just now; says why
     /// discovery contributes nothing fresh, if it does not.
-    fn refresh(&mut self, host: &mut dyn Host) -> Result<(Resolved, Vec<String>)> {
+    fn refresh(&mut self, host: &mut dyn Host) -> Result<(Arc<Resolved>, Vec<String>)> {
         let resolved = self.resolve(host)?;
         let mut diagnostics: Vec<String> = resolved.region_note.iter().cloned().collect();
         if !resolved.config.discovery {
@@ -968,12 +977,14 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
         (None, Some(c)) => Auth::Mint(c),
         (None, None) => Auth::Missing(MISSING_CREDENTIALS.into()),
     };
+    let identity = Resolved::work_out_identity(&region, &base, &auth);
     Ok(Resolved {
         region,
         region_note,
         base,
         config,
         auth,
+        identity,
     })
 }
 

@@ -93,6 +93,8 @@ impl Host for WasiHost {
             status,
             headers,
             body: Box::new(WasiBody {
+                ready: None,
+                timer: None,
                 stream,
                 _body: body,
                 _response: response,
@@ -267,8 +269,15 @@ fn headers_of(response: &IncomingResponse) -> Vec<(String, String)> {
 }
 
 /// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
-/// Fields drop in order: the stream before its body, the body before its response.
+/// Fields drop in order: the pollables before their stream, the stream before its body, the
+/// body before its response.
 struct WasiBody {
+    /// The stream's pollable, made at the first wait and kept for the next ones.
+    ready: Option<Pollable>,
+    /// A timer kept across waits while it has not fired, and when it fires (monotonic
+    /// clock): no wait ends later than a fresh timer would have, and the steady case of
+    /// events arriving well within the time-out makes one timer, not one per chunk.
+    timer: Option<(Pollable, u64)>,
     stream: Rc<InputStream>,
     _body: IncomingBody,
     _response: IncomingResponse,
@@ -280,6 +289,34 @@ struct WasiBody {
 }
 
 impl WasiBody {
+    /// Waits until the stream has something to give, or fails at `deadline`.
+    fn wait_until(&mut self, deadline: u64) -> Result<()> {
+        let ready = self.ready.get_or_insert_with(|| self.stream.subscribe());
+        loop {
+            let now = monotonic_clock::now();
+            if now >= deadline {
+                return Err(Error::Timeout(format!(
+                    "{}: the stream stalled for {} ms",
+                    self.what, self.between_bytes_ms
+                )));
+            }
+            // A kept timer fires no later than this wait's deadline; one that would fire
+            // later (the time-out is shorter now) is replaced.
+            if self.timer.as_ref().is_none_or(|(_, at)| *at > deadline) {
+                let timer = monotonic_clock::subscribe_duration(deadline - now);
+                self.timer = Some((timer, deadline));
+            }
+            let Some((timer, _)) = &self.timer else {
+                continue;
+            };
+            if poll::poll(&[ready, timer]).contains(&0) {
+                return Ok(());
+            }
+            // The timer fired: early for this wait, or at its deadline (checked above).
+            self.timer = None;
+        }
+    }
+
     fn read_failed(&self, e: wasi::io::error::Error) -> Error {
         let detail = e.to_debug_string();
         match wasi::http::types::http_error_code(&e) {
@@ -297,20 +334,14 @@ impl WasiBody {
 
 impl BodyReader for WasiBody {
     fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
-        // Data that is already there is read at once; only an empty read waits (with the
-        // between-bytes timer), which spares a timer and a poll per chunk under load.
+        // Data that is already there is read at once; only an empty read waits, at most the
+        // between-bytes time-out from the start of the wait.
         let mut wait = false;
         loop {
             if wait {
-                let ready = self.stream.subscribe();
-                let timer = monotonic_clock::subscribe_duration(ms_to_ns(self.between_bytes_ms));
-                let woken = poll::poll(&[&ready, &timer]);
-                if !woken.contains(&0) {
-                    return Err(Error::Timeout(format!(
-                        "{}: the stream stalled for {} ms",
-                        self.what, self.between_bytes_ms
-                    )));
-                }
+                let deadline =
+                    monotonic_clock::now().saturating_add(ms_to_ns(self.between_bytes_ms));
+                self.wait_until(deadline)?;
             }
             wait = true;
             match self.stream.read(READ_CHUNK) {
