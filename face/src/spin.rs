@@ -3,7 +3,6 @@
 use crate::messages::{self, EventWriter, MessageCollector, Relay};
 use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
 use crate::responses::ResponsesWriter;
-use futures::SinkExt;
 use mantle_provider::Error;
 use mantle_provider::chat::{ChatEvent, ChatRequest};
 use mantle_provider::client::{ChatStream, Client, Host, RawMessages, Settings};
@@ -11,8 +10,11 @@ use mantle_provider::discovery;
 use mantle_provider::model::{Api, ModelSource};
 use mantle_provider::token::Credentials;
 use mantle_provider::wasi_host::WasiHost;
-use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
 use spin_sdk::{key_value, variables};
+use wasi::io::streams::{OutputStream, StreamError};
 
 /// Largest request body unless `max_request_bytes` says otherwise.
 const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
@@ -212,13 +214,70 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     }
 }
 
-/// A client whose listing cache starts from what an earlier instance discovered for the
-/// same upstream and credential.
-fn client(face: Face, host: &WasiHost) -> (Client, Option<u64>) {
-    let mut client = Client::new(face.settings);
-    let mut seeded = None;
-    let Ok(identity) = client.cache_identity(host) else {
-        return (client, seeded);
+/// The tenant's client, kept in the instance between its requests. Under Spin every request
+/// gets a fresh instance, so this starts empty each time; a host that keeps instances
+/// (`mantle-host serve --reuse-instances`) hands the next request the parsed configuration,
+/// the minted token and the listing without reading them again. It is reused only for the
+/// very same settings (variables, credentials included): new credentials make a new client.
+/// Only the tenant's configuration and what it derives are kept, never a request.
+static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+
+/// A tenant's client and the settings it was made from.
+struct Kept {
+    settings: Settings,
+    client: Client,
+    /// When the listing held in the key-value store was found, as far as this client knows
+    /// (seeded from it, or saved to it), so an unchanged listing is not written again.
+    stored_at: Option<u64>,
+}
+
+/// The tenant's client for one request; dropped, it goes back to [`KEPT`].
+struct Tenant(Kept);
+
+impl core::ops::Deref for Tenant {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.0.client
+    }
+}
+
+impl core::ops::DerefMut for Tenant {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.0.client
+    }
+}
+
+impl Drop for Tenant {
+    fn drop(&mut self) {
+        let empty = Kept {
+            settings: Settings::default(),
+            client: Client::new(Settings::default()),
+            stored_at: None,
+        };
+        let kept = core::mem::replace(&mut self.0, empty);
+        if let Ok(mut slot) = KEPT.lock() {
+            *slot = Some(kept);
+        }
+    }
+}
+
+/// The tenant's client: the one kept from an earlier request of this instance when the
+/// settings are the same, else a new one whose listing cache starts from what an earlier
+/// instance discovered for the same upstream and credential.
+fn client(face: Face, host: &WasiHost) -> Tenant {
+    let kept = KEPT.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(kept) = kept
+        && kept.settings == face.settings
+    {
+        return Tenant(kept);
+    }
+    let mut tenant = Tenant(Kept {
+        client: Client::new(face.settings.clone()),
+        settings: face.settings,
+        stored_at: None,
+    });
+    let Ok(identity) = tenant.cache_identity(host) else {
+        return tenant;
     };
     if let Some(entry) = load_discovered(&identity) {
         let models = entry
@@ -231,12 +290,12 @@ fn client(face: Face, host: &WasiHost) -> (Client, Option<u64>) {
             .collect();
         // A clock that went back makes the entry useless rather than fresh forever.
         if entry.fetched_at <= host.now()
-            && client.seed_discovered(host, &entry.identity, entry.fetched_at, models)
+            && tenant.seed_discovered(host, &entry.identity, entry.fetched_at, models)
         {
-            seeded = Some(entry.fetched_at);
+            tenant.0.stored_at = Some(entry.fetched_at);
         }
     }
-    (client, seeded)
+    tenant
 }
 
 fn store() -> Option<key_value::Store> {
@@ -254,16 +313,16 @@ fn load_discovered(identity: &str) -> Option<Entry> {
     (entry.identity == identity).then_some(entry)
 }
 
-/// Keeps what this instance discovered, when it discovered anything new, under the client's
+/// Keeps what this client discovered, when it discovered anything new, under the client's
 /// cache identity.
-fn save_discovered(client: &mut Client, host: &WasiHost, seeded: Option<u64>) {
-    let Ok(identity) = client.cache_identity(host) else {
+fn save_discovered(tenant: &mut Tenant, host: &WasiHost) {
+    let Ok(identity) = tenant.cache_identity(host) else {
         return;
     };
-    let Some((at, models)) = client.discovered() else {
+    let Some((at, models)) = tenant.discovered() else {
         return;
     };
-    if seeded == Some(at) {
+    if tenant.0.stored_at == Some(at) {
         return;
     }
     let entry = Entry {
@@ -275,21 +334,21 @@ fn save_discovered(client: &mut Client, host: &WasiHost, seeded: Option<u64>) {
         return;
     };
     let key = format!("{MODELS_KEY_PREFIX}{}", entry.identity);
-    if let Some(store) = store()
-        && let Err(e) = store.set(&key, &text)
-    {
-        eprintln!("mantle face: cannot keep discovered models: {e}");
+    match store().map(|store| store.set(&key, &text)) {
+        Some(Ok(())) => tenant.0.stored_at = Some(at),
+        Some(Err(e)) => eprintln!("mantle face: cannot keep discovered models: {e}"),
+        None => {}
     }
 }
 
 async fn models(face: Face, out: ResponseOutparam) {
     let mut host = WasiHost::new();
-    let (mut client, seeded) = client(face, &host);
+    let mut client = client(face, &host);
     let listing = match client.list(&mut host) {
         Ok(l) => l,
         Err(e) => return respond_error(out, &e).await,
     };
-    save_discovered(&mut client, &host, seeded);
+    save_discovered(&mut client, &host);
     for d in &listing.diagnostics {
         eprintln!("mantle face: models: {d}");
     }
@@ -334,10 +393,10 @@ async fn read_body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, Erro
 /// Mantle (unless discovery failed and the listing cannot tell), then the upstream request.
 fn open_chat(face: Face, request: &ChatRequest) -> Result<(WasiHost, ChatStream), Error> {
     let mut host = WasiHost::new();
-    let (mut client, seeded) = client(face, &host);
+    let mut client = client(face, &host);
     let model = &request.model;
     let lookup = client.lookup(&mut host, model)?;
-    save_discovered(&mut client, &host, seeded);
+    save_discovered(&mut client, &host);
     if lookup.diagnostics.is_empty() && lookup.model.is_none() {
         return Err(Error::InvalidRequest(format!(
             "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
@@ -377,17 +436,9 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         let body = collector.finish();
         return respond(out, 200, &[("content-type", "application/json")], body).await;
     }
-    let response = outgoing(
-        200,
-        &[
-            ("content-type", "text/event-stream"),
-            ("cache-control", "no-cache"),
-        ],
-    );
-    let sink = Box::pin(response.take_body());
-    out.set(response);
+    let mut answer = Answer::event_stream(out);
     let writer = ChunkWriter::new(model, created, parsed.include_usage);
-    pump(&mut stream, writer, sink, model).await;
+    pump(&mut stream, writer, &mut answer, model);
 }
 
 /// What turns the provider's events into a streamed answer's frames: chat-completion chunks,
@@ -435,19 +486,15 @@ impl FrameWriter for ResponsesWriter {
 /// upstream chunk gave goes out in one write. The finish is always last: the client gets
 /// everything at once, and the rest of the upstream body is read afterwards. A failed write
 /// means the client went away; dropping the stream then closes the upstream request.
-async fn pump<W, S>(stream: &mut ChatStream, mut writer: W, mut sink: S, model: &str)
-where
-    W: FrameWriter,
-    S: futures::Sink<Vec<u8>> + Unpin,
-{
+fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, sink: &mut Answer, model: &str) {
     let mut frames = Vec::new();
     loop {
         match stream.next_event() {
             Some(Ok(event @ ChatEvent::Finish(_))) => {
                 writer.event(&event, &mut frames);
                 writer.end(&mut frames);
-                let _ = sink.send(frames).await;
-                drop(sink);
+                let _ = sink.send(&frames);
+                sink.finish();
                 while stream.next_event().is_some() {}
                 return;
             }
@@ -455,18 +502,18 @@ where
             Some(Err(e)) => {
                 eprintln!("mantle face: stream of {model} ended early: {e}");
                 writer.error(&e, &mut frames);
-                let _ = sink.send(frames).await;
+                let _ = sink.send(&frames);
                 return;
             }
             None => {
                 writer.end(&mut frames);
-                let _ = sink.send(frames).await;
+                let _ = sink.send(&frames);
                 return;
             }
         }
         if !stream.buffered()
             && !frames.is_empty()
-            && sink.send(core::mem::take(&mut frames)).await.is_err()
+            && sink.send(&core::mem::take(&mut frames)).is_err()
         {
             return;
         }
@@ -500,7 +547,7 @@ async fn anthropic_messages(
         Err(e) => return respond_anthropic_error(out, &e).await,
     };
     let mut host = WasiHost::new();
-    let (mut client, seeded) = client(face, &host);
+    let mut client = client(face, &host);
     // The model as the client named it, in answers; its Mantle id, upstream.
     let model = peeked.model.as_str();
     let id = mantle_provider::model::model_id(model);
@@ -508,7 +555,7 @@ async fn anthropic_messages(
         Ok(l) => l,
         Err(e) => return respond_anthropic_error(out, &e).await,
     };
-    save_discovered(&mut client, &host, seeded);
+    save_discovered(&mut client, &host);
     let api = match &lookup.model {
         Some(m) => m.api,
         None if lookup.diagnostics.is_empty() => {
@@ -561,17 +608,9 @@ async fn anthropic_messages(
         let body = collector.finish();
         return respond(out, 200, &[("content-type", "application/json")], body).await;
     }
-    let response = outgoing(
-        200,
-        &[
-            ("content-type", "text/event-stream"),
-            ("cache-control", "no-cache"),
-        ],
-    );
-    let sink = Box::pin(response.take_body());
-    out.set(response);
+    let mut answer = Answer::event_stream(out);
     let writer = EventWriter::new(model, created);
-    pump(&mut stream, writer, sink, model).await;
+    pump(&mut stream, writer, &mut answer, model);
 }
 
 /// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
@@ -612,15 +651,7 @@ async fn pass_through(
             .to_owned();
         return respond(out, 200, &[("content-type", &content_type)], body).await;
     }
-    let response = outgoing(
-        200,
-        &[
-            ("content-type", "text/event-stream"),
-            ("cache-control", "no-cache"),
-        ],
-    );
-    let mut sink = Box::pin(response.take_body());
-    out.set(response);
+    let mut sink = Answer::event_stream(out);
     let mut relay = Relay::new();
     loop {
         let mut bytes = Vec::new();
@@ -648,7 +679,7 @@ async fn pass_through(
         };
         // The client went away when a write fails; dropping the answer closes the upstream
         // request.
-        if !bytes.is_empty() && sink.send(bytes).await.is_err() {
+        if !bytes.is_empty() && sink.send(&bytes).is_err() {
             return;
         }
         if ended {
@@ -676,8 +707,68 @@ async fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], b
     }
     let len = body.len().to_string();
     all.push(("content-length", &len));
-    let response = outgoing(status, &all);
-    let _ = out.set_with_body(response, body).await;
+    let _ = Answer::start(out, status, &all).send(&body);
+}
+
+/// Most bytes one `blocking-write-and-flush` call may take (WASI 0.2).
+const WRITE_MAX: usize = 4096;
+
+/// An answer's body, written with one blocking write-and-flush per 4,096 bytes: one host call
+/// per frame, where the SDK's sink makes five (check, write, check, flush, check). Writing
+/// waits while the client is slow to read; the body is finished when this is dropped.
+struct Answer {
+    stream: Option<OutputStream>,
+    body: Option<OutgoingBody>,
+}
+
+impl Answer {
+    /// Sends the response head and opens its body.
+    fn start(out: ResponseOutparam, status: u16, headers: &[(&str, &str)]) -> Answer {
+        let response = outgoing(status, headers);
+        let body = response.body().ok();
+        out.set(response);
+        let stream = body.as_ref().and_then(|b| b.write().ok());
+        Answer { stream, body }
+    }
+
+    /// The head of an event stream.
+    fn event_stream(out: ResponseOutparam) -> Answer {
+        Answer::start(
+            out,
+            200,
+            &[
+                ("content-type", "text/event-stream"),
+                ("cache-control", "no-cache"),
+            ],
+        )
+    }
+
+    /// Writes `data` and flushes it; an error means the client went away.
+    fn send(&mut self, mut data: &[u8]) -> Result<(), StreamError> {
+        let Some(stream) = &self.stream else {
+            return Err(StreamError::Closed);
+        };
+        while !data.is_empty() {
+            let (now, rest) = data.split_at(data.len().min(WRITE_MAX));
+            stream.blocking_write_and_flush(now)?;
+            data = rest;
+        }
+        Ok(())
+    }
+
+    /// Ends the body: the client has the whole answer.
+    fn finish(&mut self) {
+        drop(self.stream.take());
+        if let Some(body) = self.body.take() {
+            let _ = OutgoingBody::finish(body, None);
+        }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 async fn respond_error(out: ResponseOutparam, error: &Error) {
@@ -736,14 +827,6 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
         let body = writer.finish();
         return respond(out, 200, &[("content-type", "application/json")], body).await;
     }
-    let response = outgoing(
-        200,
-        &[
-            ("content-type", "text/event-stream"),
-            ("cache-control", "no-cache"),
-        ],
-    );
-    let sink = Box::pin(response.take_body());
-    out.set(response);
-    pump(&mut stream, writer, sink, model).await;
+    let mut answer = Answer::event_stream(out);
+    pump(&mut stream, writer, &mut answer, model);
 }
