@@ -530,6 +530,11 @@ struct ServeOptions {
     /// Open client connections; one more gets 503 with retry-after and is closed.
     #[arg(long, default_value_t = limits::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::MAX_CONNECTIONS_LIMIT)))]
     max_connections: u32,
+    /// Keep each instance after a request it answered whole and give it the next request,
+    /// instead of a fresh instance per request: faster, but not Spin's model, since the
+    /// face's memory then outlives a request. For single-tenant deployments only.
+    #[arg(long)]
+    reuse_instances: bool,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -659,6 +664,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         header_timeout: std::time::Duration::from_secs(options.header_timeout),
         body_timeout: std::time::Duration::from_secs(options.body_timeout),
         max_instances: options.max_instances,
+        reuse_instances: options.reuse_instances,
         max_connections: options.max_connections,
         ..GatewayConfig::default()
     };

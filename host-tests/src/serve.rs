@@ -7,6 +7,12 @@
 //! connection is made) and over pools of kept-alive connections shared by all instances,
 //! where wasmtime's default opens a connection per request.
 //!
+//! With `--reuse-instances` ([`GatewayConfig::reuse_instances`], off by default) an instance
+//! that answered a request whole is kept and given the next one: not Spin's model, since the
+//! guest's memory then outlives a request, but it saves making the instance and lets the face
+//! keep its tenant's client. Instances that trapped, ran out of time or lost their client are
+//! dropped, never kept.
+//!
 //! [`Running`] serves on one single-threaded runtime per core, each accepting on the same
 //! socket with its own connection pool, so a request stays on one thread from accept to
 //! answer: on a 2-core machine, handing work between threads of one shared runtime cost
@@ -42,8 +48,8 @@ use wasmtime::{
     Store, StoreLimits, StoreLimitsBuilder,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -78,6 +84,13 @@ pub mod limits {
     pub const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
     /// Largest request body when the face's `max_request_bytes` does not say.
     pub const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+    /// With `--reuse-instances`: an instance whose memory grew past this is not kept (a
+    /// large request's memory is given back to the system, not held by an idle instance).
+    pub const REUSE_MAX_MEMORY: usize = 8 << 20;
+    /// With `--reuse-instances`: requests one instance answers before it is replaced.
+    pub const REUSE_MAX_USES: u32 = 100_000;
+    /// With `--reuse-instances`: idle instances kept at most.
+    pub const REUSE_MAX_IDLE: usize = 64;
 }
 
 #[allow(missing_docs)]
@@ -149,6 +162,10 @@ pub struct GatewayConfig {
     pub max_instances: u32,
     /// The guest's wall clock; the real one when `None`.
     pub clock: Option<Clock>,
+    /// Keep an instance after a request it answered whole and give it the next one
+    /// (`--reuse-instances`), instead of a fresh instance per request. Not Spin's model: the
+    /// guest's memory outlives a request. For single-tenant deployments only.
+    pub reuse_instances: bool,
 }
 
 impl Default for GatewayConfig {
@@ -165,6 +182,7 @@ impl Default for GatewayConfig {
             pool_idle_per_host: 256,
             max_instances: 256,
             clock: None,
+            reuse_instances: false,
         }
     }
 }
@@ -296,14 +314,95 @@ impl Shared {
     }
 }
 
-/// The store's data for one request.
+/// The store's data for one request (or, with `reuse_instances`, for one instance's
+/// requests, one at a time).
 pub struct FaceState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: FaceHooks,
-    limits: StoreLimits,
+    limits: Limits,
     shared: Arc<Shared>,
+}
+
+/// The instance's limits, and how large its memories have grown.
+struct Limits {
+    inner: StoreLimits,
+    /// The largest size a memory of the instance was allowed to grow to, bytes.
+    memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory = self.memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// An instance kept for the next request (`reuse_instances`).
+struct Warm {
+    store: Store<FaceState>,
+    proxy: Proxy,
+    /// Requests it has answered.
+    uses: u32,
+}
+
+/// The instances kept for reuse, and how many instances were made.
+#[derive(Default)]
+struct Instances {
+    idle: Mutex<Vec<Warm>>,
+    created: AtomicU64,
+    reused: AtomicU64,
+}
+
+impl Instances {
+    fn take(&self) -> Option<Warm> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    /// Keeps `warm` for a later request, unless its memory grew past what an idle instance
+    /// may hold, it has served its share, or enough are kept already.
+    fn give_back(&self, warm: Warm) {
+        if warm.store.data().limits.memory > limits::REUSE_MAX_MEMORY
+            || warm.uses >= limits::REUSE_MAX_USES
+        {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < limits::REUSE_MAX_IDLE
+        {
+            idle.push(warm);
+        }
+    }
 }
 
 impl WasiView for FaceState {
@@ -589,6 +688,7 @@ impl std::error::Error for Overtime {}
 pub struct Gateway {
     pre: ProxyPre<FaceState>,
     shared: Arc<Shared>,
+    instances: Arc<Instances>,
     config: GatewayConfig,
     connections: Arc<tokio::sync::Semaphore>,
     max_request_bytes: usize,
@@ -610,6 +710,10 @@ impl Gateway {
         config.check()?;
         let mut engine_config = Config::new();
         engine_config.epoch_interruption(true);
+        // `perf record` names the guest's functions when asked (`MANTLE_PERFMAP=1`).
+        if std::env::var_os("MANTLE_PERFMAP").is_some() {
+            engine_config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // Instance slots, memories and stacks made once and reused: an instance per request
         // then costs no mmap/munmap per request. Memories are reset by madvise, not kept
         // resident: keeping the first MiB resident meant a 1 MiB memset per request (12% of
@@ -624,7 +728,13 @@ impl Gateway {
             .max_core_instances_per_component(16)
             .max_memories_per_component(2)
             .max_tables_per_component(8)
-            .max_memory_size(config.memory_limit);
+            .max_memory_size(config.memory_limit)
+            // Tables are a few KiB: zeroed in place on reuse rather than given back to the
+            // kernel, and memories given back in batches, one madvise pass per 32 instances.
+            // Each cut the instance's cost by about a tenth (BENCHMARKS.md, "The gateway's
+            // own cost").
+            .table_keep_resident(64 << 10)
+            .decommit_batch_size(32);
         engine_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&engine_config)?;
         let component = Component::from_file(&engine, path)
@@ -669,6 +779,7 @@ impl Gateway {
         Ok(Gateway {
             pre,
             shared,
+            instances: Arc::new(Instances::default()),
             config,
             connections,
             max_request_bytes,
@@ -728,14 +839,8 @@ impl Gateway {
         }
     }
 
-    /// Answers one request with a fresh instance of the face. The instance runs on a task of
-    /// its own; dropping the returned answer's body before it ended (the client went away)
-    /// stops that task, and with it the upstream request.
-    pub async fn handle<B>(&self, request: hyper::Request<B>) -> Result<hyper::Response<Answer>>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<HttpError>,
-    {
+    /// A store for a new instance of the face.
+    fn new_store(&self) -> Store<FaceState> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr();
         if let Some(clock) = &self.config.clock {
@@ -748,17 +853,54 @@ impl Gateway {
             hooks: FaceHooks {
                 shared: self.shared.clone(),
             },
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.config.memory_limit)
-                .instances(16)
-                .build(),
+            limits: Limits {
+                inner: StoreLimitsBuilder::new()
+                    .memory_size(self.config.memory_limit)
+                    .instances(16)
+                    .build(),
+                memory: 0,
+            },
             shared: self.shared.clone(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Instances made so far (with `reuse_instances`, fewer than requests).
+    pub fn instances_created(&self) -> u64 {
+        self.instances.created.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered by a kept instance so far (`reuse_instances`).
+    pub fn instances_reused(&self) -> u64 {
+        self.instances.reused.load(Ordering::Relaxed)
+    }
+
+    /// Answers one request with a fresh instance of the face (or, with `reuse_instances`, a
+    /// kept one when there is one). The instance runs on a task of its own; dropping the
+    /// returned answer's body before it ended (the client went away) stops that task, and
+    /// with it the upstream request.
+    pub async fn handle<B>(&self, request: hyper::Request<B>) -> Result<hyper::Response<Answer>>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<HttpError>,
+    {
+        let warm = if self.config.reuse_instances {
+            self.instances.take()
+        } else {
+            None
+        };
+        let (mut store, proxy, uses) = match warm {
+            Some(w) => {
+                self.instances.reused.fetch_add(1, Ordering::Relaxed);
+                (w.store, Some(w.proxy), w.uses)
+            }
+            None => (self.new_store(), None, 0),
+        };
         let ticks = (self.config.request_timeout.as_millis() / TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -766,28 +908,53 @@ impl Gateway {
             .new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
+        let instances = self.instances.clone();
+        let reuse = self.config.reuse_instances;
         let limit = self.config.request_timeout;
         let overtime = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = overtime.clone();
         // The epoch deadline stops a guest that computes too long; this one stops a guest
         // that waits too long (on the upstream, or on a slow client), streaming included.
         let task = tokio::task::spawn(async move {
-            let run = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, req, out)
-                    .await
-            };
-            let run = std::pin::pin!(run);
-            tokio::select! {
-                r = run => r.map_err(anyhow::Error::from),
-                () = tokio::time::sleep(limit) => {
-                    // Set before the instance (and the response body it writes) is dropped,
-                    // so the body sees it when it ends.
-                    flag.store(true, Ordering::SeqCst);
-                    Err(anyhow!(Overtime(limit)))
+            let result = {
+                let run = async {
+                    let proxy = match proxy {
+                        Some(p) => p,
+                        None => {
+                            instances.created.fetch_add(1, Ordering::Relaxed);
+                            pre.instantiate_async(&mut store).await?
+                        }
+                    };
+                    proxy
+                        .wasi_http_incoming_handler()
+                        .call_handle(&mut store, req, out)
+                        .await?;
+                    Ok::<Proxy, wasmtime::Error>(proxy)
+                };
+                let run = std::pin::pin!(run);
+                tokio::select! {
+                    r = run => r.map_err(anyhow::Error::from),
+                    () = tokio::time::sleep(limit) => {
+                        // Set before the instance (and the response body it writes) is
+                        // dropped, so the body sees it when it ends.
+                        flag.store(true, Ordering::SeqCst);
+                        Err(anyhow!(Overtime(limit)))
+                    }
                 }
+            };
+            // Only an instance that answered whole is kept: one that trapped, ran out of
+            // time or was stopped mid-answer is dropped with its memory.
+            match result {
+                Ok(proxy) if reuse => {
+                    instances.give_back(Warm {
+                        store,
+                        proxy,
+                        uses: uses.saturating_add(1),
+                    });
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
             }
         });
         let mut guard = Cancel {

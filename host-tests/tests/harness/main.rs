@@ -15,5 +15,6 @@ mod face;
 mod listing;
 mod messages;
 mod oracle;
+mod reuse;
 mod tokens;
 mod wire_bytes;
