@@ -324,12 +324,12 @@ impl Parser {
         match name {
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&text(value));
             }
-            b"data" => self.append_data(&String::from_utf8_lossy(value))?,
+            b"data" => self.append_data(&text(value))?,
             // If the value contains NUL, ignore the field.
             b"id" if !value.contains(&0) => {
-                self.id = Some(String::from_utf8_lossy(value).into_owned());
+                self.id = Some(text(value).into_owned());
             }
             b"retry" => {
                 if let Some(millis) = parse_retry(value) {
@@ -426,6 +426,16 @@ fn reserve_amount(len: usize, capacity: usize, add: usize, limit: usize) -> usiz
     }
     let target = capacity.saturating_mul(2).min(limit).max(needed);
     target - len
+}
+
+/// A field's value as text, invalid UTF-8 replaced as the spec says. Valid text (nearly
+/// always) goes through `str::from_utf8`, which checks ASCII a word at a time, where
+/// `from_utf8_lossy` walks it chunk by chunk.
+fn text(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match core::str::from_utf8(value) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(value),
+    }
 }
 
 #[cfg(test)]
