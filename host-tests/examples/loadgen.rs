@@ -1,8 +1,10 @@
 //! A small closed-loop load generator: N clients, each with one kept-alive HTTP/1.1
 //! connection, send the same request back to back for a fixed time and read each answer to
 //! its end. It prints one JSON line: requests, failures, requests per second, p50 and p99
-//! latency, and (for streams) the p50 time to the first body bytes. `scripts/bench-peers`
-//! drives it, so every gateway is measured by the same client.
+//! latency, and (for streams) the p50 time to the first body bytes. With `--cpu NAME=PID`
+//! (Linux, repeatable) it also reads the CPU time, user and kernel, that process spent during
+//! the counted seconds, and prints it per counted request in microseconds. `scripts/bench-peers`
+//! and `scripts/bench-gateway` drive it, so every gateway is measured by the same client.
 //!
 //! ```sh
 //! cargo run --release -p mantle-host --example loadgen -- \
@@ -31,12 +33,15 @@ struct Options {
     clients: usize,
     secs: f64,
     warmup: f64,
+    /// Processes whose CPU time is read at the start and the end of the counted seconds.
+    cpu: Vec<(String, u32)>,
 }
 
 fn parse() -> Result<Options> {
     let mut args = std::env::args().skip(1);
     let (mut url, mut headers, mut body) = (None, Vec::new(), String::new());
     let (mut clients, mut secs, mut warmup) = (1, 5.0, 1.0);
+    let mut cpu = Vec::new();
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -50,6 +55,13 @@ fn parse() -> Result<Options> {
             "--clients" => clients = value()?.parse()?,
             "--secs" => secs = value()?.parse()?,
             "--warmup" => warmup = value()?.parse()?,
+            "--cpu" => {
+                let v = value()?;
+                let (name, pid) = v.split_once('=').context("--cpu is NAME=PID")?;
+                let pid: u32 = pid.parse().context("--cpu is NAME=PID")?;
+                cpu_seconds(pid)?;
+                cpu.push((name.to_owned(), pid));
+            }
             other => bail!("unknown option {other}"),
         }
     }
@@ -67,7 +79,32 @@ fn parse() -> Result<Options> {
         clients,
         secs,
         warmup,
+        cpu,
     })
+}
+
+/// Clock ticks per second of `/proc/PID/stat`'s times: 100 on every Linux that Rust's
+/// standard library supports (`USER_HZ`), and `getconf CLK_TCK` says so.
+const USER_HZ: f64 = 100.0;
+
+/// CPU time, user and kernel, that process `pid` has spent so far, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces and parentheses; the fields after it start
+    // past its last ')'. utime and stime are fields 14 and 15, the 12th and 13th after it.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("an unexpected /proc/PID/stat")?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut tick = || -> Result<f64> {
+        Ok(fields
+            .next()
+            .context("an unexpected /proc/PID/stat")?
+            .parse::<f64>()?)
+    };
+    Ok((tick()? + tick()?) / USER_HZ)
 }
 
 #[derive(Default)]
@@ -141,6 +178,20 @@ async fn main() -> Result<()> {
     let o = std::sync::Arc::new(parse()?);
     let start_counting = Instant::now() + Duration::from_secs_f64(o.warmup);
     let until = start_counting + Duration::from_secs_f64(o.secs);
+    let watched = o.cpu.clone();
+    let cpu_task = tokio::spawn(async move {
+        tokio::time::sleep_until(start_counting.into()).await;
+        let before: Vec<f64> = watched
+            .iter()
+            .map(|(_, pid)| cpu_seconds(*pid))
+            .collect::<Result<_>>()?;
+        tokio::time::sleep_until(until.into()).await;
+        let mut spent = Vec::new();
+        for ((name, pid), b) in watched.iter().zip(before) {
+            spent.push((name.clone(), cpu_seconds(*pid)? - b));
+        }
+        anyhow::Ok(spent)
+    });
     let tasks: Vec<_> = (0..o.clients)
         .map(|_| {
             let o = o.clone();
@@ -159,6 +210,19 @@ async fn main() -> Result<()> {
     }
     all.ok.sort();
     all.first_bytes.sort();
+    let counted = all.ok.len() + all.failed;
+    let cpu_us: serde_json::Map<String, serde_json::Value> = cpu_task
+        .await??
+        .into_iter()
+        .map(|(name, secs)| {
+            let per = if counted == 0 {
+                f64::NAN
+            } else {
+                secs * 1e6 / counted as f64
+            };
+            (name, serde_json::json!(per))
+        })
+        .collect();
     let line = serde_json::json!({
         "requests": all.ok.len(),
         "failed": all.failed,
@@ -167,6 +231,7 @@ async fn main() -> Result<()> {
         "p99_ms": percentile(&all.ok, 0.99),
         "first_bytes_p50_ms": percentile(&all.first_bytes, 0.5),
         "first_failure": all.first_failure,
+        "cpu_us_per_request": cpu_us,
     });
     println!("{line}");
     Ok(())
