@@ -873,6 +873,11 @@ impl Gateway {
         self.instances.created.load(Ordering::Relaxed)
     }
 
+    /// Instances kept for the next request now (`reuse_instances`).
+    pub fn idle_instances(&self) -> usize {
+        self.instances.idle.lock().map_or(0, |idle| idle.len())
+    }
+
     /// Requests answered by a kept instance so far (`reuse_instances`).
     pub fn instances_reused(&self) -> u64 {
         self.instances.reused.load(Ordering::Relaxed)

@@ -51,6 +51,19 @@ fn upstream_bodies(face: &Face) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the gateway keeps `n` instances: an instance goes back to the pool just after
+/// its answer ends, so a client quick enough may otherwise get a fresh one.
+async fn settle(face: &Face, n: usize) {
+    let gateway = &face.running.gateway;
+    for _ in 0..500 {
+        if gateway.idle_instances() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} instances kept, not {n}", gateway.idle_instances());
+}
+
 /// The access key id the last chat request upstream was signed with.
 fn last_signing_key(face: &Face) -> String {
     let requests = face.emulator.requests();
@@ -77,6 +90,7 @@ async fn a_kept_instance_answers_as_a_fresh_one_and_carries_nothing_over() {
         let request = chat_with(marker, i % 2 == 1);
         let (status, _, kept) = warm.post(&request).await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&kept));
+        settle(&warm, 1).await;
         let (_, _, new) = fresh.post(&request).await;
         // Byte for byte what a fresh instance answers, streams included.
         assert_eq!(without_times(&kept), without_times(&new), "request {i}");
@@ -105,6 +119,7 @@ async fn a_kept_instance_answers_as_a_fresh_one_and_carries_nothing_over() {
 async fn requests_at_once_get_instances_of_their_own() {
     let face = Face::start_with(&[], |c| c.reuse_instances = true).await;
     face.warm().await;
+    settle(&face, 1).await;
     let transcript = transcripts::openai_text(MODEL);
     face.emulator.set_script(
         Script::new(transcript.body.clone())
@@ -134,6 +149,7 @@ async fn requests_at_once_get_instances_of_their_own() {
         let (status, _, body) = call.await.unwrap();
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
+    settle(&face, 4).await;
     // The first instance was kept; the three that overlapped it were made for them, and
     // all four are kept for what follows.
     let gateway = &face.running.gateway;
@@ -141,6 +157,7 @@ async fn requests_at_once_get_instances_of_their_own() {
     let before = gateway.instances_created();
     for _ in 0..4 {
         face.warm().await;
+        settle(&face, 4).await;
     }
     assert_eq!(gateway.instances_created(), before);
 }
@@ -165,6 +182,7 @@ async fn new_credentials_reach_a_kept_instance() {
     .await;
     face.emulator.add_credentials(OTHER_KEY, OTHER_SECRET);
     face.warm().await;
+    settle(&face, 1).await;
     assert_eq!(last_signing_key(&face), KEY);
     // The refresher hands the gateway new keys: the kept instance signs with them at once.
     slot.set(Some(creds(OTHER_KEY, OTHER_SECRET)));
@@ -183,6 +201,7 @@ async fn an_instance_that_failed_is_not_kept() {
     .await;
     let gateway = face.running.gateway.clone();
     face.warm().await;
+    settle(&face, 1).await;
     assert_eq!(gateway.instances_created(), 1);
     // A request that runs the instance out of memory: it traps, and is dropped.
     let big =
@@ -190,6 +209,7 @@ async fn an_instance_that_failed_is_not_kept() {
     let (status, _, _) = face.post(&big).await;
     assert_eq!(status, 500);
     face.warm().await;
+    settle(&face, 1).await;
     assert_eq!(
         gateway.instances_created(),
         2,
@@ -206,6 +226,7 @@ async fn an_instance_that_failed_is_not_kept() {
     let (status, _, _) = face.post(&chat_with("late", false)).await;
     assert_eq!(status, 504);
     face.warm().await;
+    settle(&face, 1).await;
     assert_eq!(
         gateway.instances_created(),
         3,
@@ -235,6 +256,7 @@ async fn an_instance_that_failed_is_not_kept() {
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     face.warm().await;
+    settle(&face, 1).await;
     assert_eq!(
         gateway.instances_created(),
         4,
