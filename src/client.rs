@@ -166,8 +166,8 @@ impl Resolved {
     /// What a listing depends on, without a secret: the base URL, the region and a
     /// fingerprint of the credential (the first 16 hex digits of the SHA-256 of the bearer
     /// token, or of the access key id tokens are minted with). Hex, 32 digits.
-    fn identity(&self) -> String {
-        self.identity.clone()
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     fn work_out_identity(region: &str, base: &BaseUrl, auth: &Auth) -> String {
@@ -231,6 +231,11 @@ fn looks_like_access_key_id(s: &str) -> bool {
 }
 
 impl Client {
+    /// The settings this client was made from.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// A client; nothing is checked until first use.
     pub fn new(settings: Settings) -> Client {
         Client {
@@ -290,7 +295,7 @@ impl Client {
     /// digest of the base URL, the region and a fingerprint of the credential (never the
     /// credential itself). Clients of different upstreams or credentials have different keys.
     pub fn cache_identity(&mut self, host: &dyn Host) -> Result<String> {
-        self.resolve(host).map(|r| r.identity())
+        self.resolve(host).map(|r| r.identity().to_owned())
     }
 
     /// The models of the last successful discovery and when they were found, for a host that
@@ -377,7 +382,7 @@ impl Client {
         })?;
         let models = found.models;
         self.models = Some(CachedModels {
-            identity: resolved.identity(),
+            identity: resolved.identity().to_owned(),
             fetched_at: host.now(),
             models: models.clone(),
             diagnostics: found.diagnostics,

@@ -302,13 +302,15 @@ impl WasiBody {
             }
             // A kept timer fires no later than this wait's deadline; one that would fire
             // later (the time-out is shorter now) is replaced.
-            if self.timer.as_ref().is_none_or(|(_, at)| *at > deadline) {
-                let timer = monotonic_clock::subscribe_duration(deadline - now);
-                self.timer = Some((timer, deadline));
+            if self.timer.as_ref().is_some_and(|(_, at)| *at > deadline) {
+                self.timer = None;
             }
-            let Some((timer, _)) = &self.timer else {
-                continue;
-            };
+            let (timer, _) = self.timer.get_or_insert_with(|| {
+                (
+                    monotonic_clock::subscribe_duration(deadline - now),
+                    deadline,
+                )
+            });
             if poll::poll(&[ready, timer]).contains(&0) {
                 return Ok(());
             }
