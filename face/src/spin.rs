@@ -153,9 +153,9 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         Err(e) => {
             eprintln!("mantle face: {e}");
             if is_messages_path(path) {
-                return respond_anthropic_error(out, &e).await;
+                return respond_anthropic_error(out, &e);
             }
-            return respond_error(out, &e).await;
+            return respond_error(out, &e);
         }
     };
     if !face.authorized(&request) {
@@ -166,11 +166,11 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         } else {
             face::openai_error(message, "invalid_request_error", "invalid_api_key")
         };
-        return respond(out, 401, &[("www-authenticate", "Bearer")], body).await;
+        return respond(out, 401, &[("www-authenticate", "Bearer")], body);
     }
     let method = request.method();
     match (path, &method) {
-        ("/v1/models", Method::Get) => models(face, out).await,
+        ("/v1/models", Method::Get) => models(face, out),
         ("/v1/chat/completions", Method::Post) => chat(face, request, out).await,
         ("/v1/responses", Method::Post) => responses(face, request, out).await,
         ("/v1/messages", Method::Post) => anthropic_messages(face, request, out, false).await,
@@ -182,7 +182,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
                 "invalid_request_error",
                 &format!("{method} is not allowed on {path}"),
             );
-            respond(out, 405, &[], body).await;
+            respond(out, 405, &[], body);
         }
         (path, _) if is_messages_path(path) => {
             let body = messages::anthropic_error(
@@ -191,7 +191,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
                     "no route {path}: this gateway serves POST /v1/messages and POST /v1/messages/count_tokens"
                 ),
             );
-            respond(out, 404, &[], body).await;
+            respond(out, 404, &[], body);
         }
         ("/v1/models" | "/v1/chat/completions" | "/v1/responses", _) => {
             let body = face::openai_error(
@@ -199,7 +199,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
                 "invalid_request_error",
                 "method_not_allowed",
             );
-            respond(out, 405, &[], body).await;
+            respond(out, 405, &[], body);
         }
         _ => {
             let body = face::openai_error(
@@ -209,7 +209,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
                 "invalid_request_error",
                 "unknown_url",
             );
-            respond(out, 404, &[], body).await;
+            respond(out, 404, &[], body);
         }
     }
 }
@@ -222,9 +222,8 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
 /// Only the tenant's configuration and what it derives are kept, never a request.
 static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
 
-/// A tenant's client and the settings it was made from.
+/// A tenant's client.
 struct Kept {
-    settings: Settings,
     client: Client,
     /// When the listing held in the key-value store was found, as far as this client knows
     /// (seeded from it, or saved to it), so an unchanged listing is not written again.
@@ -250,7 +249,6 @@ impl core::ops::DerefMut for Tenant {
 impl Drop for Tenant {
     fn drop(&mut self) {
         let empty = Kept {
-            settings: Settings::default(),
             client: Client::new(Settings::default()),
             stored_at: None,
         };
@@ -267,13 +265,12 @@ impl Drop for Tenant {
 fn client(face: Face, host: &WasiHost) -> Tenant {
     let kept = KEPT.lock().ok().and_then(|mut slot| slot.take());
     if let Some(kept) = kept
-        && kept.settings == face.settings
+        && *kept.client.settings() == face.settings
     {
         return Tenant(kept);
     }
     let mut tenant = Tenant(Kept {
-        client: Client::new(face.settings.clone()),
-        settings: face.settings,
+        client: Client::new(face.settings),
         stored_at: None,
     });
     let Ok(identity) = tenant.cache_identity(host) else {
@@ -341,19 +338,19 @@ fn save_discovered(tenant: &mut Tenant, host: &WasiHost) {
     }
 }
 
-async fn models(face: Face, out: ResponseOutparam) {
+fn models(face: Face, out: ResponseOutparam) {
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
     let listing = match client.list(&mut host) {
         Ok(l) => l,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     save_discovered(&mut client, &host);
     for d in &listing.diagnostics {
         eprintln!("mantle face: models: {d}");
     }
     let body = face::models_response(&listing.models, host.now());
-    respond(out, 200, &[("content-type", "application/json")], body).await;
+    respond(out, 200, &[("content-type", "application/json")], body);
 }
 
 /// Reads the request body, refusing more than `max` bytes.
@@ -409,17 +406,17 @@ fn open_chat(face: Face, request: &ChatRequest) -> Result<(WasiHost, ChatStream)
 async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     let parsed = match face::parse_chat_request(&body) {
         Ok(p) => p,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     drop(body);
     let model = &parsed.request.model;
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     for d in stream.diagnostics() {
         eprintln!("mantle face: {model}: {d}");
@@ -430,11 +427,11 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => collector.event(event),
-                Err(e) => return respond_error(out, &e).await,
+                Err(e) => return respond_error(out, &e),
             }
         }
         let body = collector.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body).await;
+        return respond(out, 200, &[("content-type", "application/json")], body);
     }
     let mut answer = Answer::event_stream(out);
     let writer = ChunkWriter::new(model, created, parsed.include_usage);
@@ -486,15 +483,15 @@ impl FrameWriter for ResponsesWriter {
 /// upstream chunk gave goes out in one write. The finish is always last: the client gets
 /// everything at once, and the rest of the upstream body is read afterwards. A failed write
 /// means the client went away; dropping the stream then closes the upstream request.
-fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, sink: &mut Answer, model: &str) {
+fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, answer: &mut Answer, model: &str) {
     let mut frames = Vec::new();
     loop {
         match stream.next_event() {
             Some(Ok(event @ ChatEvent::Finish(_))) => {
                 writer.event(&event, &mut frames);
                 writer.end(&mut frames);
-                let _ = sink.send(&frames);
-                sink.finish();
+                let _ = answer.send(&frames);
+                answer.finish();
                 while stream.next_event().is_some() {}
                 return;
             }
@@ -502,18 +499,18 @@ fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, sink: &mut Answe
             Some(Err(e)) => {
                 eprintln!("mantle face: stream of {model} ended early: {e}");
                 writer.error(&e, &mut frames);
-                let _ = sink.send(&frames);
+                let _ = answer.send(&frames);
                 return;
             }
             None => {
                 writer.end(&mut frames);
-                let _ = sink.send(&frames);
+                let _ = answer.send(&frames);
                 return;
             }
         }
         if !stream.buffered()
             && !frames.is_empty()
-            && sink.send(&core::mem::take(&mut frames)).is_err()
+            && answer.send(&core::mem::take(&mut frames)).is_err()
         {
             return;
         }
@@ -540,11 +537,11 @@ async fn anthropic_messages(
         .join(",");
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     let peeked = match messages::peek(&body) {
         Ok(p) => p,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
@@ -553,7 +550,7 @@ async fn anthropic_messages(
     let id = mantle_provider::model::model_id(model);
     let lookup = match client.lookup(&mut host, id) {
         Ok(l) => l,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     save_discovered(&mut client, &host);
     let api = match &lookup.model {
@@ -562,7 +559,7 @@ async fn anthropic_messages(
             let e = Error::ModelNotFound(format!(
                 "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
             ));
-            return respond_anthropic_error(out, &e).await;
+            return respond_anthropic_error(out, &e);
         }
         None => mantle_provider::discovery::default_api(id, Api::OpenaiCompletions),
     };
@@ -578,23 +575,23 @@ async fn anthropic_messages(
             beta: (!beta.is_empty()).then_some(beta),
             stream: peeked.stream && !count_tokens,
         };
-        return pass_through(&mut client, &mut host, raw, out).await;
+        return pass_through(&mut client, &mut host, raw, out);
     }
     if count_tokens {
         let e = Error::InvalidRequest(format!(
             "token counting is served for Claude models only, not for {model}"
         ));
-        return respond_anthropic_error(out, &e).await;
+        return respond_anthropic_error(out, &e);
     }
     let mut parsed = match messages::parse_request(&body) {
         Ok(p) => p,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     drop(body);
     parsed.request.model = id.to_owned();
     let mut stream = match client.chat_stream(&mut host, &parsed.request) {
         Ok(s) => s,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     let created = host.now();
     if !parsed.stream {
@@ -602,11 +599,11 @@ async fn anthropic_messages(
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => collector.event(event),
-                Err(e) => return respond_anthropic_error(out, &e).await,
+                Err(e) => return respond_anthropic_error(out, &e),
             }
         }
         let body = collector.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body).await;
+        return respond(out, 200, &[("content-type", "application/json")], body);
     }
     let mut answer = Answer::event_stream(out);
     let writer = EventWriter::new(model, created);
@@ -615,16 +612,11 @@ async fn anthropic_messages(
 
 /// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
 /// a stream event by event as it arrives ([`Relay`]), a whole answer once it is all in.
-async fn pass_through(
-    client: &mut Client,
-    host: &mut WasiHost,
-    raw: RawMessages,
-    out: ResponseOutparam,
-) {
+fn pass_through(client: &mut Client, host: &mut WasiHost, raw: RawMessages, out: ResponseOutparam) {
     let stream = raw.stream;
     let mut answer = match client.anthropic_passthrough(host, raw) {
         Ok(a) => a,
-        Err(e) => return respond_anthropic_error(out, &e).await,
+        Err(e) => return respond_anthropic_error(out, &e),
     };
     if !stream {
         let mut body = Vec::new();
@@ -634,14 +626,14 @@ async fn pass_through(
                     let e = Error::Protocol(format!(
                         "the upstream answer is larger than {MAX_WHOLE_ANSWER} bytes"
                     ));
-                    return respond_anthropic_error(out, &e).await;
+                    return respond_anthropic_error(out, &e);
                 }
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(e) => {
                     let e =
                         Error::Truncated(format!("the upstream answer broke off: {}", e.message()));
-                    return respond_anthropic_error(out, &e).await;
+                    return respond_anthropic_error(out, &e);
                 }
             }
         }
@@ -649,9 +641,9 @@ async fn pass_through(
             .header("content-type")
             .unwrap_or("application/json")
             .to_owned();
-        return respond(out, 200, &[("content-type", &content_type)], body).await;
+        return respond(out, 200, &[("content-type", &content_type)], body);
     }
-    let mut sink = Answer::event_stream(out);
+    let mut reply = Answer::event_stream(out);
     let mut relay = Relay::new();
     loop {
         let mut bytes = Vec::new();
@@ -679,7 +671,7 @@ async fn pass_through(
         };
         // The client went away when a write fails; dropping the answer closes the upstream
         // request.
-        if !bytes.is_empty() && sink.send(&bytes).is_err() {
+        if !bytes.is_empty() && reply.send(&bytes).is_err() {
             return;
         }
         if ended {
@@ -700,7 +692,7 @@ fn outgoing(status: u16, headers: &[(&str, &str)]) -> OutgoingResponse {
     response
 }
 
-async fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], body: Vec<u8>) {
+fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], body: Vec<u8>) {
     let mut all: Vec<(&str, &str)> = headers.to_vec();
     if !all.iter().any(|(k, _)| *k == "content-type") {
         all.push(("content-type", "application/json"));
@@ -771,7 +763,7 @@ impl Drop for Answer {
     }
 }
 
-async fn respond_error(out: ResponseOutparam, error: &Error) {
+fn respond_error(out: ResponseOutparam, error: &Error) {
     let ErrorResponse {
         status,
         headers,
@@ -781,10 +773,10 @@ async fn respond_error(out: ResponseOutparam, error: &Error) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    respond(out, status, &headers, body).await;
+    respond(out, status, &headers, body);
 }
 
-async fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
+fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
     let ErrorResponse {
         status,
         headers,
@@ -794,7 +786,7 @@ async fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    respond(out, status, &headers, body).await;
+    respond(out, status, &headers, body);
 }
 
 /// `POST /v1/responses`: the Responses API for every model. The request becomes the
@@ -803,17 +795,17 @@ async fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
 async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     let parsed = match crate::responses::parse_responses_request(&body) {
         Ok(p) => p,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     drop(body);
     let model = &parsed.request.model;
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
-        Err(e) => return respond_error(out, &e).await,
+        Err(e) => return respond_error(out, &e),
     };
     let mut writer = ResponsesWriter::new(model, host.now(), parsed.effort.clone(), parsed.stream);
     let mut frames = Vec::new();
@@ -821,11 +813,11 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => writer.event(&event, &mut frames),
-                Err(e) => return respond_error(out, &e).await,
+                Err(e) => return respond_error(out, &e),
             }
         }
         let body = writer.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body).await;
+        return respond(out, 200, &[("content-type", "application/json")], body);
     }
     let mut answer = Answer::event_stream(out);
     pump(&mut stream, writer, &mut answer, model);
