@@ -198,6 +198,13 @@ impl Script {
         }
     }
 
+    /// `body` in two writes with `pause` between them: an answer that stalls halfway.
+    pub fn halves(body: impl Into<String>, pause: Duration) -> Script {
+        let body = body.into();
+        let half = body.len() / 2 + 1;
+        Script::new(body).chunked(half).with_delay(pause)
+    }
+
     /// The same script in writes of `bytes` bytes.
     pub fn chunked(mut self, bytes: usize) -> Script {
         self.chunk_size = Some(bytes);

@@ -119,10 +119,11 @@ async fn run_python(file: &str, env: &[(&str, String)]) {
     assert!(!stderr.contains("skipped"), "{stderr}");
 }
 
-/// `mantle-host serve --emulate` with gateway key `key`, its URL, and a task that drains its
-/// log (and gives it back once the gateway is killed).
+/// `mantle-host serve --emulate` with gateway key `key` and `flags`, its URL, and a task that
+/// drains its log (and gives it back once the gateway is killed).
 async fn serve_emulate(
     key: &str,
+    flags: &[&str],
 ) -> (
     tokio::process::Child,
     String,
@@ -130,6 +131,7 @@ async fn serve_emulate(
 ) {
     let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_mantle-host"))
         .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
+        .args(flags)
         .env("MANTLE_GATEWAY_KEY", key)
         .env("MANTLE_FACE", build::face().expect("the face builds"))
         .env_remove("AWS_BEARER_TOKEN_BEDROCK")
@@ -168,7 +170,7 @@ async fn serve_emulate(
 #[tokio::test]
 async fn openai_client_through_mantle_host_serve_emulate() {
     let key = "gw-client-test-key";
-    let (mut serve, url, drain) = serve_emulate(key).await;
+    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
     run_python(
         "test_openai_client.py",
         &[
@@ -185,7 +187,7 @@ async fn openai_client_through_mantle_host_serve_emulate() {
 #[tokio::test]
 async fn openai_responses_through_mantle_host_serve_emulate() {
     let key = "gw-responses-test-key";
-    let (mut serve, url, drain) = serve_emulate(key).await;
+    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
     run_python(
         "test_openai_responses.py",
         &[
@@ -241,7 +243,7 @@ async fn anthropic_client_with_a_token_minted_by_the_component() {
 #[tokio::test]
 async fn anthropic_client_through_mantle_host_serve_emulate() {
     let key = "gw-anthropic-client-test-key";
-    let (mut serve, url, drain) = serve_emulate(key).await;
+    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
     let anthropic_url = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
     run_python(
         "test_anthropic_face.py",
@@ -251,6 +253,33 @@ async fn anthropic_client_through_mantle_host_serve_emulate() {
         ],
     )
     .await;
+    serve.kill().await.unwrap();
+    let rest = drain.await.unwrap();
+    assert!(!rest.contains(key), "the gateway key appeared in the log");
+}
+
+/// The openai and anthropic SDKs' suites, one after the other, against one gateway that keeps
+/// its instances: every request after the first few is served by a kept instance, and each
+/// answer must be what the suites expect of a fresh one.
+#[tokio::test]
+async fn sdk_clients_through_kept_instances() {
+    let key = "gw-kept-instances-test-key";
+    let (mut serve, url, drain) = serve_emulate(key, &["--reuse-instances"]).await;
+    let anthropic_url = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+    for (file, base) in [
+        ("test_openai_client.py", url.clone()),
+        ("test_openai_responses.py", url.clone()),
+        ("test_anthropic_face.py", anthropic_url),
+    ] {
+        run_python(
+            file,
+            &[
+                ("MANTLE_FACE_URL", base),
+                ("MANTLE_GATEWAY_KEY", key.to_owned()),
+            ],
+        )
+        .await;
+    }
     serve.kill().await.unwrap();
     let rest = drain.await.unwrap();
     assert!(!rest.contains(key), "the gateway key appeared in the log");
@@ -319,7 +348,7 @@ async fn claude_code(base_url: &str, key: &str, model: &str, args: &[&str]) -> V
 #[tokio::test]
 async fn claude_code_through_mantle_host_serve_emulate() {
     let key = "gw-agent-test-key-0123";
-    let (mut serve, url, drain) = serve_emulate(key).await;
+    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
     let base = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
     let claude = transcripts::CLAUDE_MODEL;
     let open = transcripts::OPENAI_MODEL;

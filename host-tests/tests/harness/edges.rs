@@ -352,11 +352,10 @@ async fn connections_past_the_cap_get_503_then_are_served_again() {
 async fn a_deadline_that_cuts_a_stream_sends_an_error_chunk_and_no_done() {
     let (emulator, served) = serve_with(&["--request-timeout", "2"], None).await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
-    emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_secs(5)),
-    );
+    emulator.set_script(Script::halves(
+        transcript.body.clone(),
+        Duration::from_secs(5),
+    ));
     let (status, _, body) = served.chat(true).await;
     assert_eq!(status, 200);
     let data = crate::face::sse_data(&body);

@@ -39,6 +39,9 @@ pub fn variables(base_url: &str, extra: &[(&str, &str)]) -> BTreeMap<String, Str
         .expect("the variables render")
 }
 
+/// What a request got: status, headers, body.
+pub type Reply = (u16, Vec<(String, String)>, Bytes);
+
 pub struct Face {
     pub emulator: Emulator,
     pub running: Running,
@@ -96,6 +99,27 @@ impl Face {
             body.to_string(),
         )
         .await
+    }
+
+    /// [`Face::post`] on a task of its own, for requests that must overlap.
+    pub fn spawn_post(&self, body: &Value) -> tokio::task::JoinHandle<Reply> {
+        let addr = self.running.addr;
+        let body = Bytes::from(body.to_string());
+        tokio::spawn(async move {
+            let auth = format!("Bearer {GATEWAY_KEY}");
+            http_request(
+                addr,
+                "POST",
+                "/v1/chat/completions",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await
+            .unwrap()
+        })
     }
 
     /// One chat, so the discovered models are in the key-value store and what a test scripts
@@ -610,11 +634,10 @@ async fn a_request_past_the_deadline_is_stopped() {
     let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 200);
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
-    face.emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_secs(3)),
-    );
+    face.emulator.set_script(Script::halves(
+        transcript.body.clone(),
+        Duration::from_secs(3),
+    ));
     let started = std::time::Instant::now();
     let (status, _, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
@@ -632,28 +655,9 @@ async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
     let face = Face::start_with(&[], |c| c.max_instances = 1).await;
     face.warm().await;
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
-    face.emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_millis(800))
-            .times(1),
-    );
-    let slow = {
-        let addr = face.running.addr;
-        let body = chat("openai.gpt-oss-120b", false).to_string();
-        tokio::spawn(async move {
-            let auth = format!("Bearer {GATEWAY_KEY}");
-            http_request(
-                addr,
-                "POST",
-                "/v1/chat/completions",
-                &[("authorization", &auth)],
-                body.into(),
-            )
-            .await
-            .unwrap()
-        })
-    };
+    face.emulator
+        .set_script(Script::halves(transcript.body.clone(), Duration::from_millis(800)).times(1));
+    let slow = face.spawn_post(&chat("openai.gpt-oss-120b", false));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, headers, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use mantle_host::credentials::{AwsCredentials, CredentialSlot};
-use mantle_host::emulator::{Script, http_request};
+use mantle_host::emulator::Script;
 use mantle_host::token_check;
 use mantle_host::transcripts;
 use serde_json::{Value, json};
@@ -121,29 +120,10 @@ async fn requests_at_once_get_instances_of_their_own() {
     face.warm().await;
     settle(&face, 1).await;
     let transcript = transcripts::openai_text(MODEL);
-    face.emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_millis(300))
-            .times(4),
-    );
-    let addr = face.running.addr;
+    face.emulator
+        .set_script(Script::halves(transcript.body.clone(), Duration::from_millis(300)).times(4));
     let calls: Vec<_> = (0..4)
-        .map(|i| {
-            let body = chat_with(&format!("parallel-{i}"), false).to_string();
-            tokio::spawn(async move {
-                let auth = format!("Bearer {GATEWAY_KEY}");
-                http_request(
-                    addr,
-                    "POST",
-                    "/v1/chat/completions",
-                    &[("authorization", &auth)],
-                    Bytes::from(body),
-                )
-                .await
-                .unwrap()
-            })
-        })
+        .map(|i| face.spawn_post(&chat_with(&format!("parallel-{i}"), false)))
         .collect();
     for call in calls {
         let (status, _, body) = call.await.unwrap();
@@ -217,12 +197,8 @@ async fn an_instance_that_failed_is_not_kept() {
     );
     // A request stopped at the deadline: dropped as well.
     let transcript = transcripts::openai_text(MODEL);
-    face.emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_secs(3))
-            .times(1),
-    );
+    face.emulator
+        .set_script(Script::halves(transcript.body.clone(), Duration::from_secs(3)).times(1));
     let (status, _, _) = face.post(&chat_with("late", false)).await;
     assert_eq!(status, 504);
     face.warm().await;
@@ -233,12 +209,8 @@ async fn an_instance_that_failed_is_not_kept() {
         "the stopped instance was kept"
     );
     // A client that goes away mid-stream: its instance is stopped and dropped.
-    face.emulator.set_script(
-        Script::new(transcript.body.clone())
-            .chunked(transcript.body.len() / 2 + 1)
-            .with_delay(Duration::from_millis(500))
-            .times(1),
-    );
+    face.emulator
+        .set_script(Script::halves(transcript.body.clone(), Duration::from_millis(500)).times(1));
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let body = chat_with("gone", true).to_string();
