@@ -234,8 +234,9 @@ fn classify(
     http::classify_error(what, status, retry_after_header, body, secrets)
 }
 
-/// `error.type` and `error.code` of an OpenAI-shaped body, lowercase.
-fn error_words(body: &[u8]) -> String {
+/// `error.type` and `error.code` (or `type` and `code`) of an OpenAI-shaped body, lowercase;
+/// the Responses route's errors have the same shape.
+pub(crate) fn error_words(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
         Err(_) => String::new(),
@@ -247,12 +248,17 @@ fn error_words_of(error: &serde_json::Value) -> String {
     ["type", "code"]
         .iter()
         .filter_map(|k| error.get(k))
-        .map(|v| match v {
-            serde_json::Value::String(s) => s.to_ascii_lowercase(),
-            other => other.to_string(),
-        })
+        .map(error_word)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// An error's `type` or `code` as text, lowercase.
+pub(crate) fn error_word(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.to_ascii_lowercase(),
+        other => other.to_string(),
+    }
 }
 
 /// The HTTP status an error reported inside a stream stands for: its numeric `code` or
@@ -475,8 +481,8 @@ impl Mapper {
     }
 }
 
-/// A position as the events carry it (bounded by [`MAX_TOOL_CALLS`]).
-fn ordinal(index: usize) -> u32 {
+/// A position as the events carry it (bounded by the route's `MAX_TOOL_CALLS`).
+pub(crate) fn ordinal(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 

@@ -19,6 +19,7 @@ use crate::chat::{
 };
 use crate::error::{Error, Result};
 use crate::http::{self, upstream_message};
+use crate::openai::{error_word, error_words, ordinal};
 use crate::secrets::Secrets;
 use crate::sse;
 use crate::wire::responses as wire;
@@ -209,7 +210,7 @@ fn classify(
             ));
         }
         if matches!(status, 400 | 413 | 422)
-            && (is_context_overflow(&said) || words(body).contains("context_length"))
+            && (is_context_overflow(&said) || error_words(body).contains("context_length"))
         {
             return Error::ContextOverflow(answered);
         }
@@ -221,27 +222,6 @@ fn classify(
         };
     }
     http::classify_error(what, status, retry_after_header, body, secrets)
-}
-
-/// `error.type` and `error.code` (or `type` and `code`) of an error body, lowercase.
-fn words(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => words_of(value.get("error").unwrap_or(&value)),
-        Err(_) => String::new(),
-    }
-}
-
-/// `type` and `code` of an error object, lowercase.
-fn words_of(error: &serde_json::Value) -> String {
-    ["type", "code"]
-        .iter()
-        .filter_map(|k| error.get(k))
-        .map(|v| match v {
-            serde_json::Value::String(s) => s.to_ascii_lowercase(),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The HTTP status an error reported inside a stream stands for, read from its `code`.
@@ -316,7 +296,7 @@ impl StreamMapper for Mapper {
                     .as_ref()
                     .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
                     .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
-                    .map(code_text)
+                    .map(error_word)
                     .unwrap_or_default();
                 return Err(stream_error(&code, data));
             }
@@ -324,7 +304,7 @@ impl StreamMapper for Mapper {
                 let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
                 let code = error
                     .and_then(|e| e.get("code"))
-                    .map(code_text)
+                    .map(error_word)
                     .unwrap_or_default();
                 // The error object alone, so the message quoted is the upstream's words.
                 let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
@@ -535,14 +515,6 @@ fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
     }
 }
 
-/// An error `code` as text, lowercase.
-fn code_text(code: &serde_json::Value) -> String {
-    match code {
-        serde_json::Value::String(s) => s.to_ascii_lowercase(),
-        other => other.to_string(),
-    }
-}
-
 /// The typed error of an `error` or `response.failed` event with this `code`.
 fn stream_error(code: &str, data: &str) -> Error {
     let status = stream_error_status(code);
@@ -553,11 +525,6 @@ fn stream_error(code: &str, data: &str) -> Error {
         data.as_bytes(),
         &Secrets::default(),
     )
-}
-
-/// A position as the events carry it (bounded by [`MAX_TOOL_CALLS`]).
-fn ordinal(index: usize) -> u32 {
-    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
