@@ -167,38 +167,39 @@ async fn serve_emulate(
     (serve, url, drain)
 }
 
-#[tokio::test]
-async fn openai_client_through_mantle_host_serve_emulate() {
-    let key = "gw-client-test-key";
-    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
-    run_python(
-        "test_openai_client.py",
-        &[
-            ("MANTLE_FACE_URL", url),
-            ("MANTLE_GATEWAY_KEY", key.to_owned()),
-        ],
-    )
-    .await;
+/// The SDK suites `files`, one after the other, against one `mantle-host serve --emulate`
+/// with gateway key `key` and `flags`; the key must never reach the gateway's log. The
+/// Anthropic suite gets the base URL without `/v1`, as the Anthropic SDK wants it.
+async fn suites_through_serve(key: &str, flags: &[&str], files: &[&str]) {
+    let (mut serve, url, drain) = serve_emulate(key, flags).await;
+    for file in files {
+        let base = if file.contains("anthropic") {
+            url.trim_end_matches('/').trim_end_matches("/v1").to_owned()
+        } else {
+            url.clone()
+        };
+        run_python(
+            file,
+            &[
+                ("MANTLE_FACE_URL", base),
+                ("MANTLE_GATEWAY_KEY", key.to_owned()),
+            ],
+        )
+        .await;
+    }
     serve.kill().await.unwrap();
     let rest = drain.await.unwrap();
     assert!(!rest.contains(key), "the gateway key appeared in the log");
 }
 
 #[tokio::test]
+async fn openai_client_through_mantle_host_serve_emulate() {
+    suites_through_serve("gw-client-test-key", &[], &["test_openai_client.py"]).await;
+}
+
+#[tokio::test]
 async fn openai_responses_through_mantle_host_serve_emulate() {
-    let key = "gw-responses-test-key";
-    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
-    run_python(
-        "test_openai_responses.py",
-        &[
-            ("MANTLE_FACE_URL", url),
-            ("MANTLE_GATEWAY_KEY", key.to_owned()),
-        ],
-    )
-    .await;
-    serve.kill().await.unwrap();
-    let rest = drain.await.unwrap();
-    assert!(!rest.contains(key), "the gateway key appeared in the log");
+    suites_through_serve("gw-responses-test-key", &[], &["test_openai_responses.py"]).await;
 }
 
 #[tokio::test]
@@ -242,20 +243,12 @@ async fn anthropic_client_with_a_token_minted_by_the_component() {
 
 #[tokio::test]
 async fn anthropic_client_through_mantle_host_serve_emulate() {
-    let key = "gw-anthropic-client-test-key";
-    let (mut serve, url, drain) = serve_emulate(key, &[]).await;
-    let anthropic_url = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
-    run_python(
-        "test_anthropic_face.py",
-        &[
-            ("MANTLE_FACE_URL", anthropic_url),
-            ("MANTLE_GATEWAY_KEY", key.to_owned()),
-        ],
+    suites_through_serve(
+        "gw-anthropic-client-test-key",
+        &[],
+        &["test_anthropic_face.py"],
     )
     .await;
-    serve.kill().await.unwrap();
-    let rest = drain.await.unwrap();
-    assert!(!rest.contains(key), "the gateway key appeared in the log");
 }
 
 /// The openai and anthropic SDKs' suites, one after the other, against one gateway that keeps
@@ -263,26 +256,16 @@ async fn anthropic_client_through_mantle_host_serve_emulate() {
 /// answer must be what the suites expect of a fresh one.
 #[tokio::test]
 async fn sdk_clients_through_kept_instances() {
-    let key = "gw-kept-instances-test-key";
-    let (mut serve, url, drain) = serve_emulate(key, &["--reuse-instances"]).await;
-    let anthropic_url = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
-    for (file, base) in [
-        ("test_openai_client.py", url.clone()),
-        ("test_openai_responses.py", url.clone()),
-        ("test_anthropic_face.py", anthropic_url),
-    ] {
-        run_python(
-            file,
-            &[
-                ("MANTLE_FACE_URL", base),
-                ("MANTLE_GATEWAY_KEY", key.to_owned()),
-            ],
-        )
-        .await;
-    }
-    serve.kill().await.unwrap();
-    let rest = drain.await.unwrap();
-    assert!(!rest.contains(key), "the gateway key appeared in the log");
+    suites_through_serve(
+        "gw-kept-instances-test-key",
+        &["--reuse-instances"],
+        &[
+            "test_openai_client.py",
+            "test_openai_responses.py",
+            "test_anthropic_face.py",
+        ],
+    )
+    .await;
 }
 
 /// The text a transcript answers with.
