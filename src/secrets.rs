@@ -167,7 +167,7 @@ fn forms(secret: &str) -> Vec<String> {
     }
     let core = secret.strip_prefix(TOKEN_PREFIX).unwrap_or(secret);
     out.push(core.to_owned());
-    out.push(percent_encode(core));
+    out.push(crate::sigv4::uri_encode(core));
     if let Some(decoded) = percent_decode(core) {
         out.push(decoded);
     }
@@ -201,19 +201,6 @@ fn forms(secret: &str) -> Vec<String> {
                     out.push(decoded);
                 }
             }
-        }
-    }
-    out
-}
-
-/// `text` with every byte but RFC 3986's unreserved ones written `%XX`.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
         }
     }
     out
