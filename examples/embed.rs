@@ -249,8 +249,13 @@ mod tests {
                 report.models.iter().any(|m| m == "openai.gpt-oss-120b"),
                 "{report:?}"
             );
+            // Claude Opus 4.7 is listed under Mantle's catalog id; `claude-opus-4.7`, as a
+            // Genesis configuration calls it, is streamed above all the same.
             assert!(
-                report.models.iter().any(|m| m == "claude-opus-4.7"),
+                report
+                    .models
+                    .iter()
+                    .any(|m| m == "anthropic.claude-opus-4-7"),
                 "{report:?}"
             );
             for (model, text, batches) in &report.chats {

@@ -46,6 +46,7 @@ pub fn thinking_budget(effort: ReasoningEffort) -> u32 {
 }
 
 /// The JSON body of a streamed Messages request.
+/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
 ///
 /// - `max_tokens` (required) is the request's value, else `max_tokens_cap` (the model's
 ///   limit), and never above the cap.
@@ -79,15 +80,23 @@ pub fn thinking_budget(effort: ReasoningEffort) -> u32 {
 /// Each change leaves a line in `notes`, so no forbidden combination is ever sent.
 pub fn build_request(
     req: &ChatRequest,
+    model: &str,
     max_tokens_cap: u32,
     supports_thinking: bool,
 ) -> Result<String> {
-    build_request_noting(req, max_tokens_cap, supports_thinking, &mut Vec::new())
+    build_request_noting(
+        req,
+        model,
+        max_tokens_cap,
+        supports_thinking,
+        &mut Vec::new(),
+    )
 }
 
 /// [`build_request`], saying in `notes` what the thinking rules changed.
 pub fn build_request_noting(
     req: &ChatRequest,
+    model: &str,
     max_tokens_cap: u32,
     supports_thinking: bool,
     notes: &mut Vec<String>,
@@ -233,7 +242,7 @@ pub fn build_request_noting(
         None => None,
     };
     let body = wire::Request {
-        model: crate::model::model_id(&req.model),
+        model,
         max_tokens,
         stream: true,
         system: (!system.is_empty()).then(|| system.join("\n\n")),
@@ -1044,7 +1053,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
     // ---- Request building: a conversation → the JSON body. ----
 
     fn body(req: &ChatRequest, cap: u32, thinking: bool) -> Value {
-        serde_json::from_str(&build_request(req, cap, thinking).unwrap()).unwrap()
+        serde_json::from_str(&build_request(req, &req.model, cap, thinking).unwrap()).unwrap()
     }
 
     #[test]
@@ -1097,7 +1106,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
 
     fn notes_of(req: &ChatRequest) -> (Value, Vec<String>) {
         let mut notes = Vec::new();
-        let b = build_request_noting(req, 32_000, true, &mut notes).unwrap();
+        let b = build_request_noting(req, &req.model, 32_000, true, &mut notes).unwrap();
         (serde_json::from_str(&b).unwrap(), notes)
     }
 
@@ -1175,8 +1184,12 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             })),
             ..ChatRequest::default()
         };
-        let text = build_request(&req, 1000, true).unwrap();
-        assert!(text.starts_with(r#"{"model":"claude-opus-4.7","#), "{text}");
+        // The model as the client resolved it (the reference's prefix is gone by then).
+        let text = build_request(&req, "anthropic.claude-opus-4-7", 1000, true).unwrap();
+        assert!(
+            text.starts_with(r#"{"model":"anthropic.claude-opus-4-7","#),
+            "{text}"
+        );
         assert!(
             text.contains(r#""output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}"#),
             "{text}"
@@ -1188,13 +1201,13 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             json!({"type": "auto", "disable_parallel_tool_use": true})
         );
         req.response_format = Some(chat::ResponseFormat::JsonObject);
-        let Err(Error::InvalidRequest(m)) = build_request(&req, 1000, true) else {
+        let Err(Error::InvalidRequest(m)) = build_request(&req, &req.model, 1000, true) else {
             panic!("json_object accepted")
         };
         assert!(m.starts_with("response_format"), "{m}");
         req.response_format = None;
         req.seed = Some(7);
-        let Err(Error::InvalidRequest(m)) = build_request(&req, 1000, true) else {
+        let Err(Error::InvalidRequest(m)) = build_request(&req, &req.model, 1000, true) else {
             panic!("seed accepted")
         };
         assert!(m.starts_with("seed"), "{m}");
@@ -1230,7 +1243,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
         assert_eq!(limits(&req, 32_000, false), (json!(20000), Value::Null));
         // No room for the smallest budget.
         assert!(matches!(
-            build_request(&req, 1024, true),
+            build_request(&req, &req.model, 1024, true),
             Err(Error::InvalidRequest(_))
         ));
     }
@@ -1316,7 +1329,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             panic!()
         };
         turn.tool_calls[1].arguments = "{\"x\":".to_owned();
-        let Err(Error::InvalidRequest(m)) = build_request(&req, 1000, true) else {
+        let Err(Error::InvalidRequest(m)) = build_request(&req, &req.model, 1000, true) else {
             panic!("invalid arguments accepted");
         };
         assert!(m.contains("`b`"), "{m}");

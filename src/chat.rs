@@ -457,7 +457,7 @@ impl<M: StreamMapper> EventStream<M> {
 }
 
 /// The same error with its message rewritten.
-fn map_message(error: Error, f: impl Fn(&str) -> String) -> Error {
+pub(crate) fn map_message(error: Error, f: impl Fn(&str) -> String) -> Error {
     match error {
         Error::Configuration(m) => Error::Configuration(f(&m)),
         Error::MissingCredentials(m) => Error::MissingCredentials(f(&m)),
@@ -497,10 +497,15 @@ pub(crate) fn malformed(route: &str, why: &dyn core::fmt::Display, data: &str) -
     ))
 }
 
-/// Whether an upstream's refusal says the prompt does not fit the context window.
+/// Whether an upstream's refusal says the prompt does not fit the context window: Mantle's
+/// wording ("prompt tokens (400007) exceed model maximum (278528) for openai.gpt-5.5"),
+/// vLLM's ("This model's maximum context length is 202752 tokens. However, you requested …"),
+/// Anthropic's ("prompt is too long") and OpenAI's (`context_length_exceeded`).
 pub(crate) fn is_context_overflow(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
+        "exceed model maximum",
+        "exceeds model maximum",
         "context length",
         "context_length",
         "context window",
@@ -514,10 +519,14 @@ pub(crate) fn is_context_overflow(message: &str) -> bool {
     .any(|p| m.contains(p))
 }
 
-/// Whether an upstream's refusal says the model is served on another route.
+/// Whether an upstream's refusal says the model is served on another route: under another
+/// path prefix (400 "isn't supported on this route", or the 401 "Berm is not enabled for this
+/// account" Mantle answers for Gemma 4, grok and GPT-5.x under `/v1`), or through another API
+/// (400 "does not support the '/v1/chat/completions' API"). See [`crate::catalog::misroute`].
 pub(crate) fn is_wrong_route(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("isn't supported on this route")
+    m.contains("berm is not enabled")
+        || m.contains("isn't supported on this route")
         || m.contains("is not supported on this route")
         || (m.contains("does not support the")
             && ["/chat/completions", "/messages", "/responses"]

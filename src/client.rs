@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::anthropic;
+use crate::catalog::{self, Route};
 use crate::chat::{ChatEvent, ChatRequest, EventStream};
 use crate::config::{self, ProviderConfig};
 use crate::discovery;
@@ -19,6 +20,7 @@ use crate::model::Model;
 use crate::openai;
 use crate::region;
 use crate::responses;
+use crate::routing::{self, Learned, RouteMemory};
 use crate::secrets::{self, Secrets};
 use crate::token::{self, Credentials, Token};
 
@@ -214,6 +216,10 @@ pub struct Client {
     token: Option<Token>,
     models: Option<CachedModels>,
     failed_at: Option<(u64, Error)>,
+    /// Routes learned from Mantle's answers, kept as long as the listing.
+    routes: RouteMemory,
+    /// The backoff of 429s that say nothing of when to retry.
+    backoff: routing::Backoff,
 }
 
 const MISSING_CREDENTIALS: &str = "no Mantle credentials: set AWS_BEARER_TOKEN_BEDROCK, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary credentials), or pass bearer-token or credentials in the settings";
@@ -244,6 +250,8 @@ impl Client {
             token: None,
             models: None,
             failed_at: None,
+            routes: RouteMemory::default(),
+            backoff: routing::Backoff::default(),
         }
     }
 
@@ -335,18 +343,6 @@ impl Client {
     /// `GET {baseUrl}/models`: every failure is an error. Refreshes the listing cache.
     pub fn discover(&mut self, host: &mut dyn Host) -> Result<Vec<Model>> {
         let resolved = self.resolve(host)?;
-        let bearer = self.bearer(host)?;
-        let request = Request {
-            method: "GET",
-            base: resolved.base.clone(),
-            path: "/models".into(),
-            headers: vec![
-                ("authorization".into(), format!("Bearer {bearer}")),
-                ("accept".into(), "application/json".into()),
-            ],
-            body: Vec::new(),
-        };
-        let what = format!("GET {}", request.url());
         let timeout = resolved.config.discovery_timeout_ms;
         let limits = Limits {
             first_byte_ms: timeout,
@@ -355,8 +351,36 @@ impl Client {
             connect_ms: http::DISCOVERY_LIMITS.connect_ms.min(timeout),
             ..http::DISCOVERY_LIMITS
         };
-        let response = host.send(&request, &limits)?;
-        let secrets = resolved.secrets(&bearer);
+        let mut reminted = false;
+        let (response, secrets, what) = loop {
+            let bearer = self.bearer(host)?;
+            let request = Request {
+                method: "GET",
+                base: resolved.base.clone(),
+                path: "/models".into(),
+                headers: vec![
+                    ("authorization".into(), format!("Bearer {bearer}")),
+                    ("accept".into(), "application/json".into()),
+                ],
+                body: Vec::new(),
+            };
+            let what = format!("GET {}", request.url());
+            let response = host.send(&request, &limits)?;
+            let secrets = resolved.secrets(&bearer);
+            // A minted token Mantle calls expired is minted again, once.
+            if !reminted
+                && matches!(resolved.auth, Auth::Mint(_))
+                && catalog::is_signature_expired(
+                    response.status,
+                    &http::upstream_message(&response.body, &secrets),
+                )
+            {
+                reminted = true;
+                self.token = None;
+                continue;
+            }
+            break (response, secrets, what);
+        };
         if !(200..300).contains(&response.status) {
             let retry = response
                 .header("retry-after")
@@ -374,7 +398,8 @@ impl Client {
                     e.message()
                 ));
             }
-            return Err(e);
+            let request_id = AnswerHeaders::of(&response.headers).request_id;
+            return Err(with_request_id(e, request_id.as_deref()));
         }
         let found = discovery::parse_discovery(&response.body, &secrets).map_err(|e| match e {
             Error::Protocol(m) => Error::Protocol(format!("{what}: {m}")),
@@ -439,18 +464,32 @@ impl Client {
 
     /// One model as [`Client::list`] would list it, without building the whole listing (a
     /// gateway checks the model of every request); `None` when the listing lacks it.
-    /// `id` is a model reference: `amazon-bedrock-mantle/<id>` or `<id>`.
-    pub fn lookup(&mut self, host: &mut dyn Host, id: &str) -> Result<Lookup> {
-        let id = crate::model::model_id(id);
+    /// `reference` is what the user typed: `amazon-bedrock-mantle/<id>` or `<id>`, in any form
+    /// [`catalog::resolve`] takes (`claude-opus-4.7` finds `anthropic.claude-opus-4-7`).
+    pub fn lookup(&mut self, host: &mut dyn Host, reference: &str) -> Result<Lookup> {
         let Some((resolved, diagnostics)) = self.refresh_or_skip(host)? else {
             return Ok(Lookup {
                 model: None,
+                id: catalog::normalize(reference).id,
+                notes: Vec::new(),
                 diagnostics: self.skip_diagnostics(host),
+                missing: None,
             });
         };
+        let discovered = self.known_discovered(&resolved);
+        let ids = discovery::listed_ids(discovered, &resolved.config, !discovered.is_empty());
+        let ids: Vec<&str> = ids.iter().map(|id| id.as_ref()).collect();
+        let resolution = catalog::resolve(reference, &ids);
+        let model = discovery::describe(&resolution.id, discovered, &resolved.config);
+        let missing = model
+            .is_none()
+            .then(|| catalog::not_listed(reference, &resolution.id, &ids));
         Ok(Lookup {
-            model: discovery::describe(id, self.known_discovered(&resolved), &resolved.config),
+            model,
+            id: resolution.id,
+            notes: resolution.notes,
             diagnostics,
+            missing,
         })
     }
 
@@ -522,6 +561,14 @@ impl Client {
 pub struct Lookup {
     /// The model, as the listing describes it; `None` when the listing lacks it.
     pub model: Option<Model>,
+    /// The id Mantle serves for the reference ([`catalog::resolve`]): the one to send.
+    pub id: String,
+    /// What was changed in the reference to get `id` (a profile prefix removed, …), for the
+    /// host's log.
+    pub notes: Vec<String>,
+    /// When the listing lacks the model: the [`Error::ModelNotFound`] that says so and names
+    /// the models it has instead.
+    pub missing: Option<Error>,
     /// Why discovery contributed nothing fresh (the listing may then lack a real model).
     pub diagnostics: Vec<String>,
 }
@@ -542,117 +589,319 @@ fn read_error_body(response: Streaming, secrets: &Secrets) -> Vec<u8> {
 /// Output cap of an Anthropic model the listing does not describe.
 const UNKNOWN_ANTHROPIC_MAX_TOKENS: u32 = 8_192;
 
+/// The longest request id passed on, bytes (Mantle's are `req_` and 52 characters).
+const MAX_REQUEST_ID: usize = 128;
+/// The most quota headers passed on, and the longest value of one, bytes.
+const MAX_QUOTA_HEADERS: usize = 8;
+const MAX_QUOTA_VALUE: usize = 256;
+/// The quota headers Mantle sends with every answer, passed on to the client unchanged.
+pub const QUOTA_HEADER_PREFIX: &str = "x-amzn-usage-reservation-";
+
+/// What Mantle's answer said about the request itself, for the host to pass on: the id Mantle
+/// gave the request (what AWS support asks for) and the quota headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerHeaders {
+    /// Mantle's id of the request: `x-amzn-requestid`, else `x-request-id` (`req_…`). Only
+    /// a short printable one is kept (at most 128 bytes of visible ASCII).
+    pub request_id: Option<String>,
+    /// The `x-amzn-usage-reservation-*` headers (quota, remaining quota, spillover), names
+    /// lowercase, values as sent (at most 8, each at most 256 bytes of printable ASCII).
+    pub quota: Vec<(String, String)>,
+}
+
+impl AnswerHeaders {
+    /// What the headers of an answer (names lowercase) say.
+    pub fn of(headers: &[(String, String)]) -> AnswerHeaders {
+        let value = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim())
+                .filter(|v| {
+                    !v.is_empty()
+                        && v.len() <= MAX_REQUEST_ID
+                        && v.bytes().all(|b| b.is_ascii_graphic())
+                })
+        };
+        let request_id = value("x-amzn-requestid")
+            .or_else(|| value("x-request-id"))
+            .map(str::to_owned);
+        let quota = headers
+            .iter()
+            .filter(|(k, v)| {
+                k.len() <= 64
+                    && k.to_ascii_lowercase().starts_with(QUOTA_HEADER_PREFIX)
+                    && v.len() <= MAX_QUOTA_VALUE
+                    && v.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+            })
+            .take(MAX_QUOTA_HEADERS)
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        AnswerHeaders { request_id, quota }
+    }
+}
+
+/// `error` with Mantle's request id at the end of its message, when there is one, so every
+/// message about the request names it.
+pub fn with_request_id(error: Error, request_id: Option<&str>) -> Error {
+    match request_id {
+        Some(id) if !error.message().contains(id) => {
+            crate::chat::map_message(error, |m| format!("{m} (request id {id})"))
+        }
+        _ => error,
+    }
+}
+
+/// A chat request that failed: what went wrong, and what Mantle's answer said about the
+/// request, when Mantle answered. The error's message names the request id too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// What went wrong.
+    pub error: Error,
+    /// The request id and quota headers of Mantle's answer (empty without one).
+    pub answer: AnswerHeaders,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure {
+            error,
+            answer: AnswerHeaders::default(),
+        }
+    }
+}
+
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Where one request goes and what the provider knows of its model.
+struct Target {
+    /// The id sent to Mantle.
+    id: String,
+    /// The listing's description of the model, if it has one.
+    listed: Option<Model>,
+    /// The model's own configured `baseUrl`, if any.
+    pinned_base: Option<BaseUrl>,
+    /// The first route and what a retry may change.
+    plan: routing::Plan,
+}
+
 impl Client {
+    /// The id Mantle serves for a model reference, and what the listing says of it, as
+    /// [`catalog::resolve`] and [`discovery::describe_for_request`] decide against the
+    /// listing this client holds (the discovered models when `discovered` is given, the
+    /// configured and built-in ones always). The notes say what was changed in the reference.
+    fn target(
+        &self,
+        resolved: &Resolved,
+        reference: &str,
+        discovered: &[Model],
+        fresh: bool,
+        now: u64,
+    ) -> Result<(Target, Vec<String>)> {
+        let config = &resolved.config;
+        let ids = discovery::listed_ids(discovered, config, true);
+        let ids: Vec<&str> = ids.iter().map(|id| id.as_ref()).collect();
+        let resolution = catalog::resolve(reference, &ids);
+        // A fresh listing of this very upstream is the truth: a model it lacks is not asked
+        // of Mantle.
+        if !resolution.listed && fresh && !discovered.is_empty() {
+            return Err(catalog::not_listed(reference, &resolution.id, &ids));
+        }
+        let id = resolution.id;
+        let listed = discovery::describe_for_request(&id, discovered, config);
+        let known = |other: &str| ids.contains(&other);
+        let configured: Vec<&config::ModelOverride> =
+            discovery::configured_for(&id, config, known).collect();
+        let configured_api = configured.iter().rev().find_map(|o| o.api);
+        let pinned_base = configured
+            .iter()
+            .rev()
+            .find_map(|o| o.base_url.as_deref())
+            .map(BaseUrl::parse)
+            .transpose()?;
+        let plan = routing::plan(routing::Known {
+            configured_api,
+            configured_base: pinned_base.is_some(),
+            table: catalog::known_route(&catalog::normalize(&id).id),
+            learned: self.routes.get(&id, now),
+            listed_api: listed.as_ref().map(|m| m.api),
+            default_api: config.api,
+        });
+        Ok((
+            Target {
+                id,
+                listed,
+                pinned_base,
+                plan,
+            },
+            resolution.notes,
+        ))
+    }
+
     /// Starts a streamed chat completion on the route the model needs. Failures before the
-    /// first byte of the answer (refusals, unknown model, over quota) are errors here.
+    /// first byte of the answer (refusals, unknown model, over quota) are errors here, with
+    /// what Mantle's answer said about the request.
+    ///
+    /// - The model reference becomes the id Mantle serves ([`catalog::resolve`]); a model a
+    ///   fresh listing lacks is [`Error::ModelNotFound`] naming what it has, and nothing is
+    ///   sent.
+    /// - The route comes from the route table, the configuration and what earlier answers
+    ///   taught ([`routing::plan`]). For an id the table does not know, a wrong-route answer
+    ///   ([`catalog::misroute`]) earns one retry on the other prefix or API; the route that
+    ///   worked is remembered for an hour ([`Client::learned_routes`]).
+    /// - A minted token Mantle calls expired ("Signature expired") is minted again and the
+    ///   request sent once more; a token given as is, or any other 401, is an error.
+    /// - A 429 without `retry-after` gets one from [`routing::Backoff`].
     pub fn chat_stream(
         &mut self,
         host: &mut dyn Host,
         request: &ChatRequest,
-    ) -> Result<ChatStream> {
+    ) -> Result<ChatStream, Failure> {
         let resolved = self.resolve(host)?;
         if request.model.trim().is_empty() {
-            return Err(Error::InvalidRequest("the request names no model".into()));
+            return Err(Error::InvalidRequest("the request names no model".into()).into());
         }
         if request.messages.is_empty() {
-            return Err(Error::InvalidRequest("the request has no messages".into()));
+            return Err(Error::InvalidRequest("the request has no messages".into()).into());
+        }
+        // The listing the reference is resolved against: asked for when none is held (once an
+        // hour, as for `list`); a failed discovery is no reason not to try the request.
+        if matches!(resolved.auth, Auth::Static(_) | Auth::Mint(_)) {
+            self.refresh(host)?;
         }
         let now = host.now();
-        let identity = resolved.identity();
-        let discovered: &[Model] = match &self.models {
-            Some(c)
-                if resolved.config.discovery
-                    && c.identity == identity
-                    && now.saturating_sub(c.fetched_at) < MODEL_CACHE_SECS =>
-            {
-                &c.models
-            }
-            _ => &[],
-        };
-        let id = crate::model::model_id(&request.model);
-        let listed = discovery::describe_for_request(id, discovered, &resolved.config);
-        let api = listed.as_ref().map_or_else(
-            || discovery::default_api(id, resolved.config.api),
-            |m| m.api,
-        );
-        let mut notes = Vec::new();
-        let bearer = self.bearer(host)?;
-        let mut headers = vec![
-            ("authorization".to_owned(), format!("Bearer {bearer}")),
-            ("content-type".to_owned(), "application/json".to_owned()),
-            ("accept".to_owned(), "text/event-stream".to_owned()),
-        ];
-        let (base, path, body) = match api {
-            Api::OpenaiCompletions => {
-                // Discovered limits are guesses; only configured ones cap the request.
-                let cap = listed
-                    .as_ref()
-                    .filter(|m| m.source != crate::model::ModelSource::Discovered)
-                    .map(|m| m.max_tokens);
-                (
-                    resolved.base.clone(),
-                    "/chat/completions",
-                    openai::build_request(request, cap)?,
-                )
-            }
-            Api::OpenaiResponses => {
-                let cap = listed
-                    .as_ref()
-                    .filter(|m| m.source != crate::model::ModelSource::Discovered)
-                    .map(|m| m.max_tokens);
-                // GPT-5.x is served only on the /openai/v1 base; other models on the base.
-                let base = if discovery::is_gpt5(&request.model) {
-                    resolved.base.openai()
-                } else {
-                    resolved.base.clone()
+        let discovered = self.known_discovered(&resolved);
+        let fresh = self
+            .models
+            .as_ref()
+            .is_some_and(|c| now.saturating_sub(c.fetched_at) < MODEL_CACHE_SECS);
+        let (target, mut notes) = self.target(&resolved, &request.model, discovered, fresh, now)?;
+        let mut route = target.plan.first;
+        let mut retried: Option<Route> = None;
+        let mut reminted = false;
+        loop {
+            let bearer = self.bearer(host)?;
+            let secrets = resolved.secrets(&bearer);
+            let http_request =
+                self.chat_request(&resolved, &target, route, request, &bearer, &mut notes)?;
+            let limits = Limits {
+                connect_ms: http::DISCOVERY_LIMITS.connect_ms,
+                first_byte_ms: resolved.config.first_byte_timeout_ms,
+                between_bytes_ms: resolved.config.between_bytes_timeout_ms,
+                total_ms: 0,
+                max_body: usize::MAX,
+            };
+            let what = format!("POST {}", http_request.url());
+            let response = host.open(&http_request, &limits)?;
+            let answer = AnswerHeaders::of(&response.headers);
+            let request_id = answer.request_id.clone();
+            let fail = |error: Error, answer: AnswerHeaders| Failure {
+                error: with_request_id(error, answer.request_id.as_deref()),
+                answer,
+            };
+            if (200..300).contains(&response.status) {
+                let content_type = response.header("content-type").unwrap_or("").to_owned();
+                if !content_type.starts_with("text/event-stream") {
+                    let body = read_error_body(response, &secrets);
+                    let said = secrets::quote(
+                        &String::from_utf8_lossy(&body),
+                        &secrets,
+                        http::MESSAGE_CHARS,
+                    );
+                    return Err(fail(
+                        Error::Protocol(format!(
+                            "{what} answered {content_type:?} instead of an event stream: {said:?}"
+                        )),
+                        answer,
+                    ));
+                }
+                if !(target.plan.api_pinned && target.plan.prefix_pinned) {
+                    self.routes.put(
+                        &target.id,
+                        Learned {
+                            route,
+                            confirmed: true,
+                            at: now,
+                        },
+                    );
+                }
+                self.backoff.passed(&target.id);
+                let events = match route.api {
+                    Api::OpenaiCompletions => {
+                        Events::OpenAi(openai::event_stream().redacting(secrets))
+                    }
+                    Api::AnthropicMessages => {
+                        Events::Anthropic(anthropic::event_stream().redacting(secrets))
+                    }
+                    Api::OpenaiResponses => {
+                        Events::Responses(responses::event_stream().redacting(secrets))
+                    }
                 };
-                let store = resolved.config.store_for(&request.model);
-                (
-                    base,
-                    "/responses",
-                    responses::build_request(request, cap, store)?,
-                )
+                return Ok(ChatStream {
+                    body: response.body,
+                    events,
+                    pending: VecDeque::new(),
+                    failure: None,
+                    done: false,
+                    drain_left: DRAIN_MAX,
+                    diagnostics: notes,
+                    answer,
+                });
             }
-            Api::AnthropicMessages => {
-                headers.push((
-                    "anthropic-version".to_owned(),
-                    anthropic::ANTHROPIC_VERSION.to_owned(),
-                ));
-                let cap = listed
-                    .as_ref()
-                    .map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
-                let thinking = listed.as_ref().is_none_or(|m| m.reasoning);
-                (
-                    resolved.base.anthropic(),
-                    "/v1/messages",
-                    anthropic::build_request_noting(request, cap, thinking, &mut notes)?,
-                )
-            }
-        };
-        let http_request = Request {
-            method: "POST",
-            base,
-            path: path.to_owned(),
-            headers,
-            body: body.into_bytes(),
-        };
-        let limits = Limits {
-            connect_ms: http::DISCOVERY_LIMITS.connect_ms,
-            first_byte_ms: resolved.config.first_byte_timeout_ms,
-            between_bytes_ms: resolved.config.between_bytes_timeout_ms,
-            total_ms: 0,
-            max_body: usize::MAX,
-        };
-        let what = format!("POST {}", http_request.url());
-        let response = host.open(&http_request, &limits)?;
-        if !(200..300).contains(&response.status) {
             let status = response.status;
             let retry = response
                 .header("retry-after")
                 .and_then(|v| http::retry_after_header(v, now));
-            let secrets = resolved.secrets(&bearer);
             let body = read_error_body(response, &secrets);
-            let e = match api {
+            let said = http::upstream_message(&body, &secrets);
+            let code = openai::error_code(&body);
+            if catalog::is_signature_expired(status, &said)
+                && matches!(resolved.auth, Auth::Mint(_))
+                && !reminted
+            {
+                reminted = true;
+                self.token = None;
+                notes.push(format!(
+                    "{what} answered 401 (signature expired): minted a new token and sent the request again{}",
+                    request_id.as_deref().map(|id| format!(" (request id {id})")).unwrap_or_default()
+                ));
+                continue;
+            }
+            let misroute = catalog::misroute(status, &said, &code);
+            if let Some(kind) = misroute
+                && retried.is_none()
+                && let Some(next) = target.plan.retry(route, kind)
+            {
+                notes.push(format!(
+                    "{what} answered {status} ({said}): the model is not served on {}; trying {}{}",
+                    route.describe(),
+                    next.describe(),
+                    request_id
+                        .as_deref()
+                        .map(|id| format!(" (request id {id})"))
+                        .unwrap_or_default()
+                ));
+                retried = Some(route);
+                route = next;
+                continue;
+            }
+            if let (Some(kind), Some(_)) = (misroute, retried)
+                && let Some(next) = routing::lesson(route, kind)
+            {
+                self.routes.put(
+                    &target.id,
+                    Learned {
+                        route: next,
+                        confirmed: false,
+                        at: now,
+                    },
+                );
+            }
+            let error = match route.api {
                 Api::OpenaiCompletions => {
                     openai::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
@@ -663,47 +912,142 @@ impl Client {
                     responses::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
             };
-            return Err(e);
+            let tried = match retried {
+                Some(first) => format!("{} and {}", first.describe(), route.describe()),
+                None => route.describe(),
+            };
+            let error = self.explain(host, error, &target.id, &tried, &said, now);
+            return Err(fail(error, answer));
         }
-        let content_type = response.header("content-type").unwrap_or("").to_owned();
-        if !content_type.starts_with("text/event-stream") {
-            let secrets = resolved.secrets(&bearer);
-            let body = read_error_body(response, &secrets);
-            let said = secrets::quote(
-                &String::from_utf8_lossy(&body),
-                &secrets,
-                http::MESSAGE_CHARS,
-            );
-            return Err(Error::Protocol(format!(
-                "{what} answered {content_type:?} instead of an event stream: {said:?}"
-            )));
-        }
-        let events = match api {
-            Api::OpenaiCompletions => {
-                Events::OpenAi(openai::event_stream().redacting(resolved.secrets(&bearer)))
+    }
+
+    /// The request for `route`: its URL (the model's configured `baseUrl`, else the route's
+    /// prefix on the provider's base), Mantle's headers and the route's body.
+    fn chat_request(
+        &self,
+        resolved: &Resolved,
+        target: &Target,
+        route: Route,
+        request: &ChatRequest,
+        bearer: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Request> {
+        let mut headers = vec![
+            ("authorization".to_owned(), format!("Bearer {bearer}")),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("accept".to_owned(), "text/event-stream".to_owned()),
+        ];
+        // Discovered limits are guesses; only configured ones cap the request.
+        let cap = target
+            .listed
+            .as_ref()
+            .filter(|m| m.source != crate::model::ModelSource::Discovered)
+            .map(|m| m.max_tokens);
+        let body = match route.api {
+            Api::OpenaiCompletions => openai::build_request(request, &target.id, cap)?,
+            Api::OpenaiResponses => {
+                let store = resolved.config.store_for(&target.id);
+                responses::build_request(request, &target.id, cap, store)?
             }
             Api::AnthropicMessages => {
-                Events::Anthropic(anthropic::event_stream().redacting(resolved.secrets(&bearer)))
-            }
-            Api::OpenaiResponses => {
-                Events::Responses(responses::event_stream().redacting(resolved.secrets(&bearer)))
+                headers.push((
+                    "anthropic-version".to_owned(),
+                    anthropic::ANTHROPIC_VERSION.to_owned(),
+                ));
+                let cap = target
+                    .listed
+                    .as_ref()
+                    .map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
+                let thinking = target.listed.as_ref().is_none_or(|m| m.reasoning);
+                anthropic::build_request_noting(request, &target.id, cap, thinking, notes)?
             }
         };
-        Ok(ChatStream {
-            body: response.body,
-            events,
-            pending: VecDeque::new(),
-            failure: None,
-            done: false,
-            drain_left: DRAIN_MAX,
-            diagnostics: notes,
+        Ok(Request {
+            method: "POST",
+            base: match &target.pinned_base {
+                Some(base) => base.clone(),
+                None => route.prefix.base(&resolved.base),
+            },
+            path: route.path().to_owned(),
+            headers,
+            body: body.into_bytes(),
         })
+    }
+
+    /// What a refusal means for the user, said plainly: the models the listing has instead of
+    /// one Mantle does not serve; the model that takes no images; where a misrouted model was
+    /// tried; the backoff of a 429 that said nothing of when to retry.
+    fn explain(
+        &mut self,
+        host: &mut dyn Host,
+        error: Error,
+        id: &str,
+        tried: &str,
+        said: &str,
+        now: u64,
+    ) -> Error {
+        match error {
+            Error::ModelNotFound(m) => {
+                // Name what Mantle does serve: the listing, asked for if need be.
+                let listing = self.list(host).map(|l| l.models).unwrap_or_default();
+                let ids: Vec<&str> = listing.iter().map(|m| m.id.as_str()).collect();
+                if ids.is_empty() {
+                    Error::ModelNotFound(m)
+                } else {
+                    Error::ModelNotFound(format!("{m}; {}", catalog::alternatives(id, &ids)))
+                }
+            }
+            Error::InvalidRequest(m) if said.to_ascii_lowercase().contains("image modality") => {
+                Error::InvalidRequest(format!(
+                    "{m} ({id} takes text only: send the request without images, or to a model whose input includes image)"
+                ))
+            }
+            Error::WrongRoute(m) => Error::WrongRoute(format!(
+                "{m}; {id} was sent to {tried}: give the model its api (and baseUrl) in the configuration"
+            )),
+            Error::RateLimited {
+                message,
+                retry_after: None,
+            } => {
+                let wait = self.backoff.throttled(id, now);
+                Error::RateLimited {
+                    message: format!(
+                        "{message} (Mantle said not when to retry: the gateway asks for {wait} s)"
+                    ),
+                    retry_after: Some(wait),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The routes this client learned from Mantle's answers, by model id, for a host that
+    /// keeps them beside the listing ([`Client::seed_routes`]).
+    pub fn learned_routes(&self) -> &RouteMemory {
+        &self.routes
+    }
+
+    /// Takes in routes another instance of the same tenant learned (kept beside its listing
+    /// under the same [`Client::cache_identity`]); `false` when `identity` is another's.
+    pub fn seed_routes(
+        &mut self,
+        host: &dyn Host,
+        identity: &str,
+        routes: impl IntoIterator<Item = (String, Learned)>,
+    ) -> bool {
+        if self.cache_identity(host).ok().as_deref() != Some(identity) {
+            return false;
+        }
+        self.routes.seed(routes);
+        true
     }
 }
 
 /// A Messages request as the client wrote it, for [`Client::anthropic_passthrough`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessages {
+    /// The model's Mantle id, as the body names it (for messages and the backoff).
+    pub model: String,
     /// Path below the Anthropic base, e.g. `/v1/messages`.
     pub path: String,
     /// The client's JSON body, sent byte for byte.
@@ -725,16 +1069,15 @@ impl Client {
         &mut self,
         host: &mut dyn Host,
         request: RawMessages,
-    ) -> Result<Streaming> {
+    ) -> Result<Streaming, Failure> {
         let resolved = self.resolve(host)?;
-        let bearer = self.bearer(host)?;
         let accept = if request.stream {
             "text/event-stream"
         } else {
             "application/json"
         };
         let mut headers = vec![
-            ("authorization".to_owned(), format!("Bearer {bearer}")),
+            ("authorization".to_owned(), String::new()),
             ("content-type".to_owned(), "application/json".to_owned()),
             ("accept".to_owned(), accept.to_owned()),
             (
@@ -745,7 +1088,7 @@ impl Client {
         if let Some(beta) = request.beta.filter(|b| !b.trim().is_empty()) {
             headers.push(("anthropic-beta".to_owned(), beta));
         }
-        let http_request = Request {
+        let mut http_request = Request {
             method: "POST",
             base: resolved.base.anthropic(),
             path: request.path,
@@ -759,20 +1102,44 @@ impl Client {
             total_ms: 0,
             max_body: usize::MAX,
         };
-        let response = host.open(&http_request, &limits)?;
-        if !(200..300).contains(&response.status) {
+        let mut reminted = false;
+        loop {
+            let bearer = self.bearer(host)?;
+            http_request.headers[0].1 = format!("Bearer {bearer}");
+            let now = host.now();
+            let response = host.open(&http_request, &limits)?;
+            if (200..300).contains(&response.status) {
+                self.backoff.passed(&request.model);
+                return Ok(response);
+            }
+            let answer = AnswerHeaders::of(&response.headers);
             let status = response.status;
-            let retry = response.header("retry-after").map(str::to_owned);
+            let retry = response
+                .header("retry-after")
+                .and_then(|v| http::retry_after_header(v, now));
             let secrets = resolved.secrets(&bearer);
             let body = read_error_body(response, &secrets);
-            return Err(anthropic::classify_error(
-                status,
-                retry.as_deref(),
-                &body,
-                &secrets,
-            ));
+            let said = http::upstream_message(&body, &secrets);
+            if catalog::is_signature_expired(status, &said)
+                && matches!(resolved.auth, Auth::Mint(_))
+                && !reminted
+            {
+                reminted = true;
+                self.token = None;
+                continue;
+            }
+            let error = anthropic::classify_error(status, retry.as_deref(), &body, &secrets);
+            let tried = Route {
+                api: Api::AnthropicMessages,
+                prefix: catalog::Prefix::Anthropic,
+            }
+            .describe();
+            let error = self.explain(host, error, &request.model, &tried, &said, now);
+            return Err(Failure {
+                error: with_request_id(error, answer.request_id.as_deref()),
+                answer,
+            });
         }
-        Ok(response)
     }
 }
 
@@ -818,9 +1185,22 @@ pub struct ChatStream {
     /// Bytes the drain after the final event may still read.
     drain_left: usize,
     diagnostics: Vec<String>,
+    /// What Mantle's answer said about the request.
+    answer: AnswerHeaders,
 }
 
 impl ChatStream {
+    /// What Mantle's answer said about the request: its request id and quota headers, for
+    /// the host to pass on. An error the stream ends with names the request id too.
+    pub fn answer(&self) -> &AnswerHeaders {
+        &self.answer
+    }
+
+    /// Mantle's id of the request (`x-amzn-requestid`), when it gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.answer.request_id.as_deref()
+    }
+
     /// What the provider changed in the request to send it in a form the upstream accepts
     /// (e.g. a sampling parameter dropped because thinking is on), for the host's log.
     pub fn diagnostics(&self) -> &[String] {
@@ -881,7 +1261,7 @@ impl ChatStream {
             }
             if let Some(e) = self.failure.take() {
                 self.done = true;
-                return Poll::Ready(Some(Err(e)));
+                return Poll::Ready(Some(Err(with_request_id(e, self.request_id()))));
             }
             if self.done || self.events.finished() {
                 if !self.done && !self.drain(wait) {
@@ -1145,6 +1525,7 @@ mod tests {
 
     fn raw(stream: bool, beta: Option<&str>) -> RawMessages {
         RawMessages {
+            model: "claude-opus-4.7".into(),
             path: "/v1/messages".into(),
             body: MESSAGES_BODY.as_bytes().to_vec(),
             beta: beta.map(str::to_owned),
@@ -1226,7 +1607,8 @@ mod tests {
         let e = client()
             .anthropic_passthrough(&mut host, raw(true, None))
             .err()
-            .unwrap();
+            .unwrap()
+            .error;
         assert!(
             matches!(
                 e,
@@ -1251,7 +1633,8 @@ mod tests {
         let e = c
             .anthropic_passthrough(&mut host, raw(true, None))
             .err()
-            .unwrap();
+            .unwrap()
+            .error;
         assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
         assert!(e.message().contains("bad token"), "{e}");
         assert!(
@@ -1266,7 +1649,8 @@ mod tests {
         let e = client()
             .anthropic_passthrough(&mut host, raw(true, None))
             .err()
-            .unwrap();
+            .unwrap()
+            .error;
         assert!(
             matches!(
                 e,
@@ -1498,5 +1882,601 @@ mod tests {
         let listing = c.list(&mut host).unwrap();
         assert_eq!(host.sent, 1, "the own upstream is asked");
         assert!(!listing.models.iter().any(|m| m.id == "stale.model"));
+    }
+
+    // ---- Mantle as it answers: ids, prefixes, retries, request ids ----------------------
+
+    /// One answer of a [`Scripted`] host.
+    struct Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    /// A captured error body of `fixtures/mantle/errors.json`, with its status.
+    fn captured(name: &str) -> Reply {
+        let errors: serde_json::Value =
+            serde_json::from_str(include_str!("../fixtures/mantle/errors.json")).unwrap();
+        let e = errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no fixture {name}"));
+        Reply {
+            status: u16::try_from(e["status"].as_u64().unwrap()).unwrap(),
+            headers: mantle_headers("req_CAPTUREDCAPTUREDCAPTUREDCAPTUREDCAPTUREDCAPTUREDCAPT"),
+            body: e["body"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The headers Mantle sends with every answer.
+    fn mantle_headers(request_id: &str) -> Vec<(String, String)> {
+        vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-amzn-requestid".into(), request_id.into()),
+            ("x-request-id".into(), request_id.into()),
+            ("x-amzn-usage-reservation-quota".into(), "4000000".into()),
+            (
+                "x-amzn-usage-reservation-remaining-quota".into(),
+                "3999000".into(),
+            ),
+            ("x-amzn-usage-reservation-spillover".into(), "0".into()),
+        ]
+    }
+
+    /// The captured streamed chat answer (STREAM-2), framed as SSE, as a 200.
+    fn streamed() -> Reply {
+        let mut body = String::new();
+        for line in
+            include_str!("../fixtures/mantle/stream-gpt-oss-20b-tool-call.chunks.jsonl").lines()
+        {
+            body.push_str("data: ");
+            body.push_str(line);
+            body.push_str("\n\n");
+        }
+        body.push_str("data: [DONE]\n\n");
+        let mut headers =
+            mantle_headers("req_OKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOK");
+        headers[0].1 = "text/event-stream".into();
+        Reply {
+            status: 200,
+            headers,
+            body,
+        }
+    }
+
+    /// A host that answers chat requests with `replies` in order, and `GET /models` with
+    /// `models`; it keeps every request and counts the listings asked for.
+    struct Scripted {
+        replies: VecDeque<Reply>,
+        models: &'static str,
+        opened: Vec<Request>,
+        listed: usize,
+        now: u64,
+    }
+
+    fn scripted(replies: Vec<Reply>) -> Scripted {
+        Scripted {
+            replies: replies.into(),
+            models: include_str!("../fixtures/mantle/models-us-east-2.json"),
+            opened: Vec::new(),
+            listed: 0,
+            now: 1_800_000_000,
+        }
+    }
+
+    impl Host for Scripted {
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> u64 {
+            self.now
+        }
+        fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+            self.listed += 1;
+            Ok(Response {
+                status: 200,
+                headers: Vec::new(),
+                body: self.models.as_bytes().to_vec(),
+            })
+        }
+        fn open(&mut self, request: &Request, _limits: &Limits) -> Result<Streaming> {
+            self.opened.push(request.clone());
+            let reply = self
+                .replies
+                .pop_front()
+                .unwrap_or_else(|| panic!("an unexpected request to {}", request.url()));
+            Ok(Streaming {
+                status: reply.status,
+                headers: reply.headers,
+                body: Box::new(Chunks(vec![reply.body.into_bytes()])),
+            })
+        }
+    }
+
+    fn mantle_client(config: &str) -> Client {
+        Client::new(Settings {
+            bearer_token: Some("key".into()),
+            config: Some(format!(
+                r#"{{ models: {{ providers: {{ "amazon-bedrock-mantle": {{ baseUrl: "http://127.0.0.1:9/v1"{config} }} }} }} }}"#
+            )),
+            ..Settings::default()
+        })
+    }
+
+    fn hi(model: &str) -> ChatRequest {
+        ChatRequest {
+            model: model.into(),
+            messages: vec![crate::chat::Message::User(vec![
+                crate::chat::ContentPart::Text("hi".into()),
+            ])],
+            ..ChatRequest::default()
+        }
+    }
+
+    fn sent_model(request: &Request) -> String {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        body["model"].as_str().unwrap().to_owned()
+    }
+
+    fn drain(mut stream: ChatStream) -> Vec<Result<ChatEvent>> {
+        std::iter::from_fn(|| stream.next_event()).collect()
+    }
+
+    #[test]
+    fn the_genesis_claude_id_reaches_the_anthropic_route_as_the_catalog_id() {
+        for typed in [
+            "claude-opus-4.7",
+            "claude-opus-4-7",
+            "amazon-bedrock-mantle/claude-opus-4.7",
+            "us.anthropic.claude-opus-4-7",
+        ] {
+            let mut host = scripted(vec![captured("internal")]);
+            let mut c = mantle_client(", discovery: false");
+            let _ = c.chat_stream(&mut host, &hi(typed));
+            let sent = &host.opened[0];
+            assert_eq!(
+                sent.url(),
+                "http://127.0.0.1:9/anthropic/v1/messages",
+                "{typed}"
+            );
+            assert_eq!(sent_model(sent), "anthropic.claude-opus-4-7", "{typed}");
+        }
+        // With a listing that has the id as typed, it goes exactly as listed.
+        let mut host = scripted(vec![captured("internal")]);
+        host.models = r#"{"data":[{"id":"claude-opus-4.7"}]}"#;
+        let mut c = mantle_client("");
+        c.list(&mut host).unwrap();
+        let _ = c.chat_stream(&mut host, &hi("claude-opus-4.7"));
+        assert_eq!(sent_model(&host.opened[0]), "claude-opus-4.7");
+        assert_eq!(host.opened[0].path, "/v1/messages");
+        // The profile prefix is removed, and the stream says so.
+        let mut host = scripted(vec![streamed()]);
+        let mut c = mantle_client(", discovery: false");
+        let stream = c
+            .chat_stream(&mut host, &hi("us.openai.gpt-oss-20b"))
+            .unwrap();
+        assert_eq!(sent_model(&host.opened[0]), "openai.gpt-oss-20b");
+        assert!(
+            stream
+                .diagnostics()
+                .iter()
+                .any(|d| d.contains("inference-profile prefix \"us.\"")),
+            "{:?}",
+            stream.diagnostics()
+        );
+    }
+
+    #[test]
+    fn a_model_the_listing_lacks_is_a_404_naming_what_it_has_and_nothing_is_sent() {
+        let mut host = scripted(Vec::new());
+        host.models = r#"{"data":[{"id":"anthropic.claude-haiku-4-5"},{"id":"anthropic.claude-opus-4-7"},{"id":"openai.gpt-oss-120b"}]}"#;
+        let mut c = mantle_client("");
+        c.list(&mut host).unwrap();
+        let e = c
+            .chat_stream(&mut host, &hi("claude-opus-4.9"))
+            .err()
+            .unwrap();
+        let Error::ModelNotFound(m) = &e.error else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains(
+                "Claude models it lists: anthropic.claude-haiku-4-5, anthropic.claude-opus-4-7"
+            ),
+            "{m}"
+        );
+        assert!(host.opened.is_empty(), "nothing went upstream");
+        // The first chat of a client asks for the listing itself, once.
+        let mut c = mantle_client("");
+        let e = c
+            .chat_stream(&mut host, &hi("claude-opus-4.9"))
+            .err()
+            .unwrap();
+        assert!(matches!(e.error, Error::ModelNotFound(_)), "{e:?}");
+        assert_eq!(host.listed, 2);
+        assert!(host.opened.is_empty(), "nothing went upstream");
+        // Mantle's own 404 for a model the listing has (the built-in row, in a region that
+        // lacks it): the models it does list are named.
+        let mut host = scripted(vec![captured("model-does-not-exist")]);
+        host.models =
+            r#"{"data":[{"id":"anthropic.claude-haiku-4-5"},{"id":"openai.gpt-oss-120b"}]}"#;
+        let mut c = mantle_client("");
+        let e = c
+            .chat_stream(&mut host, &hi("claude-opus-4.7"))
+            .err()
+            .unwrap();
+        assert_eq!(sent_model(&host.opened[0]), "anthropic.claude-opus-4-7");
+        let Error::ModelNotFound(m) = &e.error else {
+            panic!("{e:?}")
+        };
+        assert!(m.contains("does not exist"), "{m}");
+        assert!(
+            m.contains(
+                "Claude models it lists: anthropic.claude-haiku-4-5, anthropic.claude-opus-4-7"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("(request id req_CAPTURED"), "{m}");
+        assert_eq!(host.listed, 1, "the listing of the hour is reused");
+    }
+
+    #[test]
+    fn an_unknown_family_is_retried_once_on_the_other_prefix_and_remembered() {
+        // Gemma 5 is no family of the table: /v1 first, where Mantle answers "Berm".
+        let mut host = scripted(vec![captured("berm-not-enabled"), streamed()]);
+        let mut c = mantle_client(", discovery: false");
+        let stream = c.chat_stream(&mut host, &hi("google.gemma-5-9b")).unwrap();
+        let urls: Vec<String> = host.opened.iter().map(Request::url).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://127.0.0.1:9/v1/chat/completions",
+                "http://127.0.0.1:9/openai/v1/chat/completions"
+            ]
+        );
+        assert_eq!(
+            stream.request_id(),
+            Some("req_OKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOK")
+        );
+        let events = drain(stream);
+        assert!(
+            matches!(events.last(), Some(Ok(ChatEvent::Finish(_)))),
+            "{events:?}"
+        );
+        // Remembered: the next request goes straight there.
+        host.replies.push_back(streamed());
+        c.chat_stream(&mut host, &hi("google.gemma-5-9b")).unwrap();
+        assert_eq!(
+            host.opened[2].url(),
+            "http://127.0.0.1:9/openai/v1/chat/completions"
+        );
+        let (id, learned) = &c.learned_routes().entries()[0];
+        assert_eq!(id, "google.gemma-5-9b");
+        assert!(learned.confirmed);
+        // A wrong API: the API that serves it, on the same prefix.
+        let mut host = scripted(vec![captured("wrong-api"), streamed()]);
+        let mut c = mantle_client(", discovery: false");
+        c.chat_stream(&mut host, &hi("openai.gpt-6")).unwrap();
+        assert_eq!(host.opened[1].url(), "http://127.0.0.1:9/v1/responses");
+    }
+
+    #[test]
+    fn one_retry_only_and_the_lesson_is_kept_for_the_next_request() {
+        // GPT-6 (unknown): Berm on /v1, then "does not support chat completions" on
+        // /openai/v1. One retry: the request fails, and says where it was sent.
+        let mut host = scripted(vec![captured("berm-not-enabled"), captured("wrong-api")]);
+        let mut c = mantle_client(", discovery: false");
+        let e = c.chat_stream(&mut host, &hi("openai.gpt-6")).err().unwrap();
+        assert_eq!(host.opened.len(), 2, "exactly one retry");
+        let Error::WrongRoute(m) = &e.error else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("/v1/chat/completions and /openai/v1/chat/completions"),
+            "{m}"
+        );
+        // The next request starts where the answers pointed: Responses on /openai/v1.
+        host.replies.push_back(streamed());
+        c.chat_stream(&mut host, &hi("openai.gpt-6")).unwrap();
+        assert_eq!(
+            host.opened[2].url(),
+            "http://127.0.0.1:9/openai/v1/responses"
+        );
+    }
+
+    #[test]
+    fn known_families_and_genuine_401s_are_never_retried() {
+        // The table says where deepseek lives: a wrong-route answer is an error, not a retry.
+        let mut host = scripted(vec![captured("not-supported-on-this-route")]);
+        let mut c = mantle_client(", discovery: false");
+        let e = c
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert_eq!(host.opened.len(), 1);
+        assert!(matches!(e.error, Error::WrongRoute(_)), "{e:?}");
+        // A bad token is a bad token, for any model.
+        for name in ["invalid-bearer-token", "security-token-invalid"] {
+            let mut host = scripted(vec![captured(name)]);
+            let mut c = mantle_client(", discovery: false");
+            let e = c
+                .chat_stream(&mut host, &hi("google.gemma-5-9b"))
+                .err()
+                .unwrap();
+            assert_eq!(host.opened.len(), 1, "{name}");
+            assert!(matches!(e.error, Error::Unauthorized(_)), "{name}: {e:?}");
+        }
+        // A Berm 401 on a pinned route is the wrong route, not a broken credential.
+        let mut host = scripted(vec![captured("berm-not-enabled")]);
+        let mut c = mantle_client(
+            r#", discovery: false, models: [{ id: "google.gemma-5-9b", baseUrl: "http://127.0.0.1:9/v1" }]"#,
+        );
+        let e = c
+            .chat_stream(&mut host, &hi("google.gemma-5-9b"))
+            .err()
+            .unwrap();
+        assert_eq!(host.opened.len(), 1);
+        assert!(matches!(e.error, Error::WrongRoute(_)), "{e:?}");
+    }
+
+    #[test]
+    fn an_expired_minted_token_is_minted_again_and_sent_once_more() {
+        let credentials = Credentials {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+            expiration: None,
+        };
+        let mut host = scripted(vec![captured("signature-expired"), streamed()]);
+        let mut c = Client::new(Settings {
+            credentials: Some(credentials.clone()),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        // A token minted half an hour ago, which the client still holds.
+        host.now -= 1_800;
+        let first = c.bearer(&host).unwrap();
+        host.now += 1_800;
+        let stream = c.chat_stream(&mut host, &hi("deepseek.v3.2")).unwrap();
+        assert_eq!(host.opened.len(), 2);
+        let auth = |r: &Request| header(r, "authorization").unwrap().to_owned();
+        assert_eq!(auth(&host.opened[0]), format!("Bearer {first}"));
+        assert_ne!(auth(&host.opened[1]), auth(&host.opened[0]), "a new token");
+        assert!(
+            stream
+                .diagnostics()
+                .iter()
+                .any(|d| d.contains("signature expired")),
+            "{:?}",
+            stream.diagnostics()
+        );
+        // Twice expired: the error, after one new token.
+        let mut host = scripted(vec![
+            captured("signature-expired"),
+            captured("signature-expired"),
+        ]);
+        let mut c = Client::new(Settings {
+            credentials: Some(credentials),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        let e = c
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert_eq!(host.opened.len(), 2);
+        assert!(matches!(e.error, Error::Unauthorized(_)), "{e:?}");
+        // A token given as is cannot be minted again: no second request.
+        let mut host = scripted(vec![captured("signature-expired")]);
+        let e = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert_eq!(host.opened.len(), 1);
+        assert!(matches!(e.error, Error::Unauthorized(_)), "{e:?}");
+    }
+
+    #[test]
+    fn request_ids_and_quota_headers_come_back_with_answers_and_failures() {
+        let mut host = scripted(vec![streamed()]);
+        let stream = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .unwrap();
+        let answer = stream.answer();
+        assert_eq!(
+            answer.request_id.as_deref(),
+            Some("req_OKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOKOK")
+        );
+        assert_eq!(
+            answer.quota,
+            [
+                (
+                    "x-amzn-usage-reservation-quota".to_owned(),
+                    "4000000".to_owned()
+                ),
+                (
+                    "x-amzn-usage-reservation-remaining-quota".to_owned(),
+                    "3999000".to_owned()
+                ),
+                (
+                    "x-amzn-usage-reservation-spillover".to_owned(),
+                    "0".to_owned()
+                ),
+            ]
+        );
+        let mut host = scripted(vec![captured("context-overflow-mantle")]);
+        let e = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert!(matches!(e.error, Error::ContextOverflow(_)), "{e:?}");
+        assert!(
+            e.error.message().contains("(request id req_CAPTURED"),
+            "{e}"
+        );
+        assert_eq!(e.answer.quota.len(), 3);
+        // A stream that breaks names its request id too.
+        let mut cut = streamed();
+        cut.body.truncate(cut.body.len() / 2);
+        let mut host = scripted(vec![cut]);
+        let stream = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .unwrap();
+        let last = drain(stream).pop().unwrap().unwrap_err();
+        assert!(matches!(last, Error::Truncated(_)), "{last:?}");
+        assert!(last.message().contains("(request id req_OKOK"), "{last}");
+        // Nothing odd is passed on.
+        let odd = AnswerHeaders::of(&[
+            ("x-amzn-requestid".into(), "req bad\r\nx-evil: 1".into()),
+            ("x-request-id".into(), "req_fallback".into()),
+            ("x-amzn-usage-reservation-quota".into(), "1\r\nx".into()),
+        ]);
+        assert_eq!(odd.request_id.as_deref(), Some("req_fallback"));
+        assert!(odd.quota.is_empty());
+    }
+
+    #[test]
+    fn errors_are_worded_as_clients_expect() {
+        for (name, want) in [
+            ("context-overflow-mantle", "context-overflow"),
+            ("context-overflow-vllm", "context-overflow"),
+            ("image-modality", "invalid-request"),
+            ("body-not-deserialized", "invalid-request"),
+            ("internal", "upstream-unavailable"),
+        ] {
+            let mut host = scripted(vec![captured(name)]);
+            let e = client()
+                .chat_stream(&mut host, &hi("deepseek.v3.2"))
+                .err()
+                .unwrap();
+            assert_eq!(e.error.kind(), want, "{name}: {e:?}");
+        }
+        let mut host = scripted(vec![captured("image-modality")]);
+        let e = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert!(
+            e.error
+                .message()
+                .contains("Model does not support image modality")
+                && e.error.message().contains("deepseek.v3.2 takes text only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_gets_the_gateways_backoff() {
+        let throttled = || {
+            Reply {
+            status: 429,
+            headers: mantle_headers("req_THROTTLED"),
+            body: r#"{"error":{"code":"throttling","message":"Too many tokens per minute","param":null,"type":"rate_limit_error"}}"#.into(),
+        }
+        };
+        let mut host = scripted(vec![
+            throttled(),
+            throttled(),
+            throttled(),
+            streamed(),
+            throttled(),
+        ]);
+        let mut c = client();
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            let e = c
+                .chat_stream(&mut host, &hi("deepseek.v3.2"))
+                .err()
+                .unwrap();
+            let Error::RateLimited {
+                retry_after,
+                message,
+            } = e.error
+            else {
+                panic!("{e:?}")
+            };
+            assert!(message.contains("the gateway asks for"), "{message}");
+            waits.push(retry_after);
+        }
+        assert_eq!(waits, [Some(2), Some(4), Some(8)]);
+        c.chat_stream(&mut host, &hi("deepseek.v3.2")).unwrap();
+        let e = c
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                e.error,
+                Error::RateLimited {
+                    retry_after: Some(2),
+                    ..
+                }
+            ),
+            "a request that passed starts the count over: {e:?}"
+        );
+        // Mantle's own retry-after, when it sends one, is kept.
+        let mut reply = throttled();
+        reply.headers.push(("retry-after".into(), "9".into()));
+        let mut host = scripted(vec![reply]);
+        let e = client()
+            .chat_stream(&mut host, &hi("deepseek.v3.2"))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                e.error,
+                Error::RateLimited {
+                    retry_after: Some(9),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_captured_stream_survives_whole() {
+        let mut host = scripted(vec![streamed()]);
+        let stream = client()
+            .chat_stream(&mut host, &hi("openai.gpt-oss-20b"))
+            .unwrap();
+        let events: Vec<ChatEvent> = drain(stream).into_iter().map(|e| e.unwrap()).collect();
+        let reasoning: String = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ReasoningDelta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(reasoning.starts_with("The user query: "), "{reasoning}");
+        assert!(
+            reasoning.ends_with("Therefore we should invoke function."),
+            "{reasoning}"
+        );
+        assert!(
+            events.contains(&ChatEvent::ToolCallStart {
+                index: 0,
+                id: "chatcmpl-tool-a6315f295fd98b2a".into(),
+                name: "get_boiling_point".into(),
+            }),
+            "{events:?}"
+        );
+        assert!(events.contains(&ChatEvent::ToolCallArguments {
+            index: 0,
+            arguments: r#"{"liquid_name":"myawesomeliquid"}"#.into(),
+        }));
+        assert_eq!(
+            events[events.len() - 2..],
+            [
+                ChatEvent::Usage(crate::chat::Usage {
+                    input_tokens: 229,
+                    output_tokens: 110,
+                    ..crate::chat::Usage::default()
+                }),
+                ChatEvent::Finish(crate::chat::StopReason::ToolCalls),
+            ]
+        );
     }
 }

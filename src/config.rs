@@ -152,6 +152,10 @@ pub struct ModelOverride {
     pub max_tokens: Option<u32>,
     /// `store`: the provider's `store` for this model (Responses route only).
     pub store: Option<bool>,
+    /// `baseUrl`: where this model is served, pinned (`https://…/openai/v1`); its request
+    /// goes to `{baseUrl}/chat/completions`, `{baseUrl}/responses` or `{baseUrl}/v1/messages`
+    /// by its `api`, and is never retried elsewhere. Stored as [`BaseUrl::parse`] checks it.
+    pub base_url: Option<String>,
 }
 
 impl ModelOverride {
@@ -187,8 +191,13 @@ impl ModelOverride {
     /// cost, inferred reasoning; route `default_api`, or Anthropic Messages for Claude ids)
     /// with the configured fields applied.
     pub fn to_model(&self, default_api: Api) -> Model {
-        let mut model =
-            discovery::model_with_defaults(&self.id, default_api, ModelSource::Configured);
+        self.to_model_for(&self.id, default_api)
+    }
+
+    /// [`ModelOverride::to_model`], for the model listed under `id` (the entry's catalog id,
+    /// [`discovery::configured_id`]).
+    pub fn to_model_for(&self, id: &str, default_api: Api) -> Model {
+        let mut model = discovery::model_with_defaults(id, default_api, ModelSource::Configured);
         self.apply(&mut model);
         model
     }
@@ -201,6 +210,11 @@ impl ProviderConfig {
         self.models
             .iter()
             .find(|m| m.id == model_id)
+            .or_else(|| {
+                self.models
+                    .iter()
+                    .find(|m| crate::catalog::normalize(&m.id).id == model_id)
+            })
             .and_then(|m| m.store)
             .unwrap_or(self.store)
     }
@@ -432,6 +446,9 @@ fn model_override(v: &Value, path: &str) -> Result<ModelOverride> {
     if let Some(v) = member(m, "store") {
         o.store = Some(boolean(v, &field("store"))?);
     }
+    if let Some(v) = member(m, "baseUrl") {
+        o.base_url = Some(base_url(v, &field("baseUrl"))?);
+    }
     Ok(o)
 }
 
@@ -639,6 +656,7 @@ mod tests {
                     context_window: Some(32_000),
                     max_tokens: Some(4_096),
                     store: None,
+                    base_url: None,
                 },
                 ModelOverride {
                     id: "claude-opus-4.7".into(),
@@ -1209,6 +1227,7 @@ mod tests {
             context_window: Some(128_000),
             max_tokens: Some(8_192),
             store: Some(true),
+            base_url: None,
         };
         full.apply(&mut base);
         assert_eq!(
@@ -1223,6 +1242,7 @@ mod tests {
                 context_window: 128_000,
                 max_tokens: 8_192,
                 source: ModelSource::Configured,
+                created: None,
             }
         );
     }
@@ -1246,6 +1266,7 @@ mod tests {
                 context_window: 32_000,
                 max_tokens: 4_096,
                 source: ModelSource::Configured,
+                created: None,
             }
         );
     }

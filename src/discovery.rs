@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::ProviderConfig;
+use crate::catalog;
+use crate::config::{ModelOverride, ProviderConfig};
 use crate::error::{Error, Result};
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
 use crate::region::truncate;
@@ -20,8 +21,10 @@ use crate::secrets::{self, Secrets};
 pub const DEFAULT_CONTEXT_WINDOW: u32 = 32_000;
 /// Maximum output of a model Mantle lists without details, tokens.
 pub const DEFAULT_MAX_TOKENS: u32 = 4_096;
-/// Mantle id of Claude Opus 4.7, served on the Anthropic Messages route only.
-pub const CLAUDE_OPUS_ID: &str = "claude-opus-4.7";
+/// Mantle's catalog id of Claude Opus 4.7, served on the Anthropic Messages route only
+/// (Genesis configurations call it `claude-opus-4.7`, which [`catalog::normalize`] takes as
+/// an alias).
+pub const CLAUDE_OPUS_ID: &str = "anthropic.claude-opus-4-7";
 /// At most this many characters of an unexpected body are quoted in an error.
 pub const BODY_SNIPPET_CHARS: usize = 200;
 
@@ -43,32 +46,24 @@ pub fn infer_reasoning(id: &str) -> bool {
     REASONING_MARKERS.iter().any(|m| id.contains(m))
 }
 
-/// Whether an id names a model Mantle serves only on the Anthropic route (case-insensitive):
-/// it starts with `claude` or `anthropic.`, or contains `anthropic.claude` (an inference
-/// profile such as `us.anthropic.claude-…`).
+/// Whether the route table puts this id (in any form [`catalog::normalize`] takes) on the
+/// Anthropic Messages route. A predicate on ids for those who need one; the provider itself
+/// routes through [`catalog::known_route`].
 pub fn is_claude(id: &str) -> bool {
-    let id = id.to_ascii_lowercase();
-    id.starts_with("claude") || id.starts_with("anthropic.") || id.contains("anthropic.claude")
+    catalog::is_anthropic(&catalog::normalize(id).id)
 }
 
-/// Whether an id names an OpenAI GPT-5.x model (`openai.gpt-5*`, case-insensitive), which
-/// Mantle serves only through the Responses API on the `/openai/v1` base.
+/// Whether the route table serves this id through the Responses API only (GPT-5.x, on
+/// `/openai/v1`). A predicate on ids for those who need one; the provider itself routes
+/// through [`catalog::known_route`].
 pub fn is_gpt5(id: &str) -> bool {
-    id.get(..12)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("openai.gpt-5"))
+    catalog::known_route(&catalog::normalize(id).id).is_some_and(|r| r.api == Api::OpenaiResponses)
 }
 
-/// The route an id implies, like reasoning is inferred from it: Anthropic Messages for
-/// [`is_claude`] ids, OpenAI Responses for [`is_gpt5`] ids; `None` when the id says nothing.
-/// The one place routes are inferred; the configuration still overrides it field by field.
+/// The API the route table gives an id (after [`catalog::normalize`]); `None` when the table
+/// does not know its family. The configuration still overrides it field by field.
 pub fn infer_api(id: &str) -> Option<Api> {
-    if is_claude(id) {
-        Some(Api::AnthropicMessages)
-    } else if is_gpt5(id) {
-        Some(Api::OpenaiResponses)
-    } else {
-        None
-    }
+    catalog::known_route(&catalog::normalize(id).id).map(|r| r.api)
 }
 
 /// The route of a model known only by its id: what [`infer_api`] says, else `fallback`.
@@ -90,6 +85,7 @@ pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Mode
         context_window: DEFAULT_CONTEXT_WINDOW,
         max_tokens: DEFAULT_MAX_TOKENS,
         source,
+        created: None,
     }
 }
 
@@ -123,11 +119,14 @@ struct ModelList {
     data: Vec<ModelEntry>,
 }
 
-/// One entry of `data`; `object`, `created`, `owned_by` and others are ignored.
+/// One entry of `data`; `object`, `owned_by` and others are ignored, and a `created` that is
+/// not a whole number of seconds counts as absent.
 #[derive(Deserialize)]
 struct ModelEntry {
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    created: Option<serde_json::Value>,
 }
 
 /// Parses the body of `GET {baseUrl}/models`
@@ -158,9 +157,9 @@ pub fn parse_discovery(body: &[u8], secrets: &Secrets) -> Result<Discovered> {
     let mut models: Vec<Model> = list
         .data
         .into_iter()
-        .filter_map(|entry| entry.id)
-        .filter(|id| !id.trim().is_empty())
-        .filter(|id| match id_problem(id) {
+        .filter_map(|entry| Some((entry.id?, entry.created.and_then(|c| c.as_u64()))))
+        .filter(|(id, _)| !id.trim().is_empty())
+        .filter(|(id, _)| match id_problem(id) {
             None => true,
             Some(why) => {
                 diagnostics.push(format!(
@@ -170,7 +169,10 @@ pub fn parse_discovery(body: &[u8], secrets: &Secrets) -> Result<Discovered> {
                 false
             }
         })
-        .map(|id| model_with_defaults(&id, Api::OpenaiCompletions, ModelSource::Discovered))
+        .map(|(id, created)| Model {
+            created,
+            ..model_with_defaults(&id, Api::OpenaiCompletions, ModelSource::Discovered)
+        })
         .collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
     models.dedup_by(|a, b| a.id == b.id);
@@ -228,30 +230,81 @@ pub fn built_in_models() -> Vec<Model> {
         context_window: 1_000_000,
         max_tokens: 32_000,
         source: ModelSource::BuiltIn,
+        created: None,
     }]
+}
+
+/// The id a configured entry describes, given whether the listing (discovered or built-in)
+/// has an id exactly: its own id when the listing has it, else its catalog id
+/// ([`catalog::normalize`]), so an entry written `claude-opus-4.7` (a Genesis configuration)
+/// describes `anthropic.claude-opus-4-7`.
+pub fn configured_id(entry: &ModelOverride, listed: impl Fn(&str) -> bool) -> String {
+    if listed(&entry.id) {
+        entry.id.clone()
+    } else {
+        catalog::normalize(&entry.id).id
+    }
+}
+
+/// The configured entries that describe `id`, in the order written ([`configured_id`]).
+pub fn configured_for<'a>(
+    id: &'a str,
+    config: &'a ProviderConfig,
+    listed: impl Fn(&str) -> bool + 'a,
+) -> impl Iterator<Item = &'a ModelOverride> + 'a {
+    config
+        .models
+        .iter()
+        .filter(move |o| configured_id(o, &listed) == id)
+}
+
+/// A built-in row in place of a discovered one keeps what discovery said of its age.
+fn built_in_over(mut built_in: Model, discovered: Option<&Model>) -> Model {
+    built_in.created = discovered.and_then(|d| d.created);
+    built_in
+}
+
+/// A discovered row under an alias of a built-in model (`claude-opus-4.7` for
+/// `anthropic.claude-opus-4-7`) is that model: it takes the built-in description, keeping its
+/// own id and age. Any other row is returned as it is.
+fn described(row: &Model) -> Model {
+    let catalog = catalog::normalize(&row.id).id;
+    match built_in_models().into_iter().find(|b| b.id == catalog) {
+        Some(built_in) if built_in.id != row.id => Model {
+            id: row.id.clone(),
+            name: row.id.clone(),
+            source: row.source,
+            ..built_in_over(built_in, Some(row))
+        },
+        _ => row.clone(),
+    }
 }
 
 /// The models to list: `discovered`, with [`built_in_models`] replacing rows of the same
 /// id when discovery gave any models (built-in rows appear only alongside a successful
 /// discovery), then the configured entries applied by id field by field
-/// ([`crate::config::ModelOverride::apply`]); configured-only ids are added
-/// ([`crate::config::ModelOverride::to_model`] with the provider's default `api`).
-/// Sorted by id, without duplicate ids (the first discovered row of an id is kept).
+/// ([`crate::config::ModelOverride::apply`]), each to the id [`configured_id`] gives it;
+/// configured-only ids are added ([`crate::config::ModelOverride::to_model_for`] with the
+/// provider's default `api`). Sorted by id, without duplicate ids (the first discovered row
+/// of an id is kept).
 pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
     let mut by_id: BTreeMap<String, Model> = BTreeMap::new();
     for m in discovered {
-        by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
+        by_id.entry(m.id.clone()).or_insert_with(|| described(m));
     }
     if !discovered.is_empty() {
         for m in built_in_models() {
-            by_id.insert(m.id.clone(), m);
+            let row = built_in_over(m.clone(), by_id.get(&m.id));
+            by_id.insert(row.id.clone(), row);
         }
     }
+    let listed: std::collections::BTreeSet<String> = by_id.keys().cloned().collect();
     for o in &config.models {
-        match by_id.get_mut(&o.id) {
+        let id = configured_id(o, |id| listed.contains(id));
+        match by_id.get_mut(&id) {
             Some(m) => o.apply(m),
             None => {
-                by_id.insert(o.id.clone(), o.to_model(config.api));
+                by_id.insert(id.clone(), o.to_model_for(&id, config.api));
             }
         }
     }
@@ -275,22 +328,53 @@ pub fn describe_for_request(
     describe_from(id, discovered, config, true)
 }
 
+/// Every id [`merge`] would list, unsorted and possibly repeated, without building the
+/// models: what a model reference is resolved against ([`catalog::resolve`]).
+pub fn listed_ids<'a>(
+    discovered: &'a [Model],
+    config: &'a ProviderConfig,
+    with_built_ins: bool,
+) -> Vec<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    let mut ids: Vec<Cow<'a, str>> = discovered
+        .iter()
+        .map(|m| Cow::Borrowed(m.id.as_str()))
+        .collect();
+    if with_built_ins {
+        ids.push(Cow::Borrowed(CLAUDE_OPUS_ID));
+    }
+    let known = |id: &str| {
+        discovered.iter().any(|m| m.id == id) || (with_built_ins && id == CLAUDE_OPUS_ID)
+    };
+    for o in &config.models {
+        ids.push(Cow::Owned(configured_id(o, known)));
+    }
+    ids
+}
+
 fn describe_from(
     id: &str,
     discovered: &[Model],
     config: &ProviderConfig,
     with_built_ins: bool,
 ) -> Option<Model> {
+    let found = discovered.iter().find(|m| m.id == id);
     let built_in = if with_built_ins {
-        built_in_models().into_iter().find(|m| m.id == id)
+        built_in_models()
+            .into_iter()
+            .find(|m| m.id == id)
+            .map(|m| built_in_over(m, found))
     } else {
         None
     };
-    let mut model = built_in.or_else(|| discovered.iter().find(|m| m.id == id).cloned());
-    if let Some(o) = config.models.iter().find(|o| o.id == id) {
+    let mut model = built_in.or_else(|| found.map(described));
+    let listed = |other: &str| {
+        discovered.iter().any(|m| m.id == other) || (with_built_ins && other == CLAUDE_OPUS_ID)
+    };
+    for o in configured_for(id, config, listed) {
         match &mut model {
             Some(m) => o.apply(m),
-            None => model = Some(o.to_model(config.api)),
+            None => model = Some(o.to_model_for(id, config.api)),
         }
     }
     model
@@ -399,6 +483,7 @@ mod tests {
                 context_window: 32_000,
                 max_tokens: 4_096,
                 source: ModelSource::Discovered,
+                created: Some(1_700_000_000),
             }]
         );
     }
@@ -550,7 +635,10 @@ mod tests {
     fn built_in_claude_opus_matches_the_facts() {
         let [opus] = built_in_models().try_into().unwrap();
         assert_eq!(opus.id, CLAUDE_OPUS_ID);
-        assert_eq!(opus.id, "claude-opus-4.7");
+        assert_eq!(
+            opus.id, "anthropic.claude-opus-4-7",
+            "the catalog id, as Mantle serves it"
+        );
         assert_eq!(opus.name, "Claude Opus 4.7");
         assert_eq!(opus.api, Api::AnthropicMessages);
         assert!(opus.reasoning);
@@ -570,7 +658,10 @@ mod tests {
             model("deepseek.v3.2", ModelSource::Discovered),
         ];
         let merged = merge(&discovered, &ProviderConfig::default());
-        assert_eq!(ids(&merged), ["claude-opus-4.7", "deepseek.v3.2", "qwen.q"]);
+        assert_eq!(
+            ids(&merged),
+            ["anthropic.claude-opus-4-7", "deepseek.v3.2", "qwen.q"]
+        );
         assert!(
             merge(&[], &ProviderConfig::default()).is_empty(),
             "no built-in row without a successful discovery"
@@ -612,19 +703,77 @@ mod tests {
 
     #[test]
     fn routes_are_inferred_from_ids() {
+        // Through the route table, after the id is normalized. (`claude3` used to count as a
+        // Claude id; it is no form of a catalog id, so it now takes the default.)
         for (id, want) in [
             ("claude-opus-4.7", Some(Api::AnthropicMessages)),
-            ("claude3", Some(Api::AnthropicMessages)),
+            (
+                "us.anthropic.claude-sonnet-4-6",
+                Some(Api::AnthropicMessages),
+            ),
             (
                 "anthropic.claude-mythos-preview",
                 Some(Api::AnthropicMessages),
             ),
             ("anthropic.anything", Some(Api::AnthropicMessages)),
             ("Anthropic.Claude-X", Some(Api::AnthropicMessages)),
-            ("openai.gpt-oss-120b", None),
+            ("openai.gpt-oss-120b", Some(Api::OpenaiCompletions)),
+            ("openai.gpt-5.5", Some(Api::OpenaiResponses)),
+            ("google.gemma-4-31b", Some(Api::OpenaiCompletions)),
+            ("claude3", None),
             ("my-claude-clone", None),
+            ("newvendor.model", None),
         ] {
             assert_eq!(infer_api(id), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn a_discovered_alias_of_a_built_in_is_described_as_it() {
+        let discovered = parse_models(
+            br#"{"data":[{"id":"claude-opus-4.7","created":5},{"id":"x.y"}]}"#,
+            &Secrets::default(),
+        )
+        .unwrap();
+        let merged = merge(&discovered, &ProviderConfig::default());
+        let alias = merged.iter().find(|m| m.id == "claude-opus-4.7").unwrap();
+        assert_eq!(alias.api, Api::AnthropicMessages);
+        assert!(alias.reasoning);
+        assert_eq!(alias.context_window, 1_000_000);
+        assert_eq!(alias.created, Some(5));
+        assert_eq!(alias.source, ModelSource::Discovered);
+        assert!(merged.iter().any(|m| m.id == CLAUDE_OPUS_ID));
+        assert_eq!(
+            describe("claude-opus-4.7", &discovered, &ProviderConfig::default()).as_ref(),
+            Some(alias)
+        );
+    }
+
+    #[test]
+    fn configured_aliases_describe_the_catalog_id() {
+        let config = config::parse(
+            r#"{ models: { providers: { "amazon-bedrock-mantle": { models: [
+                { id: "claude-opus-4.7", api: "anthropic-messages", maxTokens: 64000 },
+                { id: "us.deepseek.v3.2", contextWindow: 128000 },
+            ] } } } }"#,
+        )
+        .unwrap();
+        // Without discovery: listed under the catalog id.
+        assert_eq!(
+            ids(&merge(&[], &config)),
+            ["anthropic.claude-opus-4-7", "deepseek.v3.2"]
+        );
+        // With it: applied to the catalog id Mantle lists, no row of their own.
+        let discovered = vec![
+            model(CLAUDE_OPUS_ID, ModelSource::Discovered),
+            model("deepseek.v3.2", ModelSource::Discovered),
+        ];
+        let merged = merge(&discovered, &config);
+        assert_eq!(ids(&merged), [CLAUDE_OPUS_ID, "deepseek.v3.2"]);
+        assert_eq!(merged[0].max_tokens, 64_000);
+        assert_eq!(merged[1].context_window, 128_000);
+        for m in &merged {
+            assert_eq!(describe(&m.id, &discovered, &config).as_ref(), Some(m));
         }
     }
 
@@ -687,7 +836,12 @@ mod tests {
         let merged = merge(&[model("mid.m", ModelSource::Discovered)], &config);
         assert_eq!(
             ids(&merged),
-            ["alpha.custom", "claude-opus-4.7", "mid.m", "zeta.custom"]
+            [
+                "alpha.custom",
+                "anthropic.claude-opus-4-7",
+                "mid.m",
+                "zeta.custom"
+            ]
         );
         let api_of = |id: &str| merged.iter().find(|m| m.id == id).unwrap().api;
         assert_eq!(api_of("zeta.custom"), Api::AnthropicMessages);
@@ -724,7 +878,7 @@ mod tests {
             ..ProviderConfig::default()
         };
         let merged = merge(&discovered, &config);
-        assert_eq!(ids(&merged), ["a", "b", "c", "claude-opus-4.7"]);
+        assert_eq!(ids(&merged), ["a", "anthropic.claude-opus-4-7", "b", "c"]);
         assert_eq!(merged[0].name, "A");
     }
 
@@ -763,12 +917,17 @@ mod tests {
     #[test]
     fn other_unlisted_ids_take_the_default_api() {
         assert_eq!(
-            route_for("deepseek.v3.2", &[], Api::OpenaiCompletions),
+            route_for("newvendor.model", &[], Api::OpenaiCompletions),
             Api::OpenaiCompletions
         );
         assert_eq!(
-            route_for("deepseek.v3.2", &[], Api::AnthropicMessages),
+            route_for("newvendor.model", &[], Api::AnthropicMessages),
             Api::AnthropicMessages
+        );
+        // A family the route table knows keeps its API whatever the default.
+        assert_eq!(
+            route_for("deepseek.v3.2", &[], Api::AnthropicMessages),
+            Api::OpenaiCompletions
         );
         // Not a Claude id: `claude` elsewhere in the id does not count.
         assert_eq!(

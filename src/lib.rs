@@ -7,6 +7,7 @@
 //! The WIT exports live in the component crate alone, so no other component links them.
 
 pub mod anthropic;
+pub mod catalog;
 pub mod chat;
 pub mod client;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod openai;
 pub mod region;
 pub mod responses;
+pub mod routing;
 pub mod secrets;
 pub mod sigv4;
 pub mod sse;

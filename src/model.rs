@@ -108,6 +108,9 @@ pub struct Model {
     pub max_tokens: u32,
     /// Origin.
     pub source: ModelSource,
+    /// When the model was added, as `GET /v1/models` said (seconds since the Unix epoch);
+    /// `None` for a model discovery did not describe.
+    pub created: Option<u64>,
 }
 
 /// The provider's name, as model references and listings spell it.

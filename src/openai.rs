@@ -27,6 +27,7 @@ const ROUTE_STREAM: &str = "POST /v1/chat/completions (error event in the stream
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed chat completion.
+/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
 ///
 /// `max_tokens` is the request's, capped by `max_tokens_cap` (the model's limit); with no
 /// request value the cap itself is sent, so a model cannot run on indefinitely. Readable
@@ -35,7 +36,11 @@ const MAX_TOOL_CALLS: usize = 1024;
 /// out. Assistant turns and tool results carry text only: an image there is an invalid request.
 /// `extra`, a JSON object, is merged at the top level last. `response_format`, a tool's
 /// `strict`, `parallel_tool_calls` and `seed` pass under their own names.
-pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<String> {
+pub fn build_request(
+    req: &ChatRequest,
+    model: &str,
+    max_tokens_cap: Option<u32>,
+) -> Result<String> {
     let messages = req
         .messages
         .iter()
@@ -72,7 +77,7 @@ pub fn build_request(req: &ChatRequest, max_tokens_cap: Option<u32>) -> Result<S
         }),
     };
     let body = wire::Request {
-        model: crate::model::model_id(&req.model),
+        model,
         messages,
         stream: true,
         stream_options: wire::StreamOptions {
@@ -215,7 +220,7 @@ fn classify(
                 "{answered} (the model is served on another route: Claude on the Anthropic \
                  Messages route, POST /anthropic/v1/messages (api \"anthropic-messages\"); \
                  GPT-5.x on the Responses route, POST /openai/v1/responses \
-                 (api \"openai-responses\"))"
+                 (api \"openai-responses\"); Gemma 4 and grok under /openai/v1)"
             ));
         }
         let code = error_words(body);
@@ -239,6 +244,19 @@ fn classify(
 pub(crate) fn error_words(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
+        Err(_) => String::new(),
+    }
+}
+
+/// `error.code` (or `code`) of an OpenAI-shaped body, lowercase; empty when there is none.
+pub(crate) fn error_code(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => value
+            .get("error")
+            .unwrap_or(&value)
+            .get("code")
+            .map(error_word)
+            .unwrap_or_default(),
         Err(_) => String::new(),
     }
 }
@@ -874,7 +892,7 @@ data: [DONE]
     // ---- Request building: a conversation → the JSON body. ----
 
     fn body(req: &ChatRequest, cap: Option<u32>) -> Value {
-        serde_json::from_str(&build_request(req, cap).unwrap()).unwrap()
+        serde_json::from_str(&build_request(req, &req.model, cap).unwrap()).unwrap()
     }
 
     #[test]
@@ -939,7 +957,8 @@ data: [DONE]
             })),
             ..ChatRequest::default()
         };
-        let text = build_request(&req, None).unwrap();
+        // The model as the client resolved it (the reference's prefix is gone by then).
+        let text = build_request(&req, "openai.gpt-oss-120b", None).unwrap();
         assert!(
             text.starts_with(r#"{"model":"openai.gpt-oss-120b","#),
             "{text}"
@@ -1018,7 +1037,7 @@ data: [DONE]
     fn invalid_requests_are_refused_with_the_reason() {
         let mut req = conversation("m");
         req.tools[0].parameters = "{\"type\":".to_owned();
-        let Err(Error::InvalidRequest(m)) = build_request(&req, None) else {
+        let Err(Error::InvalidRequest(m)) = build_request(&req, &req.model, None) else {
             panic!("invalid parameters accepted");
         };
         assert!(m.contains("get_weather"), "{m}");
@@ -1026,7 +1045,7 @@ data: [DONE]
         let mut req = conversation("m");
         req.extra = Some("[]".to_owned());
         assert!(matches!(
-            build_request(&req, None),
+            build_request(&req, &req.model, None),
             Err(Error::InvalidRequest(_))
         ));
 
@@ -1039,7 +1058,7 @@ data: [DONE]
             is_error: false,
         }));
         assert!(matches!(
-            build_request(&req, None),
+            build_request(&req, &req.model, None),
             Err(Error::InvalidRequest(_))
         ));
     }

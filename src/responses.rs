@@ -34,6 +34,7 @@ const ROUTE_STREAM: &str = "POST /responses (error event in the stream)";
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed Responses request.
+/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
 ///
 /// - System messages, user turns and the text of earlier assistant turns become `message`
 ///   input items; tool calls of earlier turns become `function_call` items and tool results
@@ -48,6 +49,7 @@ const MAX_TOOL_CALLS: usize = 1024;
 /// - `store` is sent as given (`false` unless configured); `extra` is merged last.
 pub fn build_request(
     req: &ChatRequest,
+    model: &str,
     max_tokens_cap: Option<u32>,
     store: bool,
 ) -> Result<String> {
@@ -132,7 +134,7 @@ pub fn build_request(
         })
         .collect::<Result<Vec<_>>>()?;
     let body = wire::Request {
-        model: &req.model,
+        model,
         input,
         tools,
         tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
@@ -278,6 +280,9 @@ pub struct Mapper {
     /// Per tool call begun, by its position in the response: its output index, and whether
     /// arguments were emitted for it.
     tool_calls: Vec<(u32, bool)>,
+    /// Output indexes of the message and reasoning items whose text came as deltas (at most
+    /// [`MAX_TOOL_CALLS`]; past that, every item counts as streamed).
+    streamed_items: Vec<u32>,
 }
 
 impl StreamMapper for Mapper {
@@ -329,6 +334,7 @@ impl StreamMapper for Mapper {
             | "response.refusal.delta"
             | "response.reasoning_text.delta"
             | "response.reasoning_summary_text.delta" => {
+                self.streamed(parsed.output_index.unwrap_or(0));
                 if let Some(delta) = parsed.delta.filter(|d| !d.is_empty()) {
                     out.push(if kind.starts_with("response.reasoning") {
                         ChatEvent::ReasoningDelta(delta)
@@ -364,20 +370,27 @@ impl StreamMapper for Mapper {
             }
             "response.output_item.done" => {
                 let output_index = parsed.output_index.unwrap_or(0);
-                if let Some(item) = parsed.item
-                    && item.kind.as_deref() == Some("function_call")
-                {
-                    if !self.tool_calls.iter().any(|&(i, _)| i == output_index) {
-                        let arguments = item.arguments.clone();
+                let Some(item) = parsed.item else {
+                    return Ok(());
+                };
+                match item.kind.as_deref() {
+                    Some("message" | "reasoning") if !self.was_streamed(output_index) => {
+                        whole_item(item, out);
+                    }
+                    // A call that arrives whole: begun here, with its arguments.
+                    Some("function_call")
+                        if !self.tool_calls.iter().any(|&(i, _)| i == output_index) =>
+                    {
                         self.begin_call(output_index, item, out)?;
-                        if let Some(arguments) = arguments.filter(|a| !a.is_empty()) {
+                    }
+                    Some("function_call") => {
+                        if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
+                            && self.needs_arguments(output_index)
+                        {
                             self.arguments(output_index, arguments, out)?;
                         }
-                    } else if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
-                        && self.needs_arguments(output_index)
-                    {
-                        self.arguments(output_index, arguments, out)?;
                     }
+                    _ => {}
                 }
             }
             "response.completed" | "response.incomplete" => {
@@ -425,7 +438,55 @@ impl StreamMapper for Mapper {
     }
 }
 
+/// The text of a whole message or reasoning item whose text came with no delta: a message's
+/// `output_text` (and `refusal`) parts as text; a reasoning item's `reasoning_text` parts
+/// (gpt-oss) and `summary_text` parts, a blank line between two, as reasoning. An item with
+/// nothing readable (GPT-5.x's encrypted reasoning, whose summary is empty) gives nothing.
+fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) {
+    let reasoning = item.kind.as_deref() == Some("reasoning");
+    let parts = item
+        .content
+        .into_iter()
+        .flatten()
+        .chain(item.summary.into_iter().flatten());
+    let mut first = true;
+    for part in parts {
+        let text = match part.kind.as_deref() {
+            Some("output_text" | "reasoning_text" | "summary_text") => part.text,
+            Some("refusal") => part.refusal,
+            _ => None,
+        };
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        if reasoning {
+            if !first {
+                out.push(ChatEvent::ReasoningDelta("\n\n".to_owned()));
+            }
+            out.push(ChatEvent::ReasoningDelta(text));
+        } else {
+            out.push(ChatEvent::TextDelta(text));
+        }
+        first = false;
+    }
+}
+
 impl Mapper {
+    /// Notes that the item at `output_index` streams its text as deltas.
+    fn streamed(&mut self, output_index: u32) {
+        if !self.streamed_items.contains(&output_index)
+            && self.streamed_items.len() < MAX_TOOL_CALLS
+        {
+            self.streamed_items.push(output_index);
+        }
+    }
+
+    /// Whether the item at `output_index` gave its text as deltas (or too many items did to
+    /// tell).
+    fn was_streamed(&self, output_index: u32) -> bool {
+        self.streamed_items.len() >= MAX_TOOL_CALLS || self.streamed_items.contains(&output_index)
+    }
+
     /// Emits the start of the tool call at `output_index`.
     fn begin_call(
         &mut self,
@@ -801,7 +862,7 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
         let mut req = conversation("openai.gpt-5.4");
         req.stop.clear();
         req.extra = None;
-        let body = build_request(&req, Some(32_000), false).unwrap();
+        let body = build_request(&req, &req.model, Some(32_000), false).unwrap();
         assert_eq!(
             body,
             concat!(
@@ -817,11 +878,11 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
                 r#""tool_choice":"auto","reasoning":{"effort":"high","summary":"auto"},"max_output_tokens":32000,"temperature":0.7,"store":false,"stream":true}"#,
             )
         );
-        let stored = build_request(&req, None, true).unwrap();
+        let stored = build_request(&req, &req.model, None, true).unwrap();
         assert!(stored.contains(r#""max_output_tokens":50000"#), "{stored}");
         assert!(stored.contains(r#""store":true"#), "{stored}");
         req.tool_choice = Some(ToolChoice::Named("get_weather".to_owned()));
-        let named = build_request(&req, None, false).unwrap();
+        let named = build_request(&req, &req.model, None, false).unwrap();
         assert!(
             named.contains(r#""tool_choice":{"type":"function","name":"get_weather"}"#),
             "{named}"
@@ -830,7 +891,13 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
 
     #[test]
     fn stop_sequences_are_refused_rather_than_dropped() {
-        let e = build_request(&conversation("openai.gpt-5.4"), None, false).unwrap_err();
+        let e = build_request(
+            &conversation("openai.gpt-5.4"),
+            &conversation("openai.gpt-5.4").model,
+            None,
+            false,
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::InvalidRequest(m) if m.contains("stop")));
     }
 
@@ -844,5 +911,141 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
         );
         let e = classify_error(429, Some("7"), b"{}", &Secrets::default());
         assert!(matches!(e, Error::RateLimited { .. }), "{e:?}");
+    }
+
+    /// The captured gpt-oss answer of `/v1/responses` (RESP-1), its items and usage as
+    /// Mantle sent them, given as the stream's `output_item.done` events (each item's bytes
+    /// as captured) and `response.completed`.
+    fn captured_gpt_oss_stream() -> String {
+        let text = include_str!("../fixtures/mantle/responses-gpt-oss-120b.response.json");
+        #[derive(serde::Deserialize)]
+        struct Captured<'a> {
+            #[serde(borrow)]
+            output: Vec<&'a serde_json::value::RawValue>,
+        }
+        let captured: Captured<'_> = serde_json::from_str(text).unwrap();
+        let mut sse = String::new();
+        for (i, item) in captured.output.iter().enumerate() {
+            sse.push_str(&format!(
+                "event: response.output_item.done\ndata: {{\"type\":\"response.output_item.done\",\"output_index\":{i},\"item\":{}}}\n\n",
+                item.get()
+            ));
+        }
+        sse.push_str(&format!(
+            "event: response.completed\ndata: {{\"type\":\"response.completed\",\"response\":{}}}\n\n",
+            text.trim()
+        ));
+        sse
+    }
+
+    #[test]
+    fn captured_gpt_oss_reasoning_text_and_usage_survive() {
+        let out = same_however_split(event_stream, captured_gpt_oss_stream().as_bytes());
+        assert_eq!(out.error, None);
+        assert_eq!(
+            out.events[0],
+            ChatEvent::MessageStart {
+                id: String::new(),
+                model: String::new(),
+            }
+        );
+        assert_eq!(
+            out.events[1..],
+            [
+                ChatEvent::ReasoningDelta("We need to answer succinctly: define Amazon Bedrock in one sentence. Should mention it's a fully managed service that provides foundation model APIs from various providers, for generative AI. One sentence.".into()),
+                ChatEvent::TextDelta("Amazon Bedrock is a fully managed AWS service that gives developers on\u{2011}demand access via simple APIs to a curated portfolio of high\u{2011}performing foundation models (from AWS and leading AI startups) for building, customizing, and scaling generative AI applications without managing underlying infrastructure.".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 74,
+                    output_tokens: 104,
+                    cache_read_tokens: Some(0),
+                    cache_write_tokens: None,
+                    reasoning_tokens: Some(0),
+                }),
+                ChatEvent::Finish(StopReason::Stop),
+            ]
+        );
+    }
+
+    /// GPT-5.x's reasoning as FACTS describes it (no capture of the stream): an item with
+    /// encrypted content and an empty summary, `reasoning_tokens` above zero.
+    const ENCRYPTED_REASONING_SSE: &str = concat!(
+        "event: response.created\n",
+        r#"data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_hwo3zxb5ls7m5ztdhnntfqn6ovgnl7sak2qlz2we4sjwosmoowyq","model":"openai.gpt-5.5","output":[],"usage":null}}"#,
+        "\n\n",
+        "event: response.output_item.added\n",
+        r#"data: {"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"rs_1","type":"reasoning","encrypted_content":"gAAAAABpZ2VuY3J5cHRlZA==","summary":[]}}"#,
+        "\n\n",
+        "event: response.output_item.done\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":2,"output_index":0,"item":{"id":"rs_1","type":"reasoning","encrypted_content":"gAAAAABpZ2VuY3J5cHRlZA==","summary":[]}}"#,
+        "\n\n",
+        "event: response.output_text.delta\n",
+        r#"data: {"type":"response.output_text.delta","sequence_number":3,"output_index":1,"content_index":0,"delta":"Paris."}"#,
+        "\n\n",
+        "event: response.output_item.done\n",
+        r#"data: {"type":"response.output_item.done","sequence_number":4,"output_index":1,"item":{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"Paris."}],"status":"completed"}}"#,
+        "\n\n",
+        "event: response.completed\n",
+        r#"data: {"type":"response.completed","sequence_number":5,"response":{"id":"resp_hwo3zxb5ls7m5ztdhnntfqn6ovgnl7sak2qlz2we4sjwosmoowyq","model":"openai.gpt-5.5","status":"completed","usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":0},"output_tokens":70,"output_tokens_details":{"reasoning_tokens":64},"total_tokens":82}}}"#,
+        "\n\n",
+    );
+
+    #[test]
+    fn encrypted_reasoning_with_an_empty_summary_gives_no_text_but_its_tokens() {
+        let out = same_however_split(event_stream, ENCRYPTED_REASONING_SSE.as_bytes());
+        assert_eq!(out.error, None);
+        assert_eq!(
+            out.events[1..],
+            [
+                ChatEvent::TextDelta("Paris.".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 12,
+                    output_tokens: 70,
+                    cache_read_tokens: Some(0),
+                    cache_write_tokens: None,
+                    reasoning_tokens: Some(64),
+                }),
+                ChatEvent::Finish(StopReason::Stop),
+            ],
+            "the text once, though the message item also carries it whole"
+        );
+    }
+
+    #[test]
+    fn a_function_call_that_arrives_whole_is_one_call_with_its_arguments_once() {
+        let sse = concat!(
+            "event: response.output_item.done\n",
+            r#"data: {"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}","status":"completed"}}"#,
+            "\n\n",
+            "event: response.completed\n",
+            r#"data: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":6}}}"#,
+            "\n\n",
+        );
+        let out = same_however_split(event_stream, sse.as_bytes());
+        assert_eq!(
+            out.events[1..3],
+            [
+                ChatEvent::ToolCallStart {
+                    index: 0,
+                    id: "call_1".into(),
+                    name: "get_weather".into(),
+                },
+                ChatEvent::ToolCallArguments {
+                    index: 0,
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                },
+            ]
+        );
+        assert_eq!(out.events[4], ChatEvent::Finish(StopReason::ToolCalls));
+        assert_eq!(out.events.len(), 5, "{:?}", out.events);
+    }
+
+    #[test]
+    fn mantles_context_overflow_on_the_responses_route_is_typed() {
+        let body = br#"{"error":{"code":"validation_error","message":"prompt tokens (400007) exceed model maximum (278528) for openai.gpt-5.5","param":null,"type":"invalid_request_error"}}"#;
+        let e = classify_error(400, None, body, &Secrets::default());
+        assert!(
+            matches!(&e, Error::ContextOverflow(m) if m.contains("400007")),
+            "{e:?}"
+        );
     }
 }

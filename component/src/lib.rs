@@ -168,6 +168,7 @@ impl From<model::Model> for wit::Model {
                 model::ModelSource::Configured => wit::ModelSource::Configured,
                 model::ModelSource::BuiltIn => wit::ModelSource::BuiltIn,
             },
+            created: m.created,
         }
     }
 }
@@ -194,12 +195,16 @@ impl GuestClient for Client {
         })
     }
 
-    fn chat_stream(&self, request: wit::ChatRequest) -> Result<ChatStream, wit::Error> {
+    fn chat_stream(&self, request: wit::ChatRequest) -> Result<ChatStream, wit::Failure> {
         let mut host = WasiHost::new();
         let stream = self
             .inner
             .borrow_mut()
-            .chat_stream(&mut host, &request.into())?;
+            .chat_stream(&mut host, &request.into())
+            .map_err(|f| wit::Failure {
+                error: f.error.into(),
+                request_id: f.answer.request_id,
+            })?;
         Ok(ChatStream::new(Stream {
             inner: RefCell::new(stream),
             body: host.opened(),
@@ -267,6 +272,10 @@ impl GuestChatStream for Stream {
 
     fn diagnostics(&self) -> Vec<String> {
         self.inner.borrow().diagnostics().to_vec()
+    }
+
+    fn request_id(&self) -> Option<String> {
+        self.inner.borrow().request_id().map(str::to_owned)
     }
 }
 

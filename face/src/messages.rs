@@ -21,8 +21,8 @@ use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
+use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
-use mantle_provider::model::model_id;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -50,18 +50,15 @@ pub struct Peeked {
 }
 
 impl Peeked {
-    /// The body for Mantle: the client's bytes, but for a model named by its full reference
-    /// (`amazon-bedrock-mantle/<id>`), whose value becomes the Mantle id. Nothing else moves.
-    pub fn body_for_mantle(&self, body: Vec<u8>) -> Vec<u8> {
-        let id = model_id(&self.model);
-        if id.len() == self.model.len() || body.get(self.model_at.clone()).is_none() {
+    /// The body for Mantle: the client's bytes, but for the model, whose value becomes `id`,
+    /// the id Mantle serves ([`mantle_provider::catalog::resolve`]: `claude-opus-4.7` and
+    /// `amazon-bedrock-mantle/claude-opus-4.7` become `anthropic.claude-opus-4-7`). Nothing
+    /// else moves.
+    pub fn body_for_mantle(&self, body: Vec<u8>, id: &str) -> Vec<u8> {
+        if id == self.model || body.get(self.model_at.clone()).is_none() {
             return body;
         }
-        let mut out = Vec::with_capacity(body.len());
-        out.extend_from_slice(&body[..self.model_at.start]);
-        write_json(&mut out, &id);
-        out.extend_from_slice(&body[self.model_at.end..]);
-        out
+        splice(&body, self.model_at.clone(), id)
     }
 }
 
@@ -1102,6 +1099,9 @@ pub struct Relay {
     held: Vec<u8>,
     /// `message_stop` or an `error` event went out.
     ended: bool,
+    /// The model as the client named it, written into `message_start` in place of Mantle's
+    /// (a dated name such as `claude-opus-4-7-20250929`); `None` once done or not asked.
+    echo: Option<String>,
 }
 
 /// The end of the last blank line in `bytes` (`\n\n`, `\r\n\r\n` or `\r\r`), if any.
@@ -1129,6 +1129,15 @@ impl Relay {
         Relay::default()
     }
 
+    /// A relay that writes `model` (as the client named it) into the `message_start` event
+    /// in place of the model Mantle names; every other byte passes as it came.
+    pub fn echoing(model: &str) -> Relay {
+        Relay {
+            echo: Some(model.to_owned()),
+            ..Relay::default()
+        }
+    }
+
     /// Takes in a chunk of the upstream body; appends to `out` what may go to the client.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.held.extend_from_slice(chunk);
@@ -1138,7 +1147,15 @@ impl Relay {
             None => return,
         };
         let rest = self.held.split_off(cut);
-        let whole = core::mem::replace(&mut self.held, rest);
+        let mut whole = core::mem::replace(&mut self.held, rest);
+        if let Some(model) = self.echo.take() {
+            match echo_in_message_start(&whole, &model) {
+                Some(echoed) => whole = echoed,
+                // Not in these events yet: look again in the next ones.
+                None if !contains(&whole, br#""type":"message_start""#) => self.echo = Some(model),
+                None => {}
+            }
+        }
         // Event data is JSON: these texts appear only as an event's own `type`.
         if contains(&whole, br#""type":"message_stop""#) || contains(&whole, br#""type":"error""#) {
             self.ended = true;
@@ -1166,6 +1183,69 @@ impl Relay {
         error_event(&error, out);
         self.ended = true;
     }
+}
+
+/// The `message` member of a `message_start` event's data.
+#[derive(Deserialize)]
+struct StartData<'a> {
+    #[serde(borrow)]
+    message: ModelOf<'a>,
+}
+
+/// An object's `model` member, kept as the text it is.
+#[derive(Deserialize)]
+struct ModelOf<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+}
+
+/// `events` (whole SSE events) with the `message.model` of their `message_start` event
+/// replaced by `model`; `None` when they hold no such event (or its data line is not the
+/// JSON Mantle sends).
+fn echo_in_message_start(events: &[u8], model: &str) -> Option<Vec<u8>> {
+    let text = core::str::from_utf8(events).ok()?;
+    let line = text
+        .split_inclusive('\n')
+        .find(|l| l.starts_with("data:") && l.contains(r#""type":"message_start""#))?;
+    let json = line["data:".len()..].trim();
+    let start: StartData<'_> = serde_json::from_str(json).ok()?;
+    let raw = start.message.model?;
+    let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    Some(splice(events, at..at + raw.get().len(), model))
+}
+
+/// `bytes` with `range` replaced by `value` as a JSON string.
+fn splice(bytes: &[u8], range: core::ops::Range<usize>, value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + value.len());
+    out.extend_from_slice(&bytes[..range.start]);
+    write_json(&mut out, &value);
+    out.extend_from_slice(&bytes[range.end..]);
+    out
+}
+
+/// A whole `message` answer with its `model` replaced by `model` (as the client named it);
+/// every other byte as Mantle sent it. An answer that is not a JSON object with a `model`
+/// string passes unchanged.
+pub fn echo_model(body: Vec<u8>, model: &str) -> Vec<u8> {
+    let at = match serde_json::from_slice::<ModelOf<'_>>(&body) {
+        Ok(ModelOf { model: Some(raw) }) if raw.get().starts_with('"') => {
+            let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+            start..start + raw.get().len()
+        }
+        _ => return body,
+    };
+    splice(&body, at, model)
+}
+
+/// The headers that tell an Anthropic client about Mantle's request: `request-id` (where
+/// Anthropic's SDKs read a request id) beside `x-request-id`, and the quota headers, as
+/// [`crate::openai::answer_headers`] has them.
+pub fn answer_headers(answer: &AnswerHeaders) -> Vec<(String, String)> {
+    let mut headers = crate::openai::answer_headers(answer);
+    if let Some(id) = &answer.request_id {
+        headers.insert(0, ("request-id".to_owned(), id.clone()));
+    }
+    headers
 }
 
 // ---- Errors ----
@@ -1208,18 +1288,33 @@ pub fn error_event(error: &Error, out: &mut Vec<u8>) {
         &Event::Error {
             error: ErrorObject {
                 kind,
-                message: error.message(),
+                message: &message_of(error),
             },
         },
     );
 }
+
+/// What an Anthropic client reads in an error: the error's message, but for a context
+/// overflow, which starts with Anthropic's own words, `prompt is too long`, the words
+/// clients (Claude Code among them) look for before they compact a conversation.
+fn message_of(error: &Error) -> std::borrow::Cow<'_, str> {
+    match error {
+        Error::ContextOverflow(m) if !m.starts_with(PROMPT_TOO_LONG) => {
+            format!("{PROMPT_TOO_LONG}: {m}").into()
+        }
+        other => other.message().into(),
+    }
+}
+
+/// Anthropic's words for a prompt over the context window.
+const PROMPT_TOO_LONG: &str = "prompt is too long";
 
 /// The answer to an error on `/v1/messages`, in Anthropic's shape, with the statuses of the
 /// chat completions route (see [`crate::openai::error_response`]: whose fault it is decides):
 ///
 /// | error | status | `type` |
 /// | --- | --- | --- |
-/// | `InvalidRequest`, `ContextOverflow` | 400 | `invalid_request_error` |
+/// | `InvalidRequest`, `ContextOverflow` (its message starting "prompt is too long") | 400 | `invalid_request_error` |
 /// | `ModelNotFound` | 404 | `not_found_error` |
 /// | `RateLimited` | 429 (`retry-after` when known) | `rate_limit_error` |
 /// | `Configuration`, `MissingCredentials` | 500 | `api_error` |
@@ -1245,7 +1340,7 @@ pub fn error_response(error: &Error) -> ErrorResponse {
     ErrorResponse {
         status,
         headers,
-        body: anthropic_error(kind, error.message()),
+        body: anthropic_error(kind, &message_of(error)),
     }
 }
 
@@ -1276,6 +1371,7 @@ fn describe(error: &Error) -> (u16, &'static str, bool) {
 mod tests {
     use super::*;
     use mantle_provider::anthropic;
+    use mantle_provider::model::model_id;
     use serde_json::{Value as Json, json};
 
     fn refusal(body: &Json) -> String {
@@ -1291,7 +1387,11 @@ mod tests {
         let peeked = peek(body).unwrap();
         assert_eq!(peeked.model, "claude-opus-4.7");
         assert!(peeked.stream);
-        assert_eq!(peeked.body_for_mantle(body.to_vec()), body.to_vec());
+        assert_eq!(
+            peeked.body_for_mantle(body.to_vec(), "claude-opus-4.7"),
+            body.to_vec(),
+            "a listed id the client wrote goes as written"
+        );
         assert!(!peek(br#"{"model":"m"}"#).unwrap().stream);
         for bad in [
             &b"{}"[..],
@@ -1309,21 +1409,112 @@ mod tests {
     }
 
     #[test]
-    fn a_full_model_reference_is_rewritten_and_nothing_else() {
+    fn the_model_becomes_mantles_id_and_nothing_else_moves() {
         let body = br#"{ "stream":true, "model" : "amazon-bedrock-mantle/claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#;
         let peeked = peek(body).unwrap();
         assert_eq!(peeked.model, "amazon-bedrock-mantle/claude-opus-4.7");
-        assert_eq!(model_id(&peeked.model), "claude-opus-4.7");
+        let id = mantle_provider::catalog::normalize(&peeked.model).id;
         assert_eq!(
-            String::from_utf8(peeked.body_for_mantle(body.to_vec())).unwrap(),
-            r#"{ "stream":true, "model" : "claude-opus-4.7" ,"messages":[{"role":"user","content":"model"}]}"#
+            String::from_utf8(peeked.body_for_mantle(body.to_vec(), &id)).unwrap(),
+            r#"{ "stream":true, "model" : "anthropic.claude-opus-4-7" ,"messages":[{"role":"user","content":"model"}]}"#
         );
         let escaped = br#"{"model":"amazon-bedrock-mantle\/deepseek.v3.2"}"#;
         let peeked = peek(escaped).unwrap();
         assert_eq!(
-            peeked.body_for_mantle(escaped.to_vec()),
+            peeked.body_for_mantle(escaped.to_vec(), model_id(&peeked.model)),
             br#"{"model":"deepseek.v3.2"}"#
         );
+    }
+
+    #[test]
+    fn passed_on_answers_name_the_model_as_the_client_did() {
+        // Mantle's Anthropic route names the dated first-party model; the client sent another.
+        let start = concat!(
+            "event: message_start\n",
+            r#"data: {"type":"message_start","message":{"id":"msg_bdrk_01","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[],"stop_reason":null,"stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"output_tokens":1}}}"#,
+            "\n\n"
+        );
+        let rest = concat!(
+            "event: content_block_start\n",
+            r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":"","model":"not-this-one"}}"#,
+            "\n\nevent: message_stop\n",
+            r#"data: {"type":"message_stop"}"#,
+            "\n\n"
+        );
+        let whole = format!("{start}{rest}");
+        for cut in 0..=whole.len() {
+            let mut relay = Relay::echoing("claude-opus-4.7");
+            let mut out = Vec::new();
+            relay.feed(&whole.as_bytes()[..cut], &mut out);
+            relay.feed(&whole.as_bytes()[cut..], &mut out);
+            relay.end(None, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                whole.replace("claude-opus-4-7-20250929", "claude-opus-4.7"),
+                "cut at {cut}"
+            );
+        }
+        let answer = br#"{"id":"msg_bdrk_01","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"output_tokens":2}}"#;
+        assert_eq!(
+            echo_model(answer.to_vec(), "amazon-bedrock-mantle/claude-opus-4.7"),
+            String::from_utf8_lossy(answer)
+                .replace(
+                    "claude-opus-4-7-20250929",
+                    "amazon-bedrock-mantle/claude-opus-4.7"
+                )
+                .into_bytes()
+        );
+        assert_eq!(echo_model(b"not json".to_vec(), "m"), b"not json");
+    }
+
+    #[test]
+    fn context_overflow_reads_as_anthropics_prompt_is_too_long() {
+        let e = Error::ContextOverflow(
+            "POST /v1/chat/completions answered 400: prompt tokens (400007) exceed model maximum (278528) for openai.gpt-5.5".into(),
+        );
+        let answer = error_response(&e);
+        assert_eq!(answer.status, 400);
+        let body: Json = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("prompt is too long: POST"), "{message}");
+        assert!(message.contains("exceed model maximum"), "{message}");
+        let mut out = Vec::new();
+        error_event(&e, &mut out);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains(r#""message":"prompt is too long: "#),
+            "mid-stream too"
+        );
+        // Anthropic's own refusal is not worded twice.
+        let own =
+            Error::ContextOverflow("prompt is too long: 210000 tokens > 200000 maximum".into());
+        let body: Json = serde_json::from_slice(&error_response(&own).body).unwrap();
+        assert_eq!(
+            body["error"]["message"],
+            "prompt is too long: 210000 tokens > 200000 maximum"
+        );
+    }
+
+    #[test]
+    fn answers_carry_mantles_request_id_where_each_sdk_reads_it() {
+        let answer = AnswerHeaders {
+            request_id: Some("req_abc".into()),
+            quota: vec![("x-amzn-usage-reservation-quota".into(), "100".into())],
+        };
+        assert_eq!(
+            answer_headers(&answer),
+            [
+                ("request-id".to_owned(), "req_abc".to_owned()),
+                ("x-request-id".to_owned(), "req_abc".to_owned()),
+                (
+                    "x-amzn-usage-reservation-quota".to_owned(),
+                    "100".to_owned()
+                ),
+            ]
+        );
+        assert!(answer_headers(&AnswerHeaders::default()).is_empty());
     }
 
     #[test]

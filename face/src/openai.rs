@@ -26,6 +26,7 @@ use mantle_provider::chat::{
     ReasoningBlock, ReasoningEffort, ResponseFormat, StopReason, Tool, ToolCall, ToolChoice,
     ToolResult, Usage,
 };
+use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
 use mantle_provider::model::Model;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -2242,6 +2243,18 @@ pub fn error_response(error: &Error) -> ErrorResponse {
     }
 }
 
+/// The headers that tell a client about Mantle's request: `x-request-id`, Mantle's id of the
+/// request (what AWS support asks for; OpenAI's SDKs read it as the request id), and the quota
+/// headers Mantle sent (`x-amzn-usage-reservation-*`), unchanged.
+pub fn answer_headers(answer: &AnswerHeaders) -> Vec<(String, String)> {
+    answer
+        .request_id
+        .iter()
+        .map(|id| ("x-request-id".to_owned(), id.clone()))
+        .chain(answer.quota.iter().cloned())
+        .collect()
+}
+
 /// An OpenAI error body `{"error":{"message","type","param":null,"code"}}`, for the
 /// gateway's own refusals (a wrong gateway key, an unknown path).
 pub fn openai_error(message: &str, kind: &str, code: &str) -> Vec<u8> {
@@ -2288,7 +2301,9 @@ fn describe(error: &Error) -> Described {
 
 /// `GET /v1/models` body: `{"object":"list","data":[{"id","object":"model","created",
 /// "owned_by", "name","api","reasoning","input":[…],"context_window","max_tokens"}]}`, one
-/// entry per model in the order given, all with the same `created`.
+/// entry per model in the order given. `created` is the model's own, as Mantle listed it;
+/// `now` (seconds since the Unix epoch) for a model discovery did not describe (configured
+/// only, or built in without a discovered row).
 ///
 /// `owned_by` is the model's vendor: the first dot-separated part of the id when it is a
 /// plain word (`openai.gpt-oss-120b` → `openai`, but `claude-opus-4.7` has none), skipping a geographic inference-profile prefix
@@ -2296,7 +2311,7 @@ fn describe(error: &Error) -> Described {
 /// part (or any model on the Anthropic route); else `amazon-bedrock-mantle`. The extras use
 /// the provider's names: `api` as [`mantle_provider::model::Api::as_str`] spells it, `input` as
 /// [`mantle_provider::model::Modality::as_str`] does.
-pub fn models_response(models: &[Model], created: u64) -> Vec<u8> {
+pub fn models_response(models: &[Model], now: u64) -> Vec<u8> {
     let list = ModelList {
         object: "list",
         data: models
@@ -2304,7 +2319,7 @@ pub fn models_response(models: &[Model], created: u64) -> Vec<u8> {
             .map(|model| ModelEntry {
                 id: &model.id,
                 object: "model",
-                created,
+                created: model.created.unwrap_or(now),
                 owned_by: owned_by(model),
                 name: &model.name,
                 api: model.api.as_str(),
@@ -3661,7 +3676,34 @@ mod tests {
             context_window: 200_000,
             max_tokens: 64_000,
             source: ModelSource::Discovered,
+            created: None,
         }
+    }
+
+    #[test]
+    fn models_keep_the_created_mantle_listed() {
+        let listing: Json =
+            serde_json::from_str(include_str!("../../fixtures/mantle/models-us-east-2.json"))
+                .unwrap();
+        let models = mantle_provider::discovery::parse_models(
+            include_bytes!("../../fixtures/mantle/models-us-east-2.json"),
+            &mantle_provider::secrets::Secrets::default(),
+        )
+        .unwrap();
+        let body: Json = serde_json::from_slice(&models_response(&models, 99)).unwrap();
+        let created = |list: &Json, id: &str| {
+            list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                .map(|m| m["created"].clone())
+        };
+        for m in listing["data"].as_array().unwrap() {
+            let id = m["id"].as_str().unwrap();
+            assert_eq!(created(&body, id), Some(m["created"].clone()), "{id}");
+        }
+        assert_eq!(created(&body, "zai.glm-5"), Some(json!(1_771_770_206)));
     }
 
     #[test]

@@ -4,10 +4,14 @@ use crate::messages::{self, EventWriter, MessageCollector, Relay};
 use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
 use crate::responses::ResponsesWriter;
 use mantle_provider::Error;
+use mantle_provider::catalog::{Prefix, Route};
 use mantle_provider::chat::{ChatEvent, ChatRequest};
-use mantle_provider::client::{ChatStream, Client, Host, RawMessages, Settings};
+use mantle_provider::client::{
+    AnswerHeaders, ChatStream, Client, Failure, Host, RawMessages, Settings,
+};
 use mantle_provider::discovery;
-use mantle_provider::model::{Api, ModelSource};
+use mantle_provider::model::{Api, Model, ModelSource};
+use mantle_provider::routing::Learned;
 use mantle_provider::token::Credentials;
 use mantle_provider::wasi_host::WasiHost;
 use spin_sdk::http::{
@@ -19,9 +23,11 @@ use wasi::io::streams::{OutputStream, StreamError};
 /// Largest request body unless `max_request_bytes` says otherwise.
 const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
-/// The prefix of the key-value entries that keep discovered model ids across instances; the
-/// client's cache identity (base URL, region, credential fingerprint) completes the key.
-const MODELS_KEY_PREFIX: &str = "mantle-face/discovered-models/";
+/// The prefix of the key-value entries that keep the listing (discovered models, routes
+/// learned) across instances; the client's cache identity (base URL, region, credential
+/// fingerprint) completes the key. (Entries of the first form, ids only, were kept under
+/// `mantle-face/discovered-models/`; they are not read.)
+const MODELS_KEY_PREFIX: &str = "mantle-face/listing/v2/";
 
 /// Largest key-value entry read back, bytes (a 4 MiB listing of ids fits).
 const MAX_ENTRY_BYTES: usize = 8 << 20;
@@ -29,12 +35,37 @@ const MAX_ENTRY_BYTES: usize = 8 << 20;
 /// The key-value entry: a JSON document, so no id can split it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
-    /// The client's cache identity the ids were found for.
+    /// The client's cache identity the listing was found for.
     identity: String,
-    /// When they were found, seconds since the Unix epoch.
-    fetched_at: u64,
-    /// The ids.
-    ids: Vec<String>,
+    /// When the models were found, seconds since the Unix epoch; `None` when only routes are
+    /// kept (discovery failed or is off).
+    #[serde(default)]
+    fetched_at: Option<u64>,
+    /// The models discovered: their ids, and when Mantle says each was added.
+    #[serde(default)]
+    models: Vec<EntryModel>,
+    /// Routes learned from Mantle's answers for ids the route table does not know; each
+    /// expires an hour after it was learned, as the listing does.
+    #[serde(default)]
+    routes: Vec<EntryRoute>,
+}
+
+/// A discovered model, as the entry keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryModel {
+    id: String,
+    #[serde(default)]
+    created: Option<u64>,
+}
+
+/// A learned route, as the entry keeps it (`api` and `prefix` as the provider spells them).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryRoute {
+    id: String,
+    api: String,
+    prefix: String,
+    confirmed: bool,
+    at: u64,
 }
 
 #[allow(unsafe_code)]
@@ -225,9 +256,10 @@ static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
 /// A tenant's client.
 struct Kept {
     client: Client,
-    /// When the listing held in the key-value store was found, as far as this client knows
-    /// (seeded from it, or saved to it), so an unchanged listing is not written again.
-    stored_at: Option<u64>,
+    /// What the key-value entry holds, as far as this client knows (seeded from it, or saved
+    /// to it): when its models were found and the revision of the routes it has, so an
+    /// unchanged listing is not written again.
+    stored: Option<(Option<u64>, u64)>,
 }
 
 /// The tenant's client for one request; dropped, it goes back to [`KEPT`].
@@ -250,7 +282,7 @@ impl Drop for Tenant {
     fn drop(&mut self) {
         let empty = Kept {
             client: Client::new(Settings::default()),
-            stored_at: None,
+            stored: None,
         };
         let kept = core::mem::replace(&mut self.0, empty);
         if let Ok(mut slot) = KEPT.lock() {
@@ -260,8 +292,8 @@ impl Drop for Tenant {
 }
 
 /// The tenant's client: the one kept from an earlier request of this instance when the
-/// settings are the same, else a new one whose listing cache starts from what an earlier
-/// instance discovered for the same upstream and credential.
+/// settings are the same, else a new one whose listing cache (models and learned routes)
+/// starts from what an earlier instance found for the same upstream and credential.
 fn client(face: Face, host: &WasiHost) -> Tenant {
     let kept = KEPT.lock().ok().and_then(|mut slot| slot.take());
     if let Some(kept) = kept
@@ -271,26 +303,48 @@ fn client(face: Face, host: &WasiHost) -> Tenant {
     }
     let mut tenant = Tenant(Kept {
         client: Client::new(face.settings),
-        stored_at: None,
+        stored: None,
     });
     let Ok(identity) = tenant.cache_identity(host) else {
         return tenant;
     };
-    if let Some(entry) = load_discovered(&identity) {
+    let Some(entry) = load_listing(&identity) else {
+        return tenant;
+    };
+    let mut seeded_at = None;
+    // A clock that went back makes the entry useless rather than fresh forever.
+    if let Some(at) = entry.fetched_at.filter(|at| *at <= host.now()) {
         let models = entry
-            .ids
+            .models
             .iter()
-            .filter(|id| !id.is_empty() && discovery::id_problem(id).is_none())
-            .map(|id| {
-                discovery::model_with_defaults(id, Api::OpenaiCompletions, ModelSource::Discovered)
+            .filter(|m| !m.id.is_empty() && discovery::id_problem(&m.id).is_none())
+            .map(|m| Model {
+                created: m.created,
+                ..discovery::model_with_defaults(
+                    &m.id,
+                    Api::OpenaiCompletions,
+                    ModelSource::Discovered,
+                )
             })
             .collect();
-        // A clock that went back makes the entry useless rather than fresh forever.
-        if entry.fetched_at <= host.now()
-            && tenant.seed_discovered(host, &entry.identity, entry.fetched_at, models)
-        {
-            tenant.0.stored_at = Some(entry.fetched_at);
+        if tenant.seed_discovered(host, &entry.identity, at, models) {
+            seeded_at = Some(at);
         }
+    }
+    let routes = entry.routes.iter().filter_map(|r| {
+        let learned = Learned {
+            route: Route {
+                api: Api::parse(&r.api)?,
+                prefix: Prefix::parse(&r.prefix)?,
+            },
+            confirmed: r.confirmed,
+            at: r.at,
+        };
+        (discovery::id_problem(&r.id).is_none()).then(|| (r.id.clone(), learned))
+    });
+    let routes: Vec<(String, Learned)> = routes.collect();
+    if tenant.seed_routes(host, &entry.identity, routes) {
+        tenant.0.stored = Some((seeded_at, tenant.learned_routes().revision()));
     }
     tenant
 }
@@ -299,7 +353,7 @@ fn store() -> Option<key_value::Store> {
     key_value::Store::open_default().ok()
 }
 
-fn load_discovered(identity: &str) -> Option<Entry> {
+fn load_listing(identity: &str) -> Option<Entry> {
     let bytes = store()?
         .get(&format!("{MODELS_KEY_PREFIX}{identity}"))
         .ok()??;
@@ -310,30 +364,53 @@ fn load_discovered(identity: &str) -> Option<Entry> {
     (entry.identity == identity).then_some(entry)
 }
 
-/// Keeps what this client discovered, when it discovered anything new, under the client's
-/// cache identity.
-fn save_discovered(tenant: &mut Tenant, host: &WasiHost) {
+/// Keeps what this client discovered and learned, when there is anything new, under the
+/// client's cache identity.
+fn save_listing(tenant: &mut Tenant, host: &WasiHost) {
     let Ok(identity) = tenant.cache_identity(host) else {
         return;
     };
-    let Some((at, models)) = tenant.discovered() else {
-        return;
-    };
-    if tenant.0.stored_at == Some(at) {
+    let discovered = tenant.discovered();
+    let now = (
+        discovered.map(|(at, _)| at),
+        tenant.learned_routes().revision(),
+    );
+    let nothing = now.0.is_none() && tenant.learned_routes().entries().is_empty();
+    if nothing || tenant.0.stored == Some(now) {
         return;
     }
     let entry = Entry {
         identity,
-        fetched_at: at,
-        ids: models.iter().map(|m| m.id.clone()).collect(),
+        fetched_at: now.0,
+        models: discovered
+            .map(|(_, models)| models)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| EntryModel {
+                id: m.id.clone(),
+                created: m.created,
+            })
+            .collect(),
+        routes: tenant
+            .learned_routes()
+            .entries()
+            .iter()
+            .map(|(id, l)| EntryRoute {
+                id: id.clone(),
+                api: l.route.api.as_str().to_owned(),
+                prefix: l.route.prefix.as_str().to_owned(),
+                confirmed: l.confirmed,
+                at: l.at,
+            })
+            .collect(),
     };
     let Ok(text) = serde_json::to_vec(&entry) else {
         return;
     };
     let key = format!("{MODELS_KEY_PREFIX}{}", entry.identity);
     match store().map(|store| store.set(&key, &text)) {
-        Some(Ok(())) => tenant.0.stored_at = Some(at),
-        Some(Err(e)) => eprintln!("mantle face: cannot keep discovered models: {e}"),
+        Some(Ok(())) => tenant.0.stored = Some(now),
+        Some(Err(e)) => eprintln!("mantle face: cannot keep the listing: {e}"),
         None => {}
     }
 }
@@ -345,7 +422,7 @@ fn models(face: Face, out: ResponseOutparam) {
         Ok(l) => l,
         Err(e) => return respond_error(out, &e),
     };
-    save_discovered(&mut client, &host);
+    save_listing(&mut client, &host);
     for d in &listing.diagnostics {
         eprintln!("mantle face: models: {d}");
     }
@@ -387,20 +464,34 @@ async fn read_body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, Erro
 
 /// The provider's stream for a request the face has read: the tenant's client (its listing
 /// seeded from the key-value store and saved back), an unknown model refused without asking
-/// Mantle (unless discovery failed and the listing cannot tell), then the upstream request.
-fn open_chat(face: Face, request: &ChatRequest) -> Result<(WasiHost, ChatStream), Error> {
+/// Mantle (unless discovery failed and the listing cannot tell) with a 404 naming the models
+/// it lists, then the upstream request (whose learned route is saved back too).
+fn open_chat(face: Face, request: &ChatRequest) -> Result<(WasiHost, ChatStream), Failure> {
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
     let model = &request.model;
     let lookup = client.lookup(&mut host, model)?;
-    save_discovered(&mut client, &host);
-    if lookup.diagnostics.is_empty() && lookup.model.is_none() {
-        return Err(Error::InvalidRequest(format!(
-            "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
-        )));
+    save_listing(&mut client, &host);
+    if lookup.diagnostics.is_empty()
+        && lookup.model.is_none()
+        && let Some(missing) = lookup.missing
+    {
+        return Err(missing.into());
     }
-    let stream = client.chat_stream(&mut host, request)?;
-    Ok((host, stream))
+    let stream = client.chat_stream(&mut host, request);
+    save_listing(&mut client, &host);
+    Ok((host, stream?))
+}
+
+/// `mantle face: {model} (request id …): {line}`, for a log line about a request.
+fn log(model: &str, request_id: Option<&str>, line: &dyn core::fmt::Display) {
+    let line = line.to_string();
+    match request_id {
+        Some(id) if !line.contains(id) => {
+            eprintln!("mantle face: {model} (request id {id}): {line}")
+        }
+        _ => eprintln!("mantle face: {model}: {line}"),
+    }
 }
 
 async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
@@ -416,26 +507,48 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let model = &parsed.request.model;
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
-        Err(e) => return respond_error(out, &e),
+        Err(f) => {
+            log(model, f.answer.request_id.as_deref(), &f.error);
+            return respond_failure(out, &f);
+        }
     };
     for d in stream.diagnostics() {
-        eprintln!("mantle face: {model}: {d}");
+        log(model, stream.request_id(), d);
     }
+    let headers = face::answer_headers(stream.answer());
     let created = host.now();
     if !parsed.stream {
         let mut collector = Collector::new(model, created);
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => collector.event(event),
-                Err(e) => return respond_error(out, &e),
+                Err(e) => {
+                    log(model, stream.request_id(), &e);
+                    return respond_failure(out, &failure(e, &stream));
+                }
             }
         }
         let body = collector.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body);
+        return respond(out, 200, &with(&headers, "application/json"), body);
     }
-    let mut answer = Answer::event_stream(out);
+    let mut answer = Answer::event_stream(out, &headers);
     let writer = ChunkWriter::new(model, created, parsed.include_usage);
     pump(&mut stream, writer, &mut answer, model);
+}
+
+/// A failure of a stream already open: the error, with what Mantle's answer said.
+fn failure(error: Error, stream: &ChatStream) -> Failure {
+    Failure {
+        error,
+        answer: stream.answer().clone(),
+    }
+}
+
+/// `headers` as the `(name, value)` pairs [`respond`] takes, after a `content-type`.
+fn with<'a>(headers: &'a [(String, String)], content_type: &'a str) -> Vec<(&'a str, &'a str)> {
+    core::iter::once(("content-type", content_type))
+        .chain(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect()
 }
 
 /// What turns the provider's events into a streamed answer's frames: chat-completion chunks,
@@ -497,7 +610,11 @@ fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, answer: &mut Ans
             }
             Some(Ok(event)) => writer.event(&event, &mut frames),
             Some(Err(e)) => {
-                eprintln!("mantle face: stream of {model} ended early: {e}");
+                log(
+                    model,
+                    stream.request_id(),
+                    &format!("the stream ended early: {e}"),
+                );
                 writer.error(&e, &mut frames);
                 let _ = answer.send(&frames);
                 return;
@@ -545,23 +662,23 @@ async fn anthropic_messages(
     };
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
-    // The model as the client named it, in answers; its Mantle id, upstream.
+    // The model as the client named it, in answers; the id Mantle serves, upstream.
     let model = peeked.model.as_str();
-    let id = mantle_provider::model::model_id(model);
-    let lookup = match client.lookup(&mut host, id) {
+    let lookup = match client.lookup(&mut host, model) {
         Ok(l) => l,
         Err(e) => return respond_anthropic_error(out, &e),
     };
-    save_discovered(&mut client, &host);
-    let api = match &lookup.model {
-        Some(m) => m.api,
-        None if lookup.diagnostics.is_empty() => {
-            let e = Error::ModelNotFound(format!(
-                "unknown model {model:?}: GET /v1/models lists the models this gateway serves"
-            ));
-            return respond_anthropic_error(out, &e);
+    save_listing(&mut client, &host);
+    for note in &lookup.notes {
+        log(model, None, note);
+    }
+    let id = lookup.id.clone();
+    let api = match (&lookup.model, lookup.missing) {
+        (Some(m), _) => m.api,
+        (None, Some(missing)) if lookup.diagnostics.is_empty() => {
+            return respond_anthropic_error(out, &missing);
         }
-        None => mantle_provider::discovery::default_api(id, Api::OpenaiCompletions),
+        _ => discovery::default_api(&id, Api::OpenaiCompletions),
     };
     if api == Api::AnthropicMessages {
         let path = if count_tokens {
@@ -571,11 +688,12 @@ async fn anthropic_messages(
         };
         let raw = RawMessages {
             path: path.to_owned(),
-            body: peeked.body_for_mantle(body),
+            body: peeked.body_for_mantle(body, &id),
             beta: (!beta.is_empty()).then_some(beta),
             stream: peeked.stream && !count_tokens,
+            model: id,
         };
-        return pass_through(&mut client, &mut host, raw, out);
+        return pass_through(&mut client, &mut host, raw, out, model, count_tokens);
     }
     if count_tokens {
         let e = Error::InvalidRequest(format!(
@@ -588,35 +706,65 @@ async fn anthropic_messages(
         Err(e) => return respond_anthropic_error(out, &e),
     };
     drop(body);
-    parsed.request.model = id.to_owned();
-    let mut stream = match client.chat_stream(&mut host, &parsed.request) {
+    parsed.request.model = id;
+    let opened = client.chat_stream(&mut host, &parsed.request);
+    save_listing(&mut client, &host);
+    let mut stream = match opened {
         Ok(s) => s,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(f) => {
+            log(model, f.answer.request_id.as_deref(), &f.error);
+            return respond_anthropic_failure(out, &f);
+        }
     };
+    for d in stream.diagnostics() {
+        log(model, stream.request_id(), d);
+    }
+    let headers = messages::answer_headers(stream.answer());
     let created = host.now();
     if !parsed.stream {
         let mut collector = MessageCollector::new(model, created);
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => collector.event(event),
-                Err(e) => return respond_anthropic_error(out, &e),
+                Err(e) => {
+                    log(model, stream.request_id(), &e);
+                    return respond_anthropic_failure(out, &failure(e, &stream));
+                }
             }
         }
         let body = collector.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body);
+        return respond(out, 200, &with(&headers, "application/json"), body);
     }
-    let mut answer = Answer::event_stream(out);
+    let mut answer = Answer::event_stream(out, &headers);
     let writer = EventWriter::new(model, created);
     pump(&mut stream, writer, &mut answer, model);
 }
 
 /// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
-/// a stream event by event as it arrives ([`Relay`]), a whole answer once it is all in.
-fn pass_through(client: &mut Client, host: &mut WasiHost, raw: RawMessages, out: ResponseOutparam) {
+/// a stream event by event as it arrives ([`Relay`]), a whole answer once it is all in. The
+/// answer names the model as the client did (`model`), whatever Mantle calls it (a token
+/// count names none).
+fn pass_through(
+    client: &mut Client,
+    host: &mut WasiHost,
+    raw: RawMessages,
+    out: ResponseOutparam,
+    model: &str,
+    count_tokens: bool,
+) {
     let stream = raw.stream;
     let mut answer = match client.anthropic_passthrough(host, raw) {
         Ok(a) => a,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(f) => {
+            log(model, f.answer.request_id.as_deref(), &f.error);
+            return respond_anthropic_failure(out, &f);
+        }
+    };
+    let upstream = AnswerHeaders::of(&answer.headers);
+    let headers = messages::answer_headers(&upstream);
+    let fail = |error: Error| Failure {
+        error: mantle_provider::client::with_request_id(error, upstream.request_id.as_deref()),
+        answer: upstream.clone(),
     };
     if !stream {
         let mut body = Vec::new();
@@ -626,14 +774,14 @@ fn pass_through(client: &mut Client, host: &mut WasiHost, raw: RawMessages, out:
                     let e = Error::Protocol(format!(
                         "the upstream answer is larger than {MAX_WHOLE_ANSWER} bytes"
                     ));
-                    return respond_anthropic_error(out, &e);
+                    return respond_anthropic_failure(out, &fail(e));
                 }
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(e) => {
                     let e =
                         Error::Truncated(format!("the upstream answer broke off: {}", e.message()));
-                    return respond_anthropic_error(out, &e);
+                    return respond_anthropic_failure(out, &fail(e));
                 }
             }
         }
@@ -641,10 +789,15 @@ fn pass_through(client: &mut Client, host: &mut WasiHost, raw: RawMessages, out:
             .header("content-type")
             .unwrap_or("application/json")
             .to_owned();
-        return respond(out, 200, &[("content-type", &content_type)], body);
+        let body = if count_tokens {
+            body
+        } else {
+            messages::echo_model(body, model)
+        };
+        return respond(out, 200, &with(&headers, &content_type), body);
     }
-    let mut reply = Answer::event_stream(out);
-    let mut relay = Relay::new();
+    let mut reply = Answer::event_stream(out, &headers);
+    let mut relay = Relay::echoing(model);
     loop {
         let mut bytes = Vec::new();
         let ended = match answer.body.next_chunk() {
@@ -664,7 +817,12 @@ fn pass_through(client: &mut Client, host: &mut WasiHost, raw: RawMessages, out:
                         other.message()
                     )),
                 };
-                eprintln!("mantle face: Messages stream ended early: {e}");
+                let e = fail(e).error;
+                log(
+                    model,
+                    upstream.request_id.as_deref(),
+                    &format!("the stream ended early: {e}"),
+                );
                 relay.end(Some(&e), &mut bytes);
                 true
             }
@@ -723,16 +881,11 @@ impl Answer {
         Answer { stream, body }
     }
 
-    /// The head of an event stream.
-    fn event_stream(out: ResponseOutparam) -> Answer {
-        Answer::start(
-            out,
-            200,
-            &[
-                ("content-type", "text/event-stream"),
-                ("cache-control", "no-cache"),
-            ],
-        )
+    /// The head of an event stream, with `headers` (the request id and quota headers).
+    fn event_stream(out: ResponseOutparam, headers: &[(String, String)]) -> Answer {
+        let mut all = with(headers, "text/event-stream");
+        all.insert(1, ("cache-control", "no-cache"));
+        Answer::start(out, 200, &all)
     }
 
     /// Writes `data` and flushes it; an error means the client went away.
@@ -764,26 +917,36 @@ impl Drop for Answer {
 }
 
 fn respond_error(out: ResponseOutparam, error: &Error) {
-    let ErrorResponse {
-        status,
-        headers,
-        body,
-    } = face::error_response(error);
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    respond(out, status, &headers, body);
+    respond_shaped(out, face::error_response(error), &[]);
+}
+
+/// The answer to a failed request in OpenAI's shape, with Mantle's request id and quota
+/// headers when Mantle answered.
+fn respond_failure(out: ResponseOutparam, failure: &Failure) {
+    let extra = face::answer_headers(&failure.answer);
+    respond_shaped(out, face::error_response(&failure.error), &extra);
 }
 
 fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
+    respond_shaped(out, messages::error_response(error), &[]);
+}
+
+/// The answer to a failed request in Anthropic's shape, with Mantle's request id
+/// (`request-id` and `x-request-id`) and quota headers when Mantle answered.
+fn respond_anthropic_failure(out: ResponseOutparam, failure: &Failure) {
+    let extra = messages::answer_headers(&failure.answer);
+    respond_shaped(out, messages::error_response(&failure.error), &extra);
+}
+
+fn respond_shaped(out: ResponseOutparam, response: ErrorResponse, extra: &[(String, String)]) {
     let ErrorResponse {
         status,
         headers,
         body,
-    } = messages::error_response(error);
+    } = response;
     let headers: Vec<(&str, &str)> = headers
         .iter()
+        .chain(extra)
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     respond(out, status, &headers, body);
@@ -805,20 +968,30 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
     let model = &parsed.request.model;
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
-        Err(e) => return respond_error(out, &e),
+        Err(f) => {
+            log(model, f.answer.request_id.as_deref(), &f.error);
+            return respond_failure(out, &f);
+        }
     };
+    for d in stream.diagnostics() {
+        log(model, stream.request_id(), d);
+    }
+    let headers = face::answer_headers(stream.answer());
     let mut writer = ResponsesWriter::new(model, host.now(), parsed.effort.clone(), parsed.stream);
     let mut frames = Vec::new();
     if !parsed.stream {
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => writer.event(&event, &mut frames),
-                Err(e) => return respond_error(out, &e),
+                Err(e) => {
+                    log(model, stream.request_id(), &e);
+                    return respond_failure(out, &failure(e, &stream));
+                }
             }
         }
         let body = writer.finish();
-        return respond(out, 200, &[("content-type", "application/json")], body);
+        return respond(out, 200, &with(&headers, "application/json"), body);
     }
-    let mut answer = Answer::event_stream(out);
+    let mut answer = Answer::event_stream(out, &headers);
     pump(&mut stream, writer, &mut answer, model);
 }

@@ -30,7 +30,10 @@ const FIXTURE = {
   expiration: undefined,
 };
 const OPENAI_MODEL = "openai.gpt-oss-120b";
+// As a Genesis configuration names it; the component sends the id Mantle serves.
 const CLAUDE_MODEL = "claude-opus-4.7";
+// Mantle's catalog id of that model, as the listing has it.
+const CLAUDE_ID = "anthropic.claude-opus-4-7";
 
 let emulator;
 let proxy;
@@ -194,11 +197,14 @@ test("two tenants in one instance list and stream on both routes, each with its 
     const listing = client.list();
     const ids = listing.models.map((m) => m.id);
     assert.ok(ids.includes(OPENAI_MODEL), `${name}: ${ids}`);
-    assert.ok(ids.includes(CLAUDE_MODEL), `${name}: ${ids}`);
+    assert.ok(ids.includes(CLAUDE_ID), `${name}: ${ids}`);
     assert.deepEqual(listing.diagnostics, []);
-    assert.equal(listing.models.find((m) => m.id === CLAUDE_MODEL).api, "anthropic-messages");
+    assert.equal(listing.models.find((m) => m.id === CLAUDE_ID).api, "anthropic-messages");
     for (const model of [OPENAI_MODEL, CLAUDE_MODEL]) {
-      const events = read(client.chatStream(chatRequest(model)));
+      const stream = client.chatStream(chatRequest(model));
+      const requestId = stream.requestId();
+      assert.ok(requestId === undefined || requestId.startsWith("req_"), `${name} ${model}: ${requestId}`);
+      const events = read(stream);
       assert.equal(events[0].tag, "message-start", `${name} ${model}`);
       assert.equal(events.at(-1).tag, "finish", `${name} ${model}`);
       assert.ok(events.some((e) => e.tag === "usage"), `${name} ${model}`);
@@ -212,7 +218,8 @@ test("two tenants in one instance list and stream on both routes, each with its 
 
   // A refused credential is typed, and refused before any event.
   const c = new provider.Client({ region: REGION, bearerToken: "not-a-key", credentials: undefined, config: config() });
-  assert.throws(() => c.chatStream(chatRequest(OPENAI_MODEL)), (e) => e.payload?.tag === "unauthorized");
+  // The failure is a record: the error, and Mantle's request id when it answered with one.
+  assert.throws(() => c.chatStream(chatRequest(OPENAI_MODEL)), (e) => e.payload?.error?.tag === "unauthorized");
 
   // Each tenant's requests carried its own key, on every route.
   const { seen } = await ask(proxy, "seen");

@@ -16,7 +16,8 @@ use mantle_host::credentials::{self, Chain, CredentialSlot};
 use mantle_host::emulator::{Emulator, EmulatorConfig, config_text};
 use mantle_host::models;
 use mantle_host::runtime::{
-    Guest, GuestOptions, Runtime, chat_request, describe_error, empty_settings, types, user_text,
+    Guest, GuestOptions, Runtime, chat_request, describe_error, describe_failure, empty_settings,
+    types, user_text,
 };
 use mantle_host::serve::{Gateway, GatewayConfig, Running, limits};
 use wasmtime::component::ResourceAny;
@@ -391,7 +392,7 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
         println!("\nChat with {model}, streamed through the component:");
         let stream = match guest.chat_stream(client, &request).await? {
             Ok(s) => s,
-            Err(e) => bail!("chat failed: {}", describe_error(&e)),
+            Err(f) => bail!("chat failed: {}", describe_failure(&f)),
         };
         while let Some(event) = guest.next_event(stream).await? {
             match event {
@@ -422,11 +423,14 @@ async fn chat(
     let (mut guest, client) = open_client(config).await?;
     let stream = match guest.chat_stream(client, &request).await? {
         Ok(stream) => stream,
-        Err(e) => {
-            eprintln!("mantle-host: {}", describe_error(&e));
+        Err(f) => {
+            eprintln!("mantle-host: {}", describe_failure(&f));
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(id) = guest.request_id(stream).await? {
+        eprintln!("mantle-host: Mantle request id {id}");
+    }
     for d in guest.stream_diagnostics(stream).await? {
         eprintln!("mantle-host: {d}");
     }

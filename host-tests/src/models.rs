@@ -144,6 +144,7 @@ mod tests {
             context_window: 32_000,
             max_tokens: 4_096,
             source: ModelSource::Discovered,
+            created: None,
         }
     }
 

@@ -323,12 +323,12 @@ impl Guest {
         self.traps(r)
     }
 
-    /// `client.chat-stream`.
+    /// `client.chat-stream`: the stream, or the failure with Mantle's request id.
     pub async fn chat_stream(
         &mut self,
         client: ResourceAny,
         request: &types::ChatRequest,
-    ) -> Call<ResourceAny> {
+    ) -> Result<Result<ResourceAny, types::Failure>> {
         let r = self
             .bindings
             .genesis_mantle_provider()
@@ -359,6 +359,17 @@ impl Guest {
             .genesis_mantle_provider()
             .chat_stream()
             .call_diagnostics(&mut self.store, stream)
+            .await;
+        self.traps(r)
+    }
+
+    /// `chat-stream.request-id`.
+    pub async fn request_id(&mut self, stream: ResourceAny) -> Result<Option<String>> {
+        let r = self
+            .bindings
+            .genesis_mantle_provider()
+            .chat_stream()
+            .call_request_id(&mut self.store, stream)
             .await;
         self.traps(r)
     }
@@ -461,6 +472,15 @@ pub fn chat_request(model: &str, messages: Vec<types::Message>) -> types::ChatRe
 /// A user message of plain text.
 pub fn user_text(text: &str) -> types::Message {
     types::Message::User(vec![types::ContentPart::Text(text.to_owned())])
+}
+
+/// A short text of a failed `chat-stream`, with Mantle's request id when there is one.
+pub fn describe_failure(f: &types::Failure) -> String {
+    let text = describe_error(&f.error);
+    match &f.request_id {
+        Some(id) if !text.contains(id.as_str()) => format!("{text} (request id {id})"),
+        _ => text,
+    }
 }
 
 /// A short text of a WIT error, for messages and the command line.

@@ -187,6 +187,24 @@ pub struct Item {
     pub name: Option<String>,
     /// The arguments of a `function_call`.
     pub arguments: Option<String>,
+    /// The parts of a `message` (`output_text`, `refusal`) or of a `reasoning` item
+    /// (`reasoning_text`, as gpt-oss answers on Mantle).
+    pub content: Option<Vec<ItemPart>>,
+    /// The summary parts of a `reasoning` item (`summary_text`; empty for GPT-5.x, whose
+    /// reasoning is encrypted).
+    pub summary: Option<Vec<ItemPart>>,
+}
+
+/// A part of an output item's `content` or `summary`.
+#[derive(Debug, Deserialize)]
+pub struct ItemPart {
+    /// `output_text`, `refusal`, `reasoning_text`, `summary_text`, …
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The text of a text part.
+    pub text: Option<String>,
+    /// The text of a `refusal` part.
+    pub refusal: Option<String>,
 }
 
 /// `usage` of a response.
