@@ -356,7 +356,7 @@ const NAMED_MAX: usize = 12;
 
 /// The models a not-found message offers instead of `id`: the Claude models the listing has
 /// for a Claude id, the same vendor's for another id with a vendor the listing knows, else
-/// all; sorted, at most [`NAMED_MAX`] named, then how many more.
+/// all; sorted, at most 12 named, then how many more.
 pub fn alternatives(id: &str, listed: &[&str]) -> String {
     let vendor = vendor_of(id);
     let same_vendor = |l: &&&str| vendor.is_some() && vendor_of(l) == vendor;

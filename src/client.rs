@@ -687,6 +687,9 @@ struct Target {
     pinned_base: Option<BaseUrl>,
     /// The first route and what a retry may change.
     plan: routing::Plan,
+    /// The route was learned from Mantle's answers (neither the table nor the
+    /// configuration says it).
+    learned: bool,
 }
 
 impl Client {
@@ -723,11 +726,13 @@ impl Client {
             .find_map(|o| o.base_url.as_deref())
             .map(BaseUrl::parse)
             .transpose()?;
+        let table = catalog::known_route(&catalog::normalize(&id).id);
+        let learned = self.routes.get(&id, now);
         let plan = routing::plan(routing::Known {
             configured_api,
             configured_base: pinned_base.is_some(),
-            table: catalog::known_route(&catalog::normalize(&id).id),
-            learned: self.routes.get(&id, now),
+            table,
+            learned,
             listed_api: listed.as_ref().map(|m| m.api),
             default_api: config.api,
         });
@@ -737,6 +742,7 @@ impl Client {
                 listed,
                 pinned_base,
                 plan,
+                learned: table.is_none() && learned.is_some(),
             },
             resolution.notes,
         ))
@@ -888,6 +894,10 @@ impl Client {
                 retried = Some(route);
                 route = next;
                 continue;
+            }
+            // A learned route Mantle now refuses is forgotten: the model moved.
+            if misroute.is_some() && target.learned && retried.is_none() {
+                self.routes.forget(&target.id);
             }
             if let (Some(kind), Some(_)) = (misroute, retried)
                 && let Some(next) = routing::lesson(route, kind)
@@ -2155,6 +2165,15 @@ mod tests {
         let (id, learned) = &c.learned_routes().entries()[0];
         assert_eq!(id, "google.gemma-5-9b");
         assert!(learned.confirmed);
+        // Refused there later (the model moved): not retried, and forgotten.
+        host.replies.push_back(captured("berm-not-enabled"));
+        let e = c
+            .chat_stream(&mut host, &hi("google.gemma-5-9b"))
+            .err()
+            .unwrap();
+        assert!(matches!(e.error, Error::WrongRoute(_)), "{e:?}");
+        assert_eq!(host.opened.len(), 4);
+        assert!(c.learned_routes().entries().is_empty());
         // A wrong API: the API that serves it, on the same prefix.
         let mut host = scripted(vec![captured("wrong-api"), streamed()]);
         let mut c = mantle_client(", discovery: false");

@@ -12,8 +12,12 @@
 //!     models: [ { id: "gpt-oss-120b", name: "GPT-OSS 120B", reasoning: true, input: ["text"],
 //!                 cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
 //!                 contextWindow: 32000, maxTokens: 4096 },
-//!               { id: "claude-opus-4.7", api: "anthropic-messages" } ] } } } }
+//!               { id: "claude-opus-4.7", api: "anthropic-messages" },   // anthropic.claude-opus-4-7
+//!               { id: "vendor.model", baseUrl: "https://…/openai/v1" } ] } } } } // pinned there
 //! ```
+//!
+//! A model entry's `id` may be any form [`crate::catalog::normalize`] takes: the entry
+//! describes the catalog id it names ([`crate::discovery::configured_id`]).
 //!
 //! Every field is optional, `null` counts as absent, and unknown fields are ignored.
 //! Errors name the field path (`models.providers.amazon-bedrock-mantle.models[1].contextWindow`)

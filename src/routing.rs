@@ -1,5 +1,5 @@
 //! Choosing where one request goes, and what to remember of it: the route table
-//! ([`catalog::known_route`]), the configuration's pins, the routes learned from Mantle's
+//! ([`crate::catalog::known_route`]), the configuration's pins, the routes learned from Mantle's
 //! answers, the one retry a wrong-prefix answer earns, and the backoff a 429 without
 //! `retry-after` gets. Pure: the client feeds it ids, answers and the time.
 
@@ -58,6 +58,15 @@ impl RouteMemory {
         }
         self.entries.push((id.to_owned(), learned));
         self.revision += 1;
+    }
+
+    /// Forgets the route learned for `id` (Mantle refused it: the model moved).
+    pub fn forget(&mut self, id: &str) {
+        let before = self.entries.len();
+        self.entries.retain(|(k, _)| k != id);
+        if self.entries.len() != before {
+            self.revision += 1;
+        }
     }
 
     /// Every route remembered (expired ones included until they are replaced), for a host
@@ -398,6 +407,13 @@ mod tests {
         assert!(m.get("m.0", 300).is_none(), "the oldest went first");
         let last = format!("m.{}", MAX_LEARNED_ROUTES + 9);
         assert!(m.get(&last, 500).is_some());
+        let revision = m.revision();
+        m.forget("m.0");
+        assert_eq!(m.revision(), revision, "nothing to forget");
+        m.forget(&last);
+        assert_eq!(m.get(&last, 500), None);
+        assert_eq!(m.revision(), revision + 1);
+        m.put(&last, l(499));
         let mut seeded = RouteMemory::default();
         seeded.seed(m.entries().to_vec());
         assert_eq!(seeded.revision(), 0);

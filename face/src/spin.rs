@@ -375,7 +375,10 @@ fn save_listing(tenant: &mut Tenant, host: &WasiHost) {
         discovered.map(|(at, _)| at),
         tenant.learned_routes().revision(),
     );
-    let nothing = now.0.is_none() && tenant.learned_routes().entries().is_empty();
+    // Nothing new, or nothing ever found to keep.
+    let nothing = now.0.is_none()
+        && tenant.learned_routes().entries().is_empty()
+        && tenant.0.stored.is_none();
     if nothing || tenant.0.stored == Some(now) {
         return;
     }
