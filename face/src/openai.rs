@@ -3681,6 +3681,44 @@ mod tests {
     }
 
     #[test]
+    fn the_captured_requests_reach_mantle_as_they_were_sent() {
+        /// The members of a JSON object, each as the text it is.
+        #[derive(serde::Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow)]
+            messages: &'a serde_json::value::RawValue,
+            #[serde(borrow, default)]
+            tools: Option<&'a serde_json::value::RawValue>,
+        }
+        for captured in [
+            include_str!("../../fixtures/mantle/chat-gpt-oss-20b.request.json"),
+            include_str!("../../fixtures/mantle/stream-gpt-oss-20b-tool-call.request.json"),
+        ] {
+            let parsed = parse_chat_request(captured.as_bytes()).unwrap();
+            let body =
+                mantle_provider::openai::build_request(&parsed.request, "openai.gpt-oss-20b", None)
+                    .unwrap();
+            let sent: Raw<'_> = serde_json::from_str(&body).unwrap();
+            let asked: Raw<'_> = serde_json::from_str(captured.trim()).unwrap();
+            assert_eq!(sent.messages.get(), asked.messages.get(), "{captured}");
+            // Tool definitions, schemas and descriptions included, byte for byte.
+            assert_eq!(
+                sent.tools.map(|t| t.get()),
+                asked.tools.map(|t| t.get()),
+                "{body}"
+            );
+            let sent: Json = serde_json::from_str(&body).unwrap();
+            let asked: Json = serde_json::from_str(captured).unwrap();
+            for key in ["parallel_tool_calls", "stream_options"] {
+                if asked.get(key).is_some() {
+                    assert_eq!(sent[key], asked[key], "{key}");
+                }
+            }
+            assert_eq!(sent["stream"], true, "the provider always streams");
+        }
+    }
+
+    #[test]
     fn models_keep_the_created_mantle_listed() {
         let listing: Json =
             serde_json::from_str(include_str!("../../fixtures/mantle/models-us-east-2.json"))

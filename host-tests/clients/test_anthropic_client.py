@@ -6,6 +6,8 @@ Run by the Rust test `clients::anthropic_client_with_a_minted_token`, which pass
 - MANTLE_ANTHROPIC_URL: the emulator's Anthropic base URL (http://127.0.0.1:PORT/anthropic)
 - MANTLE_MINTED_TOKEN: a token the component minted from the emulator's known credentials
 - MANTLE_EXPECTED: JSON, per transcript name, what the emulator's transcript must give
+- MANTLE_CLAUDE_MODEL: the id the emulator serves Claude Opus 4.7 under (the client talks to
+  the emulator directly, so it names the model as Mantle does)
 """
 
 import json
@@ -18,7 +20,7 @@ URL = os.environ["MANTLE_ANTHROPIC_URL"]
 TOKEN = os.environ["MANTLE_MINTED_TOKEN"]
 EXPECTED = json.loads(os.environ["MANTLE_EXPECTED"])
 
-CLAUDE = "claude-opus-4.7"
+CLAUDE = os.environ["MANTLE_CLAUDE_MODEL"]
 MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
 WEATHER_TOOL = {
     "name": "get_weather",

@@ -20,7 +20,10 @@ KEY = os.environ["MANTLE_GATEWAY_KEY"]
 EXPECTED = json.loads(os.environ["MANTLE_EXPECTED"])
 
 OPEN_MODEL = "openai.gpt-oss-120b"
+# As a Genesis configuration names it; the gateway sends the id Mantle serves.
 CLAUDE = "claude-opus-4.7"
+# Mantle's catalog id of that model, as the listing has it.
+CLAUDE_ID = "anthropic.claude-opus-4-7"
 
 WEATHER_TOOL = {
     "type": "function",
@@ -95,11 +98,11 @@ class OpenAIClientThroughTheFace(unittest.TestCase):
     def test_lists_models_with_their_routes(self):
         models = {m.id: m for m in client().models.list()}
         self.assertIn(OPEN_MODEL, models)
-        self.assertIn(CLAUDE, models)
-        self.assertEqual(models[CLAUDE].model_extra["api"], "anthropic-messages")
+        self.assertIn(CLAUDE_ID, models)
+        self.assertEqual(models[CLAUDE_ID].model_extra["api"], "anthropic-messages")
         self.assertEqual(models[OPEN_MODEL].model_extra["api"], "openai-completions")
         self.assertTrue(models[OPEN_MODEL].model_extra["reasoning"])
-        self.assertEqual(models[CLAUDE].model_extra["context_window"], 1000000)
+        self.assertEqual(models[CLAUDE_ID].model_extra["context_window"], 1000000)
 
     def test_open_model_streams_reasoning_text_and_usage(self):
         expected = EXPECTED["openai_reasoning"]
@@ -182,10 +185,12 @@ class OpenAIClientThroughTheFace(unittest.TestCase):
             client(key="not-the-key").models.list()
         self.assertEqual(caught.exception.status_code, 401)
 
-    def test_an_unknown_model_is_a_bad_request(self):
-        with self.assertRaises(openai.BadRequestError) as caught:
+    def test_an_unknown_model_is_not_found(self):
+        with self.assertRaises(openai.NotFoundError) as caught:
             client().chat.completions.create(model="no.such-model", messages=MESSAGES)
+        self.assertEqual(caught.exception.code, "model_not_found")
         self.assertIn("no.such-model", str(caught.exception))
+        self.assertIn(OPEN_MODEL, str(caught.exception), "the models it does list are named")
 
 
 if __name__ == "__main__":

@@ -191,8 +191,9 @@ class ResponsesThroughTheFace(unittest.TestCase):
         self.assertEqual(text, expected["text"])
 
     def test_errors_keep_openais_shape(self):
-        with self.assertRaises(openai.BadRequestError) as caught:
+        with self.assertRaises(openai.NotFoundError) as caught:
             client().responses.create(model="no.such-model", input="Hi")
+        self.assertEqual(caught.exception.code, "model_not_found")
         self.assertIn("no.such-model", str(caught.exception))
         with self.assertRaises(openai.BadRequestError) as caught:
             client().responses.create(model=GPT5, input="Hi", previous_response_id="resp_1")

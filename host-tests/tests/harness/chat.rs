@@ -90,9 +90,9 @@ async fn drain(g: &mut Guest, stream: ResourceAny) -> Outcome {
 async fn run(g: &mut Guest, c: ResourceAny, req: &types::ChatRequest) -> Outcome {
     match g.chat_stream(c, req).await.unwrap() {
         Ok(stream) => drain(g, stream).await,
-        Err(e) => Outcome {
+        Err(f) => Outcome {
             events: Vec::new(),
-            error: Some(e),
+            error: Some(f.error),
         },
     }
 }
@@ -554,8 +554,10 @@ async fn retry_after_dates_are_read_capped_and_garbage_ignored() {
     for (header, want) in [
         ("Fri, 31 Dec 9999 23:59:59 GMT", Some(3600)),
         ("Wed, 21 Oct 2015 07:28:00 GMT", Some(0)),
-        ("inf", None),
-        ("soon", None),
+        // Garbage is ignored: the gateway's own backoff answers instead, 2 s after a first
+        // 429 without a usable retry-after, doubled for the next within a minute.
+        ("inf", Some(2)),
+        ("soon", Some(4)),
         ("86400", Some(3600)),
         ("9", Some(9)),
     ] {
@@ -630,10 +632,12 @@ async fn prefixed_references_and_anthropic_ids_take_the_right_route() {
             "/anthropic/v1/messages",
             "anthropic.claude-mythos-preview",
         ),
+        // The Genesis form of Claude Opus 4.7 goes as the listing names it: exactly as listed
+        // (Mantle lists the catalog id, anthropic.claude-opus-4-7).
         (
             "amazon-bedrock-mantle/claude-opus-4.7",
             "/anthropic/v1/messages",
-            "claude-opus-4.7",
+            transcripts::CLAUDE_MODEL,
         ),
         (
             "amazon-bedrock-mantle/openai.gpt-oss-120b",

@@ -92,21 +92,27 @@ fn models_list_against_the_emulator_then_without_it() {
             .all(|m| m["provider"] == "amazon-bedrock-mantle"),
         "{json}"
     );
-    assert_eq!(
-        ids(&json),
-        [
-            "claude-opus-4.7",
-            "deepseek.v3.2",
-            "moonshotai.kimi-k2-thinking",
-            "my.private-model",
-            "openai.gpt-5.4",
-            "openai.gpt-oss-120b",
-            "openai.gpt-oss-20b",
-            "qwen.qwen3-coder-480b-a35b-instruct"
-        ]
-    );
-    assert_eq!(json[4]["api"], "openai-responses");
-    let gpt = &json[5];
+    // What the emulator lists, Claude's built-in row under Mantle's catalog id, and the
+    // configured models, sorted.
+    let mut want: Vec<&str> = mantle_host::emulator::DEFAULT_MODELS.to_vec();
+    want.extend([
+        mantle_provider::discovery::CLAUDE_OPUS_ID,
+        "my.private-model",
+        "openai.gpt-oss-120b",
+    ]);
+    want.sort_unstable();
+    want.dedup();
+    assert_eq!(ids(&json), want);
+    let find = |id: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {json}"))
+            .clone()
+    };
+    assert_eq!(find("openai.gpt-5.4")["api"], "openai-responses");
+    let gpt = find("openai.gpt-oss-120b");
     assert_eq!(gpt["name"], "GPT-OSS 120B");
     assert_eq!(gpt["contextWindow"], 128_000);
     assert_eq!(gpt["maxTokens"], 4_096);
@@ -117,7 +123,10 @@ fn models_list_against_the_emulator_then_without_it() {
         gpt["cost"],
         serde_json::json!({"input": 0.0, "output": 0.0, "cacheRead": 0.0, "cacheWrite": 0.0})
     );
-    assert_eq!(json[0]["api"], "anthropic-messages");
+    assert_eq!(
+        find(mantle_provider::discovery::CLAUDE_OPUS_ID)["api"],
+        "anthropic-messages"
+    );
     assert!(!stderr.contains(key), "the key was logged: {stderr}");
 
     drop(emulator);
@@ -210,9 +219,13 @@ fn chat_streams_json_events_one_per_line() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(events[0]["type"], "message-start", "{model}");
+        // The stream names the model as Mantle does (its catalog id, or a dated name on the
+        // Anthropic route): the same model as asked for.
+        let named = events[0]["model"].as_str().unwrap();
         assert_eq!(
-            events[0]["model"],
-            model.trim_start_matches("amazon-bedrock-mantle/")
+            mantle_provider::catalog::normalize(named).id,
+            mantle_provider::catalog::normalize(model).id,
+            "{model}: {named}"
         );
         assert_eq!(events[1]["type"], first_delta, "{model}");
         assert_eq!(events[events.len() - 2]["type"], "usage", "{model}");

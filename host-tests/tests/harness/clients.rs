@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig};
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault};
 use mantle_host::runtime::GuestOptions;
 use mantle_host::transcripts::{self, Transcript};
 use mantle_provider::chat::{ChatEvent, StopReason};
@@ -225,6 +225,7 @@ async fn anthropic_client_with_a_token_minted_by_the_component() {
         &[
             ("MANTLE_ANTHROPIC_URL", anthropic_url),
             ("MANTLE_MINTED_TOKEN", token.clone()),
+            ("MANTLE_CLAUDE_MODEL", transcripts::CLAUDE_MODEL.to_owned()),
         ],
     )
     .await;
@@ -356,4 +357,194 @@ async fn claude_code_through_mantle_host_serve_emulate() {
     serve.kill().await.unwrap();
     let rest = drain.await.unwrap();
     assert!(!rest.contains(key), "the gateway key appeared in the log");
+}
+
+// ---- Mantle's answers, as the SDKs read them ----------------------------------------------
+
+/// A request id as Mantle's look (`req_` and 52 base32 characters).
+const MANTLE_REQUEST_ID: &str = "req_ujzdegxdncf32epf3dhodzdocis2jhtlgmxgedn73u55xtplpft7";
+
+/// `fault` with the headers Mantle sends with every answer: the request id twice and the
+/// quota headers.
+fn as_mantle_sends(fault: Fault) -> Fault {
+    fault
+        .with_header("x-amzn-requestid", MANTLE_REQUEST_ID)
+        .with_header("x-request-id", MANTLE_REQUEST_ID)
+        .with_header("x-amzn-usage-reservation-quota", "4000000")
+        .with_header("x-amzn-usage-reservation-remaining-quota", "3998771")
+        .with_header("x-amzn-usage-reservation-spillover", "0")
+}
+
+/// An answer of `status` with `body` of this content type, as Mantle sends it.
+fn mantle_answer(status: u16, content_type: &str, body: String) -> Fault {
+    as_mantle_sends(
+        Fault {
+            status,
+            body,
+            headers: Vec::new(),
+            times: None,
+        }
+        .with_header("content-type", content_type),
+    )
+}
+
+/// A captured error answer of `fixtures/mantle/errors.json` for a request naming `model`
+/// (the model id the captured body names is replaced by it), with Mantle's headers.
+pub fn captured_error(name: &str, model: &str) -> Fault {
+    let errors: Value =
+        serde_json::from_str(include_str!("../../../fixtures/mantle/errors.json")).unwrap();
+    let e = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no captured error {name}"));
+    let body = e["body"].as_str().unwrap();
+    let body = match e["model"].as_str() {
+        Some(captured) => body.replace(captured, model),
+        None => body.to_owned(),
+    };
+    mantle_answer(
+        u16::try_from(e["status"].as_u64().unwrap()).unwrap(),
+        "application/json",
+        body,
+    )
+}
+
+/// The captured streamed chat answer (STREAM-2) as SSE, its usage chunk with the prefix-cache
+/// hit the capture's second turn showed (`prompt_tokens_details: {"audio_tokens": 0,
+/// "cached_tokens": 208}`).
+pub fn captured_stream_with_cache() -> String {
+    let mut sse = String::new();
+    for line in
+        include_str!("../../../fixtures/mantle/stream-gpt-oss-20b-tool-call.chunks.jsonl").lines()
+    {
+        let line = line.replace(
+            r#""prompt_tokens_details":null"#,
+            r#""prompt_tokens_details":{"audio_tokens":0,"cached_tokens":208}"#,
+        );
+        sse.push_str(&format!("data: {line}\n\n"));
+    }
+    sse.push_str("data: [DONE]\n\n");
+    sse
+}
+
+/// A Claude answer on Mantle's Anthropic route as FACTS describes it (no capture of the bytes):
+/// an id `msg_bdrk_…`, the dated first-party model name, `stop_details: null`.
+const CLAUDE_WHOLE: &str = r#"{"id":"msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[{"type":"text","text":"About 100 C."}],"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":6}}"#;
+
+/// The same answer streamed.
+const CLAUDE_STREAM: &str = concat!(
+    "event: message_start\n",
+    r#"data: {"type":"message_start","message":{"id":"msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[],"stop_reason":null,"stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":1}}}"#,
+    "\n\nevent: content_block_start\n",
+    r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    "\n\nevent: content_block_delta\n",
+    r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"About 100 C."}}"#,
+    "\n\nevent: content_block_stop\n",
+    r#"data: {"type":"content_block_stop","index":0}"#,
+    "\n\nevent: message_delta\n",
+    r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null,"stop_details":null},"usage":{"output_tokens":6}}"#,
+    "\n\nevent: message_stop\n",
+    r#"data: {"type":"message_stop"}"#,
+    "\n\n",
+);
+
+/// The official openai and anthropic SDKs through the face while the emulator answers as
+/// Mantle was captured answering (injected answers until the emulator answers so itself):
+/// request ids where each SDK reads them, the quota headers passed on, cached tokens on every
+/// surface, the client's own model name, context overflow as each API words it, a 429 without
+/// retry-after, a model Mantle does not serve, an image to a text-only model.
+#[tokio::test]
+async fn sdk_clients_read_mantles_answers_as_their_apis_say() {
+    let face = crate::face::Face::start().await;
+    let emu = &face.emulator;
+    emu.set_models(&["openai.gpt-oss-20b", "anthropic.claude-opus-4-7"]);
+    // The listing is asked for once and kept for the hour: the answers injected below reach
+    // the chat requests only.
+    let auth = format!("Bearer {}", crate::face::GATEWAY_KEY);
+    let (status, _, _) = face
+        .request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let stream = || mantle_answer(200, "text/event-stream", captured_stream_with_cache());
+    // Mantle's 429 body was never captured: the OpenAI envelope of its other errors.
+    let throttled = as_mantle_sends(Fault::openai(
+        429,
+        "throttling",
+        "rate_limit_error",
+        "Too many tokens per minute",
+    ));
+    let scenarios: Vec<(&str, Option<Fault>)> = vec![
+        ("chat_answers", Some(stream())),
+        ("responses_answers", Some(stream())),
+        ("messages_answers", Some(stream())),
+        (
+            "claude_whole",
+            Some(mantle_answer(200, "application/json", CLAUDE_WHOLE.into())),
+        ),
+        (
+            "claude_stream",
+            Some(mantle_answer(
+                200,
+                "text/event-stream",
+                CLAUDE_STREAM.into(),
+            )),
+        ),
+        (
+            "context_overflow",
+            Some(captured_error(
+                "context-overflow-mantle",
+                "openai.gpt-oss-20b",
+            )),
+        ),
+        ("rate_limited", Some(throttled)),
+        ("not_found", None),
+        (
+            "image_to_a_text_only_model",
+            Some(captured_error("image-modality", "openai.gpt-oss-20b")),
+        ),
+    ];
+    let addr = face.running.addr;
+    for (scenario, answer) in scenarios {
+        emu.clear_requests();
+        match answer {
+            Some(fault) => emu.inject(fault),
+            None => emu.clear_fault(),
+        }
+        run_python(
+            "test_mantle_answers.py",
+            &[
+                ("MANTLE_SCENARIO", scenario.to_owned()),
+                ("MANTLE_FACE_URL", format!("http://{addr}/v1")),
+                ("MANTLE_ANTHROPIC_URL", format!("http://{addr}")),
+                ("MANTLE_GATEWAY_KEY", crate::face::GATEWAY_KEY.to_owned()),
+                ("MANTLE_REQUEST_ID", MANTLE_REQUEST_ID.to_owned()),
+            ],
+        )
+        .await;
+        let sent: Vec<_> = emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect();
+        match scenario {
+            // Claude went upstream under Mantle's catalog id, though the client named it
+            // `claude-opus-4.7`.
+            "claude_whole" | "claude_stream" => {
+                assert!(!sent.is_empty());
+                for r in &sent {
+                    assert_eq!(r.path, "/anthropic/v1/messages");
+                    assert_eq!(r.json().unwrap()["model"], "anthropic.claude-opus-4-7");
+                }
+            }
+            "not_found" => assert!(sent.is_empty(), "{sent:?}"),
+            _ => assert!(!sent.is_empty(), "{scenario}: nothing went upstream"),
+        }
+    }
 }

@@ -247,7 +247,11 @@ async fn models_come_in_the_openai_list_shape_and_discovery_is_kept_across_insta
     let body = json_of(&body);
     assert_eq!(body["object"], "list");
     let data = body["data"].as_array().unwrap();
-    let claude = data.iter().find(|m| m["id"] == "claude-opus-4.7").unwrap();
+    // Claude's built-in row carries Mantle's catalog id.
+    let claude = data
+        .iter()
+        .find(|m| m["id"] == "anthropic.claude-opus-4-7")
+        .unwrap();
     assert_eq!(claude["object"], "model");
     assert_eq!(claude["api"], "anthropic-messages");
     assert_eq!(claude["reasoning"], true);
@@ -363,7 +367,6 @@ async fn bad_requests_get_400_and_nothing_goes_upstream() {
         (json!({"model": "openai.gpt-oss-120b", "messages": []}).to_string(), "messages"),
         (json!({"model": "openai.gpt-oss-120b", "messages": [{"role": "wizard", "content": "hi"}]}).to_string(), "role"),
         (big.to_string(), "4096"),
-        (json!({"model": "no.such-model", "messages": [{"role": "user", "content": "hi"}]}).to_string(), "no.such-model"),
     ];
     for (body, needle) in cases {
         let (status, _, answer) = face
@@ -388,6 +391,17 @@ async fn bad_requests_get_400_and_nothing_goes_upstream() {
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(needle), "{needle:?} not in {message:?}");
     }
+    // A model the listing lacks is OpenAI's 404 `model_not_found` (it was a 400 before Mantle's
+    // own answer for it was known), naming what the listing has.
+    let (status, _, answer) = face.post(&chat("no.such-model", false)).await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&answer));
+    let answer = json_of(&answer);
+    assert_eq!(answer["error"]["code"], "model_not_found");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no.such-model") && message.contains("openai.gpt-oss-120b"),
+        "{message}"
+    );
     assert_eq!(face.chats_upstream(), 0, "{:?}", face.emulator.requests());
 }
 
@@ -1043,13 +1057,18 @@ async fn responses_refuse_what_they_cannot_serve_before_going_upstream() {
     let cases = [
         json!({"model": "openai.gpt-5.4", "input": "Hi", "previous_response_id": "resp_1"}),
         json!({"model": "openai.gpt-5.4", "input": "Hi", "tools": [{"type": "web_search"}]}),
-        json!({"model": "no.such-model", "input": "Hi"}),
         json!({"model": "openai.gpt-5.4"}),
     ];
     for body in cases {
         let (status, _, answer) = face.post_responses(body.to_string()).await;
         refused(status, &answer);
     }
+    // A model the listing lacks: 404 `model_not_found`, as on chat completions.
+    let (status, _, answer) = face
+        .post_responses(json!({"model": "no.such-model", "input": "Hi"}).to_string())
+        .await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(json_of(&answer)["error"]["code"], "model_not_found");
     // A body of the largest size made of empty items is refused, not read into memory.
     let body = repeated(
         r#"{"model":"openai.gpt-5.4","input":["#,
@@ -1070,16 +1089,16 @@ async fn the_cache_entry_is_keyed_by_upstream_and_never_serves_another_ones_list
     let kept = a.running.gateway.key_value();
     assert_eq!(kept.len(), 1, "{:?}", kept.keys());
     let (key, value) = kept.iter().next().unwrap();
-    assert!(key.contains("mantle-face/discovered-models/"), "{key}");
+    assert!(key.contains("mantle-face/listing/v2/"), "{key}");
     assert!(!key.contains(KEY) && !key.contains(SECRET), "{key}");
-    // A JSON document, not a delimited list.
+    // A JSON document, not a delimited list: each model with its `created`.
     let entry: Value = serde_json::from_slice(value).unwrap();
     assert!(
-        entry["ids"]
+        entry["models"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|id| id == "openai.gpt-oss-120b"),
+            .any(|m| m["id"] == "openai.gpt-oss-120b" && m["created"].is_u64()),
         "{entry}"
     );
 
@@ -1138,22 +1157,52 @@ async fn a_hostile_discovered_id_conjures_no_model() {
         assert!(!text.contains("phantom"), "{text}");
     }
     assert_eq!(face.emulator.count("/v1/models"), 1);
+    // The phantom is no model: a 404 `model_not_found` (it was a 400 before), naming the
+    // Claude models the listing has.
     let (status, _, body) = face.post(&chat("claude-phantom", false)).await;
-    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    let body = json_of(&body);
+    assert_eq!(body["error"]["code"], "model_not_found");
+    let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        json_of(&body)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown model")
+        message.contains("claude-phantom") && message.contains("Claude models it lists"),
+        "{message}"
     );
 }
 
 #[tokio::test]
 async fn the_prefixed_reference_is_served_and_echoed_as_sent() {
     let face = Face::start().await;
-    for (model, stream) in [
-        ("amazon-bedrock-mantle/claude-opus-4.7", false),
-        ("amazon-bedrock-mantle/openai.gpt-oss-120b", true),
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    let (_, _, listed) = face
+        .request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            Bytes::new(),
+        )
+        .await;
+    let listed = json_of(&listed);
+    let is_listed = |id: &str| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == id)
+    };
+    // What goes upstream: the id as the listing has it, else Mantle's catalog id.
+    let claude = if is_listed("claude-opus-4.7") {
+        "claude-opus-4.7"
+    } else {
+        "anthropic.claude-opus-4-7"
+    };
+    for (model, stream, upstream) in [
+        ("amazon-bedrock-mantle/claude-opus-4.7", false, claude),
+        (
+            "amazon-bedrock-mantle/openai.gpt-oss-120b",
+            true,
+            "openai.gpt-oss-120b",
+        ),
     ] {
         let (status, _, body) = face.post(&chat(model, stream)).await;
         assert_eq!(status, 200, "{model}: {}", String::from_utf8_lossy(&body));
@@ -1164,10 +1213,7 @@ async fn the_prefixed_reference_is_served_and_echoed_as_sent() {
         };
         assert_eq!(first["model"], model);
         let sent = face.emulator.requests().pop().unwrap().json().unwrap();
-        assert_eq!(
-            sent["model"],
-            model.trim_start_matches("amazon-bedrock-mantle/")
-        );
+        assert_eq!(sent["model"], upstream, "{model}");
     }
 }
 

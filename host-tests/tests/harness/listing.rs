@@ -82,12 +82,22 @@ async fn discovery_parses_real_ids_with_defaults_and_inferred_reasoning() {
         " static-env-key \n",
     )]))
     .await;
+    // Real catalog ids, as Mantle lists them.
+    emu.set_models(&[
+        "qwen.qwen3-coder-480b-a35b-instruct",
+        "anthropic.claude-opus-4-7",
+        "openai.gpt-oss-20b",
+        "openai.gpt-oss-120b",
+        "deepseek.v3.2",
+        "openai.gpt-5.4",
+        "moonshotai.kimi-k2-thinking",
+    ]);
     let c = client(&mut g, &settings(config_for(&emu, ""))).await;
     let models = g.discover(c).await.unwrap().unwrap();
     assert_eq!(
         ids(&models),
         [
-            "claude-opus-4.7",
+            "anthropic.claude-opus-4-7",
             "deepseek.v3.2",
             "moonshotai.kimi-k2-thinking",
             "openai.gpt-5.4",
@@ -112,6 +122,11 @@ async fn discovery_parses_real_ids_with_defaults_and_inferred_reasoning() {
     assert!(find(&models, "openai.gpt-oss-120b").reasoning);
     assert!(!find(&models, "openai.gpt-oss-20b").reasoning);
     assert!(!find(&models, "qwen.qwen3-coder-480b-a35b-instruct").reasoning);
+    assert_eq!(
+        find(&models, "anthropic.claude-opus-4-7").api,
+        types::Api::AnthropicMessages,
+        "the route table puts Claude on the Anthropic route"
+    );
 
     let req = &emu.requests()[0];
     assert_eq!(
@@ -431,11 +446,27 @@ async fn listing_merges_configured_models_the_claude_row_and_per_model_apis() {
             { id: "configured.only", reasoning: true, input: ["text", "image"], maxTokens: 8192, futureField: "x" },
         ]"#,
     );
+    // Mantle's catalog ids, Claude's among them (which the built-in row describes).
+    emu.set_models(&[
+        "deepseek.v3.2",
+        "openai.gpt-oss-120b",
+        "openai.gpt-oss-20b",
+        "anthropic.claude-opus-4-7",
+    ]);
     let c = client(&mut g, &settings(config)).await;
     let listing = g.list(c).await.unwrap().unwrap();
     assert!(listing.diagnostics.is_empty(), "{:?}", listing.diagnostics);
     let m = &listing.models;
-    assert_eq!(ids(m).len(), 8, "{:?}", ids(m));
+    assert_eq!(
+        ids(m),
+        [
+            "anthropic.claude-opus-4-7",
+            "configured.only",
+            "deepseek.v3.2",
+            "openai.gpt-oss-120b",
+            "openai.gpt-oss-20b"
+        ]
+    );
     assert!(
         ids(m).windows(2).all(|w| w[0] < w[1]),
         "not sorted: {:?}",
@@ -464,7 +495,7 @@ async fn listing_merges_configured_models_the_claude_row_and_per_model_apis() {
     assert_eq!(only.input, [types::Modality::Text, types::Modality::Image]);
     assert_eq!((only.max_tokens, only.reasoning), (8_192, true));
 
-    let claude = find(m, "claude-opus-4.7");
+    let claude = find(m, "anthropic.claude-opus-4-7");
     assert_eq!(claude.api, types::Api::AnthropicMessages);
     assert_eq!(
         (claude.context_window, claude.max_tokens, claude.reasoning),
@@ -479,6 +510,24 @@ async fn listing_merges_configured_models_the_claude_row_and_per_model_apis() {
         find(m, "deepseek.v3.2").source,
         types::ModelSource::Discovered
     );
+    // Each discovered model keeps the `created` Mantle listed it with; the configured-only
+    // one has none.
+    let (status, _, body) = mantle_host::emulator::http_request(
+        emu.addr(),
+        "GET",
+        "/v1/models",
+        &[("authorization", "Bearer static-env-key")],
+        bytes::Bytes::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    for entry in listed["data"].as_array().unwrap() {
+        let id = entry["id"].as_str().unwrap();
+        assert_eq!(find(m, id).created, entry["created"].as_u64(), "{id}");
+    }
+    assert_eq!(only.created, None);
 }
 
 #[tokio::test]
@@ -529,7 +578,10 @@ async fn the_model_list_is_cached_for_an_hour() {
     clock.advance(2);
     let third = g.list(c).await.unwrap().unwrap();
     assert_eq!(emu.count("/v1/models"), 2);
-    assert_eq!(ids(&third.models), ["claude-opus-4.7", "new.model"]);
+    assert_eq!(
+        ids(&third.models),
+        ["anthropic.claude-opus-4-7", "new.model"]
+    );
 }
 
 #[tokio::test]
@@ -821,7 +873,10 @@ async fn hostile_ids_are_left_out_with_a_diagnostic() {
     let mut g = guest(env_opts(&[("AWS_BEARER_TOKEN_BEDROCK", "static-env-key")])).await;
     let c = client(&mut g, &settings(config_for(&emu, ""))).await;
     let listing = g.list(c).await.unwrap().unwrap();
-    assert_eq!(ids(&listing.models), ["claude-opus-4.7", "good.model"]);
+    assert_eq!(
+        ids(&listing.models),
+        ["anthropic.claude-opus-4-7", "good.model"]
+    );
     let refused: Vec<&String> = listing
         .diagnostics
         .iter()
@@ -856,7 +911,10 @@ async fn the_silent_skip_follows_the_rule() {
     emu.set_models(&["deepseek.v3.2"]);
     let c = client(&mut g, &settings(config_for(&emu, ""))).await;
     let listing = g.list(c).await.unwrap().unwrap();
-    assert_eq!(ids(&listing.models), ["claude-opus-4.7", "deepseek.v3.2"]);
+    assert_eq!(
+        ids(&listing.models),
+        ["anthropic.claude-opus-4-7", "deepseek.v3.2"]
+    );
     // No credentials at all: nothing, a diagnostic, no request.
     let before = emu.requests().len();
     let mut g = guest(GuestOptions::default()).await;

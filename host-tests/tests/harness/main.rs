@@ -13,6 +13,7 @@ mod contract;
 mod edges;
 mod face;
 mod listing;
+mod mantle;
 mod messages;
 mod oracle;
 mod reuse;

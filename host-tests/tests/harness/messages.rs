@@ -11,8 +11,55 @@ use serde_json::{Value, json};
 
 use crate::face::{Face, GATEWAY_KEY, header};
 
+/// Claude Opus 4.7 as clients name it (Genesis configurations do).
 const CLAUDE: &str = "claude-opus-4.7";
 const OPEN: &str = "openai.gpt-oss-120b";
+
+/// The id Claude Opus 4.7 goes upstream as: exactly as the listing has it when the listing has
+/// `claude-opus-4.7`, else Mantle's catalog id.
+async fn claude_upstream(face: &Face) -> &'static str {
+    let auth = format!("Bearer {GATEWAY_KEY}");
+    let (status, _, body) = face
+        .request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let listed = json_of(&body);
+    if listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == CLAUDE)
+    {
+        CLAUDE
+    } else {
+        "anthropic.claude-opus-4-7"
+    }
+}
+
+/// `text` with every JSON member `"model":"<from>"` written `"model":"<to>"`.
+fn with_model(text: &str, from: &str, to: &str) -> String {
+    text.replace(
+        &format!("\"model\":\"{from}\""),
+        &format!("\"model\":\"{to}\""),
+    )
+}
+
+/// An SSE body of Mantle's Anthropic route as the face passes it on: the `message_start`
+/// event names the model as the client did, whatever Mantle called it.
+fn echoed(body: &str, client_model: &str) -> String {
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("data:") && l.contains("\"message_start\""))
+        .unwrap();
+    let data: Value = serde_json::from_str(line["data:".len()..].trim()).unwrap();
+    let upstream = data["message"]["model"].as_str().unwrap();
+    body.replacen(line, &with_model(line, upstream, client_model), 1)
+}
 
 /// `POST /v1/messages` as the anthropic SDK sends it: the key as `x-api-key`, a newer
 /// `anthropic-version` than Mantle takes, and these other headers.
@@ -68,6 +115,7 @@ fn claude_body(stream: bool) -> String {
 #[tokio::test]
 async fn a_claude_stream_passes_through_byte_for_byte_both_ways() {
     let face = Face::start().await;
+    let upstream = claude_upstream(&face).await;
     let body = claude_body(true);
     let (status, headers, answer) = post(
         &face,
@@ -77,16 +125,21 @@ async fn a_claude_stream_passes_through_byte_for_byte_both_ways() {
     .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
-    let transcript = transcripts::anthropic_thinking(CLAUDE);
+    // Byte for byte both ways, but for the model: Mantle's id upstream, the client's back.
+    let transcript = transcripts::anthropic_thinking(upstream);
     assert_eq!(
         String::from_utf8_lossy(&answer),
-        transcript.body,
+        echoed(&transcript.body, CLAUDE),
         "the answer's bytes"
     );
     let seen = upstream_messages(&face);
     assert_eq!(seen.len(), 1);
     let sent = &seen[0];
-    assert_eq!(sent.body, body.as_bytes(), "the request's bytes");
+    assert_eq!(
+        sent.body,
+        with_model(&body, CLAUDE, upstream).as_bytes(),
+        "the request's bytes"
+    );
     assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(
         sent.header("anthropic-beta"),
@@ -109,6 +162,7 @@ async fn a_claude_stream_passes_through_byte_for_byte_both_ways() {
 #[tokio::test]
 async fn a_claude_thinking_signature_survives_a_round_trip() {
     let face = Face::start().await;
+    let upstream = claude_upstream(&face).await;
     // Turn 1, not streamed: the answer is the emulator's JSON, as it wrote it.
     let (status, _, first) = post(&face, &[], claude_body(false)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&first));
@@ -136,7 +190,10 @@ async fn a_claude_thinking_signature_survives_a_round_trip() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&second));
     assert_eq!(json_of(&second)["stop_reason"], "tool_use");
     let seen = upstream_messages(&face);
-    assert_eq!(seen[1].body, replay(&block).as_bytes());
+    assert_eq!(
+        seen[1].body,
+        with_model(&replay(&block), CLAUDE, upstream).as_bytes()
+    );
     // A changed signature is refused upstream, and the refusal is Anthropic's shape here.
     let changed = block.replace(transcripts::THINKING_SIGNATURE, "EqQBCgIYAhIMchanged=");
     let (status, _, refused) = post(&face, &[], replay(&changed)).await;
@@ -384,6 +441,7 @@ async fn a_claude_stream_cut_upstream_ends_with_whole_events_and_an_error_event(
 #[tokio::test]
 async fn count_tokens_passes_claude_requests_and_refuses_open_models() {
     let face = Face::start().await;
+    let upstream = claude_upstream(&face).await;
     let body = r#"{"model":"claude-opus-4.7","system":"Be brief.","messages":[{"role":"user","content":"What is 27 * 453?"}]}"#;
     let (status, _, answer) = face
         .request(
@@ -405,7 +463,7 @@ async fn count_tokens_passes_claude_requests_and_refuses_open_models() {
         .into_iter()
         .find(|r| r.path == "/anthropic/v1/messages/count_tokens")
         .unwrap();
-    assert_eq!(sent.body, body.as_bytes());
+    assert_eq!(sent.body, with_model(body, CLAUDE, upstream).as_bytes());
     assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
 
     let open = json!({"model": OPEN, "messages": [{"role": "user", "content": "hi"}]});
@@ -424,6 +482,7 @@ async fn count_tokens_passes_claude_requests_and_refuses_open_models() {
 #[tokio::test]
 async fn a_full_model_reference_reaches_mantle_as_its_id_and_nothing_else_changes() {
     let face = Face::start().await;
+    let upstream = claude_upstream(&face).await;
     let body = claude_body(false).replace(
         &format!("\"{CLAUDE}\""),
         &format!("\"amazon-bedrock-mantle/{CLAUDE}\""),
@@ -431,7 +490,15 @@ async fn a_full_model_reference_reaches_mantle_as_its_id_and_nothing_else_change
     let (status, _, answer) = post(&face, &[], body.clone()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     let seen = upstream_messages(&face);
-    assert_eq!(seen[0].body, claude_body(false).as_bytes());
+    assert_eq!(
+        seen[0].body,
+        with_model(&claude_body(false), CLAUDE, upstream).as_bytes()
+    );
+    assert_eq!(
+        json_of(&answer)["model"],
+        format!("amazon-bedrock-mantle/{CLAUDE}"),
+        "answered as the client named it"
+    );
 
     let open = json!({"model": format!("amazon-bedrock-mantle/{OPEN}"), "max_tokens": 64,
                       "messages": [{"role": "user", "content": "hi"}]});
