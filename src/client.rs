@@ -969,7 +969,21 @@ impl Client {
                     .as_ref()
                     .map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
                 let thinking = target.listed.as_ref().is_none_or(|m| m.reasoning);
-                anthropic::build_request_noting(request, &target.id, cap, thinking, notes)?
+                // Said once, however many times the request is sent.
+                let mut changed = Vec::new();
+                let body = anthropic::build_request_noting(
+                    request,
+                    &target.id,
+                    cap,
+                    thinking,
+                    &mut changed,
+                )?;
+                for note in changed {
+                    if !notes.contains(&note) {
+                        notes.push(note);
+                    }
+                }
+                body
             }
         };
         Ok(Request {
@@ -2271,6 +2285,29 @@ mod tests {
             "{:?}",
             stream.diagnostics()
         );
+        // What the provider changed in the request is said once, though it was sent twice.
+        let claude = Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".into(),
+        };
+        let mut host = scripted(vec![captured("signature-expired"), claude]);
+        let mut c = Client::new(Settings {
+            credentials: Some(credentials.clone()),
+            config: Some(CONFIG.into()),
+            ..Settings::default()
+        });
+        let mut req = hi("anthropic.claude-opus-4-7");
+        req.reasoning_effort = Some(crate::chat::ReasoningEffort::Low);
+        req.temperature = Some(0.2);
+        let stream = c.chat_stream(&mut host, &req).unwrap();
+        assert_eq!(host.opened.len(), 2);
+        let temperature = stream
+            .diagnostics()
+            .iter()
+            .filter(|d| d.contains("temperature"))
+            .count();
+        assert_eq!(temperature, 1, "{:?}", stream.diagnostics());
         // Twice expired: the error, after one new token.
         let mut host = scripted(vec![
             captured("signature-expired"),
