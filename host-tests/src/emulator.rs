@@ -19,6 +19,12 @@
 //! ([`emulated_input_tokens`]). Reasoning replayed on the Anthropic route must come back as
 //! it was given (a `thinking` block with its signature), or it is refused as Anthropic does.
 
+pub mod answers;
+pub mod captures;
+pub mod errors;
+pub mod prompt;
+pub mod table;
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
