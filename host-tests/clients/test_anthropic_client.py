@@ -18,7 +18,7 @@ URL = os.environ["MANTLE_ANTHROPIC_URL"]
 TOKEN = os.environ["MANTLE_MINTED_TOKEN"]
 EXPECTED = json.loads(os.environ["MANTLE_EXPECTED"])
 
-CLAUDE = "claude-opus-4.7"
+CLAUDE = "anthropic.claude-opus-4-7"
 MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
 WEATHER_TOOL = {
     "name": "get_weather",

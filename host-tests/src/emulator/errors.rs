@@ -111,7 +111,7 @@ pub fn does_not_exist(model: &str) -> Answer {
     for_model("model-does-not-exist", model)
 }
 
-/// 400 `validation_error` "The model 'X' does not support the '<path>' API" (ERR-1).
+/// 400 `validation_error` "The model 'X' does not support the 'PATH' API" (ERR-1).
 pub fn unsupported_api(model: &str, api_path: &str) -> Answer {
     from_fixture("wrong-api", |m, captured| {
         m.replace(captured, model)

@@ -67,7 +67,7 @@ impl Api {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Elsewhere {
-    /// 400 validation_error "The model 'X' does not support the '<path>' API" (ERR-1).
+    /// 400 validation_error "The model 'X' does not support the 'PATH' API" (ERR-1).
     UnsupportedApi,
     /// 400 "model `X` isn't supported on this route" (FACTS).
     NotOnRoute,

@@ -87,7 +87,7 @@ async fn discovery_parses_real_ids_with_defaults_and_inferred_reasoning() {
     assert_eq!(
         ids(&models),
         [
-            "claude-opus-4.7",
+            "anthropic.claude-opus-4-7",
             "deepseek.v3.2",
             "moonshotai.kimi-k2-thinking",
             "openai.gpt-5.4",

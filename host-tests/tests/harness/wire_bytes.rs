@@ -125,7 +125,7 @@ async fn anthropic_route_receives_schemas_arguments_and_extra_as_written() {
     assert_contains(body, &format!(r#""input":{ARGUMENTS}"#));
     // The route's own `max_tokens` is replaced where it stands; new members come last.
     assert!(
-        body.starts_with(r#"{"model":"claude-opus-4.7","max_tokens":77,"#),
+        body.starts_with(r#"{"model":"anthropic.claude-opus-4-7","max_tokens":77,"#),
         "{body}"
     );
     assert_eq!(body.matches(r#""max_tokens""#).count(), 1, "{body}");
