@@ -1,25 +1,91 @@
-//! A local Mantle emulator: a real HTTP server on loopback that behaves like
-//! `bedrock-mantle.{region}.api.aws`, errors included.
+//! A local Mantle emulator: a real HTTP server on loopback that behaves as
+//! `bedrock-mantle.{region}.api.aws` was captured behaving, errors included. It shares no code
+//! with the provider it tests: its route table is data (`host-tests/emulator/models.json5`,
+//! [`table`]), it checks tokens with `aws-sigv4` ([`crate::token_check`]), it writes its answers
+//! in the captured shapes ([`answers`], [`captures`]) and answers errors with the captured
+//! bodies ([`errors`], `fixtures/mantle/errors.json`).
 //!
-//! Like Mantle it accepts only `Authorization: Bearer <token>`, where the token is either a
-//! configured static key or a valid minted token: it decodes the token, recomputes the SigV4
-//! signature with the secret it was told, and checks region and expiry. Anything else gets
-//! Mantle's OpenAI-shaped error body. Tests inspect the requests it saw, change the models
-//! it lists and inject faults (any status and body, latency, a body of any size).
+//! # Routes
+//! `GET /v1/models` (and `/openai/v1/models`) lists the configured ids
+//! ([`EmulatorConfig::models`]; [`EmulatorConfig::captured`] for a region's captured listing),
+//! each `{"id","created","object":"model","owned_by":"system"}`. The chat APIs:
+//! `POST /v1/chat/completions`, `/v1/responses`, `/openai/v1/chat/completions`,
+//! `/openai/v1/responses`, `/anthropic/v1/messages` (`anthropic-version: 2023-06-01` or
+//! `bedrock-2023-05-31`) and `/anthropic/v1/messages/count_tokens`. Each model is served
+//! where the table says; elsewhere it answers as the table says: 400 "does not support the
+//! 'PATH' API", 400 "isn't supported on this route", or 401 "Berm is not enabled for this
+//! account". An id that is not listed, or that Mantle never serves (`claude-opus-4.7`,
+//! `us.`/`global.` prefixes, `-v1:0` suffixes), is a 404 "The model 'X' does not exist" on
+//! every route. On `/anthropic` every refusal after authentication is Anthropic-shaped.
 //!
-//! It serves Mantle's chat routes, `POST /v1/chat/completions` (OpenAI chat completions),
-//! `POST /v1/responses` (the Responses API, gpt-oss models), `POST /openai/v1/responses` (the
-//! Responses API, GPT-5.x only) and `POST /anthropic/v1/messages` (Claude models,
-//! `anthropic-version: 2023-06-01`), each refusing the models served elsewhere with Mantle's
-//! wrong-route 400, streaming
-//! the transcripts of [`crate::transcripts`] in real HTTP chunks, or whatever [`Script`] a test
-//! sets: any SSE body, cut into pieces of any size, with delays between them, cut off or
-//! stalled part way ([`StreamFault`]).
-//! `POST /anthropic/v1/messages/count_tokens` counts a Claude request's input tokens
-//! ([`emulated_input_tokens`]). Reasoning replayed on the Anthropic route must come back as
-//! it was given (a `thinking` block with its signature), or it is refused as Anthropic does.
+//! # Authentication
+//! `Authorization: Bearer <key>` (and `x-api-key` on `/anthropic`): a configured static key,
+//! or a token minted from a configured access key, checked as [`token_check::check`] does.
+//! Otherwise 401: "Invalid bearer token" for a key that is not a minted token; "The security
+//! token included in the request is invalid." for a malformed token, an unknown key, a wrong
+//! signature or another region's token; "Signature expired: …" or "Signature not yet
+//! current: …" for one out of its time ([`Emulator::set_now`], [`Emulator::set_clock`]).
+//!
+//! # Headers
+//! Every answer, errors included, carries `x-amzn-requestid` and `x-request-id` with one
+//! fresh id (`req_` + 52 lowercase base32 characters, also in [`SeenRequest::request_id`]),
+//! and `x-amzn-usage-reservation-quota` ([`QUOTA_TOKENS_PER_MINUTE`]),
+//! `x-amzn-usage-reservation-remaining-quota` (the quota minus the tokens reserved this
+//! minute: each chat request reserves its prompt estimate plus its `max_tokens`) and
+//! `x-amzn-usage-reservation-spillover` (`0`). No answer carries `retry-after` unless a
+//! [`Fault`] adds it.
+//!
+//! # Natural triggers
+//! Behaviours that need no fault injection, checked in this order after the route:
+//! - **Image to a text-only model** (a prompt part of type `image_url`, `image` or
+//!   `input_image` for a model whose table `input` lacks `image`): 400
+//!   `{"error":{"code":"validation_error","message":"Model does not support image modality","param":null,"type":"invalid_request_error"}}`,
+//!   before any streaming.
+//! - **Context overflow**: the prompt estimate `N` ([`prompt`]: `ceil(bytes / 4)` of the text
+//!   of the messages or input, system and instructions) against the model's `contextWindow`
+//!   `M`:
+//!   - on `/v1` (chat and Responses), vLLM's check `N + O > M`, `O` the request's
+//!     `max_tokens` / `max_completion_tokens` / `max_output_tokens` (0 when absent): 400
+//!     `validation_error` "This model's maximum context length is M tokens. However, you
+//!     requested O output tokens and your prompt contains at least N input tokens, for a total
+//!     of at least N+O tokens. Please reduce the length of the input prompt or the number of
+//!     requested output tokens. (parameter=input_tokens, value=N)";
+//!   - on `/openai/v1`, `N > M`: 400 `validation_error` "prompt tokens (N) exceed model
+//!     maximum (M) for ID";
+//!   - on `/anthropic`, `N > M`: 400
+//!     `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: N tokens > M maximum"}}`.
+//!
+//!   [`Emulator::set_context_window`] widens a window for a test whose prompt no model takes.
+//! - **Automatic prefix caching**: the emulator remembers, per model, every prefix (the first
+//!   `k` prompt items) of every request it served. A request whose prompt, all but its last
+//!   item, starts with a remembered prefix reports the longest such prefix's estimate, in
+//!   whole blocks of [`prompt::CACHE_BLOCK`] (16) tokens, as cached:
+//!   `usage.prompt_tokens_details.cached_tokens` (`{"audio_tokens":0,"cached_tokens":C}`),
+//!   `usage.input_tokens_details.cached_tokens`, `usage.cache_read_input_tokens`; the answer's
+//!   own prompt count stays beside it (`prompt_tokens` = its count + C on the OpenAI APIs,
+//!   `input_tokens` = its count on the Anthropic route). Scripted answers are sent as they
+//!   are.
+//! - **Expired token**: 401 "Signature expired: 20250715T050000Z is now earlier than
+//!   20250716T045500Z (20250716T050000Z - 5 min.)" (`X-Amz-Date`, then the emulator's clock
+//!   less five minutes, then its clock).
+//!
+//! # Answers
+//! A request that passes is answered with what [`answers::default_answer`] chooses from its
+//! body, written in the API's captured shape, unless it is a captured question
+//! ([`captures::replay`]: CHAT-1 and STREAM-2 come back byte for byte) or a [`Script`] is set:
+//! a script answers streamed requests with any SSE body, cut into pieces of any size, with
+//! delays between them, cut off or stalled part way ([`StreamFault`]). Requests with `stream`
+//! not `true` always get the whole answer. Reasoning replayed on the Anthropic route must
+//! come back as it was given (a `thinking` block with its signature), or it is refused as
+//! Anthropic does.
 
-use std::collections::VecDeque;
+pub mod answers;
+pub mod captures;
+pub mod errors;
+pub mod prompt;
+pub mod table;
+
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,9 +102,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use mantle_provider::chat::{ChatEvent, EventStream, StopReason, StreamMapper, Usage};
-use mantle_provider::discovery::{infer_reasoning, is_claude, is_gpt5};
-use mantle_provider::{anthropic, openai, responses, token};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
@@ -47,7 +110,8 @@ use tokio::time::Sleep;
 
 use crate::runtime::Clock;
 use crate::token_check;
-use crate::transcripts::{self, Route};
+use crate::transcripts;
+use table::{Api, Elsewhere, Prefix, Table, Verdict};
 
 /// The response body type of every route. Its error aborts the connection mid-body
 /// ([`StreamFault`]).
@@ -70,7 +134,7 @@ impl std::error::Error for StreamAborted {}
 /// Access keys the emulator knows, as `(access key id, secret)`.
 pub type KnownKey = (String, String);
 
-/// Model ids served by default: real Mantle ids.
+/// Model ids served by default: Mantle's catalog ids, one or more of each prefix.
 pub const DEFAULT_MODELS: [&str; 7] = [
     "deepseek.v3.2",
     "moonshotai.kimi-k2-thinking",
@@ -78,11 +142,17 @@ pub const DEFAULT_MODELS: [&str; 7] = [
     "openai.gpt-oss-120b",
     "openai.gpt-oss-20b",
     "qwen.qwen3-coder-480b-a35b-instruct",
-    "claude-opus-4.7",
+    "anthropic.claude-opus-4-7",
 ];
 
-/// Clock skew tolerated for tokens signed in the future, seconds (as AWS allows).
-const MAX_SKEW_SECS: u64 = 300;
+/// The quota `x-amzn-usage-reservation-quota` shows, tokens per minute.
+pub const QUOTA_TOKENS_PER_MINUTE: u64 = 2_000_000;
+
+/// Most prompt prefixes remembered for prefix caching; beyond, the memory starts afresh.
+pub const PREFIXES_MAX: usize = 100_000;
+
+/// The `anthropic-version` values the Anthropic route accepts.
+const ANTHROPIC_VERSIONS: [&str; 2] = ["2023-06-01", "bedrock-2023-05-31"];
 
 /// How the emulator is set up.
 #[derive(Debug, Clone)]
@@ -93,7 +163,7 @@ pub struct EmulatorConfig {
     pub static_keys: Vec<String>,
     /// Access keys whose minted tokens are accepted.
     pub credentials: Vec<KnownKey>,
-    /// Model ids listed by `GET /v1/models`.
+    /// Model ids listed by `GET /v1/models`; only these are served.
     pub models: Vec<String>,
 }
 
@@ -105,6 +175,19 @@ impl Default for EmulatorConfig {
             credentials: Vec::new(),
             models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// A configuration for `region` listing what Mantle was captured listing there: the
+    /// captured us-east-2 listing (38 models), and in us-east-1 the `/openai/v1` and
+    /// Anthropic models after it.
+    pub fn captured(region: &str) -> Result<EmulatorConfig> {
+        Ok(EmulatorConfig {
+            region: region.to_owned(),
+            models: Table::get()?.listing(region),
+            ..EmulatorConfig::default()
+        })
     }
 }
 
@@ -143,6 +226,16 @@ impl Fault {
         }
     }
 
+    /// A captured error answer (`fixtures/mantle/errors.json`), e.g. [`errors::internal`].
+    pub fn captured(answer: errors::Answer) -> Fault {
+        Fault {
+            status: answer.status,
+            body: answer.body,
+            headers: Vec::new(),
+            times: None,
+        }
+    }
+
     /// The same fault with a header added, e.g. `("retry-after", "3")`.
     pub fn with_header(mut self, name: &str, value: &str) -> Fault {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -168,9 +261,9 @@ pub enum StreamFault {
     StallAfter(usize, Duration),
 }
 
-/// A scripted answer for the chat routes: a raw SSE body sent in pieces. It answers every chat
-/// request that passes validation (auth, headers, body, model), on either route, whatever the
-/// body says (a test sets a body that fits the route it calls).
+/// A scripted answer for streamed chat requests: a raw SSE body sent in pieces. It answers
+/// every streamed chat request that passes validation (auth, headers, body, model), on any
+/// route, whatever the body says (a test sets a body that fits the route it calls).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {
     /// The raw SSE body, sent as is.
@@ -182,12 +275,12 @@ pub struct Script {
     pub delay: Duration,
     /// How the stream goes wrong, if it does.
     pub fault: Option<StreamFault>,
-    /// How many chat requests get it; `None` for every request until cleared.
+    /// How many streamed chat requests get it; `None` for every request until cleared.
     pub times: Option<usize>,
 }
 
 impl Script {
-    /// `body` in one write, at once, for every chat request.
+    /// `body` in one write, at once, for every streamed chat request.
     pub fn new(body: impl Into<String>) -> Script {
         Script {
             body: body.into(),
@@ -223,7 +316,7 @@ impl Script {
         self
     }
 
-    /// The same script, for the next `n` chat requests only.
+    /// The same script, for the next `n` streamed chat requests only.
     pub fn times(mut self, n: usize) -> Script {
         self.times = Some(n);
         self
@@ -249,6 +342,8 @@ pub struct SeenRequest {
     pub body: Bytes,
     /// The status it was answered with.
     pub status: u16,
+    /// The request id its answer carried (`x-amzn-requestid`, `x-request-id`).
+    pub request_id: String,
 }
 
 impl SeenRequest {
@@ -274,6 +369,7 @@ pub const SEEN_MAX_BYTES: usize = 256 << 20;
 #[derive(Debug)]
 struct State {
     config: EmulatorConfig,
+    table: &'static Table,
     /// The latest requests, oldest first, within [`SEEN_MAX_REQUESTS`] and
     /// [`SEEN_MAX_BYTES`] of bodies.
     seen: VecDeque<SeenRequest>,
@@ -288,6 +384,42 @@ struct State {
     connections: usize,
     /// Streamed answers whose reader went away before their end.
     abandoned: Arc<std::sync::atomic::AtomicUsize>,
+    /// Hashes of the prompt prefixes served ([`prompt::prefix_hashes`]).
+    prefixes: HashSet<u64>,
+    /// The minute (Unix seconds / 60) of `reserved`, and the tokens reserved in it.
+    reserved: (u64, u64),
+    /// Context windows set by tests, by model id, in place of the table's.
+    windows: HashMap<String, u64>,
+}
+
+impl State {
+    /// The emulator's clock, Unix seconds.
+    fn now(&self) -> u64 {
+        self.now_override.unwrap_or_else(|| match &self.clock {
+            Some(clock) => clock.now().as_secs(),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        })
+    }
+
+    /// Reserves `tokens` of this minute's quota.
+    fn reserve(&mut self, tokens: u64) {
+        let minute = self.now() / 60;
+        if self.reserved.0 != minute {
+            self.reserved = (minute, 0);
+        }
+        self.reserved.1 = self.reserved.1.saturating_add(tokens);
+    }
+
+    /// What is left of this minute's quota.
+    fn remaining_quota(&self) -> u64 {
+        if self.reserved.0 == self.now() / 60 {
+            QUOTA_TOKENS_PER_MINUTE.saturating_sub(self.reserved.1)
+        } else {
+            QUOTA_TOKENS_PER_MINUTE
+        }
+    }
 }
 
 /// A running emulator; it stops when dropped.
@@ -305,10 +437,13 @@ impl Emulator {
 
     /// Starts on `addr`.
     pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> Result<Emulator> {
+        let table = Table::get()?;
+        errors::captured()?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             config,
+            table,
             seen: VecDeque::new(),
             seen_bytes: 0,
             fault: None,
@@ -319,6 +454,9 @@ impl Emulator {
             clock: None,
             connections: 0,
             abandoned: Arc::default(),
+            prefixes: HashSet::new(),
+            reserved: (0, 0),
+            windows: HashMap::new(),
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -396,6 +534,18 @@ impl Emulator {
         st.seen_bytes = 0;
     }
 
+    /// Forgets the prompt prefixes seen so far: no request reports cached tokens until a
+    /// prefix repeats again.
+    pub fn clear_prefix_cache(&self) {
+        self.state().prefixes.clear();
+    }
+
+    /// Gives `model` a context window of `tokens` in place of the table's, for a test whose
+    /// prompt is larger than a real model takes (a body at the gateway's size limit).
+    pub fn set_context_window(&self, model: &str, tokens: u64) {
+        self.state().windows.insert(model.to_owned(), tokens);
+    }
+
     /// Replaces the listed model ids.
     pub fn set_models(&self, ids: &[&str]) {
         self.state().config.models = ids.iter().map(|m| (*m).to_owned()).collect();
@@ -416,14 +566,15 @@ impl Emulator {
         self.state().fault = None;
     }
 
-    /// Answers chat requests with `script` until it is used up or cleared, instead of the
-    /// default transcript. Requests are still checked first (auth, an injected [`Fault`],
-    /// `anthropic-version`, body, model): only those that pass get the script.
+    /// Answers streamed chat requests with `script` until it is used up or cleared, instead
+    /// of the default answers. Requests are still checked first (auth, an injected [`Fault`],
+    /// `anthropic-version`, body, model, the natural triggers): only those that pass get the
+    /// script.
     pub fn set_script(&self, script: Script) {
         self.state().script = Some(script);
     }
 
-    /// Clears the script: chat requests get the default transcripts again.
+    /// Clears the script: chat requests get the default answers again.
     pub fn clear_script(&self) {
         self.state().script = None;
     }
@@ -471,7 +622,7 @@ pub fn config_text(base_url: &str, extra: &str) -> String {
     )
 }
 
-/// Mantle's OpenAI-shaped error body.
+/// Mantle's usual OpenAI-shaped error body, `{"error":{"code","message","param","type"}}`.
 pub fn error_body(code: &str, kind: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message, "param": null, "type": kind}}).to_string()
 }
@@ -479,7 +630,7 @@ pub fn error_body(code: &str, kind: &str, message: &str) -> String {
 /// An Anthropic-shaped error body, as the Messages route answers:
 /// `{"type":"error","error":{"type":kind,"message":message}}`.
 pub fn anthropic_error_body(kind: &str, message: &str) -> String {
-    json!({"type": "error", "error": {"type": kind, "message": message}}).to_string()
+    errors::anthropic_body(kind, message)
 }
 
 fn full(body: impl Into<Bytes>) -> Body {
@@ -506,93 +657,84 @@ fn respond(status: u16, body: impl Into<Bytes>, headers: &[(String, String)]) ->
     res
 }
 
-fn unauthorized(message: &str) -> Response<Body> {
-    respond(
-        401,
-        error_body("invalid_api_key", "authentication_error", message),
-        &[],
-    )
+/// An error answer, Anthropic-shaped under `/anthropic`.
+fn shaped(prefix: Prefix, answer: errors::Answer) -> errors::Answer {
+    if prefix == Prefix::Anthropic {
+        answer.anthropic()
+    } else {
+        answer
+    }
 }
 
-fn forbidden(message: &str) -> Response<Body> {
-    respond(
-        403,
-        error_body("forbidden", "permission_error", message),
-        &[],
-    )
+/// The response of an error answer.
+fn error_response(answer: errors::Answer) -> Response<Body> {
+    respond(answer.status, answer.body, &[])
 }
 
-/// Checks the `Authorization` header as Mantle does: `None` when it is accepted.
-fn authenticate(state: &State, auth: Option<&str>) -> Option<Response<Body>> {
-    let Some(auth) = auth else {
-        return Some(unauthorized(
-            "Missing Authorization header with a Bearer token",
-        ));
+/// An error answer, Anthropic-shaped under `/anthropic`, as a response.
+fn refuse(prefix: Prefix, answer: errors::Answer) -> Response<Body> {
+    error_response(shaped(prefix, answer))
+}
+
+/// A 400 in the shape of `prefix` with a message of the emulator's own (a check no capture
+/// shows the words of).
+fn invalid_answer(prefix: Prefix, message: &str) -> errors::Answer {
+    let body = if prefix == Prefix::Anthropic {
+        anthropic_error_body("invalid_request_error", message)
+    } else {
+        error_body("validation_error", "invalid_request_error", message)
     };
-    let Some(bearer) = auth.strip_prefix("Bearer ") else {
-        return Some(unauthorized(
-            "Authorization header must use the Bearer scheme",
-        ));
-    };
-    let bearer = bearer.trim();
-    if state
-        .config
-        .static_keys
-        .iter()
-        .any(|k| bool::from(k.as_bytes().ct_eq(bearer.as_bytes())))
-    {
-        return None;
+    errors::Answer { status: 400, body }
+}
+
+/// [`invalid_answer`] as a response.
+fn invalid(prefix: Prefix, message: &str) -> Response<Body> {
+    error_response(invalid_answer(prefix, message))
+}
+
+/// The key a request presents: `Authorization: Bearer`, or `x-api-key` on `/anthropic`.
+fn presented_key<'a>(req: &'a Asked<'_>) -> Option<&'a str> {
+    if let Some(auth) = req.header("authorization") {
+        return auth.strip_prefix("Bearer ").map(str::trim);
     }
-    if !bearer.starts_with(token::PREFIX) {
-        return Some(unauthorized("The API key is not valid"));
-    }
-    let decoded = match token_check::decode(bearer) {
-        Ok(d) => d,
-        Err(e) => return Some(forbidden(e.message())),
-    };
-    let Some((_, secret)) = state
-        .config
-        .credentials
-        .iter()
-        .find(|(id, _)| *id == decoded.access_key_id)
-    else {
-        return Some(forbidden(
-            "The security token included in the request is invalid",
-        ));
-    };
-    if !decoded.signature_matches(secret) {
-        return Some(forbidden(
-            "The request signature we calculated does not match the signature you provided",
-        ));
-    }
-    if decoded.region != state.config.region {
-        return Some(forbidden(&format!(
-            "The bearer token was issued for region {} but this endpoint serves {}",
-            decoded.region, state.config.region
-        )));
-    }
-    let now = state.now_override.unwrap_or_else(|| match &state.clock {
-        Some(clock) => clock.now().as_secs(),
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    });
-    if now >= decoded.expires_at() {
-        return Some(forbidden("The bearer token has expired"));
-    }
-    if decoded.issued_at > now + MAX_SKEW_SECS {
-        return Some(forbidden("The bearer token is not yet valid"));
+    if req.path.starts_with("/anthropic/") {
+        return req.header("x-api-key").map(str::trim);
     }
     None
 }
 
-fn models_body(models: &[String]) -> String {
-    let data: Vec<_> = models
+/// Checks the request's key as Mantle does: `None` when it is accepted.
+fn authenticate(state: &State, req: &Asked<'_>) -> Option<Response<Body>> {
+    let refuse = |a: errors::Answer| Some(error_response(a));
+    let Some(key) = presented_key(req).filter(|k| !k.is_empty()) else {
+        return refuse(errors::invalid_bearer_token());
+    };
+    if state
+        .config
+        .static_keys
         .iter()
-        .map(|id| {
-            let owner = id.split('.').next().unwrap_or("amazon");
-            json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": owner})
-        })
+        .any(|k| bool::from(k.as_bytes().ct_eq(key.as_bytes())))
+    {
+        return None;
+    }
+    if !key.starts_with(token_check::PREFIX) {
+        return refuse(errors::invalid_bearer_token());
+    }
+    match token_check::check(
+        key,
+        &state.config.credentials,
+        &state.config.region,
+        state.now(),
+    ) {
+        Ok(_) => None,
+        Err(refusal) => refuse(errors::token_refused(&refusal.message())),
+    }
+}
+
+fn models_body(table: &Table, models: &[String]) -> String {
+    let data: Vec<Value> = models
+        .iter()
+        .map(|id| json!({"id": id, "created": table.created(id), "object": "model", "owned_by": "system"}))
         .collect();
     json!({"object": "list", "data": data}).to_string()
 }
@@ -603,7 +745,6 @@ struct Asked<'a> {
     path: &'a str,
     headers: &'a [(String, String)],
     body: &'a [u8],
-    auth: Option<&'a str>,
 }
 
 impl Asked<'_> {
@@ -612,6 +753,30 @@ impl Asked<'_> {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A fresh Mantle request id: `req_` + 52 lowercase base32 characters.
+pub fn request_id() -> String {
+    format!("req_{}", answers::fresh_base32(52))
+}
+
+/// Puts Mantle's headers on an answer: the request id twice, and the quota headers unless a
+/// fault set them.
+fn mantle_headers(res: &mut Response<Body>, request_id: &str, remaining: u64) {
+    let headers = res.headers_mut();
+    if let Ok(id) = hyper::header::HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id.clone());
+        headers.insert("x-request-id", id);
+    }
+    for (name, value) in [
+        ("x-amzn-usage-reservation-quota", QUOTA_TOKENS_PER_MINUTE),
+        ("x-amzn-usage-reservation-remaining-quota", remaining),
+        ("x-amzn-usage-reservation-spillover", 0),
+    ] {
+        if !headers.contains_key(name) {
+            headers.insert(name, hyper::header::HeaderValue::from(value));
+        }
     }
 }
 
@@ -639,10 +804,7 @@ async fn handle(
             )
         })
         .collect();
-    let auth = parts
-        .headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let request_id = request_id();
 
     let (response, latency) = {
         let mut st = lock(&state);
@@ -652,9 +814,9 @@ async fn handle(
             path: parts.uri.path(),
             headers: &headers,
             body: &body,
-            auth,
         };
-        let response = answer(&mut st, &asked);
+        let mut response = answer(&mut st, &asked);
+        mantle_headers(&mut response, &request_id, st.remaining_quota());
         st.seen_bytes += body.len();
         st.seen.push_back(SeenRequest {
             method: parts.method.to_string(),
@@ -662,6 +824,7 @@ async fn handle(
             headers,
             body,
             status: response.status().as_u16(),
+            request_id,
         });
         while st.seen.len() > SEEN_MAX_REQUESTS
             || (st.seen_bytes > SEEN_MAX_BYTES && st.seen.len() > 1)
@@ -710,14 +873,16 @@ fn take_counted<T: Counted>(slot: &mut Option<T>) -> Option<T> {
     Some(item)
 }
 
-/// The injected fault for this request, counting it down.
-fn take_fault(st: &mut State) -> Option<Fault> {
-    take_counted(&mut st.fault)
-}
-
-/// The script for this chat request, counting it down.
-fn take_script(st: &mut State) -> Option<Script> {
-    take_counted(&mut st.script)
+/// The chat API a path names, under its prefix.
+fn endpoint(path: &str) -> Option<(Prefix, Api)> {
+    Some(match path {
+        "/v1/chat/completions" => (Prefix::V1, Api::Chat),
+        "/v1/responses" => (Prefix::V1, Api::Responses),
+        "/openai/v1/chat/completions" => (Prefix::OpenAi, Api::Chat),
+        "/openai/v1/responses" => (Prefix::OpenAi, Api::Responses),
+        "/anthropic/v1/messages" => (Prefix::Anthropic, Api::Messages),
+        _ => return None,
+    })
 }
 
 fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
@@ -733,21 +898,21 @@ fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
             &[],
         );
     }
-    if let Some(refusal) = authenticate(st, req.auth) {
+    if let Some(refusal) = authenticate(st, req) {
         return refusal;
     }
-    if let Some(fault) = take_fault(st) {
+    if let Some(fault) = take_counted(&mut st.fault) {
         return respond(fault.status, fault.body, &fault.headers);
     }
     match (req.method, req.path) {
-        ("GET", "/v1/models") => {
+        ("GET", "/v1/models" | "/openai/v1/models") => {
             let body = st
                 .models_body
                 .clone()
-                .unwrap_or_else(|| models_body(&st.config.models));
+                .unwrap_or_else(|| models_body(st.table, &st.config.models));
             respond(200, body, &[])
         }
-        (_, "/v1/models") => respond(
+        (_, "/v1/models" | "/openai/v1/models") => respond(
             405,
             error_body(
                 "method_not_allowed",
@@ -756,173 +921,230 @@ fn answer(st: &mut State, req: &Asked<'_>) -> Response<Body> {
             ),
             &[],
         ),
-        (_, "/v1/chat/completions") => chat(st, Route::OpenAi, req),
-        (_, "/anthropic/v1/messages") => chat(st, Route::Anthropic, req),
         (_, "/anthropic/v1/messages/count_tokens") => count_tokens(st, req),
-        (_, "/v1/responses") => chat(st, Route::Responses, req),
-        (_, "/openai/v1/responses") => chat(st, Route::OpenaiResponses, req),
-        (method, path) => respond(
-            404,
-            error_body(
-                "not_found",
-                "invalid_request_error",
-                &format!("Unknown request URL: {method} {path}"),
+        (method, path) => match endpoint(path) {
+            Some((prefix, api)) => chat(st, prefix, api, req),
+            None => respond(
+                404,
+                error_body(
+                    "not_found",
+                    "invalid_request_error",
+                    &format!("Unknown request URL: {method} {path}"),
+                ),
+                &[],
             ),
-            &[],
-        ),
+        },
     }
 }
 
-/// A refusal in the shape of `route`: OpenAI-shaped with `code` and `kind`, or
-/// Anthropic-shaped with `anthropic_kind`.
-fn refuse(
-    route: Route,
-    status: u16,
-    (code, kind, anthropic_kind): (&str, &str, &str),
-    message: &str,
-) -> Response<Body> {
-    let body = match route {
-        Route::OpenAi | Route::Responses | Route::OpenaiResponses => {
-            error_body(code, kind, message)
+/// Why a Messages request is refused for its `anthropic-version` header, if it is.
+fn version_refusal(req: &Asked<'_>) -> Option<Response<Body>> {
+    match req.header("anthropic-version").map(str::trim) {
+        Some(v) if ANTHROPIC_VERSIONS.contains(&v) => None,
+        Some(v) => Some(invalid(
+            Prefix::Anthropic,
+            &format!("anthropic-version: invalid version `{v}`, expected 2023-06-01"),
+        )),
+        None => Some(invalid(
+            Prefix::Anthropic,
+            "anthropic-version: header is required",
+        )),
+    }
+}
+
+/// The request's body as a JSON object, with its non-empty `model`; else the refusal: on the
+/// OpenAI prefixes Mantle's captured "Failed to deserialize the JSON body into the target
+/// type", on `/anthropic` Anthropic's words.
+fn read_body(prefix: Prefix, api: Api, req: &Asked<'_>) -> Result<(Value, String), errors::Answer> {
+    let refuse_as = |message: &str| {
+        if prefix == Prefix::Anthropic {
+            invalid_answer(prefix, message)
+        } else {
+            errors::not_deserialized()
         }
-        Route::Anthropic => anthropic_error_body(anthropic_kind, message),
     };
-    respond(status, body, &[])
-}
-
-/// Error words of an invalid request.
-const INVALID: (&str, &str, &str) = (
-    "validation_error",
-    "invalid_request_error",
-    "invalid_request_error",
-);
-
-/// A chat request on `route`: checked as Mantle does, then answered with the script or the
-/// default transcript.
-fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
-    if req.method != "POST" {
-        return refuse(
-            route,
-            405,
-            (
-                "method_not_allowed",
-                "invalid_request_error",
-                "invalid_request_error",
-            ),
-            "Method not allowed",
-        );
-    }
-    if route == Route::Anthropic {
-        match req.header("anthropic-version") {
-            Some(v) if v.trim() == anthropic::ANTHROPIC_VERSION => {}
-            Some(v) => {
-                return refuse(
-                    route,
-                    400,
-                    INVALID,
-                    &format!(
-                        "anthropic-version: invalid version `{v}`, expected {}",
-                        anthropic::ANTHROPIC_VERSION
-                    ),
-                );
-            }
-            None => {
-                return refuse(route, 400, INVALID, "anthropic-version: header is required");
-            }
-        }
-    }
     let body: Value = match serde_json::from_slice(req.body) {
         Ok(body @ Value::Object(_)) => body,
-        Ok(_) => {
-            return refuse(
-                route,
-                400,
-                INVALID,
-                "the request body must be a JSON object",
-            );
-        }
+        Ok(_) => return Err(refuse_as("the request body must be a JSON object")),
         Err(e) => {
-            return refuse(
-                route,
-                400,
-                INVALID,
-                &format!("the request body is not valid JSON: {e}"),
-            );
+            return Err(refuse_as(&format!(
+                "the request body is not valid JSON: {e}"
+            )));
         }
     };
     let Some(model) = body
         .get("model")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
+        .map(str::to_owned)
     else {
-        return refuse(route, 400, INVALID, "model: field required");
+        return Err(refuse_as("model: field required"));
     };
-    if route.is_responses() {
-        if !body
+    let fits = match api {
+        Api::Responses => body
             .get("input")
-            .is_some_and(|i| i.is_array() || i.is_string())
-        {
-            return refuse(
-                route,
-                400,
-                INVALID,
-                "input: field required (a string or an array)",
-            );
+            .is_some_and(|i| i.is_array() || i.is_string()),
+        Api::Chat | Api::Messages => body.get("messages").is_some_and(Value::is_array),
+    };
+    if !fits {
+        return Err(refuse_as(if api == Api::Responses {
+            "input: field required (a string or an array)"
+        } else {
+            "messages: field required (an array)"
+        }));
+    }
+    if api == Api::Messages && !body.get("max_tokens").is_some_and(Value::is_u64) {
+        return Err(refuse_as("max_tokens: field required"));
+    }
+    Ok((body, model))
+}
+
+/// The model a request names, if it is served here; else the refusal (404 for an id that is
+/// not listed or never served, the table's wrong-route answer elsewhere).
+fn served(
+    st: &State,
+    prefix: Prefix,
+    api: Api,
+    model: &str,
+) -> Result<table::Model, errors::Answer> {
+    if st.table.never_served(model) || !st.config.models.iter().any(|m| m == model) {
+        return Err(shaped(prefix, errors::does_not_exist(model)));
+    }
+    let m = st.table.resolve(model);
+    let refusal = match m.verdict(prefix, api) {
+        Verdict::Serve => return Ok(m),
+        Verdict::Refuse(Elsewhere::UnsupportedApi) => errors::unsupported_api(model, api.path()),
+        Verdict::Refuse(Elsewhere::NotOnRoute) => errors::not_on_route(model),
+        Verdict::Refuse(Elsewhere::Berm) => errors::berm(),
+    };
+    Err(shaped(prefix, refusal))
+}
+
+/// The output tokens a request asks for at most, 0 when it does not say.
+fn requested_output(body: &Value) -> u64 {
+    ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_u64))
+        .unwrap_or(0)
+}
+
+/// The natural refusals of a served request: an image to a text-only model, a prompt over
+/// the context window.
+fn natural_refusal(
+    prefix: Prefix,
+    api: Api,
+    m: &table::Model,
+    body: &Value,
+) -> Option<Response<Body>> {
+    if !m.image_input && prompt::has_image(api, body) {
+        return Some(refuse(prefix, errors::image_modality()));
+    }
+    let n = prompt::estimate(api, body);
+    let window = m.context_window;
+    match prefix {
+        Prefix::V1 => {
+            let out = requested_output(body);
+            (n.saturating_add(out) > window)
+                .then(|| refuse(prefix, errors::context_overflow_vllm(window, out, n)))
         }
-    } else if !body.get("messages").is_some_and(Value::is_array) {
-        return refuse(route, 400, INVALID, "messages: field required (an array)");
+        Prefix::OpenAi => {
+            (n > window).then(|| refuse(prefix, errors::context_overflow_mantle(n, window, &m.id)))
+        }
+        Prefix::Anthropic => {
+            (n > window).then(|| error_response(errors::prompt_too_long(n, window)))
+        }
     }
-    if route == Route::Anthropic && !body.get("max_tokens").is_some_and(Value::is_u64) {
-        return refuse(route, 400, INVALID, "max_tokens: field required");
+}
+
+/// The cached tokens of a served request (automatic prefix caching), remembering its
+/// prefixes.
+fn prefix_cache(st: &mut State, api: Api, model: &str, body: &Value) -> u64 {
+    let items = prompt::items(api, body);
+    let hashes = prompt::prefix_hashes(model, &items);
+    let cached = hashes
+        .iter()
+        .take(hashes.len().saturating_sub(1))
+        .rev()
+        .find(|(hash, _)| st.prefixes.contains(hash))
+        .map_or(0, |(_, bytes)| prompt::cached_tokens(*bytes));
+    if st.prefixes.len() + hashes.len() > PREFIXES_MAX {
+        st.prefixes.clear();
     }
-    if route == Route::Anthropic
-        && let Some(refusal) = thinking_refusal(&body)
-    {
-        return refuse(route, 400, INVALID, refusal);
-    }
-    if !served_on(route, model) {
-        return refuse(
-            route,
-            400,
-            INVALID,
-            &format!("model `{model}` isn't supported on this route"),
-        );
-    }
-    if !st.config.models.iter().any(|m| m == model) {
-        return refuse(
-            route,
-            404,
-            (
-                "model_not_found",
+    st.prefixes.extend(hashes.iter().map(|(hash, _)| *hash));
+    cached
+}
+
+/// A chat request for `api` under `prefix`: checked as Mantle does, then answered.
+fn chat(st: &mut State, prefix: Prefix, api: Api, req: &Asked<'_>) -> Response<Body> {
+    if req.method != "POST" {
+        return respond(
+            405,
+            error_body(
+                "method_not_allowed",
                 "invalid_request_error",
-                "not_found_error",
+                "Method not allowed",
             ),
-            &format!("The model `{model}` does not exist or you do not have access to it."),
+            &[],
         );
     }
-    if route == Route::Anthropic
-        && let Some(refusal) = replayed_reasoning_refusal(&body)
+    if api == Api::Messages
+        && let Some(refusal) = version_refusal(req)
     {
-        return refuse(route, 400, INVALID, &refusal);
+        return refusal;
     }
+    let (body, model) = match read_body(prefix, api, req) {
+        Ok(read) => read,
+        Err(refusal) => return error_response(refusal),
+    };
+    let mut m = match served(st, prefix, api, &model) {
+        Ok(m) => m,
+        Err(refusal) => return error_response(refusal),
+    };
+    if let Some(window) = st.windows.get(&model) {
+        m.context_window = *window;
+    }
+    if api == Api::Messages {
+        if let Some(refusal) = thinking_refusal(&body) {
+            return invalid(prefix, refusal);
+        }
+        if let Some(refusal) = replayed_reasoning_refusal(&body) {
+            return invalid(prefix, &refusal);
+        }
+    }
+    if let Some(refusal) = natural_refusal(prefix, api, &m, &body) {
+        return refusal;
+    }
+    let cached = prefix_cache(st, api, &model, &body);
+    st.reserve(prompt::estimate(api, &body) + requested_output(&body));
     let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
-    let (sse, split, delay, fault) = match take_script(st) {
+    if !streamed {
+        let whole = captures::replay(&body, false)
+            .filter(|_| api == Api::Chat)
+            .unwrap_or_else(|| {
+                let mut a = answers::default_answer(api, &m, &body);
+                a.tokens.cached = cached;
+                answers::render(api, &a, false)
+            });
+        return respond(200, whole, &[]);
+    }
+    let (sse, split, delay, fault) = match take_counted(&mut st.script) {
         Some(script) => (
             script.body,
             script.chunk_size.map_or(Split::Whole, Split::Bytes),
             script.delay,
             script.fault,
         ),
-        None => (
-            default_transcript(route, &body).body,
-            Split::Events,
-            Duration::ZERO,
-            None,
-        ),
+        None => {
+            let sse = captures::replay(&body, true)
+                .filter(|_| api == Api::Chat)
+                .unwrap_or_else(|| {
+                    let mut a = answers::default_answer(api, &m, &body);
+                    a.tokens.cached = cached;
+                    answers::render(api, &a, true)
+                });
+            (sse, Split::Events, Duration::ZERO, None)
+        }
     };
-    if !streamed {
-        return whole_answer(route, model, &sse);
-    }
     let mut scripted = Scripted::new(Bytes::from(sse), split, delay, fault);
     scripted.abandoned = Some(st.abandoned.clone());
     let mut res = Response::new(scripted.boxed());
@@ -937,61 +1159,33 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
     res
 }
 
-/// The emulator's count of a Messages request's input tokens: one per four bytes of its
-/// `system`, `messages` and `tools` as JSON, at least one.
+/// The emulator's count of a Messages request's input tokens: its prompt estimate
+/// ([`prompt`]: `ceil(bytes / 4)` of the text of `system` and `messages`), at least one.
 pub fn emulated_input_tokens(request: &Value) -> u64 {
-    let bytes: usize = ["system", "messages", "tools"]
-        .iter()
-        .filter_map(|k| request.get(*k))
-        .map(|v| v.to_string().len())
-        .sum();
-    (bytes as u64).div_ceil(4).max(1)
+    prompt::estimate(Api::Messages, request).max(1)
 }
 
 /// `POST /anthropic/v1/messages/count_tokens`: checked like a Messages request (version
-/// header, body, a Claude model it has, no `max_tokens` needed), answered
+/// header, body, a Claude model it lists, no `max_tokens` needed), answered
 /// `{"input_tokens": N}` ([`emulated_input_tokens`]).
 fn count_tokens(st: &State, req: &Asked<'_>) -> Response<Body> {
-    let route = Route::Anthropic;
+    let prefix = Prefix::Anthropic;
     if req.method != "POST" {
-        return refuse(route, 405, INVALID, "Method not allowed");
-    }
-    if req.header("anthropic-version").map(str::trim) != Some(anthropic::ANTHROPIC_VERSION) {
-        return refuse(
-            route,
-            400,
-            INVALID,
-            "anthropic-version: header is required (2023-06-01)",
+        return respond(
+            405,
+            anthropic_error_body("invalid_request_error", "Method not allowed"),
+            &[],
         );
+    }
+    if let Some(refusal) = version_refusal(req) {
+        return refusal;
     }
     let Ok(body @ Value::Object(_)) = serde_json::from_slice::<Value>(req.body) else {
-        return refuse(
-            route,
-            400,
-            INVALID,
-            "the request body must be a JSON object",
-        );
+        return invalid(prefix, "the request body must be a JSON object");
     };
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
-    if !is_claude(model) {
-        return refuse(
-            route,
-            400,
-            INVALID,
-            &format!("model `{model}` isn't supported on this route"),
-        );
-    }
-    if !st.config.models.iter().any(|m| m == model) {
-        return refuse(
-            route,
-            404,
-            (
-                "model_not_found",
-                "invalid_request_error",
-                "not_found_error",
-            ),
-            &format!("The model `{model}` does not exist or you do not have access to it."),
-        );
+    if let Err(refusal) = served(st, prefix, Api::Messages, model) {
+        return error_response(refusal);
     }
     respond(
         200,
@@ -1003,16 +1197,9 @@ fn count_tokens(st: &State, req: &Asked<'_>) -> Response<Body> {
 /// Why the reasoning replayed in a Messages request is refused, as Anthropic refuses it: a
 /// `thinking` block must come back with the signature given for that very text, and a
 /// `redacted_thinking` block with the data given, byte for byte
-/// ([`transcripts::anthropic_thinking`], [`transcripts::anthropic_redacted_thinking`]).
+/// ([`answers::anthropic_thinking`], [`answers::anthropic_redacted_thinking`]).
 fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
-    let thinking: String = transcripts::anthropic_thinking("")
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            ChatEvent::ReasoningDelta(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
+    let thinking = answers::THINKING.concat();
     let messages = body.get("messages")?.as_array()?;
     for (i, message) in messages.iter().enumerate() {
         let Some(blocks) = message.get("content").and_then(Value::as_array) else {
@@ -1022,14 +1209,14 @@ fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
             let field = |name: &str| block.get(name).and_then(Value::as_str);
             match field("type") {
                 Some("thinking")
-                    if field("signature") != Some(transcripts::THINKING_SIGNATURE)
+                    if field("signature") != Some(answers::THINKING_SIGNATURE)
                         || field("thinking") != Some(thinking.as_str()) =>
                 {
                     return Some(format!(
                         "messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
                     ));
                 }
-                Some("redacted_thinking") if field("data") != Some(transcripts::REDACTED_DATA) => {
+                Some("redacted_thinking") if field("data") != Some(answers::REDACTED_DATA) => {
                     return Some(format!(
                         "messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block"
                     ));
@@ -1039,20 +1226,6 @@ fn replayed_reasoning_refusal(body: &Value) -> Option<String> {
         }
     }
     None
-}
-
-/// Whether Mantle serves `model` on `route`: Claude only on the Anthropic route, GPT-5.x only
-/// on `/openai/v1/responses`, gpt-oss on `/v1/responses` as well as chat completions, the other
-/// models on chat completions only.
-fn served_on(route: Route, model: &str) -> bool {
-    let claude = is_claude(model);
-    let gpt5 = is_gpt5(model);
-    match route {
-        Route::Anthropic => claude,
-        Route::OpenaiResponses => gpt5,
-        Route::OpenAi => !claude && !gpt5,
-        Route::Responses => model.starts_with("openai.gpt-oss"),
-    }
 }
 
 /// Why Anthropic refuses a Messages body with thinking on, in Anthropic's words: a forced
@@ -1095,70 +1268,6 @@ fn thinking_refusal(body: &Value) -> Option<&'static str> {
         );
     }
     None
-}
-
-/// The transcript that answers a chat request on `route` when no script is set, chosen from
-/// its JSON body (`model` is the request's, or empty):
-///
-/// - tools present (a non-empty `tools` array): the tool-call transcript
-///   ([`transcripts::openai_tool_calls`], [`transcripts::anthropic_tool_use`],
-///   [`transcripts::responses_tool_calls`]), unless the conversation ends with tool results on
-///   an OpenAI-shaped route (a `tool` message, a `function_call_output` item);
-/// - else, on the OpenAI route, a reasoning model by its id
-///   ([`mantle_provider::discovery::infer_reasoning`]): [`transcripts::openai_reasoning`];
-///   on the Anthropic route, `thinking.type` `enabled` (or `adaptive`):
-///   [`transcripts::anthropic_thinking`]; on the Responses routes, reasoning summaries for
-///   GPT-5.x ([`transcripts::responses_reasoning`]) and reasoning text for other reasoning
-///   models ([`transcripts::responses_reasoning_text`]);
-/// - else the text transcript ([`transcripts::openai_text`], [`transcripts::anthropic_text`]).
-pub fn default_transcript(route: Route, request: &Value) -> transcripts::Transcript {
-    let model = request.get("model").and_then(Value::as_str).unwrap_or("");
-    // A conversation that ends with tool results on an OpenAI-shaped route is answered in
-    // text, as a model does once it has what it asked for.
-    let last_of = |key: &str| {
-        request
-            .get(key)
-            .and_then(Value::as_array)
-            .and_then(|items| items.last())
-            .cloned()
-    };
-    let answered = match route {
-        Route::OpenAi => last_of("messages").is_some_and(|m| m["role"] == "tool"),
-        Route::Responses | Route::OpenaiResponses => {
-            last_of("input").is_some_and(|i| i["type"] == "function_call_output")
-        }
-        Route::Anthropic => false,
-    };
-    let tools = !answered
-        && request
-            .get("tools")
-            .and_then(Value::as_array)
-            .is_some_and(|t| !t.is_empty());
-    let thinking = matches!(
-        request
-            .get("thinking")
-            .and_then(|t| t.get("type"))
-            .and_then(Value::as_str),
-        Some("enabled" | "adaptive")
-    );
-    match route {
-        Route::OpenAi if tools => transcripts::openai_tool_calls(model),
-        Route::OpenAi if infer_reasoning(model) => transcripts::openai_reasoning(model),
-        Route::OpenAi => transcripts::openai_text(model),
-        Route::Anthropic if tools => transcripts::anthropic_tool_use(model),
-        Route::Anthropic if thinking => transcripts::anthropic_thinking(model),
-        Route::Anthropic => transcripts::anthropic_text(model),
-        Route::Responses | Route::OpenaiResponses if tools => {
-            transcripts::responses_tool_calls(model)
-        }
-        Route::Responses | Route::OpenaiResponses if is_gpt5(model) => {
-            transcripts::responses_reasoning(model)
-        }
-        Route::Responses | Route::OpenaiResponses if infer_reasoning(model) => {
-            transcripts::responses_reasoning_text(model)
-        }
-        Route::Responses | Route::OpenaiResponses => transcripts::responses_text(model),
-    }
 }
 
 // ---- Streaming: a body written in pieces, with delays and faults. ----
@@ -1323,281 +1432,6 @@ impl hyper::body::Body for Scripted {
     }
 }
 
-// ---- Non-streaming answers, built from the same transcript. ----
-
-/// The events of a whole SSE body and the error that ended it.
-fn map_body<M: StreamMapper>(
-    mut stream: EventStream<M>,
-    sse: &str,
-) -> (Vec<ChatEvent>, Option<mantle_provider::Error>) {
-    let mut events = Vec::new();
-    let error = stream
-        .feed(sse.as_bytes(), &mut events)
-        .and_then(|()| stream.end(&mut events))
-        .err();
-    (events, error)
-}
-
-/// A non-streaming answer (`stream` not true): the JSON object the route answers with,
-/// holding what the SSE body says; an error in the body becomes an error status.
-fn whole_answer(route: Route, model: &str, sse: &str) -> Response<Body> {
-    let (events, error) = match route {
-        Route::OpenAi => map_body(openai::event_stream(), sse),
-        Route::Anthropic => map_body(anthropic::event_stream(), sse),
-        Route::Responses | Route::OpenaiResponses => map_body(responses::event_stream(), sse),
-    };
-    if let Some(error) = error {
-        let (status, words) = match &error {
-            mantle_provider::Error::RateLimited { .. } => (
-                429,
-                (
-                    "rate_limit_exceeded",
-                    "rate_limit_error",
-                    "rate_limit_error",
-                ),
-            ),
-            mantle_provider::Error::UpstreamUnavailable {
-                status: Some(529), ..
-            } => (529, ("overloaded", "overloaded_error", "overloaded_error")),
-            _ => (500, ("server_error", "server_error", "api_error")),
-        };
-        return refuse(route, status, words, error.message());
-    }
-    let whole = Whole::of(&events);
-    let body = match route {
-        Route::OpenAi => whole.openai(model),
-        Route::Anthropic => whole.anthropic(model),
-        Route::Responses | Route::OpenaiResponses => whole.responses(model),
-    };
-    respond(200, body.to_string(), &[])
-}
-
-/// A content block of a whole answer.
-enum Block {
-    Thinking(String, Option<String>),
-    Redacted(String),
-    Text(String),
-    Tool(String, String, String),
-}
-
-/// A whole answer gathered from its events.
-#[derive(Default)]
-struct Whole {
-    id: String,
-    blocks: Vec<Block>,
-    /// Block position of each tool call.
-    tools: Vec<usize>,
-    usage: Usage,
-    stop: Option<StopReason>,
-}
-
-impl Whole {
-    fn of(events: &[ChatEvent]) -> Whole {
-        let mut whole = Whole::default();
-        for event in events {
-            let last = whole.blocks.last_mut();
-            match (event, last) {
-                (ChatEvent::MessageStart { id, .. }, _) => whole.id.clone_from(id),
-                (ChatEvent::TextDelta(t), Some(Block::Text(text))) => text.push_str(t),
-                (ChatEvent::TextDelta(t), _) => whole.blocks.push(Block::Text(t.clone())),
-                (ChatEvent::ReasoningDelta(t), Some(Block::Thinking(text, None))) => {
-                    text.push_str(t);
-                }
-                (ChatEvent::ReasoningDelta(t), _) => {
-                    whole.blocks.push(Block::Thinking(t.clone(), None));
-                }
-                (ChatEvent::ReasoningSignature(s), Some(Block::Thinking(_, signature))) => {
-                    *signature = Some(s.clone());
-                }
-                (ChatEvent::ReasoningSignature(s), _) => {
-                    whole
-                        .blocks
-                        .push(Block::Thinking(String::new(), Some(s.clone())));
-                }
-                (ChatEvent::RedactedReasoning(d), _) => {
-                    whole.blocks.push(Block::Redacted(d.clone()))
-                }
-                (ChatEvent::ToolCallStart { id, name, .. }, _) => {
-                    whole.tools.push(whole.blocks.len());
-                    whole
-                        .blocks
-                        .push(Block::Tool(id.clone(), name.clone(), String::new()));
-                }
-                (ChatEvent::ToolCallArguments { index, arguments }, _) => {
-                    let at = usize::try_from(*index)
-                        .ok()
-                        .and_then(|i| whole.tools.get(i).copied());
-                    if let Some(Block::Tool(_, _, args)) =
-                        at.and_then(|at| whole.blocks.get_mut(at))
-                    {
-                        args.push_str(arguments);
-                    }
-                }
-                (ChatEvent::Usage(usage), _) => whole.usage = *usage,
-                (ChatEvent::Finish(reason), _) => whole.stop = Some(reason.clone()),
-            }
-        }
-        whole
-    }
-
-    /// A `chat.completion` object.
-    fn openai(&self, model: &str) -> Value {
-        let mut content = String::new();
-        let mut reasoning = String::new();
-        let mut calls = Vec::new();
-        for block in &self.blocks {
-            match block {
-                Block::Text(t) => content.push_str(t),
-                Block::Thinking(t, _) => reasoning.push_str(t),
-                Block::Redacted(_) => {}
-                Block::Tool(id, name, args) => calls.push(json!({
-                    "id": id, "type": "function", "function": {"name": name, "arguments": args}
-                })),
-            }
-        }
-        let mut message = serde_json::Map::new();
-        message.insert("role".into(), "assistant".into());
-        message.insert(
-            "content".into(),
-            if content.is_empty() && !calls.is_empty() {
-                Value::Null
-            } else {
-                content.into()
-            },
-        );
-        if !reasoning.is_empty() {
-            message.insert("reasoning".into(), reasoning.into());
-        }
-        if !calls.is_empty() {
-            message.insert("tool_calls".into(), calls.into());
-        }
-        let finish = match &self.stop {
-            Some(StopReason::Length) => "length".to_owned(),
-            Some(StopReason::ToolCalls) => "tool_calls".to_owned(),
-            Some(StopReason::ContentFilter | StopReason::Refusal) => "content_filter".to_owned(),
-            Some(StopReason::Other(other)) => other.clone(),
-            Some(StopReason::Stop) | None => "stop".to_owned(),
-        };
-        let cached = self.usage.cache_read_tokens.unwrap_or(0);
-        let prompt = self.usage.input_tokens + cached;
-        let mut usage = json!({
-            "prompt_tokens": prompt,
-            "completion_tokens": self.usage.output_tokens,
-            "total_tokens": prompt + self.usage.output_tokens,
-        });
-        if let (Some(cached), Value::Object(usage)) = (self.usage.cache_read_tokens, &mut usage) {
-            usage.insert(
-                "prompt_tokens_details".into(),
-                json!({"cached_tokens": cached}),
-            );
-        }
-        json!({
-            "id": self.id,
-            "object": "chat.completion",
-            "created": 1_763_000_000,
-            "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
-            "usage": usage,
-        })
-    }
-
-    /// A Responses `response` object.
-    fn responses(&self, model: &str) -> Value {
-        let mut output = Vec::new();
-        for (n, block) in self.blocks.iter().enumerate() {
-            output.push(match block {
-                Block::Thinking(text, _) => json!({
-                    "id": format!("rs_{n}"), "type": "reasoning",
-                    "summary": [{"type": "summary_text", "text": text}],
-                }),
-                Block::Redacted(data) => json!({
-                    "id": format!("rs_{n}"), "type": "reasoning", "summary": [],
-                    "encrypted_content": data,
-                }),
-                Block::Text(text) => json!({
-                    "id": format!("msg_{n}"), "type": "message", "status": "completed",
-                    "role": "assistant",
-                    "content": [{"type": "output_text", "text": text, "annotations": []}],
-                }),
-                Block::Tool(id, name, args) => json!({
-                    "id": format!("fc_{n}"), "type": "function_call", "status": "completed",
-                    "call_id": id, "name": name, "arguments": args,
-                }),
-            });
-        }
-        let (status, incomplete) = match &self.stop {
-            Some(StopReason::Length) => ("incomplete", json!({"reason": "max_output_tokens"})),
-            Some(StopReason::ContentFilter) => ("incomplete", json!({"reason": "content_filter"})),
-            _ => ("completed", Value::Null),
-        };
-        let cached = self.usage.cache_read_tokens.unwrap_or(0);
-        let input = self.usage.input_tokens + cached;
-        json!({
-            "id": self.id,
-            "object": "response",
-            "created_at": 1_763_000_000,
-            "status": status,
-            "error": null,
-            "incomplete_details": incomplete,
-            "model": model,
-            "output": output,
-            "store": false,
-            "usage": {
-                "input_tokens": input,
-                "input_tokens_details": {"cached_tokens": cached},
-                "output_tokens": self.usage.output_tokens,
-                "output_tokens_details": {"reasoning_tokens": self.usage.reasoning_tokens.unwrap_or(0)},
-                "total_tokens": input + self.usage.output_tokens,
-            },
-        })
-    }
-
-    /// A Messages `message` object.
-    fn anthropic(&self, model: &str) -> Value {
-        let content: Vec<Value> = self
-            .blocks
-            .iter()
-            .map(|block| match block {
-                Block::Thinking(text, signature) => json!({
-                    "type": "thinking", "thinking": text, "signature": signature.clone().unwrap_or_default()
-                }),
-                Block::Redacted(data) => json!({"type": "redacted_thinking", "data": data}),
-                Block::Text(text) => json!({"type": "text", "text": text}),
-                Block::Tool(id, name, args) => json!({
-                    "type": "tool_use", "id": id, "name": name,
-                    "input": serde_json::from_str::<Value>(args).unwrap_or_else(|_| json!({})),
-                }),
-            })
-            .collect();
-        let stop = match &self.stop {
-            Some(StopReason::Length) => "max_tokens".to_owned(),
-            Some(StopReason::ToolCalls) => "tool_use".to_owned(),
-            Some(StopReason::ContentFilter | StopReason::Refusal) => "refusal".to_owned(),
-            Some(StopReason::Other(other)) => other.clone(),
-            Some(StopReason::Stop) | None => "end_turn".to_owned(),
-        };
-        let mut usage = serde_json::Map::new();
-        usage.insert("input_tokens".into(), self.usage.input_tokens.into());
-        if let Some(n) = self.usage.cache_write_tokens {
-            usage.insert("cache_creation_input_tokens".into(), n.into());
-        }
-        if let Some(n) = self.usage.cache_read_tokens {
-            usage.insert("cache_read_input_tokens".into(), n.into());
-        }
-        usage.insert("output_tokens".into(), self.usage.output_tokens.into());
-        json!({
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": content,
-            "stop_reason": stop,
-            "stop_sequence": null,
-            "usage": usage,
-        })
-    }
-}
-
 /// A minimal HTTP/1 client for tests and tools: one request on a fresh connection to
 /// `addr`, the whole response body read.
 pub async fn http_request(
@@ -1636,7 +1470,6 @@ pub async fn http_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mantle_provider::Error;
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
@@ -1645,34 +1478,37 @@ mod tests {
     const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
     const BEARER: &str = "Bearer static-test-key";
+    const CLAUDE: &str = "anthropic.claude-opus-4-7";
+    /// 2025-07-15T05:00:00Z, the FACTS token's signing time.
+    const FIXTURE_AT: u64 = 1_752_555_600;
 
-    async fn emulator() -> Emulator {
+    async fn emulator_with(models: &[&str]) -> Emulator {
         Emulator::start(EmulatorConfig {
             static_keys: vec![STATIC_KEY.into()],
             credentials: vec![(ACCESS_KEY.into(), SECRET.into())],
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
             ..EmulatorConfig::default()
         })
         .await
         .unwrap()
     }
 
-    fn minted() -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let credentials = token::Credentials {
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET.into(),
-            session_token: None,
-            expiration: None,
-        };
-        token::mint(&credentials, "us-east-1", 900, now)
-            .unwrap()
-            .token
+    async fn emulator() -> Emulator {
+        emulator_with(&DEFAULT_MODELS).await
     }
 
-    fn openai_body(model: &str) -> Value {
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn minted(region: &str, at: u64) -> String {
+        token_check::presign(ACCESS_KEY, SECRET, None, region, 900, at).unwrap()
+    }
+
+    fn chat_body(model: &str) -> Value {
         json!({
             "model": model,
             "messages": [{"role": "user", "content": "hi"}],
@@ -1690,6 +1526,26 @@ mod tests {
         })
     }
 
+    fn responses_body(model: &str) -> Value {
+        json!({
+            "model": model,
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+            "store": false,
+            "stream": true,
+        })
+    }
+
+    /// A body that fits `path`'s API, for `model`.
+    fn body_for(path: &str, model: &str) -> Value {
+        if path.ends_with("/messages") {
+            anthropic_body(model)
+        } else if path.ends_with("/responses") {
+            responses_body(model)
+        } else {
+            chat_body(model)
+        }
+    }
+
     fn with(mut body: Value, key: &str, value: Value) -> Value {
         if let Value::Object(fields) = &mut body {
             fields.insert(key.into(), value);
@@ -1701,27 +1557,36 @@ mod tests {
         json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}])
     }
 
-    /// `POST route` with `auth` (an `Authorization` value), the Anthropic version header on
-    /// that route, and `body`.
-    async fn post(
-        emu: &Emulator,
-        route: Route,
-        auth: &str,
-        body: &Value,
-    ) -> (u16, Vec<(String, String)>, Bytes) {
+    type Answered = (u16, Vec<(String, String)>, Bytes);
+
+    /// `POST path` with `auth` (an `Authorization` value), the Anthropic version header
+    /// under `/anthropic`, and `body`.
+    async fn post(emu: &Emulator, path: &str, auth: &str, body: &Value) -> Answered {
         let mut headers = vec![
             ("authorization", auth),
             ("content-type", "application/json"),
         ];
-        if route == Route::Anthropic {
+        if path.starts_with("/anthropic") {
             headers.push(("anthropic-version", "2023-06-01"));
         }
         http_request(
             emu.addr(),
             "POST",
-            route.path(),
+            path,
             &headers,
             Bytes::from(body.to_string()),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn get_models(emu: &Emulator, auth: &str) -> Answered {
+        http_request(
+            emu.addr(),
+            "GET",
+            "/v1/models",
+            &[("authorization", auth)],
+            Bytes::new(),
         )
         .await
         .unwrap()
@@ -1734,106 +1599,809 @@ mod tests {
             .map(|(_, v)| v.as_str())
     }
 
-    /// What the route's mapper makes of a whole body.
-    fn mapped(route: Route, body: &[u8]) -> (Vec<ChatEvent>, Option<Error>) {
-        let sse = String::from_utf8(body.to_vec()).unwrap();
-        match route {
-            Route::OpenAi => map_body(openai::event_stream(), &sse),
-            Route::Anthropic => map_body(anthropic::event_stream(), &sse),
-            Route::Responses | Route::OpenaiResponses => map_body(responses::event_stream(), &sse),
-        }
-    }
-
-    fn responses_body(model: &str) -> Value {
-        json!({
-            "model": model,
-            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
-            "store": false,
-            "stream": true,
-        })
-    }
-
     fn json_of(body: &[u8]) -> Value {
         serde_json::from_slice(body).unwrap()
     }
 
+    /// The captured error `name`, as in `fixtures/mantle/errors.json`.
+    fn captured(name: &str) -> (u16, String) {
+        let c = errors::captured()
+            .unwrap()
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap();
+        (c.status, c.body.clone())
+    }
+
+    fn text(body: &Bytes) -> String {
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
     #[tokio::test]
-    async fn each_route_answers_its_default_transcript() {
-        let emu = emulator().await;
-        let token = format!("Bearer {}", minted());
+    async fn each_api_answers_its_default_in_the_captured_shape() {
+        let emu = emulator_with(&[
+            "deepseek.v3.2",
+            "moonshotai.kimi-k2-thinking",
+            "openai.gpt-oss-20b",
+            "openai.gpt-oss-120b",
+            "openai.gpt-5.4",
+            "google.gemma-4-31b",
+            CLAUDE,
+        ])
+        .await;
+        let token = format!("Bearer {}", minted("us-east-1", now()));
         let cases = [
             (
-                Route::OpenAi,
-                openai_body("deepseek.v3.2"),
+                "/v1/chat/completions",
+                chat_body("deepseek.v3.2"),
                 transcripts::openai_text("deepseek.v3.2"),
             ),
             (
-                Route::OpenAi,
-                openai_body("moonshotai.kimi-k2-thinking"),
+                "/v1/chat/completions",
+                chat_body("moonshotai.kimi-k2-thinking"),
                 transcripts::openai_reasoning("moonshotai.kimi-k2-thinking"),
             ),
             (
-                Route::OpenAi,
-                with(openai_body("openai.gpt-oss-20b"), "tools", tools()),
+                "/v1/chat/completions",
+                chat_body("openai.gpt-oss-120b"),
+                transcripts::openai_reasoning("openai.gpt-oss-120b"),
+            ),
+            (
+                "/v1/chat/completions",
+                with(chat_body("openai.gpt-oss-20b"), "tools", tools()),
                 transcripts::openai_tool_calls("openai.gpt-oss-20b"),
             ),
             (
-                Route::Anthropic,
-                anthropic_body("claude-opus-4.7"),
-                transcripts::anthropic_text("claude-opus-4.7"),
+                "/openai/v1/chat/completions",
+                chat_body("google.gemma-4-31b"),
+                transcripts::openai_text("google.gemma-4-31b"),
             ),
             (
-                Route::Anthropic,
+                "/anthropic/v1/messages",
+                anthropic_body(CLAUDE),
+                transcripts::anthropic_text(CLAUDE),
+            ),
+            (
+                "/anthropic/v1/messages",
                 with(
-                    anthropic_body("claude-opus-4.7"),
+                    anthropic_body(CLAUDE),
                     "thinking",
                     json!({"type": "enabled", "budget_tokens": 2048}),
                 ),
-                transcripts::anthropic_thinking("claude-opus-4.7"),
+                transcripts::anthropic_thinking(CLAUDE),
             ),
             (
-                Route::Anthropic,
-                with(anthropic_body("claude-opus-4.7"), "tools", tools()),
-                transcripts::anthropic_tool_use("claude-opus-4.7"),
+                "/anthropic/v1/messages",
+                with(anthropic_body(CLAUDE), "tools", tools()),
+                transcripts::anthropic_tool_use(CLAUDE),
             ),
             (
-                Route::OpenaiResponses,
+                "/openai/v1/responses",
                 responses_body("openai.gpt-5.4"),
-                transcripts::responses_reasoning("openai.gpt-5.4"),
+                transcripts::responses_encrypted_reasoning("openai.gpt-5.4"),
             ),
             (
-                Route::OpenaiResponses,
+                "/openai/v1/responses",
                 with(responses_body("openai.gpt-5.4"), "tools", tools()),
                 transcripts::responses_tool_calls("openai.gpt-5.4"),
             ),
             (
-                Route::Responses,
+                "/v1/responses",
                 responses_body("openai.gpt-oss-120b"),
                 transcripts::responses_reasoning_text("openai.gpt-oss-120b"),
             ),
             (
-                Route::Responses,
-                responses_body("openai.gpt-oss-20b"),
-                transcripts::responses_text("openai.gpt-oss-20b"),
+                "/openai/v1/responses",
+                responses_body("google.gemma-4-31b"),
+                transcripts::responses_text("google.gemma-4-31b"),
             ),
         ];
-        for (route, body, transcript) in cases {
+        for (path, body, transcript) in cases {
             for auth in [BEARER, token.as_str()] {
-                let (status, headers, got) = post(&emu, route, auth, &body).await;
+                emu.clear_prefix_cache();
+                let (status, headers, got) = post(&emu, path, auth, &body).await;
                 assert_eq!(status, 200, "{}: {got:?}", transcript.name);
                 assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
                 assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
                 assert_eq!(header(&headers, "transfer-encoding"), Some("chunked"));
-                assert_eq!(got, transcript.body.as_bytes(), "{}", transcript.name);
-                assert_eq!(
-                    mapped(route, &got),
-                    (transcript.events.clone(), None),
-                    "{}",
-                    transcript.name
-                );
-                assert_eq!(default_transcript(route, &body), transcript);
+                assert_eq!(text(&got), transcript.body, "{} on {path}", transcript.name);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_streamed_capture_replays_byte_for_byte() {
+        let emu = emulator().await;
+        let request: Value = serde_json::from_str(captures::STREAM_2_REQUEST).unwrap();
+        let (status, _, got) = post(&emu, "/v1/chat/completions", BEARER, &request).await;
+        assert_eq!(status, 200);
+        assert_eq!(text(&got), transcripts::openai_captured_tool_call().body);
+        for (line, chunk) in text(&got)
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .zip(captures::STREAM_2_CHUNKS.lines())
+        {
+            assert_eq!(line, chunk);
+        }
+        // Not streamed, CHAT-1 comes back as captured.
+        let request: Value = serde_json::from_str(captures::CHAT_1_REQUEST).unwrap();
+        let (status, headers, got) = post(&emu, "/v1/chat/completions", BEARER, &request).await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert_eq!(text(&got), captures::CHAT_1_RESPONSE.trim_end());
+    }
+
+    #[tokio::test]
+    async fn answers_not_streamed_have_the_captured_shapes() {
+        let emu = emulator().await;
+        let no_stream = |b: Value| with(b, "stream", json!(false));
+        // Chat completions, CHAT-1's keys.
+        let (status, headers, got) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &no_stream(chat_body("openai.gpt-oss-120b")),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        let got = json_of(&got);
+        let chat1: Value = serde_json::from_str(captures::CHAT_1_RESPONSE).unwrap();
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&got), keys(&chat1));
+        assert_eq!(
+            keys(&got["choices"][0]["message"]),
+            keys(&chat1["choices"][0]["message"])
+        );
+        assert_eq!(keys(&got["usage"]), keys(&chat1["usage"]));
+        assert_eq!(
+            got["choices"][0]["message"]["content"],
+            "Hi! How can I help?"
+        );
+        assert_eq!(
+            got["choices"][0]["message"]["reasoning"],
+            "The user greets me. Reply briefly."
+        );
+        // Tool calls, whole.
+        let (_, _, got) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &no_stream(with(chat_body("openai.gpt-oss-20b"), "tools", tools())),
+        )
+        .await;
+        let got = json_of(&got);
+        assert_eq!(got["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(
+            got["choices"][0]["message"]["tool_calls"][1]["function"]["arguments"],
+            "{\"tz\":\"Europe/Paris\"}"
+        );
+        assert_eq!(got["usage"]["total_tokens"], 161);
+        // Anthropic: a Bedrock message id, the dated name, stop_details beside stop_sequence.
+        let (status, _, got) = post(
+            &emu,
+            "/anthropic/v1/messages",
+            BEARER,
+            &no_stream(with(
+                anthropic_body(CLAUDE),
+                "thinking",
+                json!({"type": "enabled", "budget_tokens": 1024}),
+            )),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let got = json_of(&got);
+        assert!(got["id"].as_str().unwrap().starts_with("msg_bdrk_"));
+        assert_eq!(got["id"].as_str().unwrap().len(), "msg_bdrk_".len() + 52);
+        assert_eq!(got["model"], "claude-opus-4-7-20250929");
+        assert_eq!(
+            keys(&got),
+            [
+                "id",
+                "type",
+                "role",
+                "model",
+                "content",
+                "stop_reason",
+                "stop_sequence",
+                "stop_details",
+                "usage"
+            ]
+        );
+        assert_eq!(got["content"][0]["signature"], answers::THINKING_SIGNATURE);
+        assert_eq!(got["content"][1]["text"], "27 * 453 = 12,231");
+        // Responses, gpt-oss: RESP-1's reasoning item.
+        let (_, _, got) = post(
+            &emu,
+            "/v1/responses",
+            BEARER,
+            &no_stream(responses_body("openai.gpt-oss-120b")),
+        )
+        .await;
+        let got = json_of(&got);
+        assert_eq!(got["object"], "response");
+        assert_eq!(got["status"], "completed");
+        assert_eq!(got["output"][0]["content"][0]["type"], "reasoning_text");
+        assert_eq!(got["output"][0]["status"], "completed");
+        assert_eq!(got["output"][1]["content"][0]["text"], "Hi!");
+        assert_eq!(got["usage"]["output_tokens_details"]["reasoning_tokens"], 0);
+        // A script does not answer a request that is not streamed, nor is it used up by one.
+        emu.set_script(Script::new("data: x\n\n").times(1));
+        let (_, headers, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &no_stream(chat_body("deepseek.v3.2")),
+        )
+        .await;
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        let (_, _, got) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!(got, "data: x\n\n");
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_a_fresh_request_id_and_the_quota_headers() {
+        let emu = emulator().await;
+        // One minute of quota throughout.
+        emu.set_now(Some(now() / 60 * 60));
+        let mut ids = Vec::new();
+        let answers = [
+            post(
+                &emu,
+                "/v1/chat/completions",
+                BEARER,
+                &chat_body("deepseek.v3.2"),
+            )
+            .await,
+            post(
+                &emu,
+                "/v1/chat/completions",
+                BEARER,
+                &chat_body("claude-opus-4.7"),
+            )
+            .await,
+            post(
+                &emu,
+                "/v1/chat/completions",
+                "Bearer nope",
+                &chat_body("deepseek.v3.2"),
+            )
+            .await,
+            post(
+                &emu,
+                "/anthropic/v1/messages",
+                BEARER,
+                &anthropic_body(CLAUDE),
+            )
+            .await,
+            get_models(&emu, BEARER).await,
+        ];
+        let mut remaining = Vec::new();
+        for (status, headers, _) in &answers {
+            let id = header(headers, "x-amzn-requestid").unwrap();
+            assert_eq!(header(headers, "x-request-id"), Some(id), "{status}");
+            let rest = id.strip_prefix("req_").unwrap();
+            assert_eq!(rest.len(), 52, "{id}");
+            assert!(
+                rest.bytes()
+                    .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)),
+                "{id}"
+            );
+            ids.push(id.to_owned());
+            assert_eq!(
+                header(headers, "x-amzn-usage-reservation-quota"),
+                Some("2000000")
+            );
+            assert_eq!(
+                header(headers, "x-amzn-usage-reservation-spillover"),
+                Some("0")
+            );
+            remaining.push(
+                header(headers, "x-amzn-usage-reservation-remaining-quota")
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            );
+            assert_eq!(header(headers, "retry-after"), None);
+        }
+        assert_eq!(
+            answers.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [200, 404, 401, 200, 200]
+        );
+        // Each chat request reserves its prompt and max_tokens: 1 + 0, then 1 + 1024.
+        assert_eq!(remaining[0], 2_000_000 - 1);
+        assert_eq!(remaining[3], 2_000_000 - 1 - 1025);
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        let seen: Vec<String> = emu.requests().into_iter().map(|r| r.request_id).collect();
+        assert_eq!(seen, ids);
+        // A 429 carries retry-after only when a fault adds it.
+        emu.inject(
+            Fault::openai(
+                429,
+                "rate_limit_exceeded",
+                "rate_limit_error",
+                "Too many tokens",
+            )
+            .times(1),
+        );
+        let (status, headers, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!((status, header(&headers, "retry-after")), (429, None));
+        assert!(header(&headers, "x-request-id").is_some());
+        emu.inject(
+            Fault::openai(
+                429,
+                "rate_limit_exceeded",
+                "rate_limit_error",
+                "Too many tokens",
+            )
+            .with_header("retry-after", "3")
+            .times(1),
+        );
+        let (status, headers, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!((status, header(&headers, "retry-after")), (429, Some("3")));
+    }
+
+    #[tokio::test]
+    async fn each_model_is_served_on_its_prefix_and_refused_elsewhere_as_captured() {
+        let emu = emulator_with(&[
+            "deepseek.v3.2",
+            "openai.gpt-oss-120b",
+            "openai.gpt-oss-safeguard-120b",
+            "openai.gpt-5.4",
+            "openai.gpt-5.6-terra",
+            "google.gemma-4-31b",
+            "xai.grok-4.3",
+            CLAUDE,
+        ])
+        .await;
+        // ERR-1, byte for byte.
+        let (status, _, got) = post(
+            &emu,
+            "/v1/responses",
+            BEARER,
+            &responses_body("openai.gpt-oss-safeguard-120b"),
+        )
+        .await;
+        assert_eq!((status, text(&got)), captured("wrong-api"));
+        // ERR-3, byte for byte, for every model served under /openai/v1.
+        for model in ["google.gemma-4-31b", "xai.grok-4.3", "openai.gpt-5.4"] {
+            for path in ["/v1/chat/completions", "/v1/responses"] {
+                let (status, _, got) = post(&emu, path, BEARER, &body_for(path, model)).await;
+                assert_eq!(
+                    (status, text(&got)),
+                    captured("berm-not-enabled"),
+                    "{model} {path}"
+                );
+            }
+        }
+        // The served ones.
+        for (model, path) in [
+            ("google.gemma-4-31b", "/openai/v1/chat/completions"),
+            ("google.gemma-4-31b", "/openai/v1/responses"),
+            ("xai.grok-4.3", "/openai/v1/chat/completions"),
+            ("openai.gpt-5.4", "/openai/v1/responses"),
+            ("openai.gpt-oss-120b", "/v1/responses"),
+            ("openai.gpt-oss-120b", "/v1/chat/completions"),
+            ("openai.gpt-oss-safeguard-120b", "/v1/chat/completions"),
+            (CLAUDE, "/anthropic/v1/messages"),
+        ] {
+            let (status, _, got) = post(&emu, path, BEARER, &body_for(path, model)).await;
+            assert_eq!(status, 200, "{model} {path}: {got:?}");
+        }
+        // The ERR-1 template, with the requested model and API.
+        let unsupported = |model: &str, api: &str| {
+            format!(
+                r#"{{"error":{{"code":"validation_error","type":"invalid_request_error","message":"The model '{model}' does not support the '{api}' API"}}}}"#
+            )
+        };
+        for (model, path, api) in [
+            (CLAUDE, "/v1/chat/completions", "/v1/chat/completions"),
+            (CLAUDE, "/v1/responses", "/v1/responses"),
+            (CLAUDE, "/openai/v1/responses", "/v1/responses"),
+            (
+                "openai.gpt-5.6-terra",
+                "/openai/v1/chat/completions",
+                "/v1/chat/completions",
+            ),
+            ("deepseek.v3.2", "/v1/responses", "/v1/responses"),
+        ] {
+            let (status, _, got) = post(&emu, path, BEARER, &body_for(path, model)).await;
+            assert_eq!(status, 400, "{model} {path}");
+            assert_eq!(text(&got), unsupported(model, api), "{model} {path}");
+        }
+        // Open models on /openai/v1: "isn't supported on this route".
+        let (status, _, got) = post(
+            &emu,
+            "/openai/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        let (_, template) = captured("not-supported-on-this-route");
+        assert_eq!(
+            (status, text(&got)),
+            (400, template.replace("openai.gpt-5.4", "deepseek.v3.2"))
+        );
+        // On /anthropic, refusals are Anthropic-shaped.
+        let (status, _, got) = post(
+            &emu,
+            "/anthropic/v1/messages",
+            BEARER,
+            &anthropic_body("openai.gpt-oss-120b"),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            json_of(&got),
+            json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": "The model 'openai.gpt-oss-120b' does not support the '/anthropic/v1/messages' API"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn ids_mantle_does_not_know_are_404_on_every_route_even_when_listed() {
+        let emu = emulator_with(&["deepseek.v3.2", CLAUDE, "claude-opus-4.7"]).await;
+        let (status, _, got) = post(
+            &emu,
+            "/anthropic/v1/messages",
+            BEARER,
+            &anthropic_body("us.anthropic.claude-sonnet-4-6"),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            json_of(&got),
+            json!({"type": "error", "error": {"type": "not_found_error",
+                "message": "The model 'us.anthropic.claude-sonnet-4-6' does not exist"}})
+        );
+        let (status, _, got) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("us.anthropic.claude-sonnet-4-6"),
+        )
+        .await;
+        assert_eq!((status, text(&got)), captured("model-does-not-exist"));
+        for model in [
+            "claude-opus-4.7",
+            "claude-opus-4-7",
+            "global.anthropic.claude-opus-4-7",
+            "anthropic.claude-opus-4-7-v1:0",
+            "nobody.model",
+            "anthropic.claude-haiku-4-5",
+        ] {
+            for path in [
+                "/v1/chat/completions",
+                "/v1/responses",
+                "/openai/v1/chat/completions",
+                "/openai/v1/responses",
+                "/anthropic/v1/messages",
+            ] {
+                let (status, _, got) = post(&emu, path, BEARER, &body_for(path, model)).await;
+                assert_eq!(status, 404, "{model} {path}");
+                let message = if path.starts_with("/anthropic") {
+                    json_of(&got)["error"]["message"].clone()
+                } else {
+                    assert_eq!(json_of(&got)["error"]["code"], "not_found_error");
+                    json_of(&got)["error"]["message"].clone()
+                };
+                assert_eq!(message, format!("The model '{model}' does not exist"));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_token_check_accepts_what_aws_signs_and_refuses_the_rest_in_mantles_words() {
+        let emu = Emulator::start(EmulatorConfig {
+            region: "us-west-2".into(),
+            credentials: vec![(ACCESS_KEY.into(), SECRET.into())],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        // FACTS: the official generator's token, at its time.
+        let fixture = format!(
+            "Bearer {}",
+            token_check::presign(ACCESS_KEY, SECRET, None, "us-west-2", 43_200, FIXTURE_AT)
+                .unwrap()
+        );
+        emu.set_now(Some(FIXTURE_AT + 60));
+        let (status, _, got) = get_models(&emu, &fixture).await;
+        assert_eq!(status, 200, "{got:?}");
+        // Expired a day later: the captured head, AWS's times.
+        emu.set_now(Some(FIXTURE_AT + 86_400));
+        let (status, _, got) = get_models(&emu, &fixture).await;
+        assert_eq!((status, text(&got)), captured("signature-expired"));
+        emu.set_now(None);
+        let at = now();
+        let good = minted("us-west-2", at);
+        let (status, _, _) = get_models(&emu, &format!("Bearer {good}")).await;
+        assert_eq!(status, 200);
+        let session = token_check::presign(
+            ACCESS_KEY,
+            SECRET,
+            Some("FwoGZXIvYXdzE//session=="),
+            "us-west-2",
+            900,
+            at,
+        )
+        .unwrap();
+        let (status, _, _) = get_models(&emu, &format!("Bearer {session}")).await;
+        assert_eq!(status, 200);
+        let url = String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &good[token_check::PREFIX.len()..],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let wrap = |u: String| {
+            format!(
+                "{}{}",
+                token_check::PREFIX,
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, u)
+            )
+        };
+        let invalid = captured("security-token-invalid");
+        for (what, token) in [
+            (
+                "tampered region",
+                wrap(url.replace("us-west-2", "us-east-1")),
+            ),
+            (
+                "tampered expiry",
+                wrap(url.replace("X-Amz-Expires=900", "X-Amz-Expires=901")),
+            ),
+            ("wrong region", minted("us-east-1", at)),
+            (
+                "unknown key",
+                token_check::presign("AKIDEXAMPLE", SECRET, None, "us-west-2", 900, at).unwrap(),
+            ),
+            (
+                "wrong secret",
+                token_check::presign(ACCESS_KEY, "nope", None, "us-west-2", 900, at).unwrap(),
+            ),
+            ("garbage", format!("{}%%%", token_check::PREFIX)),
+        ] {
+            let (status, _, got) = get_models(&emu, &format!("Bearer {token}")).await;
+            assert_eq!((status, text(&got)), invalid, "{what}");
+        }
+        let (status, _, got) =
+            get_models(&emu, &format!("Bearer {}", minted("us-west-2", at + 3600))).await;
+        assert_eq!(status, 401);
+        assert!(
+            json_of(&got)["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Signature not yet current: "),
+            "{got:?}"
+        );
+        let unknown = captured("invalid-bearer-token");
+        for auth in ["Bearer some-static-key", "Basic abc", ""] {
+            let (status, _, got) = get_models(&emu, auth).await;
+            assert_eq!((status, text(&got)), unknown, "{auth}");
+        }
+    }
+
+    #[tokio::test]
+    async fn x_api_key_works_on_the_anthropic_route_only() {
+        let emu = emulator().await;
+        let body = Bytes::from(anthropic_body(CLAUDE).to_string());
+        let (status, _, _) = http_request(
+            emu.addr(),
+            "POST",
+            "/anthropic/v1/messages",
+            &[
+                ("x-api-key", STATIC_KEY),
+                ("anthropic-version", "bedrock-2023-05-31"),
+            ],
+            body,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+        let (status, _, _) = http_request(
+            emu.addr(),
+            "POST",
+            "/v1/chat/completions",
+            &[("x-api-key", STATIC_KEY)],
+            Bytes::from(chat_body("deepseek.v3.2").to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 401);
+    }
+
+    /// A chat body whose prompt estimate is exactly `tokens` (4 bytes a token).
+    fn prompt_of(tokens: u64) -> String {
+        "abcd".repeat(usize::try_from(tokens).unwrap())
+    }
+
+    #[tokio::test]
+    async fn overflowing_the_context_window_is_refused_in_each_routes_words() {
+        let emu =
+            emulator_with(&["openai.gpt-5.5", "zai.glm-5", "anthropic.claude-haiku-4-5"]).await;
+        // ERR-7, Mantle's wording, byte for byte: 400007 tokens to gpt-5.5 (278528).
+        let body = json!({"model": "openai.gpt-5.5", "input": prompt_of(400_007), "stream": true});
+        let (status, _, got) = post(&emu, "/openai/v1/responses", BEARER, &body).await;
+        assert_eq!((status, text(&got)), captured("context-overflow-mantle"));
+        // At the window, it passes.
+        let body = json!({"model": "openai.gpt-5.5", "input": prompt_of(278_528)});
+        let (status, _, _) = post(&emu, "/openai/v1/responses", BEARER, &body).await;
+        assert_eq!(status, 200);
+        // ERR-7, vLLM's wording, byte for byte: 137217 prompt tokens + 65536 output tokens.
+        let body = json!({"model": "zai.glm-5", "max_tokens": 65_536,
+            "messages": [{"role": "user", "content": prompt_of(137_217)}]});
+        let (status, _, got) = post(&emu, "/v1/chat/completions", BEARER, &body).await;
+        assert_eq!((status, text(&got)), captured("context-overflow-vllm"));
+        let body = json!({"model": "zai.glm-5", "max_tokens": 65_535,
+            "messages": [{"role": "user", "content": prompt_of(137_217)}]});
+        let (status, _, _) = post(&emu, "/v1/chat/completions", BEARER, &body).await;
+        assert_eq!(status, 200);
+        // A test may widen a window.
+        emu.set_context_window("openai.gpt-5.5", 400_007);
+        let body = json!({"model": "openai.gpt-5.5", "input": prompt_of(400_007)});
+        let (status, _, _) = post(&emu, "/openai/v1/responses", BEARER, &body).await;
+        assert_eq!(status, 200);
+        // Anthropic's wording on /anthropic.
+        let body = json!({"model": "anthropic.claude-haiku-4-5", "max_tokens": 10,
+            "system": "ab", "messages": [{"role": "user", "content": prompt_of(200_000)}]});
+        let (status, _, got) = post(&emu, "/anthropic/v1/messages", BEARER, &body).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            text(&got),
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 200001 tokens > 200000 maximum"}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_to_a_text_only_model_is_refused_before_streaming() {
+        let emu =
+            emulator_with(&["deepseek.v3.2", "google.gemma-3-27b-it", "openai.gpt-5.4"]).await;
+        let image = |model: &str| {
+            json!({"model": model, "stream": true, "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+            ]}]})
+        };
+        let (status, headers, got) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &image("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!((status, text(&got)), captured("image-modality"));
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        let (status, _, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &image("google.gemma-3-27b-it"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let responses = json!({"model": "openai.gpt-5.4", "input": [{"type": "message", "role": "user",
+            "content": [{"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}]}]});
+        let (status, _, _) = post(&emu, "/openai/v1/responses", BEARER, &responses).await;
+        assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_prompt_prefix_is_reported_cached() {
+        let emu = emulator_with(&["deepseek.v3.2", "openai.gpt-5.4", CLAUDE]).await;
+        // 100 tokens of system prompt: 96 of them in whole blocks of 16.
+        let system = prompt_of(100);
+        let turn = |last: &str| {
+            json!({"model": "deepseek.v3.2", "stream": true, "messages": [
+                {"role": "system", "content": system}, {"role": "user", "content": last}]})
+        };
+        let usage_of = |got: &Bytes| {
+            let sse = text(got);
+            let last = sse
+                .split("\n\n")
+                .filter_map(|e| e.strip_prefix("data: "))
+                .filter(|d| *d != "[DONE]")
+                .last()
+                .unwrap()
+                .to_owned();
+            json_of(last.as_bytes())["usage"].clone()
+        };
+        let (_, _, first) = post(&emu, "/v1/chat/completions", BEARER, &turn("hi")).await;
+        assert_eq!(usage_of(&first)["prompt_tokens_details"], Value::Null);
+        assert_eq!(usage_of(&first)["prompt_tokens"], 14);
+        let (_, _, second) = post(&emu, "/v1/chat/completions", BEARER, &turn("and then?")).await;
+        assert_eq!(
+            usage_of(&second)["prompt_tokens_details"],
+            json!({"audio_tokens": 0, "cached_tokens": 96})
+        );
+        assert_eq!(usage_of(&second)["prompt_tokens"], 14 + 96);
+        // Not streamed, the same.
+        let (_, _, whole) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &with(turn("again"), "stream", json!(false)),
+        )
+        .await;
+        assert_eq!(
+            json_of(&whole)["usage"]["prompt_tokens_details"]["cached_tokens"],
+            96
+        );
+        // Another model has its own cache.
+        let responses =
+            |last: &str| json!({"model": "openai.gpt-5.4", "instructions": system, "input": last});
+        let (_, _, got) = post(&emu, "/openai/v1/responses", BEARER, &responses("hi")).await;
+        assert_eq!(
+            json_of(&got)["usage"]["input_tokens_details"]["cached_tokens"],
+            0
+        );
+        let (_, _, got) = post(&emu, "/openai/v1/responses", BEARER, &responses("hi")).await;
+        assert_eq!(
+            json_of(&got)["usage"]["input_tokens_details"]["cached_tokens"],
+            96
+        );
+        assert_eq!(json_of(&got)["usage"]["input_tokens"], 20 + 96);
+        let messages = |last: &str| {
+            json!({"model": CLAUDE, "max_tokens": 100, "system": system,
+                "messages": [{"role": "user", "content": last}]})
+        };
+        post(&emu, "/anthropic/v1/messages", BEARER, &messages("hi")).await;
+        let (_, _, got) = post(&emu, "/anthropic/v1/messages", BEARER, &messages("ho")).await;
+        assert_eq!(json_of(&got)["usage"]["cache_read_input_tokens"], 96);
+        assert_eq!(json_of(&got)["usage"]["input_tokens"], 25);
+        // A short prefix fills no block.
+        let short = json!({"model": "deepseek.v3.2", "stream": false, "messages": [
+            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]});
+        post(&emu, "/v1/chat/completions", BEARER, &short).await;
+        let (_, _, got) = post(&emu, "/v1/chat/completions", BEARER, &short).await;
+        assert_eq!(json_of(&got)["usage"]["prompt_tokens_details"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn the_captured_listings_come_back_as_captured() {
+        let emu = Emulator::start(EmulatorConfig {
+            static_keys: vec![STATIC_KEY.into()],
+            ..EmulatorConfig::captured("us-east-2").unwrap()
+        })
+        .await
+        .unwrap();
+        let (status, _, got) = get_models(&emu, BEARER).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            text(&got),
+            include_str!("../../fixtures/mantle/models-us-east-2.json").trim_end()
+        );
+        let east1 = EmulatorConfig::captured("us-east-1").unwrap();
+        assert_eq!(east1.models.len(), 52);
+        assert!(
+            east1
+                .models
+                .iter()
+                .any(|m| m == "anthropic.claude-opus-4-7")
+        );
     }
 
     #[tokio::test]
@@ -1869,12 +2437,18 @@ mod tests {
     async fn chat_requests_are_recorded_with_their_body_and_headers() {
         let emu = emulator().await;
         let body = with(
-            anthropic_body("claude-opus-4.7"),
+            anthropic_body(CLAUDE),
             "thinking",
             json!({"type": "enabled", "budget_tokens": 2048}),
         );
-        post(&emu, Route::Anthropic, BEARER, &body).await;
-        post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        post(&emu, "/anthropic/v1/messages", BEARER, &body).await;
+        post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
         assert_eq!(emu.count("/anthropic/v1/messages"), 1);
         assert_eq!(emu.count("/v1/chat/completions"), 1);
         let seen = emu.requests();
@@ -1899,10 +2473,10 @@ mod tests {
         let given = json_of(
             &post(
                 &emu,
-                Route::Anthropic,
+                "/anthropic/v1/messages",
                 BEARER,
                 &with(
-                    with(anthropic_body("claude-opus-4.7"), "stream", json!(false)),
+                    with(anthropic_body(CLAUDE), "stream", json!(false)),
                     "thinking",
                     json!({"type": "enabled", "budget_tokens": 2048}),
                 ),
@@ -1914,7 +2488,7 @@ mod tests {
         assert_eq!(thinking["type"], "thinking");
         let replay = |block: Value| {
             with(
-                anthropic_body("claude-opus-4.7"),
+                anthropic_body(CLAUDE),
                 "messages",
                 json!([
                     {"role": "user", "content": "What is 27 * 453?"},
@@ -1923,7 +2497,13 @@ mod tests {
                 ]),
             )
         };
-        let (status, _, _) = post(&emu, Route::Anthropic, BEARER, &replay(thinking.clone())).await;
+        let (status, _, _) = post(
+            &emu,
+            "/anthropic/v1/messages",
+            BEARER,
+            &replay(thinking.clone()),
+        )
+        .await;
         assert_eq!(status, 200);
         let mut changed = thinking.clone();
         changed["signature"] = json!(format!("{}A", thinking["signature"].as_str().unwrap()));
@@ -1931,8 +2511,13 @@ mod tests {
         rewritten["thinking"] = json!("Something else.");
         let redacted = json!({"type": "redacted_thinking", "data": "bm90IGdpdmVu"});
         for block in [changed, rewritten, redacted] {
-            let (status, _, body) =
-                post(&emu, Route::Anthropic, BEARER, &replay(block.clone())).await;
+            let (status, _, body) = post(
+                &emu,
+                "/anthropic/v1/messages",
+                BEARER,
+                &replay(block.clone()),
+            )
+            .await;
             assert_eq!(status, 400, "{block}");
             let body = json_of(&body);
             assert_eq!(body["error"]["type"], "invalid_request_error");
@@ -1947,150 +2532,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_model_on_the_wrong_route_is_refused_in_the_route_shape() {
-        let emu = emulator().await;
-        let (status, _, body) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("claude-opus-4.7")).await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            json_of(&body),
-            json!({"error": {"code": "validation_error",
-                "message": "model `claude-opus-4.7` isn't supported on this route",
-                "param": null, "type": "invalid_request_error"}})
-        );
-        assert!(matches!(
-            openai::classify_error(
-                status,
-                None,
-                &body,
-                &mantle_provider::secrets::Secrets::default()
-            ),
-            Error::WrongRoute(_)
-        ));
-
-        let (status, _, body) = post(
-            &emu,
-            Route::Anthropic,
-            BEARER,
-            &anthropic_body("openai.gpt-oss-120b"),
-        )
-        .await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            json_of(&body),
-            json!({"type": "error", "error": {"type": "invalid_request_error",
-                "message": "model `openai.gpt-oss-120b` isn't supported on this route"}})
-        );
-        assert!(matches!(
-            anthropic::classify_error(
-                status,
-                None,
-                &body,
-                &mantle_provider::secrets::Secrets::default()
-            ),
-            Error::WrongRoute(_)
-        ));
-    }
-
-    #[tokio::test]
-    async fn the_responses_routes_refuse_models_served_elsewhere() {
-        let emu = emulator().await;
-        let refusals = [
-            // GPT-5.x only on /openai/v1/responses.
-            (
-                Route::OpenAi,
-                openai_body("openai.gpt-5.4"),
-                "openai.gpt-5.4",
-            ),
-            (
-                Route::Responses,
-                responses_body("openai.gpt-5.4"),
-                "openai.gpt-5.4",
-            ),
-            // Chat-only and gpt-oss models not on OpenAI's own base.
-            (
-                Route::OpenaiResponses,
-                responses_body("openai.gpt-oss-120b"),
-                "openai.gpt-oss-120b",
-            ),
-            (
-                Route::OpenaiResponses,
-                responses_body("deepseek.v3.2"),
-                "deepseek.v3.2",
-            ),
-            (
-                Route::Responses,
-                responses_body("deepseek.v3.2"),
-                "deepseek.v3.2",
-            ),
-            (
-                Route::Responses,
-                responses_body("claude-opus-4.7"),
-                "claude-opus-4.7",
-            ),
-        ];
-        for (route, body, model) in refusals {
-            let (status, _, answer) = post(&emu, route, BEARER, &body).await;
-            assert_eq!(status, 400, "{model} on {}", route.path());
-            assert_eq!(
-                json_of(&answer),
-                json!({"error": {"code": "validation_error",
-                    "message": format!("model `{model}` isn't supported on this route"),
-                    "param": null, "type": "invalid_request_error"}})
-            );
-            assert!(matches!(
-                responses::classify_error(
-                    status,
-                    None,
-                    &answer,
-                    &mantle_provider::secrets::Secrets::default()
-                ),
-                Error::WrongRoute(_)
-            ));
-        }
-        let no_input = json!({"model": "openai.gpt-5.4", "stream": true});
-        let (status, _, answer) = post(&emu, Route::OpenaiResponses, BEARER, &no_input).await;
-        assert_eq!(status, 400);
-        assert!(String::from_utf8_lossy(&answer).contains("input"));
-        // Not streamed: one response object.
-        let mut whole = responses_body("openai.gpt-5.4");
-        whole["stream"] = json!(false);
-        let (status, _, answer) = post(&emu, Route::OpenaiResponses, BEARER, &whole).await;
-        assert_eq!(status, 200);
-        let answer = json_of(&answer);
-        assert_eq!(answer["object"], "response");
-        assert_eq!(answer["status"], "completed");
-        assert_eq!(
-            answer["output"][1]["content"][0]["text"],
-            "Hi! How can I help?"
-        );
-        assert_eq!(
-            answer["usage"]["output_tokens_details"]["reasoning_tokens"],
-            18
-        );
-    }
-
-    #[tokio::test]
-    async fn anthropic_ids_are_served_on_the_anthropic_route_only() {
-        let emu = Emulator::start(EmulatorConfig {
-            static_keys: vec![BEARER["Bearer ".len()..].to_owned()],
-            models: vec!["anthropic.claude-mythos-preview".to_owned()],
-            ..EmulatorConfig::default()
-        })
-        .await
-        .unwrap();
-        let id = "anthropic.claude-mythos-preview";
-        let (status, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body(id)).await;
-        assert_eq!(status, 400, "{body:?}");
-        assert!(
-            String::from_utf8_lossy(&body).contains("isn't supported on this route"),
-            "{body:?}"
-        );
-        let (status, _, body) = post(&emu, Route::Anthropic, BEARER, &anthropic_body(id)).await;
-        assert_eq!(status, 200, "{body:?}");
-    }
-
-    #[tokio::test]
     async fn the_anthropic_route_refuses_what_thinking_forbids_as_anthropic_does() {
         let emu = emulator().await;
         let thinking = |body: Value| {
@@ -2100,7 +2541,7 @@ mod tests {
                 json!({"type": "enabled", "budget_tokens": 2048}),
             )
         };
-        let base = thinking(anthropic_body("claude-opus-4.7"));
+        let base = thinking(anthropic_body(CLAUDE));
         for (key, value, words) in [
             (
                 "temperature",
@@ -2126,7 +2567,7 @@ mod tests {
         ] {
             let (status, _, body) = post(
                 &emu,
-                Route::Anthropic,
+                "/anthropic/v1/messages",
                 BEARER,
                 &with(base.clone(), key, value),
             )
@@ -2146,36 +2587,39 @@ mod tests {
         ] {
             let (status, _, _) = post(
                 &emu,
-                Route::Anthropic,
+                "/anthropic/v1/messages",
                 BEARER,
                 &with(base.clone(), key, value),
             )
             .await;
             assert_eq!(status, 200, "{key}");
         }
-        // Without thinking the same values pass.
         let (status, _, _) = post(
             &emu,
-            Route::Anthropic,
+            "/anthropic/v1/messages",
             BEARER,
-            &with(anthropic_body("claude-opus-4.7"), "temperature", json!(0.5)),
+            &with(anthropic_body(CLAUDE), "temperature", json!(0.5)),
         )
         .await;
         assert_eq!(status, 200);
     }
 
     #[tokio::test]
-    async fn the_anthropic_route_needs_its_version_header_and_a_bearer_token() {
+    async fn the_anthropic_route_needs_its_version_header() {
         let emu = emulator().await;
-        let body = Bytes::from(anthropic_body("claude-opus-4.7").to_string());
-        let path = Route::Anthropic.path();
+        let body = Bytes::from(anthropic_body(CLAUDE).to_string());
         for version in [None, Some("2024-01-01")] {
             let mut headers = vec![("authorization", BEARER)];
             headers.extend(version.map(|v| ("anthropic-version", v)));
-            let (status, _, answer) =
-                http_request(emu.addr(), "POST", path, &headers, body.clone())
-                    .await
-                    .unwrap();
+            let (status, _, answer) = http_request(
+                emu.addr(),
+                "POST",
+                "/anthropic/v1/messages",
+                &headers,
+                body.clone(),
+            )
+            .await
+            .unwrap();
             assert_eq!(status, 400, "{version:?}");
             let answer = json_of(&answer);
             assert_eq!(answer["type"], "error");
@@ -2188,208 +2632,129 @@ mod tests {
                 "{answer}"
             );
         }
-        // x-api-key is not Mantle's scheme, on this route too.
-        let (status, _, _) = http_request(
-            emu.addr(),
-            "POST",
-            path,
-            &[
-                ("x-api-key", STATIC_KEY),
-                ("anthropic-version", "2023-06-01"),
-            ],
-            body.clone(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(status, 401);
-        let (status, _, _) = post(
-            &emu,
-            Route::OpenAi,
-            "Bearer wrong-key",
-            &openai_body("deepseek.v3.2"),
-        )
-        .await;
-        assert_eq!(status, 401);
     }
 
     #[tokio::test]
-    async fn bad_bodies_unknown_models_and_methods_are_refused() {
+    async fn bad_bodies_and_methods_are_refused() {
         let emu = emulator().await;
-        let path = Route::OpenAi.path();
+        let not_deserialized = captured("body-not-deserialized");
         let (status, _, body) = http_request(
             emu.addr(),
             "POST",
-            path,
+            "/v1/chat/completions",
             &[("authorization", BEARER)],
             Bytes::from_static(b"{not json"),
         )
         .await
         .unwrap();
-        assert_eq!(status, 400);
-        assert_eq!(json_of(&body)["error"]["type"], "invalid_request_error");
-        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &json!({"messages": []})).await;
-        assert_eq!(status, 400);
-        let no_max = json!({"model": "claude-opus-4.7", "messages": [], "stream": true});
-        let (status, _, body) = post(&emu, Route::Anthropic, BEARER, &no_max).await;
-        assert_eq!(status, 400);
-        assert_eq!(json_of(&body)["type"], "error");
-
-        let (status, _, body) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("nobody.model")).await;
-        assert_eq!(status, 404);
-        assert_eq!(json_of(&body)["error"]["code"], "model_not_found");
-        emu.set_models(&["deepseek.v3.2"]);
+        assert_eq!((status, text(&body)), not_deserialized);
+        for bad in [
+            json!({"messages": []}),
+            json!({"model": "deepseek.v3.2"}),
+            json!([1]),
+        ] {
+            let (status, _, body) = post(&emu, "/v1/chat/completions", BEARER, &bad).await;
+            assert_eq!((status, text(&body)), not_deserialized, "{bad}");
+        }
         let (status, _, body) = post(
             &emu,
-            Route::Anthropic,
+            "/openai/v1/responses",
             BEARER,
-            &anthropic_body("claude-opus-4.7"),
+            &json!({"model": "openai.gpt-5.4", "stream": true}),
         )
         .await;
-        assert_eq!(status, 404);
-        assert_eq!(json_of(&body)["error"]["type"], "not_found_error");
-
+        assert_eq!((status, text(&body)), not_deserialized);
+        let no_max = json!({"model": CLAUDE, "messages": [], "stream": true});
+        let (status, _, body) = post(&emu, "/anthropic/v1/messages", BEARER, &no_max).await;
+        assert_eq!(status, 400);
+        assert_eq!(json_of(&body)["type"], "error");
         let (status, _, _) = http_request(
             emu.addr(),
             "GET",
-            path,
+            "/v1/chat/completions",
             &[("authorization", BEARER)],
             Bytes::new(),
         )
         .await
         .unwrap();
         assert_eq!(status, 405);
+        let (status, _, _) = http_request(
+            emu.addr(),
+            "POST",
+            "/v1/messages",
+            &[("authorization", BEARER)],
+            Bytes::from(anthropic_body(CLAUDE).to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 404);
     }
 
     #[tokio::test]
-    async fn a_request_without_stream_gets_one_json_answer() {
+    async fn count_tokens_counts_the_prompt_estimate() {
         let emu = emulator().await;
-        let body = with(
-            with(openai_body("openai.gpt-oss-120b"), "stream", json!(false)),
-            "tools",
-            tools(),
-        );
-        let (status, headers, answer) = post(&emu, Route::OpenAi, BEARER, &body).await;
+        let body = json!({"model": CLAUDE, "system": "abcd", "messages": [{"role": "user", "content": "abcdefgh"}]});
+        let (status, _, got) =
+            post(&emu, "/anthropic/v1/messages/count_tokens", BEARER, &body).await;
         assert_eq!(status, 200);
-        assert_eq!(header(&headers, "content-type"), Some("application/json"));
-        let answer = json_of(&answer);
-        assert_eq!(answer["object"], "chat.completion");
-        assert_eq!(answer["model"], "openai.gpt-oss-120b");
-        assert_eq!(answer["choices"][0]["finish_reason"], "tool_calls");
-        assert_eq!(
-            answer["choices"][0]["message"]["tool_calls"][1]["function"]["arguments"],
-            "{\"tz\":\"Europe/Paris\"}"
-        );
-        assert_eq!(answer["usage"]["total_tokens"], 161);
-
-        let body = with(
-            with(anthropic_body("claude-opus-4.7"), "stream", json!(false)),
-            "thinking",
-            json!({"type": "enabled", "budget_tokens": 1024}),
-        );
-        let (status, _, answer) = post(&emu, Route::Anthropic, BEARER, &body).await;
-        assert_eq!(status, 200);
-        let answer = json_of(&answer);
-        assert_eq!(answer["type"], "message");
-        assert_eq!(answer["content"][0]["type"], "thinking");
-        assert_eq!(
-            answer["content"][0]["signature"],
-            transcripts::THINKING_SIGNATURE
-        );
-        assert_eq!(answer["content"][1]["text"], "27 * 453 = 12,231");
-        assert_eq!(answer["stop_reason"], "end_turn");
-
-        emu.set_script(Script::new(
-            transcripts::anthropic_error("claude-opus-4.7").body,
-        ));
-        let (status, _, answer) = post(&emu, Route::Anthropic, BEARER, &body).await;
-        assert_eq!(status, 529);
-        assert_eq!(json_of(&answer)["error"]["type"], "overloaded_error");
+        assert_eq!(json_of(&got), json!({"input_tokens": 3}));
+        assert_eq!(emulated_input_tokens(&body), 3);
+        let (status, _, _) = post(
+            &emu,
+            "/anthropic/v1/messages/count_tokens",
+            BEARER,
+            &json!({"model": "deepseek.v3.2", "messages": []}),
+        )
+        .await;
+        assert_eq!(status, 400);
     }
 
     #[tokio::test]
-    async fn status_faults_apply_to_the_chat_routes() {
+    async fn status_faults_come_before_the_answer_but_after_authentication() {
         let emu = emulator().await;
-        emu.inject(
-            Fault::openai(
-                429,
-                "rate_limit_exceeded",
-                "rate_limit_error",
-                "Too many tokens, please wait before trying again.",
-            )
-            .with_header("retry-after", "3")
-            .times(1),
-        );
-        let (status, headers, body) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
-        assert_eq!(status, 429);
-        assert!(matches!(
-            openai::classify_error(
-                status,
-                header(&headers, "retry-after"),
-                &body,
-                &mantle_provider::secrets::Secrets::default()
-            ),
-            Error::RateLimited {
-                retry_after: Some(3),
-                ..
-            }
-        ));
-        // Used up: the next request streams.
-        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        emu.inject(Fault::captured(errors::internal()).times(1));
+        let (status, _, body) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!((status, text(&body)), captured("internal"));
+        let (status, _, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
         assert_eq!(status, 200);
-
         emu.inject(Fault::anthropic(529, "overloaded_error", "Overloaded"));
         let (status, _, body) = post(
             &emu,
-            Route::Anthropic,
+            "/anthropic/v1/messages",
             BEARER,
-            &anthropic_body("claude-opus-4.7"),
+            &anthropic_body(CLAUDE),
         )
         .await;
         assert_eq!(status, 529);
-        assert!(matches!(
-            anthropic::classify_error(
-                status,
-                None,
-                &body,
-                &mantle_provider::secrets::Secrets::default()
-            ),
-            Error::UpstreamUnavailable {
-                status: Some(529),
-                ..
-            }
-        ));
-
-        emu.inject(Fault::openai(
-            400,
-            "context_length_exceeded",
-            "invalid_request_error",
-            "This model's maximum context length is 32000 tokens.",
-        ));
-        let (status, _, body) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
-        assert_eq!(status, 400);
-        assert!(matches!(
-            openai::classify_error(
-                status,
-                None,
-                &body,
-                &mantle_provider::secrets::Secrets::default()
-            ),
-            Error::ContextOverflow(_)
-        ));
-        // Authentication still comes first.
+        assert_eq!(json_of(&body)["error"]["type"], "overloaded_error");
         let (status, _, _) = post(
             &emu,
-            Route::OpenAi,
+            "/v1/chat/completions",
             "Bearer nope",
-            &openai_body("deepseek.v3.2"),
+            &chat_body("deepseek.v3.2"),
         )
         .await;
         assert_eq!(status, 401);
         emu.clear_fault();
-        let (status, _, _) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        let (status, _, _) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
         assert_eq!(status, 200);
     }
 
@@ -2398,30 +2763,46 @@ mod tests {
         let emu = emulator().await;
         let error = transcripts::openai_error("deepseek.v3.2");
         emu.set_script(Script::from(error.clone()).times(1));
-        let (status, _, body) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        let (status, _, body) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
         assert_eq!(status, 200);
-        assert_eq!(mapped(Route::OpenAi, &body), (error.events, error.error));
-        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
-        assert_eq!(
-            body,
-            transcripts::openai_text("deepseek.v3.2").body.as_bytes()
-        );
+        assert_eq!(text(&body), error.body);
+        let (_, _, body) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!(text(&body), transcripts::openai_text("deepseek.v3.2").body);
 
         // A refused request does not use the script up.
         emu.set_script(Script::new("data: x\n\n").times(1));
-        let (status, _, _) =
-            post(&emu, Route::OpenAi, BEARER, &openai_body("claude-opus-4.7")).await;
+        let (status, _, _) = post(&emu, "/v1/chat/completions", BEARER, &chat_body(CLAUDE)).await;
         assert_eq!(status, 400);
-        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
+        let (_, _, body) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
         assert_eq!(body, "data: x\n\n");
         emu.set_script(Script::new("data: y\n\n"));
         emu.clear_script();
-        let (_, _, body) = post(&emu, Route::OpenAi, BEARER, &openai_body("deepseek.v3.2")).await;
-        assert_eq!(
-            body,
-            transcripts::openai_text("deepseek.v3.2").body.as_bytes()
-        );
+        let (_, _, body) = post(
+            &emu,
+            "/v1/chat/completions",
+            BEARER,
+            &chat_body("deepseek.v3.2"),
+        )
+        .await;
+        assert_eq!(text(&body), transcripts::openai_text("deepseek.v3.2").body);
     }
 
     // ---- Raw HTTP: chunk timing and faults as a client sees them. ----
@@ -2482,7 +2863,7 @@ mod tests {
     async fn connect(emu: &Emulator) -> TcpStream {
         let mut stream = TcpStream::connect(emu.addr()).await.unwrap();
         stream
-            .write_all(&raw_request(&openai_body("deepseek.v3.2")))
+            .write_all(&raw_request(&chat_body("deepseek.v3.2")))
             .await
             .unwrap();
         stream
@@ -2522,7 +2903,7 @@ mod tests {
     #[test]
     fn default_transcripts_are_written_event_by_event() {
         let body = Scripted::new(
-            Bytes::from(transcripts::anthropic_text("claude-opus-4.7").body),
+            Bytes::from(transcripts::anthropic_text(CLAUDE).body),
             Split::Events,
             Duration::ZERO,
             None,
@@ -2571,25 +2952,18 @@ mod tests {
         let request = http_request(
             emu.addr(),
             "POST",
-            Route::OpenAi.path(),
+            "/v1/chat/completions",
             &[("authorization", BEARER)],
-            Bytes::from(openai_body("deepseek.v3.2").to_string()),
+            Bytes::from(chat_body("deepseek.v3.2").to_string()),
         )
         .await;
         assert!(request.is_err(), "{request:?}");
-        // And the provider's stream reports it truncated.
-        let mut stream = openai::event_stream();
-        let mut events = Vec::new();
-        stream
-            .feed(&transcript.body.as_bytes()[..n], &mut events)
-            .unwrap();
-        assert!(matches!(stream.end(&mut events), Err(Error::Truncated(_))));
     }
 
     #[tokio::test]
     async fn stall_after_stops_sending_and_keeps_the_connection_open() {
         let emu = emulator().await;
-        let transcript = transcripts::anthropic_text("claude-opus-4.7");
+        let transcript = transcripts::anthropic_text(CLAUDE);
         let n = 250;
         let stall = Duration::from_millis(600);
         emu.set_script(

@@ -1,10 +1,10 @@
-//! Chat events as hosts show them: JSON lines, and the provider's own event type for
-//! comparing what the component streamed with what a transcript must give.
+//! Chat events as hosts show them: JSON lines, and the transcripts' event type for comparing
+//! what the component streamed with what a transcript must give.
 
-use mantle_provider::chat;
 use serde_json::{Value, json};
 
 use crate::runtime::types::{ChatEvent, StopReason};
+use crate::transcripts as chat;
 
 /// The wire spelling of a stop reason.
 pub fn stop_reason(r: &StopReason) -> String {
@@ -46,7 +46,8 @@ pub fn to_json(e: &ChatEvent) -> Value {
     }
 }
 
-/// The provider's own event type, for comparing with expected events.
+/// The transcripts' event type ([`crate::transcripts::ChatEvent`]), for comparing with
+/// expected events.
 pub fn to_chat(e: &ChatEvent) -> chat::ChatEvent {
     match e {
         ChatEvent::MessageStart(m) => chat::ChatEvent::MessageStart {

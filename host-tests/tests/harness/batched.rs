@@ -9,8 +9,8 @@ use mantle_host::events::to_chat;
 use mantle_host::runtime::{
     Guest, GuestOptions, StreamItem, chat_request, empty_settings, types, user_text,
 };
+use mantle_host::transcripts::ChatEvent;
 use mantle_host::transcripts::{self, Route, Transcript};
-use mantle_provider::chat::ChatEvent;
 use wasmtime::component::ResourceAny;
 
 use crate::common::guest;

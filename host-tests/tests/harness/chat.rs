@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault, config_text};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{Guest, GuestOptions, chat_request, empty_settings, types, user_text};
+use mantle_host::transcripts::ChatEvent;
 use mantle_host::transcripts::{self, Route, Transcript};
-use mantle_provider::chat::ChatEvent;
 use wasmtime::component::ResourceAny;
 
 use crate::common::{guest, refused_base_url};
@@ -117,8 +117,8 @@ fn kind(e: &types::Error) -> &'static str {
     }
 }
 
-fn expected_kind(e: &mantle_provider::Error) -> &'static str {
-    e.kind()
+fn expected_kind(e: &transcripts::ExpectedError) -> &'static str {
+    e.kind
 }
 
 #[tokio::test]
@@ -192,6 +192,13 @@ async fn requests_carry_what_each_route_needs() {
         parameters: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
         strict: None,
     }];
+    // Mantle sends each tool call whole; this answer streams the arguments in pieces.
+    emu.set_script(
+        Script::from(transcripts::openai_tool_call_pieces(
+            transcripts::OPENAI_MODEL,
+        ))
+        .times(1),
+    );
     let out = run(&mut g, c, &req).await;
     assert!(out.error.is_none(), "{:?}", out.error);
     let sent = emu.requests().pop().unwrap();
@@ -205,7 +212,7 @@ async fn requests_carry_what_each_route_needs() {
     assert_eq!(body["reasoning_effort"], "high");
     assert_eq!(body["tools"][0]["function"]["name"], "get_weather");
     assert_eq!(body["messages"][0]["role"], "system");
-    // The tool-call transcript answered, streamed piece by piece.
+    // The tool calls came through piece by piece.
     let starts = out
         .events
         .iter()
@@ -259,7 +266,7 @@ async fn responses_models_go_to_their_path_with_store_false_unless_configured() 
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(
         out.events,
-        transcripts::responses_reasoning(transcripts::GPT5_MODEL).events
+        transcripts::responses_encrypted_reasoning(transcripts::GPT5_MODEL).events
     );
     let sent = emu.requests().pop().unwrap();
     assert_eq!(sent.path, "/openai/v1/responses");
@@ -296,7 +303,8 @@ async fn responses_models_go_to_their_path_with_store_false_unless_configured() 
             "strict": false})
     );
 
-    // A chat-only model pinned to the wrong route: Mantle's 400 as a typed wrong-route error.
+    // A chat-only model pinned to the wrong route: Mantle's 400 (ERR-1) as a typed wrong-route
+    // error.
     let c = client(
         &mut g,
         config(
@@ -308,7 +316,10 @@ async fn responses_models_go_to_their_path_with_store_false_unless_configured() 
     let out = run(&mut g, c, &request("deepseek.v3.2", "hi")).await;
     match &out.error {
         Some(types::Error::WrongRoute(m)) => {
-            assert!(m.contains("isn't supported on this route"), "{m}")
+            assert!(
+                m.contains("The model 'deepseek.v3.2' does not support the '/v1/responses' API"),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -394,7 +405,7 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
         &mut g,
         config(
             &emu,
-            "models: [{ id: \"claude-opus-4.7\", api: \"openai-completions\" }]",
+            "models: [{ id: \"anthropic.claude-opus-4-7\", api: \"openai-completions\" }]",
         ),
     )
     .await;

@@ -10,7 +10,7 @@ use mantle_host::build;
 use mantle_host::emulator::{Emulator, EmulatorConfig, Fault};
 use mantle_host::runtime::GuestOptions;
 use mantle_host::transcripts::{self, Transcript};
-use mantle_provider::chat::{ChatEvent, StopReason};
+use mantle_host::transcripts::{ChatEvent, StopReason};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -85,7 +85,7 @@ fn expectations() -> String {
     let all = [
         transcripts::openai_reasoning(open),
         transcripts::openai_tool_calls(open),
-        transcripts::responses_reasoning(gpt5),
+        transcripts::responses_encrypted_reasoning(gpt5),
         transcripts::responses_tool_calls(gpt5),
         transcripts::anthropic_text(claude),
         transcripts::anthropic_thinking(claude),

@@ -11,7 +11,7 @@ use mantle_host::events::to_chat;
 use mantle_host::runtime::{
     Clock, Guest, GuestOptions, chat_request, empty_settings, types, user_text,
 };
-use mantle_provider::chat::{ChatEvent, StopReason, Usage};
+use mantle_host::transcripts::{ChatEvent, StopReason, Usage};
 use serde_json::{Value, json};
 use wasmtime::component::ResourceAny;
 

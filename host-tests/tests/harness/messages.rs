@@ -5,8 +5,8 @@
 use bytes::Bytes;
 use mantle_host::emulator::{Fault, Script, StreamFault};
 use mantle_host::transcripts;
+use mantle_host::transcripts::ChatEvent;
 use mantle_provider::anthropic;
-use mantle_provider::chat::ChatEvent;
 use serde_json::{Value, json};
 
 use crate::face::{Face, GATEWAY_KEY, header};
@@ -91,14 +91,46 @@ fn upstream_messages(face: &Face) -> Vec<mantle_host::emulator::SeenRequest> {
         .collect()
 }
 
-/// The events the provider's own Anthropic reader finds in an answer's SSE body.
+/// The events the provider's own Anthropic reader finds in an answer's SSE body, as the
+/// transcripts write them.
 fn read_events(body: &[u8]) -> (Vec<ChatEvent>, Option<mantle_provider::Error>) {
+    use mantle_host::transcripts::{StopReason, Usage};
+    use mantle_provider::chat::{ChatEvent as E, StopReason as S};
     let mut stream = anthropic::event_stream();
     let mut events = Vec::new();
     let error = stream
         .feed(body, &mut events)
         .and_then(|()| stream.end(&mut events))
         .err();
+    let events = events
+        .into_iter()
+        .map(|e| match e {
+            E::MessageStart { id, model } => ChatEvent::MessageStart { id, model },
+            E::TextDelta(t) => ChatEvent::TextDelta(t),
+            E::ReasoningDelta(t) => ChatEvent::ReasoningDelta(t),
+            E::ReasoningSignature(s) => ChatEvent::ReasoningSignature(s),
+            E::RedactedReasoning(d) => ChatEvent::RedactedReasoning(d),
+            E::ToolCallStart { index, id, name } => ChatEvent::ToolCallStart { index, id, name },
+            E::ToolCallArguments { index, arguments } => {
+                ChatEvent::ToolCallArguments { index, arguments }
+            }
+            E::Usage(u) => ChatEvent::Usage(Usage {
+                input_tokens: u.input_tokens,
+                output_tokens: u.output_tokens,
+                cache_read_tokens: u.cache_read_tokens,
+                cache_write_tokens: u.cache_write_tokens,
+                reasoning_tokens: u.reasoning_tokens,
+            }),
+            E::Finish(r) => ChatEvent::Finish(match r {
+                S::Stop => StopReason::Stop,
+                S::Length => StopReason::Length,
+                S::ToolCalls => StopReason::ToolCalls,
+                S::ContentFilter => StopReason::ContentFilter,
+                S::Refusal => StopReason::Refusal,
+                S::Other(o) => StopReason::Other(o),
+            }),
+        })
+        .collect();
     (events, error)
 }
 

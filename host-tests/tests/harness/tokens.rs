@@ -230,16 +230,22 @@ async fn the_emulator_accepts_a_minted_token_and_refuses_bad_ones() {
         ),
         ("garbage", format!("{}%%%", token::PREFIX)),
     ];
+    // Mantle's words (FACTS): an expired token, one signed ahead of the clock, and any other.
     for (what, bad) in &refused {
         let (status, body) = get_models(&emu, Some(&format!("Bearer {bad}"))).await;
-        assert_eq!(status, 403, "{what}: {body}");
-        assert_eq!(body["error"]["type"], "permission_error", "{what}: {body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "{what}"
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_api_key", "{what}: {body}");
+        assert_eq!(
+            body["error"]["type"], "authentication_error",
+            "{what}: {body}"
         );
+        let message = body["error"]["message"].as_str().unwrap();
+        let words = match *what {
+            "expired" => "Signature expired: ",
+            "signed in the future" => "Signature not yet current: ",
+            _ => "The security token included in the request is invalid.",
+        };
+        assert!(message.starts_with(words), "{what}: {message}");
     }
     let (status, body) = get_models(&emu, None).await;
     assert_eq!(status, 401, "{body}");
@@ -273,8 +279,15 @@ async fn a_token_of_temporary_credentials_is_accepted_until_it_expires() {
     let (status, body) = get_models(&emu, Some(&format!("Bearer {}", t.token))).await;
     assert_eq!(status, 200, "{body}");
     emu.set_now(Some(at + 43_200));
-    let (status, _) = get_models(&emu, Some(&format!("Bearer {}", t.token))).await;
-    assert_eq!(status, 403);
+    let (status, body) = get_models(&emu, Some(&format!("Bearer {}", t.token))).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Signature expired: "),
+        "{body}"
+    );
 }
 
 fn kind(e: &types::Error) -> &'static str {
