@@ -172,6 +172,30 @@ impl Resolved {
         &self.identity
     }
 
+    /// `error` with what a refused minted token may mean. Mantle refuses a token of another
+    /// region as it refuses a forged one (401 "The security token included in the request is
+    /// invalid."), so a 401 for a token the provider minted says which region it was minted
+    /// for, and, when the endpoint is a Mantle host of another region, that one too. The
+    /// status stays Mantle's.
+    fn token_hint(&self, error: Error) -> Error {
+        if !matches!(
+            (&error, &self.auth),
+            (Error::Unauthorized(_), Auth::Mint(_))
+        ) {
+            return error;
+        }
+        let minted = &self.region;
+        let hint = match region::of_host(self.base.host()) {
+            Some(endpoint) if endpoint != minted => format!(
+                "the token was minted for region {minted} but the endpoint is in {endpoint}: a token is valid only in its own region"
+            ),
+            _ => format!(
+                "the token was minted for region {minted}: a token is valid only in its own region, so the endpoint must be in {minted}"
+            ),
+        };
+        crate::chat::map_message(error, |m| format!("{m}; {hint}"))
+    }
+
     fn work_out_identity(region: &str, base: &BaseUrl, auth: &Auth) -> String {
         let credential = match auth {
             Auth::Static(token) => format!(
@@ -398,6 +422,7 @@ impl Client {
                     e.message()
                 ));
             }
+            let e = resolved.token_hint(e);
             let request_id = AnswerHeaders::of(&response.headers).request_id;
             return Err(with_request_id(e, request_id.as_deref()));
         }
@@ -927,7 +952,7 @@ impl Client {
                 None => route.describe(),
             };
             let error = self.explain(host, error, &target.id, &tried, &said, now);
-            return Err(fail(error, answer));
+            return Err(fail(resolved.token_hint(error), answer));
         }
     }
 
@@ -1159,6 +1184,7 @@ impl Client {
             }
             .describe();
             let error = self.explain(host, error, &request.model, &tried, &said, now);
+            let error = resolved.token_hint(error);
             return Err(Failure {
                 error: with_request_id(error, answer.request_id.as_deref()),
                 answer,
@@ -2217,6 +2243,75 @@ mod tests {
             host.opened[2].url(),
             "http://127.0.0.1:9/openai/v1/responses"
         );
+    }
+
+    #[test]
+    fn a_refused_minted_token_says_which_region_it_was_minted_for() {
+        /// Answers every listing with Mantle's 401 for a token it does not take.
+        struct Refusing;
+        impl Host for Refusing {
+            fn env(&self, _name: &str) -> Option<String> {
+                None
+            }
+            fn now(&self) -> u64 {
+                1_800_000_000
+            }
+            fn send(&mut self, _request: &Request, _limits: &Limits) -> Result<Response> {
+                let Reply {
+                    status,
+                    headers,
+                    body,
+                } = captured("security-token-invalid");
+                Ok(Response {
+                    status,
+                    headers,
+                    body: body.into_bytes(),
+                })
+            }
+            fn open(&mut self, _request: &Request, _limits: &Limits) -> Result<Streaming> {
+                unreachable!()
+            }
+        }
+        let minted = |base: &str| {
+            Client::new(Settings {
+                region: Some("us-west-2".into()),
+                credentials: Some(Credentials {
+                    access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                    secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+                    session_token: None,
+                    expiration: None,
+                }),
+                config: Some(format!(
+                    r#"{{ models: {{ providers: {{ "amazon-bedrock-mantle": {{ baseUrl: "{base}" }} }} }} }}"#
+                )),
+                ..Settings::default()
+            })
+        };
+        for (base, hint) in [
+            (
+                "https://bedrock-mantle.eu-west-1.api.aws/v1",
+                "the token was minted for region us-west-2 but the endpoint is in eu-west-1",
+            ),
+            (
+                "http://127.0.0.1:9/v1",
+                "the token was minted for region us-west-2: a token is valid only in its own region",
+            ),
+        ] {
+            let Err(Error::Unauthorized(m)) = minted(base).discover(&mut Refusing) else {
+                panic!("{base}: not the 401 Mantle sent")
+            };
+            assert!(
+                m.contains("The security token included in the request is invalid."),
+                "{m}"
+            );
+            assert!(m.contains(hint), "{m}");
+            assert!(m.contains("(request id req_CAPTURED"), "{m}");
+        }
+        // A static token was not minted here: no region to speak of.
+        let Err(Error::Unauthorized(m)) = mantle_client("").discover(&mut Refusing) else {
+            panic!()
+        };
+        assert!(!m.contains("minted for region"), "{m}");
     }
 
     #[test]

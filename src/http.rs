@@ -202,7 +202,7 @@ pub fn classify_error(
             "check the bearer token or the credentials it is minted from",
         )),
         403 => Error::Forbidden(msg(
-            "a minted token is valid only in the region it was minted for, and only until it expires",
+            "the credentials are not allowed this action: check their IAM permissions for bedrock-mantle",
         )),
         404 => Error::ModelNotFound(msg("")),
         413 => Error::InvalidRequest(msg("the request is too large")),
@@ -340,7 +340,7 @@ mod tests {
         else {
             panic!()
         };
-        assert!(m.contains("region"), "{m}");
+        assert!(m.contains("IAM permissions"), "{m}");
         assert!(matches!(
             classify_error("GET u", 503, None, b"busy", &Secrets::default()),
             Error::UpstreamUnavailable {

@@ -84,6 +84,13 @@ pub fn base_url(region: &str) -> String {
     format!("https://bedrock-mantle.{region}.api.aws/v1")
 }
 
+/// The region a Mantle host names (`bedrock-mantle.{region}.api.aws`), if it is one.
+pub fn of_host(host: &str) -> Option<&str> {
+    host.strip_prefix("bedrock-mantle.")
+        .and_then(|rest| rest.strip_suffix(".api.aws"))
+        .filter(|r| is_well_formed(r))
+}
+
 /// At most `max` characters of `s`, for quoting untrusted input in messages.
 pub fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
@@ -165,5 +172,21 @@ mod tests {
             base_url("us-west-2"),
             "https://bedrock-mantle.us-west-2.api.aws/v1"
         );
+    }
+
+    #[test]
+    fn a_mantle_host_names_its_region() {
+        assert_eq!(
+            of_host("bedrock-mantle.eu-west-1.api.aws"),
+            Some("eu-west-1")
+        );
+        for other in [
+            "127.0.0.1",
+            "bedrock-mantle.api.aws",
+            "bedrock-mantle.mars.api.aws",
+            "gateway.example.com",
+        ] {
+            assert_eq!(of_host(other), None, "{other}");
+        }
     }
 }
