@@ -269,8 +269,11 @@ pub fn event_stream() -> EventStream<Mapper> {
 ///
 /// Reasoning text (`response.reasoning_text.delta`) and reasoning summaries
 /// (`response.reasoning_summary_text.delta`, summary parts separated by a blank line) are
-/// both [`ChatEvent::ReasoningDelta`]. State between events: flags and, per tool call, its
-/// output index and whether its arguments came as deltas (no text is ever kept).
+/// both [`ChatEvent::ReasoningDelta`]. A reasoning item's `encrypted_content` (GPT-5.x) is
+/// kept for the client to replay: [`ChatEvent::RedactedReasoning`] when the item gave no
+/// readable text (Mantle's GPT-5.x answers with an empty summary), else
+/// [`ChatEvent::ReasoningSignature`] after its text. State between events: flags and, per
+/// tool call, its output index and whether its arguments came as deltas (no text is ever kept).
 #[derive(Debug, Default)]
 pub struct Mapper {
     /// [`ChatEvent::MessageStart`] was emitted.
@@ -374,7 +377,21 @@ impl StreamMapper for Mapper {
                     return Ok(());
                 };
                 match item.kind.as_deref() {
-                    Some("message" | "reasoning") if !self.was_streamed(output_index) => {
+                    Some("reasoning") => {
+                        let encrypted = item.encrypted_content.clone().filter(|e| !e.is_empty());
+                        let readable = self.was_streamed(output_index) || whole_item(item, out);
+                        // Encrypted reasoning is kept for the client to replay: beside readable
+                        // text it is the block's signature, alone (GPT-5.x: an empty summary)
+                        // the block itself.
+                        if let Some(data) = encrypted {
+                            out.push(if readable {
+                                ChatEvent::ReasoningSignature(data)
+                            } else {
+                                ChatEvent::RedactedReasoning(data)
+                            });
+                        }
+                    }
+                    Some("message") if !self.was_streamed(output_index) => {
                         whole_item(item, out);
                     }
                     // A call that arrives whole: begun here, with its arguments.
@@ -441,8 +458,9 @@ impl StreamMapper for Mapper {
 /// The text of a whole message or reasoning item whose text came with no delta: a message's
 /// `output_text` (and `refusal`) parts as text; a reasoning item's `reasoning_text` parts
 /// (gpt-oss) and `summary_text` parts, a blank line between two, as reasoning. An item with
-/// nothing readable (GPT-5.x's encrypted reasoning, whose summary is empty) gives nothing.
-fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) {
+/// nothing readable (GPT-5.x's encrypted reasoning, whose summary is empty) gives nothing;
+/// whether it gave text is returned.
+fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) -> bool {
     let reasoning = item.kind.as_deref() == Some("reasoning");
     let parts = item
         .content
@@ -469,6 +487,7 @@ fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) {
         }
         first = false;
     }
+    !first
 }
 
 impl Mapper {
@@ -990,12 +1009,13 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
     );
 
     #[test]
-    fn encrypted_reasoning_with_an_empty_summary_gives_no_text_but_its_tokens() {
+    fn encrypted_reasoning_with_an_empty_summary_is_kept_whole_for_replay() {
         let out = same_however_split(event_stream, ENCRYPTED_REASONING_SSE.as_bytes());
         assert_eq!(out.error, None);
         assert_eq!(
             out.events[1..],
             [
+                ChatEvent::RedactedReasoning("gAAAAABpZ2VuY3J5cHRlZA==".into()),
                 ChatEvent::TextDelta("Paris.".into()),
                 ChatEvent::Usage(Usage {
                     input_tokens: 12,
@@ -1008,6 +1028,30 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
             ],
             "the text once, though the message item also carries it whole"
         );
+    }
+
+    #[test]
+    fn encrypted_reasoning_beside_a_summary_is_its_signature() {
+        let sse = concat!(
+            "event: response.reasoning_summary_text.delta\n",
+            r#"data: {"type":"response.reasoning_summary_text.delta","output_index":0,"summary_index":0,"delta":"**Plan**"}"#,
+            "\n\n",
+            "event: response.output_item.done\n",
+            r#"data: {"type":"response.output_item.done","output_index":0,"item":{"id":"rs_1","type":"reasoning","encrypted_content":"gAAAAABpc2lnbmVk","summary":[{"type":"summary_text","text":"**Plan**"}]}}"#,
+            "\n\n",
+            "event: response.completed\n",
+            r#"data: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":6}}}"#,
+            "\n\n",
+        );
+        let out = same_however_split(event_stream, sse.as_bytes());
+        assert_eq!(
+            out.events[1..3],
+            [
+                ChatEvent::ReasoningDelta("**Plan**".into()),
+                ChatEvent::ReasoningSignature("gAAAAABpc2lnbmVk".into()),
+            ]
+        );
+        assert_eq!(out.events.len(), 5, "{:?}", out.events);
     }
 
     #[test]

@@ -49,6 +49,12 @@ def reasoning_of(response):
                    for part in item.summary)
 
 
+def encrypted_of(response):
+    """The encrypted reasoning of a response's reasoning items (GPT-5.x), in order."""
+    return [item.encrypted_content for item in response.output
+            if item.type == "reasoning" and item.encrypted_content]
+
+
 def calls_of(response):
     return [{"id": item.call_id, "name": item.name, "arguments": item.arguments}
             for item in response.output if item.type == "function_call"]
@@ -108,6 +114,15 @@ class ResponsesThroughTheFace(unittest.TestCase):
         self.check_usage(response.usage, expected)
         self.assertEqual(response.usage.input_tokens_details.cached_tokens, 0)
         self.assertEqual(response.usage.output_tokens_details.reasoning_tokens, 18)
+        # The encrypted reasoning comes whole, and the next turn may carry it back.
+        self.assertEqual(encrypted_of(response), expected["encrypted"])
+        self.assertNotEqual(expected["encrypted"], [])
+        follow_up = [{"role": "user", "content": "Hi"}] + [
+            item.model_dump(exclude_none=True) for item in response.output] + [
+            {"role": "user", "content": "And in French?"}]
+        again = client().responses.create(model=GPT5, input=follow_up)
+        self.assertEqual(again.status, "completed")
+        self.assertEqual(again.output_text, expected["text"])
 
     def test_gpt5_streams_the_responses_events(self):
         expected = EXPECTED["responses_encrypted_reasoning"]
@@ -117,6 +132,7 @@ class ResponsesThroughTheFace(unittest.TestCase):
         self.assertEqual(got["text"], expected["text"])
         self.assertEqual(got["reasoning"], expected["reasoning"])
         self.assertEqual(got["final"].output_text, expected["text"])
+        self.assertEqual(encrypted_of(got["final"]), expected["encrypted"])
         self.check_usage(got["final"].usage, expected)
 
     def test_gpt5_stream_helper_accumulates_the_final_response(self):

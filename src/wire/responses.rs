@@ -193,6 +193,8 @@ pub struct Item {
     /// The summary parts of a `reasoning` item (`summary_text`; empty for GPT-5.x, whose
     /// reasoning is encrypted).
     pub summary: Option<Vec<ItemPart>>,
+    /// The opaque reasoning of a `reasoning` item (GPT-5.x), which a client replays as is.
+    pub encrypted_content: Option<String>,
 }
 
 /// A part of an output item's `content` or `summary`.

@@ -40,6 +40,7 @@ fn script(name: &str) -> PathBuf {
 fn expected(t: &Transcript) -> Value {
     let mut text = String::new();
     let mut reasoning = String::new();
+    let mut encrypted: Vec<&str> = Vec::new();
     let mut calls: Vec<Value> = Vec::new();
     let mut usage = json!({"prompt_tokens": 0, "completion_tokens": 0});
     let mut finish = "stop";
@@ -47,6 +48,7 @@ fn expected(t: &Transcript) -> Value {
         match e {
             ChatEvent::TextDelta(s) => text += s,
             ChatEvent::ReasoningDelta(s) => reasoning += s,
+            ChatEvent::RedactedReasoning(data) => encrypted.push(data),
             ChatEvent::ToolCallStart { id, name, .. } => {
                 calls.push(json!({"id": id, "name": name, "arguments": ""}));
             }
@@ -73,7 +75,8 @@ fn expected(t: &Transcript) -> Value {
         }
     }
     json!({
-        "text": text, "reasoning": reasoning, "tool_calls": calls, "finish_reason": finish,
+        "text": text, "reasoning": reasoning, "encrypted": encrypted, "tool_calls": calls,
+        "finish_reason": finish,
         "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"],
     })
 }
