@@ -947,9 +947,14 @@ impl Client {
                     responses::classify_error(status, retry.as_deref(), &body, &secrets)
                 }
             };
-            let tried = match retried {
-                Some(first) => format!("{} and {}", first.describe(), route.describe()),
+            // Where the request went: the route's prefix, or the model's own baseUrl.
+            let sent_to = |route: Route| match &target.pinned_base {
+                Some(base) => base.url(route.path()),
                 None => route.describe(),
+            };
+            let tried = match retried {
+                Some(first) => format!("{} and {}", sent_to(first), sent_to(route)),
+                None => sent_to(route),
             };
             let error = self.explain(host, error, &target.id, &tried, &said, now);
             return Err(fail(resolved.token_hint(error), answer));
