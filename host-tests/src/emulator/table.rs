@@ -14,6 +14,11 @@ const MODELS_JSON5: &str = include_str!("../../emulator/models.json5");
 /// The captured `GET /v1/models` of us-east-2 (MODELS-1).
 const CAPTURED_LISTING: &str = include_str!("../../../fixtures/mantle/models-us-east-2.json");
 
+/// A model of the table that no capture shows: one that arrived after them, served on
+/// `/openai/v1` as Gemma 4 is (401 "Berm" on `/v1`), and listed by no region. A gateway's
+/// route table cannot know it; tests list it to see what the gateway does then.
+pub const ARRIVED_THIS_MONTH: &str = "google.gemma-5-12b";
+
 /// A path prefix of Mantle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 pub enum Prefix {
@@ -517,6 +522,12 @@ mod tests {
             assert_eq!(v(id, Prefix::V1, Api::Responses), Refuse(Berm), "{id}");
         }
         assert_eq!(v("google.gemma-4-31b", Prefix::OpenAi, Api::Chat), Serve);
+        // A model that arrived after the captures, served as Gemma 4 is, listed nowhere.
+        assert_eq!(v(ARRIVED_THIS_MONTH, Prefix::V1, Api::Chat), Refuse(Berm));
+        assert_eq!(v(ARRIVED_THIS_MONTH, Prefix::OpenAi, Api::Chat), Serve);
+        for region in ["us-east-1", "us-east-2"] {
+            assert!(!t.listing(region).iter().any(|l| l == ARRIVED_THIS_MONTH));
+        }
         assert_eq!(v("openai.gpt-5.4", Prefix::OpenAi, Api::Responses), Serve);
         assert_eq!(
             v(

@@ -132,10 +132,26 @@ async fn read(g: &mut Guest, stream: ResourceAny, reader: Reader) -> Outcome {
     out
 }
 
+/// The stream of `t`'s request read with `reader`. Mantle names every request with an id of
+/// its own, which an error ending the stream names too: checked here, then written as
+/// `req_…` so that two reads of one transcript compare equal.
 async fn run(g: &mut Guest, c: ResourceAny, t: &Transcript, reader: Reader) -> Outcome {
     let request = chat_request(model_of(t), vec![user_text("hi")]);
     let stream = g.chat_stream(c, &request).await.unwrap().unwrap();
-    read(g, stream, reader).await
+    let request_id = g
+        .request_id(stream)
+        .await
+        .unwrap()
+        .expect("Mantle's request id");
+    let mut out = read(g, stream, reader).await;
+    if let Some(error) = &mut out.error {
+        assert!(
+            error.contains(&format!("(request id {request_id})")),
+            "{error}"
+        );
+        *error = error.replace(&request_id, "req_…");
+    }
+    out
 }
 
 #[tokio::test]

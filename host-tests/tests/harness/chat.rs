@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, StreamFault, config_text};
+use mantle_host::emulator::{
+    DEFAULT_MODELS, Emulator, EmulatorConfig, Fault, Script, StreamFault, config_text,
+};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{Guest, GuestOptions, chat_request, empty_settings, types, user_text};
 use mantle_host::transcripts::ChatEvent;
@@ -354,16 +356,6 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
             "upstream-unavailable",
         ),
         (
-            "context",
-            Fault::openai(
-                400,
-                "validation_error",
-                "invalid_request_error",
-                "This model's maximum context length is 32000 tokens. However, your messages resulted in 40000 tokens.",
-            ),
-            "context-overflow",
-        ),
-        (
             "400",
             Fault::openai(
                 400,
@@ -372,11 +364,6 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
                 "temperature must be at most 2",
             ),
             "invalid-request",
-        ),
-        (
-            "401",
-            Fault::openai(401, "invalid_api_key", "authentication_error", "bad key"),
-            "unauthorized",
         ),
         (
             "403",
@@ -395,6 +382,30 @@ async fn upstream_refusals_are_typed_before_the_stream_starts() {
         }
         assert!(!format!("{e:?}").contains(KEY), "{what}: the key leaked");
     }
+
+    // Mantle's own refusals. A prompt over the model's window, in vLLM's words (the window
+    // of qwen.qwen3-32b is the captured one):
+    let mut listed = DEFAULT_MODELS.to_vec();
+    listed.push("qwen.qwen3-32b");
+    emu.set_models(&listed);
+    let long = "word ".repeat(32_768 + 16);
+    let out = run(&mut g, c, &request("qwen.qwen3-32b", &long)).await;
+    let e = out.error.expect("refused");
+    assert_eq!(kind(&e), "context-overflow", "{e:?}");
+    assert!(out.events.is_empty());
+    // A key Mantle does not know.
+    let unknown_key = g
+        .client(&types::Settings {
+            config: Some(config(&emu, "")),
+            bearer_token: Some("a-key-mantle-does-not-know".into()),
+            ..empty_settings()
+        })
+        .await
+        .unwrap();
+    let out = run(&mut g, unknown_key, &gpt()).await;
+    let e = out.error.expect("refused");
+    assert_eq!(kind(&e), "unauthorized", "{e:?}");
+    assert!(format!("{e:?}").contains("Invalid bearer token"), "{e:?}");
 
     // Unknown model: 404.
     let out = run(&mut g, c, &request("nobody.model", "hi")).await;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use mantle_host::build;
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault};
+use mantle_host::emulator::table::ARRIVED_THIS_MONTH;
+use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, QUOTA_TOKENS_PER_MINUTE};
 use mantle_host::runtime::GuestOptions;
 use mantle_host::transcripts::{self, Transcript};
 use mantle_host::transcripts::{ChatEvent, StopReason};
@@ -102,7 +103,8 @@ fn expectations() -> String {
 }
 
 /// Runs one Python test file; its whole output is shown when it fails.
-async fn run_python(file: &str, env: &[(&str, String)]) {
+/// Runs a client test file; what it printed on stdout.
+async fn run_python(file: &str, env: &[(&str, String)]) -> String {
     let mut command = tokio::process::Command::new(python());
     command
         .arg(script(file))
@@ -120,6 +122,7 @@ async fn run_python(file: &str, env: &[(&str, String)]) {
     // unittest reports on stderr; make sure the tests ran rather than being skipped.
     assert!(stderr.contains("\nOK"), "{stderr}");
     assert!(!stderr.contains("skipped"), "{stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// `mantle-host serve --emulate` with gateway key `key` and `flags`, its URL, and a task that
@@ -364,56 +367,6 @@ async fn claude_code_through_mantle_host_serve_emulate() {
 
 // ---- Mantle's answers, as the SDKs read them ----------------------------------------------
 
-/// A request id as Mantle's look (`req_` and 52 base32 characters).
-const MANTLE_REQUEST_ID: &str = "req_ujzdegxdncf32epf3dhodzdocis2jhtlgmxgedn73u55xtplpft7";
-
-/// `fault` with the headers Mantle sends with every answer: the request id twice and the
-/// quota headers.
-fn as_mantle_sends(fault: Fault) -> Fault {
-    fault
-        .with_header("x-amzn-requestid", MANTLE_REQUEST_ID)
-        .with_header("x-request-id", MANTLE_REQUEST_ID)
-        .with_header("x-amzn-usage-reservation-quota", "4000000")
-        .with_header("x-amzn-usage-reservation-remaining-quota", "3998771")
-        .with_header("x-amzn-usage-reservation-spillover", "0")
-}
-
-/// An answer of `status` with `body` of this content type, as Mantle sends it.
-fn mantle_answer(status: u16, content_type: &str, body: String) -> Fault {
-    as_mantle_sends(
-        Fault {
-            status,
-            body,
-            headers: Vec::new(),
-            times: None,
-        }
-        .with_header("content-type", content_type),
-    )
-}
-
-/// A captured error answer of `fixtures/mantle/errors.json` for a request naming `model`
-/// (the model id the captured body names is replaced by it), with Mantle's headers.
-pub fn captured_error(name: &str, model: &str) -> Fault {
-    let errors: Value =
-        serde_json::from_str(include_str!("../../../fixtures/mantle/errors.json")).unwrap();
-    let e = errors
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no captured error {name}"));
-    let body = e["body"].as_str().unwrap();
-    let body = match e["model"].as_str() {
-        Some(captured) => body.replace(captured, model),
-        None => body.to_owned(),
-    };
-    mantle_answer(
-        u16::try_from(e["status"].as_u64().unwrap()).unwrap(),
-        "application/json",
-        body,
-    )
-}
-
 /// The captured streamed chat answer (STREAM-2) as SSE, its usage chunk with the prefix-cache
 /// hit the capture's second turn showed (`prompt_tokens_details: {"audio_tokens": 0,
 /// "cached_tokens": 208}`).
@@ -432,102 +385,64 @@ pub fn captured_stream_with_cache() -> String {
     sse
 }
 
-/// A Claude answer on Mantle's Anthropic route as FACTS describes it (no capture of the bytes):
-/// an id `msg_bdrk_…`, the dated first-party model name, `stop_details: null`.
-const CLAUDE_WHOLE: &str = r#"{"id":"msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[{"type":"text","text":"About 100 C."}],"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":6}}"#;
-
-/// The same answer streamed.
-const CLAUDE_STREAM: &str = concat!(
-    "event: message_start\n",
-    r#"data: {"type":"message_start","message":{"id":"msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[],"stop_reason":null,"stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":1}}}"#,
-    "\n\nevent: content_block_start\n",
-    r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-    "\n\nevent: content_block_delta\n",
-    r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"About 100 C."}}"#,
-    "\n\nevent: content_block_stop\n",
-    r#"data: {"type":"content_block_stop","index":0}"#,
-    "\n\nevent: message_delta\n",
-    r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null,"stop_details":null},"usage":{"output_tokens":6}}"#,
-    "\n\nevent: message_stop\n",
-    r#"data: {"type":"message_stop"}"#,
-    "\n\n",
-);
-
 /// The official openai and anthropic SDKs through the face while the emulator answers as
-/// Mantle was captured answering (injected answers until the emulator answers so itself):
-/// request ids where each SDK reads them, the quota headers passed on, cached tokens on every
-/// surface, the client's own model name, context overflow as each API words it, a 429 without
-/// retry-after, a model Mantle does not serve, an image to a text-only model.
+/// Mantle was captured answering, by itself: request ids where each SDK reads them (each one
+/// the id the emulator gave that request), the quota headers passed on, the captured stream
+/// for the captured question, cached tokens from prefix caching on every surface, the client's
+/// own model name, context overflow in vLLM's and Mantle's words, a model Mantle does not
+/// serve, an image to a text-only model, and a model that arrived after the captures (found
+/// on its prefix, then asked there directly). Only the 429 is injected: Mantle's was never
+/// captured and the emulator has no quota to exhaust.
 #[tokio::test]
 async fn sdk_clients_read_mantles_answers_as_their_apis_say() {
     let face = crate::face::Face::start().await;
     let emu = &face.emulator;
-    emu.set_models(&["openai.gpt-oss-20b", "anthropic.claude-opus-4-7"]);
-    // The listing is asked for once and kept for the hour: the answers injected below reach
-    // the chat requests only.
-    let auth = format!("Bearer {}", crate::face::GATEWAY_KEY);
-    let (status, _, _) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            bytes::Bytes::new(),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let stream = || mantle_answer(200, "text/event-stream", captured_stream_with_cache());
-    // Mantle's 429 body was never captured: the OpenAI envelope of its other errors.
-    let throttled = as_mantle_sends(Fault::openai(
+    emu.set_models(&[
+        "openai.gpt-oss-20b",
+        "anthropic.claude-opus-4-7",
+        "qwen.qwen3-32b",
+        "openai.gpt-5.5",
+        ARRIVED_THIS_MONTH,
+    ]);
+    let stream_2: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/mantle/stream-gpt-oss-20b-tool-call.request.json"
+    ))
+    .unwrap();
+    let throttled = Fault::openai(
         429,
         "throttling",
         "rate_limit_error",
         "Too many tokens per minute",
-    ));
+    );
     let scenarios: Vec<(&str, Option<Fault>)> = vec![
-        ("chat_answers", Some(stream())),
-        ("responses_answers", Some(stream())),
-        ("messages_answers", Some(stream())),
-        (
-            "claude_whole",
-            Some(mantle_answer(200, "application/json", CLAUDE_WHOLE.into())),
-        ),
-        (
-            "claude_stream",
-            Some(mantle_answer(
-                200,
-                "text/event-stream",
-                CLAUDE_STREAM.into(),
-            )),
-        ),
-        (
-            "context_overflow",
-            Some(captured_error(
-                "context-overflow-mantle",
-                "openai.gpt-oss-20b",
-            )),
-        ),
+        ("chat_answers", None),
+        ("responses_answers", None),
+        ("messages_answers", None),
+        ("claude_whole", None),
+        ("claude_stream", None),
+        ("context_overflow", None),
         ("rate_limited", Some(throttled)),
         ("not_found", None),
-        (
-            "image_to_a_text_only_model",
-            Some(captured_error("image-modality", "openai.gpt-oss-20b")),
-        ),
+        ("image_to_a_text_only_model", None),
+        ("a_model_that_arrived_this_month", None),
     ];
     let addr = face.running.addr;
-    for (scenario, answer) in scenarios {
+    for (scenario, fault) in scenarios {
         emu.clear_requests();
-        match answer {
+        match fault {
             Some(fault) => emu.inject(fault),
             None => emu.clear_fault(),
         }
-        run_python(
+        let printed = run_python(
             "test_mantle_answers.py",
             &[
                 ("MANTLE_SCENARIO", scenario.to_owned()),
                 ("MANTLE_FACE_URL", format!("http://{addr}/v1")),
                 ("MANTLE_ANTHROPIC_URL", format!("http://{addr}")),
                 ("MANTLE_GATEWAY_KEY", crate::face::GATEWAY_KEY.to_owned()),
-                ("MANTLE_REQUEST_ID", MANTLE_REQUEST_ID.to_owned()),
+                ("MANTLE_QUOTA", QUOTA_TOKENS_PER_MINUTE.to_string()),
+                ("MANTLE_STREAM_2", stream_2.to_string()),
+                ("MANTLE_ARRIVED", ARRIVED_THIS_MONTH.to_owned()),
             ],
         )
         .await;
@@ -536,18 +451,43 @@ async fn sdk_clients_read_mantles_answers_as_their_apis_say() {
             .into_iter()
             .filter(|r| r.method == "POST")
             .collect();
+        // Every request id a client read is the one the emulator gave one of its requests.
+        let read: Vec<&str> = printed
+            .lines()
+            .filter_map(|l| l.strip_prefix("request-id "))
+            .collect();
+        for id in &read {
+            assert!(
+                sent.iter().any(|r| r.request_id == *id),
+                "{scenario}: {id} is no request id the emulator gave"
+            );
+        }
         match scenario {
             // Claude went upstream under Mantle's catalog id, though the client named it
             // `claude-opus-4.7`.
             "claude_whole" | "claude_stream" => {
-                assert!(!sent.is_empty());
+                assert!(!read.is_empty(), "{scenario}");
                 for r in &sent {
                     assert_eq!(r.path, "/anthropic/v1/messages");
                     assert_eq!(r.json().unwrap()["model"], "anthropic.claude-opus-4-7");
                 }
             }
             "not_found" => assert!(sent.is_empty(), "{sent:?}"),
-            _ => assert!(!sent.is_empty(), "{scenario}: nothing went upstream"),
+            // The first request: /v1 (401 "Berm"), then /openai/v1; the second went straight
+            // to the route that worked.
+            "a_model_that_arrived_this_month" => {
+                let seen: Vec<(&str, u16)> =
+                    sent.iter().map(|r| (r.path.as_str(), r.status)).collect();
+                assert_eq!(
+                    seen,
+                    [
+                        ("/v1/chat/completions", 401),
+                        ("/openai/v1/chat/completions", 200),
+                        ("/openai/v1/chat/completions", 200),
+                    ]
+                );
+            }
+            _ => assert!(!read.is_empty(), "{scenario}: no request id was read"),
         }
     }
 }

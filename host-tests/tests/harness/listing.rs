@@ -609,16 +609,6 @@ async fn listing_skips_discovery_silently_when_the_upstream_fails() {
     let config = config_for(&emu, "models: [{ id: \"configured.model\" }]");
     let faults = [
         (
-            "401",
-            Fault::openai(
-                401,
-                "invalid_api_key",
-                "authentication_error",
-                "Invalid API key",
-            ),
-            "unauthorized",
-        ),
-        (
             "500",
             Fault::openai(500, "internal_error", "api_error", "Internal server error"),
             "upstream-unavailable",
@@ -667,6 +657,20 @@ async fn listing_skips_discovery_silently_when_the_upstream_fails() {
         }
     }
     emu.clear_fault();
+
+    // A key Mantle does not know: its own 401.
+    let mut g = guest(env_opts(&[(
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "a-key-mantle-does-not-know",
+    )]))
+    .await;
+    let c = client(&mut g, &settings(config.clone())).await;
+    let listing = g.list(c).await.unwrap().unwrap();
+    assert_eq!(ids(&listing.models), ["configured.model"]);
+    assert_eq!(listing.diagnostics.len(), 1, "{:?}", listing.diagnostics);
+    let c = client(&mut g, &settings(config.clone())).await;
+    let e = g.discover(c).await.unwrap().unwrap_err();
+    assert_eq!(error_kind(&e), "unauthorized", "{e:?}");
 
     // Connection refused.
     let dead = config_text(&refused_base_url(), "");

@@ -1,12 +1,18 @@
 //! Mantle as it was captured answering, through the component and through the face: catalog
 //! ids, the three path prefixes, its errors, its request ids and quota headers.
 //!
-//! Where the emulator does not answer as Mantle yet, the answer is injected ([`Fault`], with
-//! the bodies of `fixtures/mantle/errors.json` and the captured stream), so each test says
-//! what the gateway does with Mantle's own words.
+//! The emulator answers as Mantle does by itself (its own route table, token check, error
+//! bodies and headers): a model on the wrong prefix, a prompt over the window, an image to a
+//! text-only model, an expired token, prefix caching and request ids are all its own answers
+//! to what the gateway sends. Only what has no natural trigger is injected: a 429 (Mantle's
+//! was never captured) and the captured stream replayed as bytes.
 
 use bytes::Bytes;
-use mantle_host::emulator::{Emulator, EmulatorConfig, Fault, Script, config_text};
+use mantle_host::emulator::answers::ENCRYPTED_REASONING;
+use mantle_host::emulator::table::ARRIVED_THIS_MONTH;
+use mantle_host::emulator::{
+    Emulator, EmulatorConfig, Fault, QUOTA_TOKENS_PER_MINUTE, Script, SeenRequest, config_text,
+};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{
     Clock, Guest, GuestOptions, chat_request, empty_settings, types, user_text,
@@ -15,7 +21,7 @@ use mantle_host::transcripts::{ChatEvent, StopReason, Usage};
 use serde_json::{Value, json};
 use wasmtime::component::ResourceAny;
 
-use crate::clients::{captured_error, captured_stream_with_cache};
+use crate::clients::captured_stream_with_cache;
 use crate::common::{KEY, SECRET, creds, guest};
 use crate::face::{Face, GATEWAY_KEY, header};
 
@@ -23,6 +29,19 @@ const BEARER: &str = "mantle-test-key";
 
 /// The catalog id of Claude Opus 4.7, as Mantle lists it.
 const CLAUDE_ID: &str = "anthropic.claude-opus-4-7";
+
+/// A /v1 model whose context window a capture shows (ERR-7: "maximum context length is
+/// 32768 tokens"), refused in vLLM's words.
+const QWEN_32B: &str = "qwen.qwen3-32b";
+/// A /openai/v1 model whose context window a capture shows (ERR-7: "exceed model maximum
+/// (278528) for openai.gpt-5.5"), refused in Mantle's words.
+const GPT_55: &str = "openai.gpt-5.5";
+
+/// A prompt the emulator counts as more than `tokens` tokens (it counts a token per four
+/// bytes of text).
+fn over(tokens: usize) -> String {
+    "word ".repeat(tokens + 16)
+}
 
 /// An emulator that lists Mantle's catalog ids only (no `claude-opus-4.7`).
 async fn emulator() -> Emulator {
@@ -33,7 +52,14 @@ async fn emulator() -> Emulator {
     })
     .await
     .unwrap();
-    emu.set_models(&[CLAUDE_ID, "openai.gpt-oss-20b", "openai.gpt-oss-120b"]);
+    emu.set_models(&[
+        CLAUDE_ID,
+        "openai.gpt-oss-20b",
+        "openai.gpt-oss-120b",
+        QWEN_32B,
+        "google.gemma-4-31b",
+        ARRIVED_THIS_MONTH,
+    ]);
     emu
 }
 
@@ -47,7 +73,7 @@ async fn client(g: &mut Guest, emu: &Emulator, extra: &str) -> ResourceAny {
     .unwrap()
 }
 
-/// Everything a stream gave (events in the provider's type), or how it failed to open.
+/// Everything a stream gave (events in the transcripts' type), or how it failed to open.
 struct Run {
     events: Vec<ChatEvent>,
     error: Option<types::Error>,
@@ -56,7 +82,11 @@ struct Run {
 }
 
 async fn chat(g: &mut Guest, c: ResourceAny, model: &str) -> Run {
-    let request = chat_request(model, vec![user_text("What is the weather in Paris?")]);
+    chat_saying(g, c, model, "What is the weather in Paris?").await
+}
+
+async fn chat_saying(g: &mut Guest, c: ResourceAny, model: &str, text: &str) -> Run {
+    let request = chat_request(model, vec![user_text(text)]);
     let stream = match g.chat_stream(c, &request).await.unwrap() {
         Ok(stream) => stream,
         Err(f) => {
@@ -90,11 +120,18 @@ fn message_of(e: &types::Error) -> String {
     mantle_host::runtime::describe_error(e)
 }
 
-/// The chat requests the emulator saw: path and model.
-fn chats(emu: &Emulator) -> Vec<(String, String)> {
+/// The chat requests the emulator saw, oldest first.
+fn posts(emu: &Emulator) -> Vec<SeenRequest> {
     emu.requests()
         .into_iter()
         .filter(|r| r.method == "POST")
+        .collect()
+}
+
+/// The chat requests the emulator saw: path and model.
+fn chats(emu: &Emulator) -> Vec<(String, String)> {
+    posts(emu)
+        .into_iter()
         .map(|r| {
             let model = r.json().map_or_else(String::new, |b| {
                 b["model"].as_str().unwrap_or_default().to_owned()
@@ -104,17 +141,12 @@ fn chats(emu: &Emulator) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A streamed answer of `body` with the headers Mantle sends, for any path.
-fn mantle_stream(body: String, request_id: &str) -> Fault {
-    Fault {
-        status: 200,
-        body,
-        headers: Vec::new(),
-        times: None,
-    }
-    .with_header("content-type", "text/event-stream")
-    .with_header("x-amzn-requestid", request_id)
-    .with_header("x-request-id", request_id)
+fn paths(emu: &Emulator) -> Vec<String> {
+    chats(emu).into_iter().map(|(p, _)| p).collect()
+}
+
+fn finished(run: &Run) -> bool {
+    matches!(run.events.last(), Some(ChatEvent::Finish(_)))
 }
 
 #[tokio::test]
@@ -139,13 +171,10 @@ async fn every_form_of_the_claude_id_reaches_the_anthropic_route_as_the_catalog_
         emu.clear_requests();
         let run = chat(&mut g, c, typed).await;
         assert!(run.error.is_none(), "{typed}: {:?}", run.error);
-        assert!(
-            matches!(run.events.last(), Some(ChatEvent::Finish(_))),
-            "{typed}: {:?}",
-            run.events
-        );
+        assert!(finished(&run), "{typed}: {:?}", run.events);
         let sent = emu.requests().pop().unwrap();
         assert_eq!(sent.path, "/anthropic/v1/messages", "{typed}");
+        assert_eq!(sent.status, 200, "{typed}: Mantle serves the catalog id");
         let body = sent.json().unwrap();
         assert_eq!(body["model"], CLAUDE_ID, "{typed}");
         assert_eq!(
@@ -195,6 +224,8 @@ async fn the_captured_stream_survives_the_component_whole() {
     let emu = emulator().await;
     let mut g = guest(GuestOptions::default()).await;
     let c = client(&mut g, &emu, "").await;
+    // STREAM-2's chunks as captured, its usage as its second turn showed it (a prefix-cache
+    // hit of 208 tokens), cut every 7 bytes.
     emu.set_script(Script::new(captured_stream_with_cache()).chunked(7));
     let run = chat(&mut g, c, "openai.gpt-oss-20b").await;
     assert!(run.error.is_none(), "{:?}", run.error);
@@ -246,72 +277,70 @@ async fn request_ids_come_with_the_stream_and_with_failures() {
     let emu = emulator().await;
     let mut g = guest(GuestOptions::default()).await;
     let c = client(&mut g, &emu, "").await;
-    // The listing first, so the answers injected below reach the chat requests only.
-    g.list(c).await.unwrap().unwrap();
-    let id = "req_ujzdegxdncf32epf3dhodzdocis2jhtlgmxgedn73u55xtplpft7";
-    emu.inject(mantle_stream(captured_stream_with_cache(), id).times(1));
     let run = chat(&mut g, c, "openai.gpt-oss-20b").await;
     assert!(run.error.is_none(), "{:?}", run.error);
-    assert_eq!(run.request_id.as_deref(), Some(id));
-    // A refusal: the failure carries it, and its message names it.
-    emu.inject(captured_error("context-overflow-mantle", "openai.gpt-oss-20b").times(1));
-    let run = run_of(&mut g, c).await;
+    let answered = posts(&emu).pop().unwrap();
+    assert!(answered.request_id.starts_with("req_"));
+    assert_eq!(
+        run.request_id.as_deref(),
+        Some(answered.request_id.as_str())
+    );
+    // A refusal: Mantle's own (a prompt over the window); the failure carries the id of the
+    // request Mantle refused, and its message names it.
+    emu.clear_requests();
+    let run = chat_saying(&mut g, c, QWEN_32B, &over(32_768)).await;
     let Some(e @ types::Error::ContextOverflow(_)) = &run.error else {
         panic!("{:?}", run.error)
     };
-    assert!(message_of(e).contains("exceed model maximum"), "{e:?}");
-    assert_eq!(
-        run.request_id.as_deref(),
-        Some("req_ujzdegxdncf32epf3dhodzdocis2jhtlgmxgedn73u55xtplpft7")
+    let refused = posts(&emu).pop().unwrap();
+    assert_eq!(refused.status, 400);
+    assert!(
+        message_of(e).contains("This model's maximum context length is 32768 tokens"),
+        "{e:?}"
     );
-    assert!(message_of(e).contains("(request id req_"), "{e:?}");
-}
-
-async fn run_of(g: &mut Guest, c: ResourceAny) -> Run {
-    chat(g, c, "openai.gpt-oss-20b").await
+    assert_eq!(run.request_id.as_deref(), Some(refused.request_id.as_str()));
+    assert!(
+        message_of(e).contains(&format!("(request id {})", refused.request_id)),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
-async fn a_wrong_prefix_answer_earns_one_retry_on_the_other_prefix_and_a_bad_token_none() {
+async fn a_model_that_arrived_this_month_is_found_on_its_prefix_and_remembered() {
     let emu = emulator().await;
-    // Gemma 5 is no family the route table knows: /v1 first.
-    emu.set_models(&["google.gemma-5-9b", "google.gemma-4-31b", CLAUDE_ID]);
     let mut g = guest(GuestOptions::default()).await;
     let c = client(&mut g, &emu, "").await;
-    g.list(c).await.unwrap().unwrap();
-    emu.inject(captured_error("berm-not-enabled", "").times(1));
-    let run = chat(&mut g, c, "google.gemma-5-9b").await;
-    let paths: Vec<String> = chats(&emu).into_iter().map(|(p, _)| p).collect();
+    // No family of the route table covers it: /v1 first, where Mantle answers 401 "Berm is
+    // not enabled"; one retry on /openai/v1, which serves it.
+    let run = chat(&mut g, c, ARRIVED_THIS_MONTH).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert!(finished(&run), "{:?}", run.events);
+    let sent = posts(&emu);
+    let seen: Vec<(&str, u16)> = sent.iter().map(|r| (r.path.as_str(), r.status)).collect();
     assert_eq!(
-        paths,
-        ["/v1/chat/completions", "/openai/v1/chat/completions"],
+        seen,
+        [
+            ("/v1/chat/completions", 401),
+            ("/openai/v1/chat/completions", 200)
+        ],
         "exactly one retry, on the other prefix"
     );
-    let sent: Vec<_> = emu
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
     assert_eq!(sent[0].body, sent[1].body, "the same request, elsewhere");
-    // Whatever the retry's answer, the 401 "Berm" was not reported as a broken credential.
+    assert_eq!(run.request_id.as_deref(), Some(sent[1].request_id.as_str()));
     assert!(
-        !matches!(run.error, Some(types::Error::Unauthorized(_))),
+        run.diagnostics
+            .iter()
+            .any(|d| d.contains("Berm is not enabled") && d.contains("trying /openai/v1")),
         "{:?}",
-        run.error
+        run.diagnostics
     );
-    // A genuine 401 (a bad token) is never retried as a route.
+    // The next request goes straight to the route that worked.
     emu.clear_requests();
-    emu.inject(captured_error("invalid-bearer-token", "").times(1));
-    let run = chat(&mut g, c, "google.gemma-5-9b").await;
-    assert!(
-        matches!(run.error, Some(types::Error::Unauthorized(_))),
-        "{:?}",
-        run.error
-    );
-    assert_eq!(chats(&emu).len(), 1);
-    // Gemma 4 is in the table: straight to /openai/v1, where Mantle serves it.
+    let run = chat(&mut g, c, ARRIVED_THIS_MONTH).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(paths(&emu), ["/openai/v1/chat/completions"]);
+    // Gemma 4 is in the table: straight to /openai/v1 from the first request.
     emu.clear_requests();
-    emu.inject(mantle_stream(captured_stream_with_cache(), "req_x").times(1));
     let run = chat(&mut g, c, "google.gemma-4-31b").await;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert_eq!(
@@ -321,25 +350,66 @@ async fn a_wrong_prefix_answer_earns_one_retry_on_the_other_prefix_and_a_bad_tok
             "google.gemma-4-31b".to_owned()
         )]
     );
-    // And a Berm answer there is the wrong route, never a credential to fix.
-    emu.clear_requests();
-    emu.inject(captured_error("berm-not-enabled", "").times(1));
+}
+
+#[tokio::test]
+async fn a_genuine_401_is_never_retried_as_a_route() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = g
+        .client(&types::Settings {
+            config: Some(config_text(&emu.base_url(), "")),
+            bearer_token: Some("not-a-key-mantle-knows".into()),
+            ..empty_settings()
+        })
+        .await
+        .unwrap();
+    let run = chat(&mut g, c, ARRIVED_THIS_MONTH).await;
+    let Some(e @ types::Error::Unauthorized(_)) = &run.error else {
+        panic!("{:?}", run.error)
+    };
+    assert!(message_of(e).contains("Invalid bearer token"), "{e:?}");
+    assert_eq!(paths(&emu), ["/v1/chat/completions"], "no retry");
+}
+
+#[tokio::test]
+async fn berm_on_a_prefix_the_configuration_pins_is_the_wrong_route_not_a_credential() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    // Gemma 4 pinned to the /v1 base by the configuration: Mantle answers "Berm".
+    let base = emu.base_url();
+    let c = client(
+        &mut g,
+        &emu,
+        &format!(r#"models: [{{ id: "google.gemma-4-31b", baseUrl: "{base}" }}]"#),
+    )
+    .await;
     let run = chat(&mut g, c, "google.gemma-4-31b").await;
+    let Some(e @ types::Error::WrongRoute(_)) = &run.error else {
+        panic!("{:?}", run.error)
+    };
+    assert!(message_of(e).contains("Berm is not enabled"), "{e:?}");
     assert!(
-        matches!(run.error, Some(types::Error::WrongRoute(_))),
-        "{:?}",
-        run.error
+        message_of(e).contains(&format!(
+            "google.gemma-4-31b was sent to {base}/chat/completions: give the model its api (and baseUrl)"
+        )),
+        "{e:?}"
     );
-    assert_eq!(chats(&emu).len(), 1, "a known family is not retried");
+    assert_eq!(
+        paths(&emu),
+        ["/v1/chat/completions"],
+        "what the configuration pins is not retried"
+    );
 }
 
 #[tokio::test]
 async fn an_expired_minted_token_is_minted_again_and_the_request_sent_once_more() {
-    let clock = Clock::default();
+    let ours = Clock::default();
+    let mantles = Clock::default();
     let emu = emulator().await;
-    emu.set_clock(clock.clone());
+    emu.set_clock(mantles.clone());
     let mut g = guest(GuestOptions {
-        clock: Some(clock.clone()),
+        clock: Some(ours.clone()),
         ..GuestOptions::default()
     })
     .await;
@@ -352,21 +422,20 @@ async fn an_expired_minted_token_is_minted_again_and_the_request_sent_once_more(
         })
         .await
         .unwrap();
-    // The token is minted for the listing, then held; a few seconds later Mantle calls it
-    // expired (its clock and ours disagree).
+    // The token is minted for the listing, then held. Ten minutes later by the gateway's
+    // clock, Mantle's clock is past the token's X-Amz-Date + X-Amz-Expires (12 h): the
+    // clocks disagree, and the token the gateway still holds is expired for Mantle, while one
+    // minted now is not.
     g.list(c).await.unwrap().unwrap();
-    clock.advance(5);
+    ours.advance(600);
+    mantles.advance(43_200);
     emu.clear_requests();
-    emu.inject(captured_error("signature-expired", "").times(1));
     let run = chat(&mut g, c, "openai.gpt-oss-120b").await;
     assert!(run.error.is_none(), "{:?}", run.error);
-    assert!(matches!(run.events.last(), Some(ChatEvent::Finish(_))));
-    let sent: Vec<_> = emu
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
-    assert_eq!(sent.len(), 2, "sent once more, once");
+    assert!(finished(&run));
+    let sent = posts(&emu);
+    let statuses: Vec<u16> = sent.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 200], "sent once more, once");
     let auth = |i: usize| sent[i].header("authorization").unwrap().to_owned();
     assert!(auth(1).starts_with("Bearer bedrock-api-key-"));
     assert_ne!(auth(0), auth(1), "with a token minted again");
@@ -397,14 +466,10 @@ async fn post(face: &Face, path: &str, body: &Value) -> (u16, Vec<(String, Strin
     .await
 }
 
-/// A face whose emulator lists catalog ids, its listing already kept, so what is injected
-/// answers chat requests only.
-async fn face() -> Face {
-    let face = Face::start().await;
-    face.emulator
-        .set_models(&[CLAUDE_ID, "openai.gpt-oss-20b", "google.gemma-4-31b"]);
+/// The face's listing, asked for once (it is kept for the hour).
+async fn list(face: &Face) -> Value {
     let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, _, _) = face
+    let (status, _, body) = face
         .request(
             "GET",
             "/v1/models",
@@ -413,11 +478,26 @@ async fn face() -> Face {
         )
         .await;
     assert_eq!(status, 200);
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// A face whose emulator lists catalog ids.
+async fn face() -> Face {
+    let face = Face::start().await;
+    face.emulator.set_models(&[
+        CLAUDE_ID,
+        "openai.gpt-oss-20b",
+        "openai.gpt-5.4",
+        GPT_55,
+        QWEN_32B,
+        "google.gemma-4-31b",
+    ]);
     face
 }
 
-fn bodies(model: &str, stream: bool) -> [(&'static str, Value); 3] {
-    let messages = json!([{"role": "user", "content": "What is the boiling point?"}]);
+/// The same question on each surface of the face.
+fn bodies(model: &str, text: &str, stream: bool) -> [(&'static str, Value); 3] {
+    let messages = json!([{"role": "user", "content": text}]);
     [
         (
             "/v1/chat/completions",
@@ -425,7 +505,7 @@ fn bodies(model: &str, stream: bool) -> [(&'static str, Value); 3] {
         ),
         (
             "/v1/responses",
-            json!({"model": model, "input": "What is the boiling point?", "stream": stream}),
+            json!({"model": model, "input": text, "stream": stream}),
         ),
         (
             "/v1/messages",
@@ -434,66 +514,62 @@ fn bodies(model: &str, stream: bool) -> [(&'static str, Value); 3] {
     ]
 }
 
+/// The request id of the last chat request Mantle answered.
+fn last_request_id(face: &Face) -> String {
+    posts(&face.emulator).pop().unwrap().request_id
+}
+
 #[tokio::test]
 async fn the_face_passes_mantles_request_id_and_quota_headers_on() {
     let face = face().await;
-    let id = "req_ujzdegxdncf32epf3dhodzdocis2jhtlgmxgedn73u55xtplpft7";
-    face.emulator.inject(
-        mantle_stream(captured_stream_with_cache(), id)
-            .with_header("x-amzn-usage-reservation-quota", "4000000")
-            .with_header("x-amzn-usage-reservation-remaining-quota", "3998771")
-            .with_header("x-amzn-usage-reservation-spillover", "0"),
-    );
+    let quota = QUOTA_TOKENS_PER_MINUTE.to_string();
     for stream in [false, true] {
-        for (path, body) in bodies("openai.gpt-oss-20b", stream) {
+        for (path, body) in bodies("openai.gpt-oss-20b", "What is the boiling point?", stream) {
             let (status, headers, answer) = post(&face, path, &body).await;
-            assert_eq!(
-                status,
-                200,
-                "{path} {stream}: {}",
-                String::from_utf8_lossy(&answer)
-            );
+            let what = format!("{path} stream {stream}");
+            assert_eq!(status, 200, "{what}: {}", String::from_utf8_lossy(&answer));
+            let id = last_request_id(&face);
             assert_eq!(
                 header(&headers, "x-request-id"),
-                Some(id),
-                "{path} {stream}"
-            );
-            assert_eq!(
-                header(&headers, "x-amzn-usage-reservation-remaining-quota"),
-                Some("3998771"),
-                "{path} {stream}"
-            );
-            assert_eq!(
-                header(&headers, "x-amzn-usage-reservation-spillover"),
-                Some("0")
+                Some(id.as_str()),
+                "{what}"
             );
             let messages = path == "/v1/messages";
             assert_eq!(
                 header(&headers, "request-id"),
-                messages.then_some(id),
-                "{path}: Anthropic's SDKs read request-id"
+                messages.then_some(id.as_str()),
+                "{what}: Anthropic's SDKs read request-id"
+            );
+            assert_eq!(
+                header(&headers, "x-amzn-usage-reservation-quota"),
+                Some(quota.as_str()),
+                "{what}"
+            );
+            // What this request reserved is gone from the minute's quota.
+            let remaining: u64 = header(&headers, "x-amzn-usage-reservation-remaining-quota")
+                .unwrap_or_else(|| panic!("{what}: no remaining quota"))
+                .parse()
+                .unwrap();
+            assert!(remaining < QUOTA_TOKENS_PER_MINUTE, "{what}: {remaining}");
+            assert_eq!(
+                header(&headers, "x-amzn-usage-reservation-spillover"),
+                Some("0"),
+                "{what}"
             );
         }
     }
-    // On a refusal too, and in its message.
-    face.emulator.inject(
-        captured_error("context-overflow-mantle", "openai.gpt-oss-20b")
-            .with_header("x-amzn-requestid", "req_refused"),
-    );
-    let (status, headers, answer) = post(
-        &face,
-        "/v1/chat/completions",
-        &bodies("openai.gpt-oss-20b", false)[0].1,
-    )
-    .await;
+    // On a refusal too (Mantle's own: an image to a text-only model), and in its message.
+    let image = json!({"model": "openai.gpt-oss-20b", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is it?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]});
+    let (status, headers, answer) = post(&face, "/v1/chat/completions", &image).await;
     assert_eq!(status, 400);
-    assert_eq!(header(&headers, "x-request-id"), Some("req_refused"));
+    let id = last_request_id(&face);
+    assert_eq!(header(&headers, "x-request-id"), Some(id.as_str()));
+    assert!(header(&headers, "x-amzn-usage-reservation-quota").is_some());
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("req_refused"),
+        answer["error"]["message"].as_str().unwrap().contains(&id),
         "{answer}"
     );
 }
@@ -501,39 +577,41 @@ async fn the_face_passes_mantles_request_id_and_quota_headers_on() {
 #[tokio::test]
 async fn mantles_errors_reach_each_surface_as_its_clients_expect() {
     let face = face().await;
-    for name in ["context-overflow-mantle", "context-overflow-vllm"] {
-        face.emulator
-            .inject(captured_error(name, "openai.gpt-oss-20b"));
-        for (path, body) in bodies("openai.gpt-oss-20b", false) {
+    // A prompt over the window, in vLLM's words on /v1 and in Mantle's on /openai/v1 (the
+    // chat completions and Messages surfaces reach GPT-5.5 through the Responses route).
+    for (model, window, words) in [
+        (QWEN_32B, 32_768, "maximum context length is 32768 tokens"),
+        (GPT_55, 278_528, "exceed model maximum (278528)"),
+    ] {
+        let text = over(window);
+        for (path, body) in bodies(model, &text, false) {
             let (status, _, answer) = post(&face, path, &body).await;
-            assert_eq!(status, 400, "{name} {path}");
+            let what = format!("{model} {path}");
+            assert_eq!(status, 400, "{what}");
+            let sent = posts(&face.emulator).pop().unwrap();
+            assert_eq!(sent.status, 400, "{what}: Mantle refused it");
             let answer: Value = serde_json::from_slice(&answer).unwrap();
+            let message = answer["error"]["message"].as_str().unwrap();
             if path == "/v1/messages" {
                 assert_eq!(answer["error"]["type"], "invalid_request_error", "{answer}");
                 assert!(
-                    answer["error"]["message"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("prompt is too long"),
-                    "{answer}"
+                    message.starts_with("prompt is too long"),
+                    "{what}: {answer}"
                 );
             } else {
                 assert_eq!(
                     answer["error"]["code"], "context_length_exceeded",
-                    "{name} {path}: {answer}"
+                    "{what}: {answer}"
                 );
             }
+            assert!(message.contains(words), "{what}: {answer}");
         }
     }
     // An image to a text-only model: a 400 that names it.
-    face.emulator
-        .inject(captured_error("image-modality", "openai.gpt-oss-20b"));
-    let (status, _, answer) = post(
-        &face,
-        "/v1/chat/completions",
-        &bodies("openai.gpt-oss-20b", false)[0].1,
-    )
-    .await;
+    let image = json!({"model": "openai.gpt-oss-20b", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is it?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]});
+    let (status, _, answer) = post(&face, "/v1/chat/completions", &image).await;
     assert_eq!(status, 400);
     let message = serde_json::from_slice::<Value>(&answer).unwrap()["error"]["message"]
         .as_str()
@@ -547,109 +625,141 @@ async fn mantles_errors_reach_each_surface_as_its_clients_expect() {
         message.contains("openai.gpt-oss-20b takes text only"),
         "{message}"
     );
-    // A 429 without retry-after gets the gateway's backoff as retry-after.
+    // A 429 without retry-after gets the gateway's backoff as retry-after. Injected: no 429
+    // of Mantle's was captured (its envelope is that of its other errors), and the emulator
+    // has no quota to exhaust.
     face.emulator.inject(Fault::openai(
         429,
         "throttling",
         "rate_limit_error",
         "Too many tokens per minute",
     ));
-    for (path, body) in bodies("openai.gpt-oss-20b", false) {
+    for (path, body) in bodies("openai.gpt-oss-20b", "Hi", false) {
         let (status, headers, _) = post(&face, path, &body).await;
         assert_eq!(status, 429, "{path}");
         assert_eq!(header(&headers, "retry-after"), Some("2"), "{path}");
     }
-    // Berm on the route the table gives Gemma 4: the gateway's route is wrong, not its key.
-    face.emulator.inject(captured_error("berm-not-enabled", ""));
+    face.emulator.clear_fault();
+}
+
+#[tokio::test]
+async fn berm_on_a_pinned_prefix_is_a_502_wrong_route_through_the_face() {
+    // Gemma 4 pinned to the /v1 base in the face's configuration.
+    let face = Face::start_with(&[], |config| {
+        let text = config.variables.get_mut("mantle_config").unwrap();
+        let base = text
+            .split("baseUrl: \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        *text = text.replacen(
+            &format!("baseUrl: \"{base}\""),
+            &format!(
+                "baseUrl: \"{base}\", models: [{{ id: \"google.gemma-4-31b\", baseUrl: \"{base}\" }}]"
+            ),
+            1,
+        );
+    })
+    .await;
+    face.emulator
+        .set_models(&["google.gemma-4-31b", "openai.gpt-oss-20b"]);
     let (status, headers, answer) = post(
         &face,
         "/v1/chat/completions",
-        &bodies("google.gemma-4-31b", false)[0].1,
+        &bodies("google.gemma-4-31b", "Hi", false)[0].1,
     )
     .await;
     assert_eq!(status, 502, "{}", String::from_utf8_lossy(&answer));
     assert_eq!(header(&headers, "x-should-retry"), Some("false"));
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["error"]["code"], "wrong_route", "{answer}");
+    assert_eq!(paths(&face.emulator), ["/v1/chat/completions"]);
 }
 
 #[tokio::test]
 async fn the_face_echoes_the_model_the_client_named_whatever_mantle_answers() {
     let face = face().await;
-    // Mantle's Anthropic route names the dated first-party model.
-    let stream = concat!(
-        "event: message_start\n",
-        r#"data: {"type":"message_start","message":{"id":"msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[],"stop_reason":null,"stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"output_tokens":1}}}"#,
-        "\n\nevent: content_block_start\n",
-        r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-        "\n\nevent: content_block_delta\n",
-        r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
-        "\n\nevent: content_block_stop\n",
-        r#"data: {"type":"content_block_stop","index":0}"#,
-        "\n\nevent: message_delta\n",
-        r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}"#,
-        "\n\nevent: message_stop\n",
-        r#"data: {"type":"message_stop"}"#,
-        "\n\n",
-    );
-    face.emulator
-        .inject(mantle_stream(stream.to_owned(), "req_echo"));
+    // Mantle's Anthropic route names the dated first-party model (claude-opus-4-7-20250929)
+    // and gives ids msg_bdrk_…; the client sees the name it used.
     for model in [
         "claude-opus-4.7",
         "amazon-bedrock-mantle/claude-opus-4-7",
         CLAUDE_ID,
     ] {
-        for (path, body) in bodies(model, true) {
-            face.emulator.clear_requests();
-            let (status, _, answer) = post(&face, path, &body).await;
-            let text = String::from_utf8_lossy(&answer);
-            assert_eq!(status, 200, "{model} {path}: {text}");
-            assert!(!text.contains("20250929"), "{model} {path}: {text}");
-            let sent = face.emulator.requests().pop().unwrap();
-            assert_eq!(sent.path, "/anthropic/v1/messages");
-            assert_eq!(sent.json().unwrap()["model"], CLAUDE_ID, "{model} {path}");
-            let named = match path {
-                "/v1/messages" => text
-                    .lines()
-                    .find(|l| l.starts_with("data:") && l.contains("message_start"))
-                    .map(|l| l.contains(&format!(r#""model":"{model}""#))),
-                _ => Some(text.contains(&format!(r#""model":"{model}""#))),
-            };
-            assert_eq!(named, Some(true), "{model} {path}: {text}");
-            if path == "/v1/messages" {
-                // Everything else passes as Mantle sent it.
+        for stream in [true, false] {
+            for (path, body) in bodies(model, "Hi", stream) {
+                face.emulator.clear_requests();
+                let (status, _, answer) = post(&face, path, &body).await;
+                let text = String::from_utf8_lossy(&answer);
+                let what = format!("{model} {path} stream {stream}");
+                assert_eq!(status, 200, "{what}: {text}");
+                assert!(!text.contains("20250929"), "{what}: {text}");
+                let sent = face.emulator.requests().pop().unwrap();
+                assert_eq!(sent.path, "/anthropic/v1/messages");
+                assert_eq!(sent.json().unwrap()["model"], CLAUDE_ID, "{what}");
                 assert!(
-                    text.contains("msg_bdrk_v4seh2kvj72ceuvw75efr6edt4sywb5wkh7dnsipzz7fk4zri3r2")
+                    text.contains(&format!(r#""model":"{model}""#)),
+                    "{what}: {text}"
                 );
+                if path == "/v1/messages" {
+                    // Everything else passes as Mantle sent it.
+                    assert!(text.contains(r#""id":"msg_bdrk_"#), "{what}: {text}");
+                }
             }
         }
     }
 }
 
 #[tokio::test]
+async fn gpt5_encrypted_reasoning_reaches_each_surface_for_replay() {
+    let face = face().await;
+    let (status, _, answer) = post(
+        &face,
+        "/v1/responses",
+        &json!({"model": "openai.gpt-5.4", "input": "Hi"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    let reasoning: Vec<&Value> = answer["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "reasoning")
+        .collect();
+    assert_eq!(reasoning.len(), 1, "{answer}");
+    assert_eq!(reasoning[0]["encrypted_content"], ENCRYPTED_REASONING);
+    let (status, _, answer) = post(
+        &face,
+        "/v1/messages",
+        &json!({"model": "openai.gpt-5.4", "max_tokens": 1024,
+                "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(
+        answer["content"][0],
+        json!({"type": "redacted_thinking", "data": ENCRYPTED_REASONING}),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn the_face_lists_the_captured_models_with_the_created_mantle_gave() {
     let face = Face::start().await;
-    face.emulator.set_models_body(Some(
-        include_str!("../../../fixtures/mantle/models-us-east-2.json").to_owned(),
-    ));
-    let auth = format!("Bearer {GATEWAY_KEY}");
     let captured: Value = serde_json::from_str(include_str!(
         "../../../fixtures/mantle/models-us-east-2.json"
     ))
     .unwrap();
+    let listed = EmulatorConfig::captured("us-east-2").unwrap().models;
+    let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
+    face.emulator.set_models(&listed);
     // Twice: the second listing comes from the key-value entry of the first instance.
     for _ in 0..2 {
-        let (status, _, body) = face
-            .request(
-                "GET",
-                "/v1/models",
-                &[("authorization", &auth)],
-                Bytes::new(),
-            )
-            .await;
-        assert_eq!(status, 200);
-        let listed: Value = serde_json::from_slice(&body).unwrap();
-        let data = listed["data"].as_array().unwrap();
+        let listing = list(&face).await;
+        let data = listing["data"].as_array().unwrap();
         for m in captured["data"].as_array().unwrap() {
             let mine = data.iter().find(|d| d["id"] == m["id"]).unwrap();
             assert_eq!(mine["created"], m["created"], "{}", m["id"]);
@@ -661,42 +771,50 @@ async fn the_face_lists_the_captured_models_with_the_created_mantle_gave() {
 #[tokio::test]
 async fn a_route_learned_is_kept_with_the_listing_for_the_next_instances() {
     let face = Face::start().await;
+    // A model no family of the route table covers, which Mantle serves on /v1.
     let model = "newvendor.model-1";
     face.emulator.set_models(&[model, "openai.gpt-oss-20b"]);
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, _, _) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let kept = face.running.gateway.key_value();
-    let (key, value) = kept.iter().next().unwrap();
-    // An earlier instance was pointed at /openai/v1 for this model, not yet confirmed.
-    let mut entry: Value = serde_json::from_slice(value).unwrap();
-    let now = crate::common::now();
-    entry["routes"] = json!([{"id": model, "api": "openai-completions", "prefix": "/openai/v1",
-                              "confirmed": false, "at": now}]);
-    face.running
-        .gateway
-        .put_key_value(key, serde_json::to_vec(&entry).unwrap());
-    // There Mantle answers "Berm": one retry on the other prefix, which serves it.
-    face.emulator
-        .inject(captured_error("berm-not-enabled", "").times(1));
+    list(&face).await;
+    let key_of = |face: &Face| {
+        face.running
+            .gateway
+            .key_value()
+            .keys()
+            .next()
+            .unwrap()
+            .clone()
+    };
+    let key = key_of(&face);
+    let entry_of = |face: &Face| -> Value {
+        serde_json::from_slice(&face.running.gateway.key_value()[key.as_str()]).unwrap()
+    };
+    let with_route = |face: &Face, prefix: &str, confirmed: bool| {
+        let mut entry = entry_of(face);
+        entry["routes"] = json!([{"id": model, "api": "openai-completions", "prefix": prefix,
+                                  "confirmed": confirmed, "at": crate::common::now()}]);
+        face.running
+            .gateway
+            .put_key_value(&key, serde_json::to_vec(&entry).unwrap());
+    };
     let body = json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]});
+    // An earlier instance was pointed at /openai/v1 for this model, not yet confirmed. There
+    // Mantle answers "isn't supported on this route": one retry on the other prefix.
+    with_route(&face, "/openai/v1", false);
     let (status, _, answer) = post(&face, "/v1/chat/completions", &body).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-    let paths: Vec<String> = chats(&face.emulator).into_iter().map(|(p, _)| p).collect();
+    let seen: Vec<(String, u16)> = posts(&face.emulator)
+        .into_iter()
+        .map(|r| (r.path, r.status))
+        .collect();
     assert_eq!(
-        paths,
-        ["/openai/v1/chat/completions", "/v1/chat/completions"]
+        seen,
+        [
+            ("/openai/v1/chat/completions".to_owned(), 400),
+            ("/v1/chat/completions".to_owned(), 200)
+        ]
     );
     // What worked is kept in the same entry as the listing.
-    let entry: Value =
-        serde_json::from_slice(&face.running.gateway.key_value()[key.as_str()]).unwrap();
+    let entry = entry_of(&face);
     let routes = entry["routes"].as_array().unwrap();
     assert_eq!(routes.len(), 1, "{entry}");
     assert_eq!(routes[0]["id"], model);
@@ -710,16 +828,21 @@ async fn a_route_learned_is_kept_with_the_listing_for_the_next_instances() {
             .iter()
             .any(|m| m["id"] == model)
     );
-    // The next instance goes straight there, and a confirmed route is not retried.
+    // The next instance goes straight there.
     face.emulator.clear_requests();
-    face.emulator
-        .inject(captured_error("berm-not-enabled", "").times(1));
+    let (status, _, _) = post(&face, "/v1/chat/completions", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(paths(&face.emulator), ["/v1/chat/completions"]);
+    // A route confirmed elsewhere (the model moved since): used without a retry, refused,
+    // and forgotten for the next instances, which find the model again.
+    with_route(&face, "/openai/v1", true);
+    face.emulator.clear_requests();
     let (status, _, answer) = post(&face, "/v1/chat/completions", &body).await;
     assert_eq!(status, 502, "{}", String::from_utf8_lossy(&answer));
-    let paths: Vec<String> = chats(&face.emulator).into_iter().map(|(p, _)| p).collect();
-    assert_eq!(paths, ["/v1/chat/completions"]);
-    // Refused there, the route is forgotten, for the next instances too.
-    let entry: Value =
-        serde_json::from_slice(&face.running.gateway.key_value()[key.as_str()]).unwrap();
-    assert_eq!(entry["routes"], json!([]), "{entry}");
+    assert_eq!(paths(&face.emulator), ["/openai/v1/chat/completions"]);
+    assert_eq!(entry_of(&face)["routes"], json!([]), "{}", entry_of(&face));
+    face.emulator.clear_requests();
+    let (status, _, _) = post(&face, "/v1/chat/completions", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(paths(&face.emulator), ["/v1/chat/completions"]);
 }
