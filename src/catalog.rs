@@ -159,11 +159,6 @@ pub fn known_route(id: &str) -> Option<Route> {
     })
 }
 
-/// Whether a catalog id names an Anthropic model (served on the Messages route only).
-pub fn is_anthropic(id: &str) -> bool {
-    family_of(id).is_some_and(|f| f.prefix == Prefix::Anthropic)
-}
-
 /// Prefixes of Bedrock inference-profile ids (`us.anthropic.claude-…`), which Mantle does not
 /// take.
 pub const PROFILE_PREFIXES: [&str; 8] = ["us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"];

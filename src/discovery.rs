@@ -46,20 +46,6 @@ pub fn infer_reasoning(id: &str) -> bool {
     REASONING_MARKERS.iter().any(|m| id.contains(m))
 }
 
-/// Whether the route table puts this id (in any form [`catalog::normalize`] takes) on the
-/// Anthropic Messages route. A predicate on ids for those who need one; the provider itself
-/// routes through [`catalog::known_route`].
-pub fn is_claude(id: &str) -> bool {
-    catalog::is_anthropic(&catalog::normalize(id).id)
-}
-
-/// Whether the route table serves this id through the Responses API only (GPT-5.x, on
-/// `/openai/v1`). A predicate on ids for those who need one; the provider itself routes
-/// through [`catalog::known_route`].
-pub fn is_gpt5(id: &str) -> bool {
-    catalog::known_route(&catalog::normalize(id).id).is_some_and(|r| r.api == Api::OpenaiResponses)
-}
-
 /// The API the route table gives an id (after [`catalog::normalize`]); `None` when the table
 /// does not know its family. The configuration still overrides it field by field.
 pub fn infer_api(id: &str) -> Option<Api> {

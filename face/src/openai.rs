@@ -21,6 +21,7 @@ use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
 
+use mantle_provider::catalog;
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, JsonSchemaFormat, Message,
     ReasoningBlock, ReasoningEffort, ResponseFormat, StopReason, Tool, ToolCall, ToolChoice,
@@ -2305,10 +2306,10 @@ fn describe(error: &Error) -> Described {
 /// `now` (seconds since the Unix epoch) for a model discovery did not describe (configured
 /// only, or built in without a discovered row).
 ///
-/// `owned_by` is the model's vendor: the first dot-separated part of the id when it is a
-/// plain word (`openai.gpt-oss-120b` → `openai`, but `claude-opus-4.7` has none), skipping a geographic inference-profile prefix
-/// (`us.anthropic.claude-…` → `anthropic`); `anthropic` for a Claude id without a vendor
-/// part (or any model on the Anthropic route); else `amazon-bedrock-mantle`. The extras use
+/// `owned_by` is the model's vendor: the vendor part of its catalog id
+/// (`openai.gpt-oss-120b` → `openai`; `claude-opus-4.7` and `us.anthropic.claude-…` →
+/// `anthropic`); `anthropic` for any other model on the Anthropic route; else
+/// `amazon-bedrock-mantle`. The extras use
 /// the provider's names: `api` as [`mantle_provider::model::Api::as_str`] spells it, `input` as
 /// [`mantle_provider::model::Modality::as_str`] does.
 pub fn models_response(models: &[Model], now: u64) -> Vec<u8> {
@@ -2352,7 +2353,7 @@ struct ModelEntry<'a> {
     id: &'a str,
     object: &'static str,
     created: u64,
-    owned_by: &'a str,
+    owned_by: String,
     name: &'a str,
     api: &'static str,
     reasoning: bool,
@@ -2361,30 +2362,15 @@ struct ModelEntry<'a> {
     max_tokens: u32,
 }
 
-/// Geographic prefixes of Bedrock inference-profile ids (`us.anthropic.…`).
-const GEO_PREFIXES: [&str; 8] = ["us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"];
-
-/// The vendor of a model (see [`models_response`]).
-fn owned_by(model: &Model) -> &str {
-    // A vendor part is a plain word: `claude-opus-4.7` has a dot, but no vendor.
-    let is_vendor =
-        |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric());
-    let mut parts = model.id.split('.');
-    let first = parts.next().unwrap_or_default();
-    let vendor = match parts.next() {
-        // `us.anthropic.claude-…`: the vendor is the second part.
-        Some(second) if GEO_PREFIXES.contains(&first) && parts.next().is_some() => second,
-        Some(_) => first,
-        None => "",
-    };
-    if is_vendor(vendor) {
-        vendor
-    } else if model.id.starts_with("claude")
-        || model.api == mantle_provider::model::Api::AnthropicMessages
-    {
-        "anthropic"
-    } else {
-        "amazon-bedrock-mantle"
+/// The vendor of a model (see [`models_response`]): the vendor part of its catalog id
+/// ([`catalog::normalize`], [`catalog::vendor_of`]).
+fn owned_by(model: &Model) -> String {
+    match catalog::vendor_of(&catalog::normalize(&model.id).id) {
+        Some(vendor) => vendor.to_owned(),
+        None if model.api == mantle_provider::model::Api::AnthropicMessages => {
+            "anthropic".to_owned()
+        }
+        None => "amazon-bedrock-mantle".to_owned(),
     }
 }
 
