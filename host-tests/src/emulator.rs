@@ -7,7 +7,8 @@
 //!
 //! # Routes
 //! `GET /v1/models` (and `/openai/v1/models`) lists the configured ids
-//! ([`EmulatorConfig::models`]; [`EmulatorConfig::captured`] for a region's captured listing),
+//! ([`EmulatorConfig::models`]; [`EmulatorConfig::captured`] for a region's captured listing,
+//! [`EmulatorConfig::everything_captured`] for the widest, which `mantle-host emulate` serves),
 //! each `{"id","created","object":"model","owned_by":"system"}`. The chat APIs:
 //! `POST /v1/chat/completions`, `/v1/responses`, `/openai/v1/chat/completions`,
 //! `/openai/v1/responses`, `/anthropic/v1/messages` (`anthropic-version: 2023-06-01` or
@@ -186,6 +187,18 @@ impl EmulatorConfig {
         Ok(EmulatorConfig {
             region: region.to_owned(),
             models: Table::get()?.listing(region),
+            ..EmulatorConfig::default()
+        })
+    }
+
+    /// What `mantle-host emulate` and `serve --emulate` serve: tokens of `region`, and the
+    /// widest listing captured, us-east-1's (the captured us-east-2 listing, then the
+    /// `/openai/v1` and Anthropic models), whatever the region. A newcomer then meets every
+    /// family and prefix Mantle serves; no capture says which of them another region lacks.
+    pub fn everything_captured(region: &str) -> Result<EmulatorConfig> {
+        Ok(EmulatorConfig {
+            region: region.to_owned(),
+            models: Table::get()?.listing("us-east-1"),
             ..EmulatorConfig::default()
         })
     }

@@ -264,9 +264,8 @@ async fn emulate(
 ) -> Result<ExitCode> {
     keys.extend(env("AWS_BEARER_TOKEN_BEDROCK").map(|k| k.trim().to_owned()));
     let mut config = EmulatorConfig {
-        region: region.unwrap_or_else(default_region),
         static_keys: keys,
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::everything_captured(&region.unwrap_or_else(default_region))?
     };
     // The access key of the AWS credential chain, so tokens that mantle-host mints from the
     // same environment (AWS_PROFILE, credential_process, ...) verify here as at Mantle.
@@ -343,9 +342,8 @@ async fn demo(listen: SocketAddr) -> Result<ExitCode> {
     let emulator = Emulator::start_on(
         listen,
         EmulatorConfig {
-            region: region.clone(),
             credentials: vec![(DEMO_KEY.into(), DEMO_SECRET.into())],
-            ..EmulatorConfig::default()
+            ..EmulatorConfig::everything_captured(&region)?
         },
     )
     .await?;
@@ -571,9 +569,8 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
             );
         }
         let started = Emulator::start(EmulatorConfig {
-            region: region.clone(),
             credentials: vec![(DEMO_KEY.into(), DEMO_SECRET.into())],
-            ..EmulatorConfig::default()
+            ..EmulatorConfig::everything_captured(&region)?
         })
         .await?;
         let url = started.base_url();

@@ -94,7 +94,10 @@ fn models_list_against_the_emulator_then_without_it() {
     );
     // What the emulator lists, Claude's built-in row under Mantle's catalog id, and the
     // configured models, sorted.
-    let mut want: Vec<&str> = mantle_host::emulator::DEFAULT_MODELS.to_vec();
+    let listed = mantle_host::emulator::EmulatorConfig::everything_captured("us-east-1")
+        .unwrap()
+        .models;
+    let mut want: Vec<&str> = listed.iter().map(String::as_str).collect();
     want.extend([
         mantle_provider::discovery::CLAUDE_OPUS_ID,
         "my.private-model",
