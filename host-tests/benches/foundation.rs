@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, reason = "a benchmark stops at the first failure")]
 
-#[path = "../tests/harness/oracle.rs"]
-mod oracle;
-
 use std::time::{Duration, Instant};
 
 use mantle_host::build;
@@ -33,7 +30,7 @@ fn per_call(total: Duration, n: u32) -> String {
 }
 
 fn aws_sigv4_presign(at: u64) -> String {
-    oracle::oracle_signature(KEY, SECRET, None, "us-west-2", 43_200, at)
+    mantle_host::token_check::signature(KEY, SECRET, None, "us-west-2", 43_200, at).unwrap()
 }
 
 #[tokio::main]

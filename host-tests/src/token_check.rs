@@ -116,8 +116,9 @@ impl Decoded {
     }
 }
 
-/// The signature `aws-sigv4` computes for a token's presigned request.
-fn signature(
+/// The signature `aws-sigv4` computes for a token's presigned request: the independent
+/// oracle the provider's own signer is tested against, and what [`check`] compares with.
+pub fn signature(
     key: &str,
     secret: &str,
     session: Option<&str>,

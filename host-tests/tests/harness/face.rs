@@ -87,6 +87,18 @@ impl Face {
             .unwrap()
     }
 
+    /// `GET /v1/models` with the gateway key.
+    pub async fn models(&self) -> Reply {
+        let auth = format!("Bearer {GATEWAY_KEY}");
+        self.request(
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            Bytes::new(),
+        )
+        .await
+    }
+
     pub async fn post(&self, body: &Value) -> (u16, Vec<(String, String)>, Bytes) {
         let auth = format!("Bearer {GATEWAY_KEY}");
         self.request(
@@ -233,15 +245,7 @@ async fn a_face_without_a_key_refuses_to_serve_unless_explicitly_opened() {
 #[tokio::test]
 async fn models_come_in_the_openai_list_shape_and_discovery_is_kept_across_instances() {
     let face = Face::start().await;
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, headers, body) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
+    let (status, headers, body) = face.models().await;
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "content-type"), Some("application/json"));
     let body = json_of(&body);
@@ -265,13 +269,7 @@ async fn models_come_in_the_openai_list_shape_and_discovery_is_kept_across_insta
     assert!(gpt["created"].as_u64().unwrap() > 0);
     // Every request has a fresh instance; the discovered list is kept in the key-value store,
     // so the second listing and a chat ask Mantle for no list again.
-    face.request(
-        "GET",
-        "/v1/models",
-        &[("authorization", &auth)],
-        Bytes::new(),
-    )
-    .await;
+    face.models().await;
     let (status, _, _) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 200);
     assert_eq!(face.emulator.count("/v1/models"), 1);
@@ -1118,15 +1116,7 @@ async fn the_cache_entry_is_keyed_by_upstream_and_never_serves_another_ones_list
     for (k, v) in &kept {
         b.running.gateway.put_key_value(k, v.clone());
     }
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, _, body) = b
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
+    let (status, _, body) = b.models().await;
     assert_eq!(status, 200);
     let ids: Vec<String> = json_of(&body)["data"]
         .as_array()
@@ -1151,17 +1141,9 @@ async fn a_hostile_discovered_id_conjures_no_model() {
         r#"{"object":"list","data":[{"id":"openai.gpt-oss-120b"},{"id":"evil.model\nclaude-phantom"}]}"#
             .into(),
     ));
-    let auth = format!("Bearer {GATEWAY_KEY}");
     for _ in 0..2 {
         // The second listing comes from the key-value entry.
-        let (status, _, body) = face
-            .request(
-                "GET",
-                "/v1/models",
-                &[("authorization", &auth)],
-                Bytes::new(),
-            )
-            .await;
+        let (status, _, body) = face.models().await;
         assert_eq!(status, 200);
         let text = String::from_utf8_lossy(&body);
         assert!(!text.contains("phantom"), "{text}");
@@ -1183,15 +1165,7 @@ async fn a_hostile_discovered_id_conjures_no_model() {
 #[tokio::test]
 async fn the_prefixed_reference_is_served_and_echoed_as_sent() {
     let face = Face::start().await;
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (_, _, listed) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
+    let (_, _, listed) = face.models().await;
     let listed = json_of(&listed);
     let is_listed = |id: &str| {
         listed["data"]

@@ -15,7 +15,6 @@ mod face;
 mod listing;
 mod mantle;
 mod messages;
-mod oracle;
 mod reuse;
 mod tokens;
 mod wire_bytes;

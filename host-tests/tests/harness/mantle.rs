@@ -468,15 +468,7 @@ async fn post(face: &Face, path: &str, body: &Value) -> (u16, Vec<(String, Strin
 
 /// The face's listing, asked for once (it is kept for the hour).
 async fn list(face: &Face) -> Value {
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, _, body) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
+    let (status, _, body) = face.models().await;
     assert_eq!(status, 200);
     serde_json::from_slice(&body).unwrap()
 }

@@ -18,15 +18,7 @@ const OPEN: &str = "openai.gpt-oss-120b";
 /// The id Claude Opus 4.7 goes upstream as: exactly as the listing has it when the listing has
 /// `claude-opus-4.7`, else Mantle's catalog id.
 async fn claude_upstream(face: &Face) -> &'static str {
-    let auth = format!("Bearer {GATEWAY_KEY}");
-    let (status, _, body) = face
-        .request(
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
-        .await;
+    let (status, _, body) = face.models().await;
     assert_eq!(status, 200);
     let listed = json_of(&body);
     if listed["data"]
