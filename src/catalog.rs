@@ -140,7 +140,7 @@ pub const ROUTES: &[Family] = &[
 ];
 
 /// The family of a catalog id in [`ROUTES`], if the table knows it.
-pub fn family_of(id: &str) -> Option<&'static Family> {
+fn family_of(id: &str) -> Option<&'static Family> {
     ROUTES
         .iter()
         .filter(|f| {
