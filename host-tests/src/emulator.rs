@@ -45,6 +45,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Sleep;
 
+use crate::framing::{Framing, reframe};
 use crate::runtime::Clock;
 use crate::token_check;
 use crate::transcripts::{self, Route};
@@ -288,6 +289,8 @@ struct State {
     connections: usize,
     /// Streamed answers whose reader went away before their end.
     abandoned: Arc<std::sync::atomic::AtomicUsize>,
+    /// How streamed answers are framed; `None`: as written.
+    framing: Option<Framing>,
 }
 
 /// A running emulator; it stops when dropped.
@@ -319,6 +322,7 @@ impl Emulator {
             clock: None,
             connections: 0,
             abandoned: Arc::default(),
+            framing: None,
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -414,6 +418,13 @@ impl Emulator {
     /// Clears any injected fault.
     pub fn clear_fault(&self) {
         self.state().fault = None;
+    }
+
+    /// Writes every streamed answer (default transcripts and scripts) as `framing` says:
+    /// its line ends, its last event's end, its writes ([`crate::framing`]); `None` writes
+    /// them as they are.
+    pub fn set_framing(&self, framing: Option<Framing>) {
+        self.state().framing = framing;
     }
 
     /// Answers chat requests with `script` until it is used up or cleared, instead of the
@@ -923,6 +934,10 @@ fn chat(st: &mut State, route: Route, req: &Asked<'_>) -> Response<Body> {
     if !streamed {
         return whole_answer(route, model, &sse);
     }
+    let (sse, split) = match &st.framing {
+        Some(f) => (reframe(&sse, f), f.piece.map_or(split, Split::Bytes)),
+        None => (sse, split),
+    };
     let mut scripted = Scripted::new(Bytes::from(sse), split, delay, fault);
     scripted.abandoned = Some(st.abandoned.clone());
     let mut res = Response::new(scripted.boxed());
