@@ -100,9 +100,16 @@ fn expectations() -> String {
 
 /// Runs one Python test file; its whole output is shown when it fails.
 async fn run_python(file: &str, env: &[(&str, String)]) {
+    run_python_with(file, &[], env).await;
+}
+
+/// Runs one Python test file with unittest arguments (`-k PATTERN` runs the tests whose
+/// names contain it); its whole output is shown when it fails.
+pub async fn run_python_with(file: &str, args: &[&str], env: &[(&str, String)]) {
     let mut command = tokio::process::Command::new(python());
     command
         .arg(script(file))
+        .args(args)
         .env("MANTLE_EXPECTED", expectations());
     for (k, v) in env {
         command.env(k, v);
