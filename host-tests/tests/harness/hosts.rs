@@ -568,3 +568,162 @@ async fn sse_framings_through_spin() {
     framings_through(&host, &emulator).await;
     host.stop().await;
 }
+
+/// `PATH` without the directories that hold cargo, rustc or rustup.
+fn path_without_rust() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|dir| {
+            !["cargo", "rustc", "rustup"]
+                .iter()
+                .any(|tool| dir.join(tool).exists())
+        })
+        .collect();
+    std::env::join_paths(kept).unwrap()
+}
+
+/// The installed `mantle-host` (`scripts/test-install` installs it with `cargo install` and
+/// runs this test) from an empty directory outside the source tree, with a `HOME` of its
+/// own, no cargo, rustc or rustup on `PATH` and no other variable: it mints, lists and serves
+/// with the components built into it, and writes nothing where it runs.
+#[tokio::test]
+#[ignore = "run by scripts/test-install, on an installed mantle-host"]
+async fn an_installed_mantle_host_runs_anywhere() {
+    let exe = PathBuf::from(
+        std::env::var_os("MANTLE_INSTALLED").expect("MANTLE_INSTALLED names the installed binary"),
+    );
+    let scratch = std::env::temp_dir().join(format!("mantle-installed-{}", std::process::id()));
+    let (home, work) = (scratch.join("home"), scratch.join("work"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let path = path_without_rust();
+    let command = |args: &[&str]| {
+        let mut command = Command::new(&exe);
+        command
+            .args(args)
+            .current_dir(&work)
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", &path)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .kill_on_drop(true);
+        command
+    };
+    let mut no_cargo = std::process::Command::new("cargo");
+    no_cargo.env_clear().env("PATH", &path);
+    assert!(no_cargo.output().is_err(), "cargo is still on PATH");
+
+    // A token minted from access keys, as the component minted it here.
+    let at = "2025-07-15T05:00:00Z";
+    let output = command(&[
+        "mint-token",
+        "--region",
+        "us-east-1",
+        "--expires-in",
+        "900",
+        "--at",
+        at,
+    ])
+    .env("AWS_ACCESS_KEY_ID", crate::common::KEY)
+    .env("AWS_SECRET_ACCESS_KEY", crate::common::SECRET)
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = crate::common::guest(Default::default())
+        .await
+        .mint_token(
+            &crate::common::creds(crate::common::KEY, crate::common::SECRET, None),
+            "us-east-1",
+            900,
+            crate::common::FIXTURE_AT,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), expected);
+
+    // The listing, through the emulator.
+    let emulator = emulator().await;
+    let config = home.join("config.json5");
+    std::fs::write(&config, config_text(&emulator.base_url(), "")).unwrap();
+    let config = config.to_str().unwrap();
+    let output = command(&["models", "list", "--json", "--config", config])
+        .env("AWS_BEARER_TOKEN_BEDROCK", BEARER)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let models: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        models
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == transcripts::OPENAI_MODEL),
+        "{models}"
+    );
+
+    // The gateway: a Claude stream through the Messages API, byte for byte.
+    let mut serve = command(&["serve", "--listen", "127.0.0.1:0", "--config", config]);
+    serve
+        .env("MANTLE_GATEWAY_KEY", GATEWAY_KEY)
+        .env("AWS_BEARER_TOKEN_BEDROCK", BEARER);
+    let host = Host::start("installed mantle-host serve", serve, |line| {
+        let rest = line.strip_prefix("OpenAI-compatible gateway at ")?;
+        let url = rest.split_whitespace().next()?;
+        Some(url.trim_end_matches('/').trim_end_matches("/v1").to_owned())
+    })
+    .await;
+    let claude = transcripts::CLAUDE_MODEL;
+    let messages = json!({"model": claude, "max_tokens": 256, "stream": true,
+        "messages": [{"role": "user", "content": "Hi"}]});
+    let (status, body) = host.request("POST", "/v1/messages", &messages).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        transcripts::anthropic_text(claude).body
+    );
+    host.stop().await;
+
+    // MANTLE_COMPONENT and MANTLE_FACE still win over the built-in components.
+    for (var, args) in [
+        ("MANTLE_COMPONENT", &["mint-token", "--at", at][..]),
+        (
+            "MANTLE_FACE",
+            &["serve", "--listen", "127.0.0.1:0", "--config", config][..],
+        ),
+    ] {
+        let missing = scratch.join("no-such.wasm");
+        let output = command(args)
+            .env(var, &missing)
+            .env("AWS_ACCESS_KEY_ID", crate::common::KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::common::SECRET)
+            .env("MANTLE_GATEWAY_KEY", GATEWAY_KEY)
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{var}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{var}={} is not a file", missing.display())),
+            "{var}: {stderr}"
+        );
+    }
+
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "it wrote into the directory it ran in: {left:?}"
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
