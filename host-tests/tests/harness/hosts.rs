@@ -233,6 +233,12 @@ impl Host {
         let manifest = dir.path().join("spin.toml");
         std::fs::write(&manifest, manifest_for(&origin, &face)).unwrap();
         let mut command = Command::new(spin);
+        // Only the variables given here: none a developer's shell may hold.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SPIN_VARIABLE_") {
+                command.env_remove(name);
+            }
+        }
         command
             .arg("up")
             .arg("--from")
