@@ -19,6 +19,7 @@ use mantle_host::emulator::{
 };
 use mantle_host::framing::{Framing, LineEnd, Tail, reframe};
 use mantle_host::transcripts;
+use rustix::process::{self, Pid, Signal};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -123,7 +124,8 @@ pub fn manifest_for(upstream_origin: &str, face: &Path) -> String {
     doc.to_string()
 }
 
-/// A gateway process under test; killed when dropped, whatever the test's outcome.
+/// A gateway process under test; killed with every process it started when dropped,
+/// whatever the test's outcome.
 pub struct Host {
     pub name: &'static str,
     child: Child,
@@ -145,6 +147,12 @@ fn forward(stream: impl AsyncRead + Unpin + Send + 'static, lines: mpsc::Unbound
     });
 }
 
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
 impl Host {
     /// Starts `command` (stdout and stderr piped) and waits, at most three minutes, for the
     /// line that says where it serves; `origin_of` finds the origin in a line.
@@ -153,10 +161,13 @@ impl Host {
         mut command: Command,
         origin_of: fn(&str) -> Option<String>,
     ) -> Host {
+        // A group of its own: `spin up` runs its trigger as a child process, which killing
+        // `spin up` alone would leave behind, still serving.
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("{name} starts: {e}"));
@@ -345,9 +356,16 @@ impl Host {
         got
     }
 
-    /// Kills it; returns what it wrote.
+    /// Kills its process group (the host and any process it started).
+    fn kill_group(&self) {
+        if let Some(pid) = self.child.id().and_then(|id| Pid::from_raw(id as i32)) {
+            let _ = process::kill_process_group(pid, Signal::KILL);
+        }
+    }
+
+    /// Kills it and what it started; returns what it wrote.
     pub async fn stop(mut self) -> String {
-        self.child.kill().await.unwrap();
+        self.kill_group();
         let _ = self.child.wait().await;
         let mut log = String::new();
         while let Ok(line) = self.log.try_recv() {
