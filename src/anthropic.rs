@@ -942,10 +942,14 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
     #[test]
     fn streams_cut_before_message_stop_are_truncated() {
         for sse in [TEXT_SSE, THINKING_SSE, REDACTED_SSE, TOOL_USE_SSE] {
-            // Every cut short of the whole body misses (part of) message_stop, except one that
-            // drops only the last LF of a CRLF body: a lone CR ends a line too.
-            let upto = sse.len() - usize::from(sse.ends_with("\r\n\r\n"));
+            // Every cut before the end of message_stop's JSON misses (part of) it. A body cut
+            // after it lacks only line ends: its last event is read whole.
+            let upto = sse.trim_end_matches(['\r', '\n']).len();
             truncated_when_cut_before(event_stream, sse.as_bytes(), upto);
+            for cut in upto..=sse.len() {
+                let out = run(event_stream(), &[&sse.as_bytes()[..cut]]);
+                assert_eq!(out.error, None, "cut at {cut}");
+            }
         }
     }
 

@@ -417,9 +417,11 @@ impl<M: StreamMapper> EventStream<M> {
 
     /// The body ended: appends what the mapper held back, or fails.
     ///
-    /// Returns [`Error::Truncated`] when the body ended before the route's final event
-    /// (see [`crate::openai::Mapper`] and [`crate::anthropic::Mapper`] for each rule) or inside
-    /// an SSE event. Once the finish event was emitted, whatever followed it is ignored.
+    /// A last event the upstream left without its blank line (or its last line end) is read
+    /// and mapped first ([`sse::Parser::end`]). Returns [`Error::Truncated`] when the body
+    /// ended before the route's final event (see [`crate::openai::Mapper`] and
+    /// [`crate::anthropic::Mapper`] for each rule) or inside a line that does not read as a
+    /// whole event. Once the finish event was emitted, whatever followed it is ignored.
     pub fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
@@ -427,12 +429,24 @@ impl<M: StreamMapper> EventStream<M> {
         if self.mapper.finished() {
             return Ok(());
         }
-        let ended = match self.parser.finish() {
-            Ok(()) => self.mapper.on_end(out),
-            Err(Error::Truncated(_)) => Err(Error::Truncated(
+        let mid_line = self.parser.ends_mid_line();
+        let mut ended = self.parser.end(&mut self.scratch);
+        for event in self.scratch.drain(..) {
+            if ended.is_err() || self.mapper.finished() {
+                break;
+            }
+            ended = self.mapper.on_event(&event, out);
+        }
+        self.scratch.clear();
+        if ended.is_ok() && !self.mapper.finished() {
+            ended = self.mapper.on_end(out);
+        }
+        let ended = match ended {
+            // A last line cut short reads as a malformed event: the body was cut.
+            Err(Error::Protocol(_)) if mid_line => Err(Error::Truncated(
                 "the stream ended inside an event, before its final event".to_owned(),
             )),
-            Err(error) => Err(error),
+            other => other,
         };
         ended.map_err(|error| self.fail(error))
     }
@@ -885,12 +899,48 @@ mod tests {
 
     #[test]
     fn a_body_cut_inside_an_event_is_truncated() {
-        let out = run(EventStream::new(Echo::default()), &[b"data: a\n\ndata: en"]);
+        // A last line cut short that does not read as an event: truncated, not malformed.
+        let out = run(
+            EventStream::new(Echo::default()),
+            &[b"data: a\n\ndata: bad e"],
+        );
         assert_eq!(out.events, [text("a")]);
-        assert!(matches!(out.error, Some(Error::Truncated(_))), "{out:?}");
+        assert_eq!(
+            out.error,
+            Some(Error::Truncated(
+                "the stream ended inside an event, before its final event".to_owned()
+            ))
+        );
+        // The same event with all its lines ended is malformed.
+        let out = run(
+            EventStream::new(Echo::default()),
+            &[b"data: a\n\ndata: bad e\n"],
+        );
+        assert!(matches!(out.error, Some(Error::Protocol(_))), "{out:?}");
         // A clean cut defers to the mapper's rule.
         let out = run(EventStream::new(Echo::default()), &[b"data: a\n\n"]);
         assert_eq!(out.error, Some(Error::Truncated("no end".to_owned())));
+    }
+
+    #[test]
+    fn a_last_event_without_its_blank_line_is_read_whole() {
+        for body in [
+            &b"data: a\n\ndata: end\n"[..],
+            b"data: a\r\n\r\ndata: end\r\n",
+            b"data: a\r\rdata: end\r",
+            b"data: a\n\ndata: end",
+        ] {
+            for cut in 0..=body.len() {
+                let (x, y) = body.split_at(cut);
+                let out = run(EventStream::new(Echo::default()), &[x, y]);
+                assert_eq!(
+                    out.events,
+                    [text("a"), ChatEvent::Finish(StopReason::Stop)],
+                    "{body:?} cut at {cut}"
+                );
+                assert_eq!(out.error, None, "{body:?} cut at {cut}");
+            }
+        }
     }
 
     #[test]

@@ -20,8 +20,15 @@
 //!    of the data is removed, and the type defaults to `message`.
 //!
 //! At the end of the stream an event not yet closed by a blank line is discarded, as the
-//! standard says; [`Parser::has_pending`] tells the caller so, which is how a truncated
-//! stream is detected.
+//! standard says ([`Parser::finish`]); [`Parser::has_pending`] tells the caller so. A body
+//! that ended cleanly (its length or its last chunk said so) may still leave out the final
+//! blank line, or even the last line end: [`Parser::end`] reads that last event as whole, and
+//! the caller's protocol (`message_stop`, `[DONE]`, `response.completed`) tells a whole
+//! answer from a cut one.
+//!
+//! [`WholeEvents`] is the same parser for a pass-through: it gives the bytes of a stream back
+//! as they came, cut only at event boundaries, whatever the line ends (`\n`, `\r\n`, `\r`) and
+//! wherever the reads were cut.
 //!
 //! The grammar, as the HTML standard gives it (ABNF):
 //!
@@ -164,13 +171,69 @@ impl Parser {
     /// an [`Error::Protocol`]; the events appended before it are good. After an error the
     /// parser is spent: every later call returns the same error.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Event>) -> Result<(), Error> {
+        self.feed_to_boundary(chunk, out).map(|_| ())
+    }
+
+    /// [`Parser::feed`], and where in `chunk` the last event boundary is: the number of its
+    /// bytes after which the parser holds no unfinished line and no event not yet dispatched
+    /// (the end of a blank line, or of a comment between events), `None` when no line ended
+    /// at such a point in this chunk. The bytes up to a boundary hold only whole events.
+    pub fn feed_to_boundary(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<Event>,
+    ) -> Result<Option<usize>, Error> {
+        let mut boundary = None;
+        self.feed_at(chunk, out, &mut boundary)?;
+        Ok(boundary)
+    }
+
+    /// [`Parser::feed_to_boundary`], the boundary set even when a fault stops the chunk.
+    fn feed_at(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<Event>,
+        boundary: &mut Option<usize>,
+    ) -> Result<(), Error> {
         if let Some(message) = &self.failed {
             return Err(Error::Protocol(message.clone()));
         }
-        self.feed_bytes(chunk, out).map_err(|message| {
+        self.feed_bytes(chunk, out, boundary).map_err(|message| {
             self.fail(message.clone());
             Error::Protocol(message)
         })
+    }
+
+    /// The body ended cleanly: what a server that leaves out the final blank line sent last
+    /// is read as whole. An unfinished last line counts as ended, and an event not yet
+    /// dispatched is dispatched (appended to `out`) as if the blank line had followed. Then
+    /// the parser is ready for a new stream, as after [`Parser::finish`].
+    ///
+    /// Whether that last event was whole is for the caller's protocol to say: a JSON payload
+    /// cut short does not parse, and a stream without its final event is cut.
+    /// [`Parser::ends_mid_line`], asked before, tells that the last line had no line end.
+    /// Returns the protocol fault that stopped the parser, if one did.
+    pub fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+        let mut result = match &self.failed {
+            Some(message) => Err(Error::Protocol(message.clone())),
+            None => Ok(()),
+        };
+        if result.is_ok() && !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            result = self.process_line(&line, out).map_err(Error::Protocol);
+        }
+        if result.is_ok() && self.in_event {
+            self.dispatch(out);
+        }
+        // What is left is discarded and the parser reset, as at the end of any stream.
+        let _ = self.finish();
+        result
+    }
+
+    /// Whether the stream so far ends inside a line: bytes after the last line end (a byte
+    /// order mark alone aside).
+    pub fn ends_mid_line(&self) -> bool {
+        self.line.len() > self.bom_in_line()
     }
 
     /// Whether the stream so far ends inside an event: some bytes of an unfinished line, or a
@@ -178,7 +241,7 @@ impl Parser {
     /// an event is never dispatched, so at the end of the body this means the stream was cut
     /// short. Also true after a protocol fault.
     pub fn has_pending(&self) -> bool {
-        self.failed.is_some() || self.in_event || self.line.len() > self.bom_in_line()
+        self.failed.is_some() || self.in_event || self.ends_mid_line()
     }
 
     /// Ends the stream: discards any unfinished event, as the standard does, and makes the
@@ -221,7 +284,14 @@ impl Parser {
     }
 
     /// The byte-level loop: splits `chunk` at line ends, completing the buffered line first.
-    fn feed_bytes(&mut self, chunk: &[u8], out: &mut Vec<Event>) -> Result<(), String> {
+    /// Sets `boundary` to the end of the last event boundary in `chunk` (see
+    /// [`Parser::feed_to_boundary`]) as it goes, so a fault leaves the one before it.
+    fn feed_bytes(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<Event>,
+        boundary: &mut Option<usize>,
+    ) -> Result<(), String> {
         let mut rest = chunk;
         // A CR ended the previous chunk: an LF starting this one belongs to that line end.
         if self.after_cr
@@ -230,6 +300,9 @@ impl Parser {
             self.after_cr = false;
             if first == b'\n' {
                 rest = tail;
+                if !self.in_event && self.line.is_empty() {
+                    *boundary = Some(1);
+                }
             }
         }
         while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
@@ -256,6 +329,9 @@ impl Parser {
                     self.line.clear();
                 }
                 result?;
+            }
+            if !self.in_event {
+                *boundary = Some(chunk.len() - rest.len());
             }
         }
         if !rest.is_empty() {
@@ -400,6 +476,169 @@ impl Parser {
         self.id = None;
         self.event_retry = None;
     }
+}
+
+/// An event stream passed on byte for byte, in whole events: the bytes of a stream go out as
+/// they came, but only up to the last event boundary seen (a blank line, or a comment between
+/// events), so a reader downstream never holds half an event when the upstream breaks. The
+/// events those bytes complete are parsed on the way ([`Parser`]), for the caller to watch
+/// (a final event, an error event).
+///
+/// Line ends may be `\n`, `\r\n` or `\r`, mixed, and reads may be cut anywhere, a CR LF
+/// pair included. At a clean end ([`WholeEvents::end`]) a last event that came without its
+/// blank line is completed with one in the stream's own line end, so a reader that keeps to
+/// the standard does not drop it.
+///
+/// ```
+/// use mantle_provider::sse::WholeEvents;
+///
+/// let mut relay = WholeEvents::new();
+/// let (mut out, mut events) = (Vec::new(), Vec::new());
+/// relay.feed(b"event: a\r\ndata: 1\r\n\r\nevent: b\r\nda", &mut out, &mut events)?;
+/// assert_eq!(out, b"event: a\r\ndata: 1\r\n\r\n");
+/// relay.feed(b"ta: 2\r\n", &mut out, &mut events)?;
+/// relay.end(&mut out, &mut events)?;
+/// assert_eq!(out, b"event: a\r\ndata: 1\r\n\r\nevent: b\r\ndata: 2\r\n\r\n");
+/// assert_eq!((events[1].event.as_str(), events[1].data.as_str()), ("b", "2"));
+/// # Ok::<(), mantle_provider::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct WholeEvents {
+    parser: Parser,
+    /// The bytes after the last boundary: the start of an event not yet whole.
+    held: Vec<u8>,
+    /// The most bytes `held` may reach.
+    max_held: usize,
+    /// The last line end seen in the stream, to complete a last event with.
+    line_end: &'static [u8],
+    /// The last chunk ended with CR: an LF starting the next one makes it CR LF.
+    after_cr: bool,
+}
+
+impl Default for WholeEvents {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WholeEvents {
+    /// A pass-through for a new stream, with the parser's default line cap; an event may hold
+    /// up to five times that in bytes.
+    pub fn new() -> Self {
+        Self::with_max_line(DEFAULT_MAX_LINE)
+    }
+
+    /// A pass-through whose parser rejects lines over `max_line` bytes, and which holds back
+    /// no event longer than five times that (its data may be four times the cap).
+    pub fn with_max_line(max_line: usize) -> Self {
+        Self {
+            parser: Parser::with_max_line(max_line),
+            held: Vec::new(),
+            max_held: max_line.saturating_mul(DATA_CAP_FACTOR + 1),
+            line_end: b"\n",
+            after_cr: false,
+        }
+    }
+
+    /// Takes in the next chunk of the stream: appends to `out` the bytes that complete whole
+    /// events (held bytes first), and to `events` the events they complete.
+    ///
+    /// A line over the cap, or an event longer than the pass-through holds, is an
+    /// [`Error::Protocol`]; the bytes of whole events before it are in `out`, the rest is
+    /// dropped, and every later call returns the error.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<u8>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let mut boundary = None;
+        let fed = self.parser.feed_at(chunk, events, &mut boundary);
+        if let Err(e) = fed {
+            // The whole events before the fault go out; the rest is dropped.
+            if let Some(cut) = boundary {
+                out.append(&mut self.held);
+                out.extend_from_slice(&chunk[..cut]);
+            }
+            self.held = Vec::new();
+            return Err(e);
+        }
+        if let Some(end) = last_line_end(chunk, self.after_cr) {
+            self.line_end = end;
+        }
+        if let Some(&last) = chunk.last() {
+            self.after_cr = last == b'\r';
+        }
+        let (whole, rest) = match boundary {
+            Some(cut) => chunk.split_at(cut),
+            None => (&[][..], chunk),
+        };
+        if !whole.is_empty() {
+            out.reserve(self.held.len() + whole.len());
+            out.append(&mut self.held);
+            out.extend_from_slice(whole);
+        }
+        if self.held.len().saturating_add(rest.len()) > self.max_held {
+            let message = format!("sse event longer than {} bytes", self.max_held);
+            self.parser.fail(message.clone());
+            self.held = Vec::new();
+            return Err(Error::Protocol(message));
+        }
+        self.held.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// The stream ended cleanly: appends what was held, completed with the line ends it
+    /// lacks when it ends inside an event, and the event it completes ([`Parser::end`]).
+    /// Whether that last event is whole is the caller's to judge (its data may have been cut);
+    /// [`WholeEvents::ends_mid_line`], asked before, tells that its last line had no line end.
+    pub fn end(&mut self, out: &mut Vec<u8>, events: &mut Vec<Event>) -> Result<(), Error> {
+        let open = self.parser.has_pending();
+        let result = self.parser.end(events);
+        let held = std::mem::take(&mut self.held);
+        if result.is_ok() && !held.is_empty() {
+            out.extend_from_slice(&held);
+            if open {
+                match held.last() {
+                    Some(b'\n') if held.ends_with(b"\r\n") => out.extend_from_slice(b"\r\n"),
+                    Some(b'\n') => out.push(b'\n'),
+                    Some(b'\r') => out.push(b'\r'),
+                    _ => {
+                        out.extend_from_slice(self.line_end);
+                        out.extend_from_slice(self.line_end);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Whether the stream so far ends inside a line ([`Parser::ends_mid_line`]).
+    pub fn ends_mid_line(&self) -> bool {
+        self.parser.ends_mid_line()
+    }
+
+    /// How many bytes are held back: the start of an event not yet whole.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+}
+
+/// The last line end in `bytes`, read after a chunk that ended with CR when `after_cr`:
+/// `\r\n`, `\n` or `\r`. A CR that ends `bytes` counts as a CR alone (its LF, if any, is in
+/// the next read).
+fn last_line_end(bytes: &[u8], after_cr: bool) -> Option<&'static [u8]> {
+    let at = bytes.iter().rposition(|&b| b == b'\n' || b == b'\r')?;
+    let cr_before = if at == 0 {
+        after_cr
+    } else {
+        bytes[at - 1] == b'\r'
+    };
+    Some(match bytes[at] {
+        b'\n' if cr_before => b"\r\n",
+        b'\n' => b"\n",
+        _ => b"\r",
+    })
 }
 
 /// A `retry` value: only ASCII digits, read as a base-ten integer. Empty or out of range
@@ -941,6 +1180,229 @@ mod tests {
         assert!(parser.line.capacity() <= KEEP_LINE_CAPACITY);
     }
 
+    /// `transcript` (LF line ends) with every line end replaced by `end`.
+    fn reframed(transcript: &str, end: &str) -> Vec<u8> {
+        transcript.replace('\n', end).into_bytes()
+    }
+
+    /// Where whole events end in `input` (no byte order mark), by a naive reading: after
+    /// each blank line and each comment line between events; for a line ended by CR LF, also
+    /// between the two (a reader cannot wait for the LF).
+    fn event_ends(input: &[u8]) -> Vec<usize> {
+        let mut ends = vec![0];
+        let (mut line_start, mut i, mut in_event) = (0, 0, false);
+        while i < input.len() {
+            let len = match input[i] {
+                b'\r' if input.get(i + 1) == Some(&b'\n') => 2,
+                b'\r' | b'\n' => 1,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let line = &input[line_start..i];
+            if line.is_empty() {
+                in_event = false;
+            } else if line[0] != b':' {
+                in_event = true;
+            }
+            if !in_event {
+                ends.push(i + 1);
+                ends.push(i + len);
+            }
+            i += len;
+            line_start = i;
+        }
+        ends
+    }
+
+    #[test]
+    fn end_reads_a_last_event_left_without_its_blank_line() {
+        for end in ["\n", "\r\n", "\r"] {
+            let whole = reframed(ANTHROPIC, end);
+            let expected = run(&[&whole]).events;
+            assert_eq!(expected.len(), 11);
+            for missing in [end.len(), 2 * end.len()] {
+                let input = &whole[..whole.len() - missing];
+                for cut in 0..=input.len() {
+                    let (a, b) = input.split_at(cut);
+                    let mut parser = Parser::new();
+                    let mut events = Vec::new();
+                    parser.feed(a, &mut events).unwrap();
+                    parser.feed(b, &mut events).unwrap();
+                    assert!(parser.has_pending());
+                    assert_eq!(parser.ends_mid_line(), missing == 2 * end.len());
+                    parser.end(&mut events).unwrap();
+                    assert_eq!(
+                        events, expected,
+                        "{end:?} less {missing} bytes, cut at {cut}"
+                    );
+                    assert!(!parser.has_pending());
+                }
+            }
+        }
+        // What is already whole is not read twice, and a stream that ends between events
+        // gives nothing more.
+        let mut parser = Parser::new();
+        let mut events = Vec::new();
+        parser.feed(b"data: a\n\n: ping\n", &mut events).unwrap();
+        parser.end(&mut events).unwrap();
+        assert_eq!(events, [msg("a")]);
+        // A fault is reported, and nothing after it read.
+        let mut parser = Parser::with_max_line(8);
+        let mut events = Vec::new();
+        assert!(parser.feed(b"data: 0123456789", &mut events).is_err());
+        assert!(matches!(parser.end(&mut events), Err(Error::Protocol(_))));
+        assert!(events.is_empty());
+        // An unfinished last line over the data cap (32 bytes here) is a fault too.
+        let mut parser = Parser::with_max_line(8);
+        parser.feed(&b"data:123\n".repeat(8), &mut events).unwrap();
+        parser.feed(b"data:1", &mut events).unwrap();
+        assert_eq!(
+            parser.end(&mut events),
+            Err(Error::Protocol(
+                "sse event data longer than 32 bytes".to_owned()
+            ))
+        );
+        assert!(events.is_empty());
+    }
+
+    #[test]
+    fn boundaries_are_where_whole_events_end() {
+        let mut parser = Parser::new();
+        let mut events = Vec::new();
+        let at = |p: &mut Parser, chunk: &[u8], events: &mut Vec<Event>| {
+            p.feed_to_boundary(chunk, events).unwrap()
+        };
+        assert_eq!(
+            at(&mut parser, b"data: a\n\ndata: b\n", &mut events),
+            Some(9)
+        );
+        assert_eq!(at(&mut parser, b"\n: ping\nid: 1\n", &mut events), Some(8));
+        // A comment between events is a boundary; the LF of a CR LF cut apart is one too.
+        assert_eq!(at(&mut parser, b"\r\n: c\r", &mut events), Some(6));
+        assert_eq!(at(&mut parser, b"\n", &mut events), Some(1));
+        assert_eq!(at(&mut parser, b"data: c\r", &mut events), None);
+        assert_eq!(at(&mut parser, b"\n", &mut events), None);
+        assert_eq!(at(&mut parser, b"\r", &mut events), Some(1));
+        assert_eq!(at(&mut parser, b"data: d", &mut events), None);
+        assert_eq!(events, [msg("a"), msg("b"), msg("c")]);
+    }
+
+    /// Runs `input` through a [`WholeEvents`] in the given chunks, checking after each one
+    /// that what went out is exactly the whole events received so far; returns the output,
+    /// the events and the outcome of the end.
+    fn relay(input: &[u8], chunks: &[&[u8]]) -> (Vec<u8>, Vec<Event>, Result<(), Error>) {
+        let ends = event_ends(input);
+        let mut relay = WholeEvents::new();
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        let mut fed = 0;
+        for chunk in chunks {
+            relay.feed(chunk, &mut out, &mut events).unwrap();
+            fed += chunk.len();
+            let whole = ends
+                .iter()
+                .copied()
+                .filter(|&e| e <= fed)
+                .max()
+                .unwrap_or(0);
+            assert_eq!(out, &input[..whole], "after {fed} bytes");
+            assert_eq!(relay.held(), fed - whole);
+        }
+        let ended = relay.end(&mut out, &mut events);
+        (out, events, ended)
+    }
+
+    #[test]
+    fn whole_events_pass_byte_for_byte_whatever_the_line_ends_and_the_cuts() {
+        for end in ["\n", "\r\n", "\r"] {
+            let input = reframed(ANTHROPIC, end);
+            let expected = run(&[&input]).events;
+            let ones: Vec<&[u8]> = input.chunks(1).collect();
+            for chunks in [vec![&input[..]], ones] {
+                let (out, events, ended) = relay(&input, &chunks);
+                assert_eq!(
+                    (out, events, ended),
+                    (input.clone(), expected.clone(), Ok(()))
+                );
+            }
+            for cut in 0..=input.len() {
+                let (a, b) = input.split_at(cut);
+                let (out, events, ended) = relay(&input, &[a, b]);
+                assert_eq!(out, input, "{end:?} cut at {cut}");
+                assert_eq!((events, ended), (expected.clone(), Ok(())));
+            }
+        }
+    }
+
+    #[test]
+    fn a_last_event_without_its_blank_line_is_completed_in_the_streams_line_end() {
+        for end in ["\n", "\r\n", "\r"] {
+            let whole = reframed(ANTHROPIC, end);
+            let expected = run(&[&whole]).events;
+            // Without the blank line, then without the last line end too.
+            for missing in [end.len(), 2 * end.len()] {
+                let input = &whole[..whole.len() - missing];
+                for cut in 0..=input.len() {
+                    let (a, b) = input.split_at(cut);
+                    let (out, events, ended) = relay(input, &[a, b]);
+                    assert_eq!(out, whole, "{end:?} less {missing} bytes, cut at {cut}");
+                    assert_eq!((&events, &ended), (&expected, &Ok(())));
+                }
+            }
+        }
+        // A stream of one unfinished line gets LF line ends.
+        let (out, events, _) = relay(b"data: x", &[b"data: x"]);
+        assert_eq!((out, events), (b"data: x\n\n".to_vec(), vec![msg("x")]));
+    }
+
+    #[test]
+    fn whole_events_hold_back_a_bounded_event_and_fail_past_it() {
+        let mut relay = WholeEvents::with_max_line(8);
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        relay.feed(b"data: 1\n\n", &mut out, &mut events).unwrap();
+        // Lines within the cap whose event grows past five times it.
+        let mut failed = None;
+        for _ in 0..10 {
+            if let Err(e) = relay.feed(b"x: 12345\n", &mut out, &mut events) {
+                failed = Some(e);
+                break;
+            }
+            assert!(relay.held() <= 40);
+        }
+        assert_eq!(
+            failed,
+            Some(Error::Protocol("sse event longer than 40 bytes".to_owned()))
+        );
+        assert_eq!(relay.held(), 0);
+        assert_eq!(out, b"data: 1\n\n");
+        assert!(relay.feed(b"\n", &mut out, &mut events).is_err());
+        assert!(relay.end(&mut out, &mut events).is_err());
+        assert_eq!(out, b"data: 1\n\n", "nothing of the failed event goes out");
+        // The same in one chunk, after a whole event: the event goes out, the rest fails.
+        let mut relay = WholeEvents::with_max_line(8);
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        let mut chunk = b"data: 1\n\n".to_vec();
+        chunk.extend_from_slice(&b"x: 12345\n".repeat(5));
+        assert!(relay.feed(&chunk, &mut out, &mut events).is_err());
+        assert_eq!((out, relay.held()), (b"data: 1\n\n".to_vec(), 0));
+        // A line over the cap fails at once and drops what was held; the whole events before
+        // it in the same chunk go out.
+        let mut relay = WholeEvents::with_max_line(8);
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        relay
+            .feed(b"data: 1\n\ndata: 2\n", &mut out, &mut events)
+            .unwrap();
+        assert!(
+            relay
+                .feed(b"\ndata: 3\n\ndata: 123456789\n\n", &mut out, &mut events)
+                .is_err()
+        );
+        assert_eq!(relay.held(), 0);
+        assert_eq!(out, b"data: 1\n\ndata: 2\n\ndata: 3\n\n");
+        assert_eq!(events, [msg("1"), msg("2"), msg("3")]);
+    }
+
     /// The standard's algorithm, written the naive way over the whole stream, as an oracle.
     fn reference(input: &[u8]) -> (Vec<Event>, String) {
         let text = String::from_utf8_lossy(input);
@@ -1142,6 +1604,19 @@ mod tests {
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
         ) {
             prop_assert_eq!(run(&split(&input, &cuts)), run(&[&input]));
+        }
+
+        #[test]
+        fn serialized_events_pass_whole_however_split(
+            specs in prop::collection::vec(spec(), 0..6),
+            ends in prop::collection::vec(any::<u8>(), 1..8),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
+        ) {
+            let input = serialize(&specs, false, &ends);
+            let (out, events, ended) = relay(&input, &split(&input, &cuts));
+            prop_assert_eq!(ended, Ok(()));
+            prop_assert_eq!(out, input.clone());
+            prop_assert_eq!(events, run(&[&input]).events);
         }
 
         #[test]

@@ -23,6 +23,7 @@ use mantle_provider::chat::{
 };
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
+use mantle_provider::sse;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -1083,44 +1084,51 @@ impl MessageCollector {
 
 // ---- Passing a stream on ----
 
-/// The most bytes of an unfinished event a [`Relay`] holds back; past this it passes them
-/// on as they are.
-pub const MAX_HELD: usize = 1 << 20;
-
 /// Passes a Messages event stream from Mantle on byte for byte, in whole events.
 ///
-/// Bytes go out up to the last event boundary (a blank line) seen; the rest of an event is
-/// held until it is complete (at most [`MAX_HELD`] bytes). So when the upstream breaks, the
-/// client gets whole events and then an `error` event rather than half an event, and a
+/// The bytes go out as Mantle wrote them, line ends included (`\n`, `\r\n` or `\r`), but
+/// only up to the end of the last whole event ([`sse::WholeEvents`], the provider's SSE
+/// reader); the rest of an event is held until it is complete. So when the upstream breaks,
+/// the client gets whole events and then an `error` event rather than half an event, and a
 /// stream that ends without `message_stop` (or an upstream `error` event) ends with an
-/// `error` event too: an Anthropic client never mistakes a cut answer for a whole one.
+/// `error` event too: an Anthropic client never mistakes a cut answer for a whole one. A last
+/// event that came without its blank line is completed with one.
 #[derive(Debug, Default)]
 pub struct Relay {
-    held: Vec<u8>,
+    events: sse::WholeEvents,
+    /// Events of the current chunk, reused.
+    parsed: Vec<sse::Event>,
     /// `message_stop` or an `error` event went out.
     ended: bool,
     /// The model as the client named it, written into `message_start` in place of Mantle's
     /// (a dated name such as `claude-opus-4-7-20250929`); `None` once done or not asked.
     echo: Option<String>,
+    /// The stream is over: nothing more goes out.
+    done: bool,
 }
 
-/// The end of the last blank line in `bytes` (`\n\n`, `\r\n\r\n` or `\r\r`), if any.
-fn last_boundary(bytes: &[u8]) -> Option<usize> {
-    let mut i = bytes.len();
-    while i >= 2 {
-        if (bytes[i - 2] == b'\n' && bytes[i - 1] == b'\n')
-            || (bytes[i - 2] == b'\r' && bytes[i - 1] == b'\r')
-        {
-            return Some(i);
-        }
-        i -= 1;
+/// The `type` member of an event's JSON data.
+#[derive(Deserialize)]
+struct Typed<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Whether an event is of type `kind`. Mantle names its events; one without a name is known
+/// by its data's `type`.
+fn is_event(event: &sse::Event, kind: &str) -> bool {
+    if event.event != "message" {
+        return event.event == kind;
     }
-    None
+    serde_json::from_str::<Typed<'_>>(&event.data)
+        .ok()
+        .and_then(|t| t.kind)
+        .is_some_and(|k| k == kind)
 }
 
-/// Whether `haystack` contains `needle`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether an event ends a Messages stream: `message_stop`, or an `error` event.
+fn ends_stream(event: &sse::Event) -> bool {
+    is_event(event, "message_stop") || is_event(event, "error")
 }
 
 impl Relay {
@@ -1138,41 +1146,93 @@ impl Relay {
         }
     }
 
-    /// Takes in a chunk of the upstream body; appends to `out` what may go to the client.
+    /// Takes in a chunk of the upstream body; appends to `out` what may go to the client. An
+    /// event the face cannot read (a line over 1 MiB, an event over 5 MiB) ends the stream
+    /// with an `error` event after the whole events before it.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        self.held.extend_from_slice(chunk);
-        let cut = match last_boundary(&self.held) {
-            Some(cut) => cut,
-            None if self.held.len() > MAX_HELD => self.held.len(),
-            None => return,
-        };
-        let rest = self.held.split_off(cut);
-        let mut whole = core::mem::replace(&mut self.held, rest);
-        if let Some(model) = self.echo.take() {
-            match echo_in_message_start(&whole, &model) {
-                Some(echoed) => whole = echoed,
-                // Not in these events yet: look again in the next ones.
-                None if !contains(&whole, br#""type":"message_start""#) => self.echo = Some(model),
-                None => {}
-            }
+        if self.done {
+            return;
         }
-        // Event data is JSON: these texts appear only as an event's own `type`.
-        if contains(&whole, br#""type":"message_stop""#) || contains(&whole, br#""type":"error""#) {
-            self.ended = true;
+        let from = out.len();
+        let fed = self.events.feed(chunk, out, &mut self.parsed);
+        self.echo_model(out, from);
+        self.watch();
+        if let Err(e) = fed {
+            self.finish(Some(&e), out);
         }
-        out.extend_from_slice(&whole);
     }
 
     /// The upstream body ended, cleanly (`None`) or with `failure`; appends the rest.
     pub fn end(&mut self, failure: Option<&Error>, out: &mut Vec<u8>) {
-        if failure.is_none() && !self.held.is_empty() {
-            let rest = core::mem::take(&mut self.held);
-            if contains(&rest, br#""type":"message_stop""#) {
-                self.ended = true;
-            }
-            out.extend_from_slice(&rest);
+        if self.done {
+            return;
         }
-        self.held = Vec::new();
+        let mut failure = failure.cloned();
+        if failure.is_none() {
+            let mid_line = self.events.ends_mid_line();
+            let mut rest = Vec::new();
+            match self.events.end(&mut rest, &mut self.parsed) {
+                // A last line without its line end is passed on only when it is whole JSON.
+                Ok(())
+                    if mid_line
+                        && self
+                            .parsed
+                            .iter()
+                            .any(|e| serde_json::from_str::<de::IgnoredAny>(&e.data).is_err()) =>
+                {
+                    self.parsed.clear();
+                    failure = Some(Error::Truncated(
+                        "the upstream stream ended inside an event".into(),
+                    ));
+                }
+                Ok(()) => {
+                    let from = out.len();
+                    out.extend_from_slice(&rest);
+                    self.echo_model(out, from);
+                }
+                Err(e) => failure = Some(e),
+            }
+            self.watch();
+        }
+        self.finish(failure.as_ref(), out);
+    }
+
+    /// Whether the stream is over (ended, or failed): the caller may stop reading.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Writes the client's model into the `message_start` among the events just passed,
+    /// which went out as `out[from..]`.
+    fn echo_model(&mut self, out: &mut Vec<u8>, from: usize) {
+        let Some(model) = &self.echo else {
+            return;
+        };
+        let Some(start) = self.parsed.iter().find(|e| is_event(e, "message_start")) else {
+            return;
+        };
+        if let Some(echoed) = echo_in_message_start(&out[from..], &start.data, model) {
+            out.truncate(from);
+            out.extend_from_slice(&echoed);
+        }
+        self.echo = None;
+    }
+
+    /// Notes the end of the stream among the events just passed.
+    fn watch(&mut self) {
+        if !self.ended && self.parsed.iter().any(ends_stream) {
+            self.ended = true;
+        }
+        self.parsed.clear();
+        if self.parsed.capacity() > 64 {
+            self.parsed = Vec::new();
+        }
+    }
+
+    /// Ends the stream: with an `error` event unless `message_stop` or an `error` event
+    /// already went out.
+    fn finish(&mut self, failure: Option<&Error>, out: &mut Vec<u8>) {
+        self.done = true;
         if self.ended {
             return;
         }
@@ -1199,18 +1259,15 @@ struct ModelOf<'a> {
     model: Option<&'a RawValue>,
 }
 
-/// `events` (whole SSE events) with the `message.model` of their `message_start` event
-/// replaced by `model`; `None` when they hold no such event (or its data line is not the
-/// JSON Mantle sends).
-fn echo_in_message_start(events: &[u8], model: &str) -> Option<Vec<u8>> {
-    let text = core::str::from_utf8(events).ok()?;
-    let line = text
-        .split_inclusive('\n')
-        .find(|l| l.starts_with("data:") && l.contains(r#""type":"message_start""#))?;
-    let json = line["data:".len()..].trim();
-    let start: StartData<'_> = serde_json::from_str(json).ok()?;
+/// `events` (whole SSE events, as they go out) with the `message.model` of their
+/// `message_start` event, whose data is `data`, replaced by `model`; `None` when the data has
+/// no model or is not written on one line of `events`.
+fn echo_in_message_start(events: &[u8], data: &str, model: &str) -> Option<Vec<u8>> {
+    let start: StartData<'_> = serde_json::from_str(data).ok()?;
     let raw = start.message.model?;
-    let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let in_data = raw.get().as_ptr() as usize - data.as_ptr() as usize;
+    let text = core::str::from_utf8(events).ok()?;
+    let at = text.find(data)? + in_data;
     Some(splice(events, at..at + raw.get().len(), model))
 }
 
@@ -1441,18 +1498,20 @@ mod tests {
             r#"data: {"type":"message_stop"}"#,
             "\n\n"
         );
-        let whole = format!("{start}{rest}");
-        for cut in 0..=whole.len() {
-            let mut relay = Relay::echoing("claude-opus-4.7");
-            let mut out = Vec::new();
-            relay.feed(&whole.as_bytes()[..cut], &mut out);
-            relay.feed(&whole.as_bytes()[cut..], &mut out);
-            relay.end(None, &mut out);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                whole.replace("claude-opus-4-7-20250929", "claude-opus-4.7"),
-                "cut at {cut}"
-            );
+        for line_end in ["\n", "\r\n", "\r"] {
+            let whole = format!("{start}{rest}").replace('\n', line_end);
+            for cut in 0..=whole.len() {
+                let mut relay = Relay::echoing("claude-opus-4.7");
+                let mut out = Vec::new();
+                relay.feed(&whole.as_bytes()[..cut], &mut out);
+                relay.feed(&whole.as_bytes()[cut..], &mut out);
+                relay.end(None, &mut out);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    whole.replace("claude-opus-4-7-20250929", "claude-opus-4.7"),
+                    "cut at {cut}, line ends {line_end:?}"
+                );
+            }
         }
         let answer = br#"{"id":"msg_bdrk_01","type":"message","role":"assistant","model":"claude-opus-4-7-20250929","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"usage":{"input_tokens":12,"output_tokens":2}}"#;
         assert_eq!(
@@ -1933,6 +1992,134 @@ mod tests {
             upstream_error.as_bytes(),
             "the upstream's own error event ends it"
         );
+    }
+
+    /// `UPSTREAM` with its line ends replaced by `end`.
+    fn framed(end: &str) -> Vec<u8> {
+        UPSTREAM.replace('\n', end).into_bytes()
+    }
+
+    #[test]
+    fn the_relay_passes_crlf_and_cr_streams_in_whole_events_and_ends_them_cleanly() {
+        for end in ["\r\n", "\r"] {
+            let bytes = framed(end);
+            let blank = end.repeat(2);
+            // Where whole events end: after each blank line, or between its CR and LF.
+            let mut ends = vec![0];
+            for (at, _) in String::from_utf8(bytes.clone())
+                .unwrap()
+                .match_indices(&blank)
+            {
+                ends.extend([at + end.len() + 1, at + blank.len()]);
+            }
+            for cut in 0..=bytes.len() {
+                let mut relay = Relay::new();
+                let mut out = Vec::new();
+                relay.feed(&bytes[..cut], &mut out);
+                // Every whole event at once, never a byte more.
+                let whole = ends.iter().copied().filter(|&e| e <= cut).max().unwrap();
+                assert_eq!(out, &bytes[..whole], "{end:?} cut at {cut}");
+                relay.feed(&bytes[cut..], &mut out);
+                relay.end(None, &mut out);
+                assert_eq!(
+                    out, bytes,
+                    "{end:?} cut at {cut}: no error event after message_stop"
+                );
+                assert!(relay.done());
+            }
+            // Streamed as it comes: each event goes out once its blank line is in.
+            let mut relay = Relay::new();
+            let mut out = Vec::new();
+            let first = UPSTREAM.find("\n\n").unwrap() + 2;
+            let first = UPSTREAM[..first].replace('\n', end).len();
+            relay.feed(&bytes[..first], &mut out);
+            assert_eq!(out, &bytes[..first]);
+        }
+    }
+
+    #[test]
+    fn the_relay_completes_a_last_event_left_without_its_blank_line() {
+        for end in ["\n", "\r\n", "\r"] {
+            let whole = framed(end);
+            for missing in [end.len(), 2 * end.len()] {
+                let mut relay = Relay::new();
+                let mut out = Vec::new();
+                relay.feed(&whole[..whole.len() - missing], &mut out);
+                relay.end(None, &mut out);
+                assert_eq!(out, whole, "{end:?} less {missing} bytes");
+            }
+        }
+        // A last line cut inside its JSON is not passed on: an error event follows the whole
+        // events instead.
+        let stop = UPSTREAM.find("{\"type\":\"message_stop\"}").unwrap();
+        let mut relay = Relay::new();
+        let mut out = Vec::new();
+        relay.feed(&UPSTREAM.as_bytes()[..stop + 10], &mut out);
+        relay.end(None, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let (whole, error) = text.rsplit_once("event: error\n").unwrap();
+        assert_eq!(
+            whole,
+            &UPSTREAM[..UPSTREAM.find("event: message_stop").unwrap()]
+        );
+        assert!(error.contains("ended inside an event"), "{error}");
+    }
+
+    #[test]
+    fn the_relay_reads_events_not_byte_patterns() {
+        // JSON written with spaces, as many servers write it, framed with CR LF.
+        let spaced = UPSTREAM
+            .replace("\"type\":\"", "\"type\": \"")
+            .replace('\n', "\r\n");
+        assert!(spaced.contains("{\"type\": \"message_stop\"}\r\n\r\n"));
+        let mut relay = Relay::new();
+        let mut out = Vec::new();
+        for piece in spaced.as_bytes().chunks(7) {
+            relay.feed(piece, &mut out);
+        }
+        relay.end(None, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            spaced,
+            "no error event after message_stop"
+        );
+        // An upstream `error` event ends the stream as message_stop does.
+        let error = "event: error\r\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\r\n\r\n";
+        let mut relay = Relay::new();
+        let mut out = Vec::new();
+        relay.feed(error.as_bytes(), &mut out);
+        relay.end(None, &mut out);
+        assert_eq!(out, error.as_bytes());
+    }
+
+    #[test]
+    fn the_relay_knows_an_unnamed_message_stop_by_its_type() {
+        let unnamed =
+            "data: {\"type\":\"message_start\"}\r\n\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
+        let mut relay = Relay::new();
+        let mut out = Vec::new();
+        relay.feed(unnamed.as_bytes(), &mut out);
+        relay.end(None, &mut out);
+        assert_eq!(out, unnamed.as_bytes());
+        // An event the face cannot hold (a line over 1 MiB) ends the stream with an error.
+        let mut relay = Relay::new();
+        let mut out = Vec::new();
+        relay.feed(
+            b"event: ping\ndata: {\"type\":\"ping\"}\n\ndata: ",
+            &mut out,
+        );
+        relay.feed(&vec![b'x'; 2 << 20], &mut out);
+        assert!(relay.done());
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("event: ping\ndata: {\"type\":\"ping\"}\n\nevent: error\n"),
+            "{}",
+            &text[..80]
+        );
+        let mut more = Vec::new();
+        relay.feed(b"\n\n", &mut more);
+        relay.end(None, &mut more);
+        assert!(more.is_empty(), "nothing after the error event");
     }
 
     #[test]

@@ -835,7 +835,8 @@ fn pass_through(
         if !bytes.is_empty() && reply.send(&bytes).is_err() {
             return;
         }
-        if ended {
+        // A stream the relay could not read ended with an error event: stop reading.
+        if ended || relay.done() {
             return;
         }
     }

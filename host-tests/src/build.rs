@@ -1,16 +1,108 @@
-//! Builds the component on demand, so tests and `mantle-host` need no manual step.
+//! The components `mantle-host` runs, and where they come from.
+//!
+//! A release build of `mantle-host` carries both (its build script builds them and they are
+//! embedded), so an installed binary needs no source tree, toolchain or network: see
+//! [`component_wasm`] and [`face_wasm`]. Other builds (tests, `cargo run`) build them on demand
+//! in the source tree ([`component`], [`face`]), so tests and `mantle-host` need no manual
+//! step. `MANTLE_COMPONENT` and `MANTLE_FACE` name prebuilt files instead, in every build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
+use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// Environment variable naming a prebuilt component to use instead of building one.
 pub const COMPONENT_ENV: &str = "MANTLE_COMPONENT";
 
 /// Environment variable naming a prebuilt HTTP face (the Spin app's component).
 pub const FACE_ENV: &str = "MANTLE_FACE";
+
+/// The provider component built into this binary (release builds), if any.
+#[cfg(mantle_embedded)]
+const EMBEDDED_COMPONENT: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/mantle_component.wasm"
+)));
+#[cfg(not(mantle_embedded))]
+const EMBEDDED_COMPONENT: Option<&[u8]> = None;
+
+/// The HTTP face built into this binary (release builds), if any.
+#[cfg(mantle_embedded)]
+const EMBEDDED_FACE: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/mantle_face.wasm"
+)));
+#[cfg(not(mantle_embedded))]
+const EMBEDDED_FACE: Option<&[u8]> = None;
+
+/// A component's code: a file, or the bytes built into this binary.
+#[derive(Debug, Clone)]
+pub enum Wasm {
+    /// A file on disk.
+    File(PathBuf),
+    /// Built into the binary (named for messages).
+    Embedded(&'static str, &'static [u8]),
+}
+
+impl Wasm {
+    /// Compiles it for `engine`.
+    pub fn compile(&self, engine: &Engine) -> Result<Component> {
+        match self {
+            Wasm::File(path) => Component::from_file(engine, path)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("loading component {}", path.display())),
+            Wasm::Embedded(name, bytes) => Component::from_binary(engine, bytes)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("loading the built-in {name}")),
+        }
+    }
+}
+
+/// Whether this binary carries its components (a release build).
+pub fn embedded() -> bool {
+    EMBEDDED_COMPONENT.is_some() && EMBEDDED_FACE.is_some()
+}
+
+/// The provider component `mantle-host` runs: the file in `MANTLE_COMPONENT`, else the one
+/// built into this binary, else one built now ([`component`]).
+pub fn component_wasm() -> Result<Wasm> {
+    wasm(
+        COMPONENT_ENV,
+        "provider component",
+        EMBEDDED_COMPONENT,
+        component,
+    )
+}
+
+/// The HTTP face `mantle-host serve` runs: the file in `MANTLE_FACE`, else the one built into
+/// this binary, else one built now ([`face`]).
+pub fn face_wasm() -> Result<Wasm> {
+    wasm(FACE_ENV, "HTTP face", EMBEDDED_FACE, face)
+}
+
+fn wasm(
+    env: &str,
+    name: &'static str,
+    embedded: Option<&'static [u8]>,
+    build: fn() -> Result<PathBuf>,
+) -> Result<Wasm> {
+    match (std::env::var_os(env), embedded) {
+        (Some(path), _) => prebuilt(env, path.into()).map(Wasm::File),
+        (None, Some(bytes)) => Ok(Wasm::Embedded(name, bytes)),
+        (None, None) => build().map(Wasm::File),
+    }
+}
+
+/// A prebuilt file named by `env`, which must exist.
+fn prebuilt(env: &str, path: PathBuf) -> Result<PathBuf> {
+    if !path.is_file() {
+        bail!("{env}={} is not a file", path.display());
+    }
+    Ok(path)
+}
 
 /// The workspace root (the component crate).
 pub fn workspace_root() -> PathBuf {
@@ -85,11 +177,7 @@ pub fn built_together() -> Result<(PathBuf, PathBuf)> {
 
 fn build(env: &str, package: &str, target_dir: &str, file: &str) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        let path = PathBuf::from(path);
-        if !path.is_file() {
-            bail!("{env}={} is not a file", path.display());
-        }
-        return Ok(path);
+        return prebuilt(env, path.into());
     }
     let root = workspace_root();
     let target_dir = root.join(target_dir);

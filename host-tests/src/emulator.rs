@@ -109,6 +109,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Sleep;
 
+use crate::framing::{Framing, reframe};
 use crate::runtime::Clock;
 use crate::token_check;
 use crate::transcripts;
@@ -403,6 +404,8 @@ struct State {
     reserved: (u64, u64),
     /// Context windows set by tests, by model id, in place of the table's.
     windows: HashMap<String, u64>,
+    /// How streamed answers are framed; `None`: as written.
+    framing: Option<Framing>,
 }
 
 impl State {
@@ -470,6 +473,7 @@ impl Emulator {
             prefixes: HashSet::new(),
             reserved: (0, 0),
             windows: HashMap::new(),
+            framing: None,
         }));
         let (stop, mut stopped) = watch::channel(());
         let shared = state.clone();
@@ -577,6 +581,13 @@ impl Emulator {
     /// Clears any injected fault.
     pub fn clear_fault(&self) {
         self.state().fault = None;
+    }
+
+    /// Writes every streamed answer (default transcripts and scripts) as `framing` says:
+    /// its line ends, its last event's end, its writes ([`crate::framing`]); `None` writes
+    /// them as they are.
+    pub fn set_framing(&self, framing: Option<Framing>) {
+        self.state().framing = framing;
     }
 
     /// Answers streamed chat requests with `script` until it is used up or cleared, instead
@@ -1157,6 +1168,10 @@ fn chat(st: &mut State, prefix: Prefix, api: Api, req: &Asked<'_>) -> Response<B
                 });
             (sse, Split::Events, Duration::ZERO, None)
         }
+    };
+    let (sse, split) = match &st.framing {
+        Some(f) => (reframe(&sse, f), f.piece.map_or(split, Split::Bytes)),
+        None => (sse, split),
     };
     let mut scripted = Scripted::new(Bytes::from(sse), split, delay, fault);
     scripted.abandoned = Some(st.abandoned.clone());

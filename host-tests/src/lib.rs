@@ -6,6 +6,7 @@ pub mod build;
 pub mod credentials;
 pub mod emulator;
 pub mod events;
+pub mod framing;
 pub mod models;
 pub mod runtime;
 pub mod serve;

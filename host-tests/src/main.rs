@@ -193,8 +193,7 @@ fn default_region() -> String {
 }
 
 fn load_runtime() -> Result<Runtime> {
-    let path = build::component()?;
-    Runtime::load(&path)
+    Runtime::load_wasm(&build::component_wasm()?)
 }
 
 fn parse_time(text: &str) -> Result<u64> {
@@ -669,7 +668,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         max_connections: options.max_connections,
         ..GatewayConfig::default()
     };
-    let gateway = Gateway::load(&build::face()?, config)?;
+    let gateway = Gateway::load_wasm(&build::face_wasm()?, config)?;
     let running = Running::start(gateway, options.listen).await?;
     eprintln!(
         "OpenAI-compatible gateway at {} (upstream {}; outgoing requests only to {allowed}); Ctrl-C stops it",

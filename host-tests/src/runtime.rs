@@ -14,6 +14,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::build::Wasm;
+
 #[allow(missing_docs)]
 mod bindings {
     wasmtime::component::bindgen!({
@@ -179,10 +181,14 @@ pub struct Runtime {
 impl Runtime {
     /// Compiles the component at `path` and links WASI and wasi-http.
     pub fn load(path: &Path) -> Result<Runtime> {
+        Runtime::load_wasm(&Wasm::File(path.to_owned()))
+    }
+
+    /// Compiles a component, from a file or built into this binary, and links WASI and
+    /// wasi-http to it.
+    pub fn load_wasm(wasm: &Wasm) -> Result<Runtime> {
         let engine = Engine::new(&Config::new())?;
-        let component = Component::from_file(&engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("loading component {}", path.display()))?;
+        let component = wasm.compile(&engine)?;
         Runtime::from_component(engine, &component)
     }
 

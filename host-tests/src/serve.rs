@@ -42,7 +42,7 @@ use hyper_util::client::legacy::Client as PoolClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use wasmtime::component::{Component, Linker, Resource, ResourceTable};
+use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig,
     Store, StoreLimits, StoreLimitsBuilder,
@@ -54,6 +54,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::build::Wasm;
 use crate::credentials::CredentialSlot;
 use crate::runtime::Clock;
 
@@ -707,6 +708,12 @@ struct Counters {
 impl Gateway {
     /// Compiles the face at `path` and links what Spin would give it.
     pub fn load(path: &Path, config: GatewayConfig) -> Result<Gateway> {
+        Gateway::load_wasm(&Wasm::File(path.to_owned()), config)
+    }
+
+    /// Compiles the face, from a file or built into this binary, and links what Spin would
+    /// give it.
+    pub fn load_wasm(wasm: &Wasm, config: GatewayConfig) -> Result<Gateway> {
         config.check()?;
         let mut engine_config = Config::new();
         engine_config.epoch_interruption(true);
@@ -737,9 +744,7 @@ impl Gateway {
             .decommit_batch_size(32);
         engine_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&engine_config)?;
-        let component = Component::from_file(&engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("loading component {}", path.display()))?;
+        let component = wasm.compile(&engine)?;
         let mut linker = Linker::<FaceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

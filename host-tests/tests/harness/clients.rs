@@ -102,12 +102,19 @@ fn expectations() -> String {
     Value::Object(map).to_string()
 }
 
-/// Runs one Python test file; its whole output is shown when it fails.
-/// Runs a client test file; what it printed on stdout.
+/// Runs one Python test file; what it printed on stdout. Its whole output is shown when it
+/// fails.
 async fn run_python(file: &str, env: &[(&str, String)]) -> String {
+    run_python_with(file, &[], env).await
+}
+
+/// Runs one Python test file with unittest arguments (`-k PATTERN` runs the tests whose
+/// names contain it); what it printed on stdout. Its whole output is shown when it fails.
+pub async fn run_python_with(file: &str, args: &[&str], env: &[(&str, String)]) -> String {
     let mut command = tokio::process::Command::new(python());
     command
         .arg(script(file))
+        .args(args)
         .env("MANTLE_EXPECTED", expectations());
     for (k, v) in env {
         command.env(k, v);

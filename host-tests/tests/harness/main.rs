@@ -1,5 +1,6 @@
 //! Tests that call the component exactly as a gateway would: through wasmtime, with the
-//! emulator standing in for Mantle. One binary, so the component is compiled once.
+//! emulator standing in for Mantle, and the face on real hosts (`hosts`: Spin and
+//! `mantle-host serve`). One binary, so the component is compiled once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -12,6 +13,7 @@ mod common;
 mod contract;
 mod edges;
 mod face;
+mod hosts;
 mod listing;
 mod mantle;
 mod messages;
