@@ -810,6 +810,7 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             cache_read_tokens: read,
             cache_write_tokens: write,
             reasoning_tokens: None,
+            cost: None,
         })
     }
 

@@ -266,6 +266,9 @@ pub struct Usage {
     pub cache_write_tokens: Option<u32>,
     /// Output tokens spent on reasoning (counted in `output_tokens` too), when reported.
     pub reasoning_tokens: Option<u32>,
+    /// What these tokens cost at the model's prices ([`crate::cost`]); `None` when the model
+    /// has no price. Set by the client on the usage it hands out.
+    pub cost: Option<crate::cost::Charge>,
 }
 
 /// Why the model stopped.

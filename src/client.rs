@@ -881,6 +881,13 @@ impl Client {
                     drain_left: DRAIN_MAX,
                     diagnostics: notes,
                     answer,
+                    prices: target
+                        .listed
+                        .as_ref()
+                        .and_then(|m| m.cost)
+                        .or_else(|| crate::cost::builtin(&target.id)),
+                    route: route.api,
+                    retries: u32::from(retried.is_some()) + u32::from(reminted),
                 });
             }
             let status = response.status;
@@ -1242,9 +1249,26 @@ pub struct ChatStream {
     diagnostics: Vec<String>,
     /// What Mantle's answer said about the request.
     answer: AnswerHeaders,
+    /// The model's prices, which price the usage handed out ([`crate::cost`]).
+    prices: Option<crate::model::Cost>,
+    /// The API the answer came over.
+    route: Api,
+    /// Requests sent again before this answer (another route, a fresh token).
+    retries: u32,
 }
 
 impl ChatStream {
+    /// The API the answer came over.
+    pub fn route(&self) -> Api {
+        self.route
+    }
+
+    /// How many times the request was sent again before this answer came (a wrong-route
+    /// answer retried elsewhere, an expired minted token minted again).
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
     /// What Mantle's answer said about the request: its request id and quota headers, for
     /// the host to pass on. An error the stream ends with names the request id too.
     pub fn answer(&self) -> &AnswerHeaders {
@@ -1311,7 +1335,10 @@ impl ChatStream {
     fn advance(&mut self, wait: bool) -> Poll<Option<Result<ChatEvent>>> {
         let mut out = Vec::new();
         loop {
-            if let Some(e) = self.pending.pop_front() {
+            if let Some(mut e) = self.pending.pop_front() {
+                if let (ChatEvent::Usage(usage), Some(prices)) = (&mut e, &self.prices) {
+                    usage.cost = Some(crate::cost::charge(prices, usage));
+                }
                 return Poll::Ready(Some(Ok(e)));
             }
             if let Some(e) = self.failure.take() {
@@ -2611,6 +2638,14 @@ mod tests {
                 ChatEvent::Usage(crate::chat::Usage {
                     input_tokens: 229,
                     output_tokens: 110,
+                    // gpt-oss-20b at the built-in table's 0.07 and 0.30 USD per million.
+                    cost: Some(crate::cost::Charge {
+                        input: 229.0 * 0.07 / 1e6,
+                        output: 110.0 * 0.30 / 1e6,
+                        cache_read: 0.0,
+                        cache_write: 0.0,
+                        total: 229.0 * 0.07 / 1e6 + 110.0 * 0.30 / 1e6,
+                    }),
                     ..crate::chat::Usage::default()
                 }),
                 ChatEvent::Finish(crate::chat::StopReason::ToolCalls),

@@ -148,7 +148,9 @@ pub struct ModelOverride {
     pub reasoning: Option<bool>,
     /// `input`: accepted inputs (at least one, no duplicates).
     pub input: Option<Vec<Modality>>,
-    /// `cost`: prices per million tokens; missing members are 0.
+    /// `cost`: prices per million tokens, the model's whole price (a configured price always
+    /// wins over the built-in table, a zero one too); a missing `input` or `output` is 0, a
+    /// missing `cacheRead` or `cacheWrite` is the input price.
     pub cost: Option<Cost>,
     /// `contextWindow`: tokens (positive).
     pub context_window: Option<u32>,
@@ -179,7 +181,7 @@ impl ModelOverride {
             base.input.clone_from(input);
         }
         if let Some(cost) = self.cost {
-            base.cost = cost;
+            base.cost = Some(cost);
         }
         if let Some(context_window) = self.context_window {
             base.context_window = context_window;
@@ -526,14 +528,17 @@ fn price(v: &Value, path: &str) -> Result<f64> {
 
 fn cost(v: &Value, path: &str) -> Result<Cost> {
     let m = object(v, path)?;
-    let field = |key: &str| -> Result<f64> {
-        member(m, key).map_or(Ok(0.0), |v| price(v, &format!("{path}.{key}")))
+    let field = |key: &str| -> Result<Option<f64>> {
+        member(m, key)
+            .map(|v| price(v, &format!("{path}.{key}")))
+            .transpose()
     };
+    let input = field("input")?.unwrap_or(0.0);
     Ok(Cost {
-        input: field("input")?,
-        output: field("output")?,
-        cache_read: field("cacheRead")?,
-        cache_write: field("cacheWrite")?,
+        input,
+        output: field("output")?.unwrap_or(0.0),
+        cache_read: field("cacheRead")?.unwrap_or(input),
+        cache_write: field("cacheWrite")?.unwrap_or(input),
     })
 }
 
@@ -950,7 +955,21 @@ mod tests {
     }
 
     #[test]
-    fn cost_members_default_to_zero() {
+    fn cost_members_default_to_zero_and_cache_prices_to_the_input_price() {
+        let c = parse(&provider(
+            "models: [{ id: 'a', cost: { input: 2, output: 2.5, cacheWrite: 0 } }]",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.models[0].cost,
+            Some(Cost {
+                input: 2.0,
+                output: 2.5,
+                cache_read: 2.0,
+                cache_write: 0.0
+            }),
+            "an unset cacheRead is the input price; a zero cacheWrite is a price"
+        );
         let c = parse(&provider("models: [{ id: 'a', cost: { output: 2.5 } }]")).unwrap();
         assert_eq!(
             c.models[0].cost,
@@ -1242,7 +1261,7 @@ mod tests {
                 api: Api::AnthropicMessages,
                 reasoning: true,
                 input: vec![Modality::Text, Modality::Image],
-                cost: full.cost.unwrap(),
+                cost: full.cost,
                 context_window: 128_000,
                 max_tokens: 8_192,
                 source: ModelSource::Configured,
@@ -1266,7 +1285,7 @@ mod tests {
                 api: Api::OpenaiCompletions,
                 reasoning: true,
                 input: vec![Modality::Text],
-                cost: Cost::default(),
+                cost: crate::cost::builtin("moonshotai.kimi-k2-thinking"),
                 context_window: 32_000,
                 max_tokens: 4_096,
                 source: ModelSource::Configured,

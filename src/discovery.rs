@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::catalog;
 use crate::config::{ModelOverride, ProviderConfig};
 use crate::error::{Error, Result};
-use crate::model::{Api, Cost, Modality, Model, ModelSource};
+use crate::model::{Api, Modality, Model, ModelSource};
 use crate::region::truncate;
 use crate::secrets::{self, Secrets};
 
@@ -58,7 +58,8 @@ pub fn default_api(id: &str, fallback: Api) -> Api {
 }
 
 /// A model known only by its id, with the discovery defaults: `name = id`, text input,
-/// [`DEFAULT_CONTEXT_WINDOW`], [`DEFAULT_MAX_TOKENS`], zero cost, reasoning by
+/// [`DEFAULT_CONTEXT_WINDOW`], [`DEFAULT_MAX_TOKENS`], the built-in price
+/// ([`crate::cost::builtin`]), reasoning by
 /// [`infer_reasoning`], route by [`default_api`] with `fallback`.
 pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Model {
     Model {
@@ -67,7 +68,7 @@ pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Mode
         api: default_api(id, fallback),
         reasoning: infer_reasoning(id),
         input: vec![Modality::Text],
-        cost: Cost::default(),
+        cost: crate::cost::builtin(id),
         context_window: DEFAULT_CONTEXT_WINDOW,
         max_tokens: DEFAULT_MAX_TOKENS,
         source,
@@ -212,7 +213,7 @@ pub fn built_in_models() -> Vec<Model> {
         api: Api::AnthropicMessages,
         reasoning: true,
         input: vec![Modality::Text, Modality::Image],
-        cost: Cost::default(),
+        cost: crate::cost::builtin(CLAUDE_OPUS_ID),
         context_window: 1_000_000,
         max_tokens: 32_000,
         source: ModelSource::BuiltIn,
@@ -379,6 +380,7 @@ pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
 mod tests {
     use super::*;
     use crate::config::{self, ModelOverride};
+    use crate::model::Cost;
 
     #[test]
     fn describe_gives_what_merge_lists() {
@@ -465,7 +467,12 @@ mod tests {
                 api: Api::OpenaiCompletions,
                 reasoning: true,
                 input: vec![Modality::Text],
-                cost: Cost::default(),
+                cost: Some(Cost {
+                    input: 0.15,
+                    output: 0.60,
+                    cache_read: 0.15,
+                    cache_write: 0.15,
+                }),
                 context_window: 32_000,
                 max_tokens: 4_096,
                 source: ModelSource::Discovered,
@@ -631,7 +638,16 @@ mod tests {
         assert_eq!(opus.input, [Modality::Text, Modality::Image]);
         assert_eq!(opus.context_window, 1_000_000);
         assert_eq!(opus.max_tokens, 32_000);
-        assert_eq!(opus.cost, Cost::default());
+        assert_eq!(
+            opus.cost,
+            Some(Cost {
+                input: 5.50,
+                output: 27.50,
+                cache_read: 0.55,
+                cache_write: 6.875,
+            }),
+            "the built-in table's price"
+        );
         assert_eq!(opus.source, ModelSource::BuiltIn);
     }
 
@@ -801,9 +817,13 @@ mod tests {
         let merged = merge(&discovered, &config);
         let [opus] = merged.try_into().unwrap();
         assert_eq!(opus.max_tokens, 64_000);
-        assert_eq!(opus.cost.input, 15.0);
-        assert_eq!(opus.cost.output, 75.0);
-        assert_eq!(opus.cost.cache_read, 0.0);
+        let cost = opus.cost.unwrap();
+        assert_eq!(cost.input, 15.0, "a configured price wins over the table");
+        assert_eq!(cost.output, 75.0);
+        assert_eq!(
+            cost.cache_read, 15.0,
+            "an unset cache price is the input price"
+        );
         assert_eq!(opus.name, "Claude Opus 4.7", "built-in field kept");
         assert_eq!(opus.context_window, 1_000_000, "built-in field kept");
         assert_eq!(opus.api, Api::AnthropicMessages, "built-in field kept");

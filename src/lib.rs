@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod chat;
 pub mod client;
 pub mod config;
+pub mod cost;
 pub mod discovery;
 pub mod error;
 pub mod http;

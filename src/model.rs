@@ -100,8 +100,9 @@ pub struct Model {
     pub reasoning: bool,
     /// Accepted inputs.
     pub input: Vec<Modality>,
-    /// Prices.
-    pub cost: Cost,
+    /// Prices per million tokens: the configured ones, else the built-in table's
+    /// ([`crate::cost::builtin`]); `None` when neither has the model.
+    pub cost: Option<Cost>,
     /// Context window in tokens.
     pub context_window: u32,
     /// Maximum output tokens.

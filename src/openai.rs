@@ -407,6 +407,7 @@ impl StreamMapper for Mapper {
                 cache_read_tokens: cached,
                 cache_write_tokens: None,
                 reasoning_tokens: None,
+                cost: None,
             }));
             if let Some(reason) = self.finish.take() {
                 self.emit_finish(reason, out);
@@ -636,6 +637,7 @@ mod tests {
             cache_read_tokens: cache_read,
             cache_write_tokens: None,
             reasoning_tokens: None,
+            cost: None,
         })
     }
 

@@ -592,6 +592,7 @@ fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
             .as_ref()
             .and_then(|d| d.reasoning_tokens)
             .map(tokens),
+        cost: None,
     }
 }
 
@@ -718,6 +719,7 @@ mod tests {
             cache_read_tokens: read,
             cache_write_tokens: None,
             reasoning_tokens: reasoning,
+            cost: None,
         })
     }
 
@@ -979,6 +981,7 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
                     cache_read_tokens: Some(0),
                     cache_write_tokens: None,
                     reasoning_tokens: Some(0),
+                    cost: None,
                 }),
                 ChatEvent::Finish(StopReason::Stop),
             ]
@@ -1023,6 +1026,7 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
                     cache_read_tokens: Some(0),
                     cache_write_tokens: None,
                     reasoning_tokens: Some(64),
+                    cost: None,
                 }),
                 ChatEvent::Finish(StopReason::Stop),
             ],

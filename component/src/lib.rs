@@ -155,12 +155,12 @@ impl From<model::Model> for wit::Model {
                     model::Modality::Image => wit::Modality::Image,
                 })
                 .collect(),
-            cost: wit::Cost {
-                input: m.cost.input,
-                output: m.cost.output,
-                cache_read: m.cost.cache_read,
-                cache_write: m.cost.cache_write,
-            },
+            cost: m.cost.map(|c| wit::Cost {
+                input: c.input,
+                output: c.output,
+                cache_read: c.cache_read,
+                cache_write: c.cache_write,
+            }),
             context_window: m.context_window,
             max_tokens: m.max_tokens,
             source: match m.source {
@@ -404,6 +404,13 @@ impl From<chat::ChatEvent> for wit::ChatEvent {
                 cache_read_tokens: u.cache_read_tokens,
                 cache_write_tokens: u.cache_write_tokens,
                 reasoning_tokens: u.reasoning_tokens,
+                cost: u.cost.map(|c| wit::Charge {
+                    input: c.input,
+                    output: c.output,
+                    cache_read: c.cache_read,
+                    cache_write: c.cache_write,
+                    total: c.total,
+                }),
             }),
             chat::ChatEvent::Finish(r) => wit::ChatEvent::Finish(match r {
                 chat::StopReason::Stop => wit::StopReason::Stop,

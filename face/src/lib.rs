@@ -26,7 +26,10 @@
 //! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
 //! are pure and tested natively; [`spin`] (wasm32 only) is the I/O.
 
+pub mod access;
 pub mod auth;
+pub mod cost;
+pub mod keys;
 pub mod messages;
 pub mod openai;
 pub mod responses;

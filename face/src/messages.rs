@@ -1220,6 +1220,9 @@ impl Relay {
 
     /// Notes the end of the stream among the events just passed.
     fn watch(&mut self) {
+        for event in &self.parsed {
+            crate::access::anthropic_event(&event.data);
+        }
         if !self.ended && self.parsed.iter().any(ends_stream) {
             self.ended = true;
         }
@@ -1830,6 +1833,7 @@ mod tests {
                 cache_read_tokens: Some(8),
                 cache_write_tokens: None,
                 reasoning_tokens: None,
+                cost: None,
             }),
             ChatEvent::Finish(StopReason::ToolCalls),
         ]

@@ -1638,6 +1638,9 @@ struct UsageBody {
     /// There when reasoning tokens are known (the Responses route reports them).
     #[serde(skip_serializing_if = "Option::is_none")]
     completion_tokens_details: Option<CompletionTokensDetails>,
+    /// What the answer cost, when the model has a price ([`crate::cost`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<crate::cost::CostBody>,
 }
 
 /// `usage.prompt_tokens_details`.
@@ -1670,6 +1673,7 @@ impl UsageBody {
             completion_tokens_details: usage.reasoning_tokens.map(|n| CompletionTokensDetails {
                 reasoning_tokens: u64::from(n),
             }),
+            cost: crate::cost::body(usage),
         }
     }
 }
@@ -3182,6 +3186,7 @@ mod tests {
             cache_read_tokens: Some(2048),
             cache_write_tokens: Some(100),
             reasoning_tokens: None,
+            cost: None,
         }
     }
 
@@ -3445,6 +3450,7 @@ mod tests {
                 cache_read_tokens: None,
                 cache_write_tokens: None,
                 reasoning_tokens: None,
+                cost: None,
             }),
             ChatEvent::Finish(StopReason::ToolCalls),
         ] {
@@ -3658,7 +3664,7 @@ mod tests {
             api,
             reasoning: api == Api::AnthropicMessages,
             input: vec![Modality::Text, Modality::Image],
-            cost: Cost::default(),
+            cost: Some(Cost::default()),
             context_window: 200_000,
             max_tokens: 64_000,
             source: ModelSource::Discovered,

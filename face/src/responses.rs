@@ -705,13 +705,17 @@ impl ResponsesWriter {
                 let input = u64::from(u.input_tokens)
                     + u64::from(cached)
                     + u64::from(u.cache_write_tokens.unwrap_or(0));
-                json!({
+                let mut usage = json!({
                     "input_tokens": input,
                     "input_tokens_details": {"cached_tokens": cached},
                     "output_tokens": u.output_tokens,
                     "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens.unwrap_or(0)},
                     "total_tokens": input + u64::from(u.output_tokens),
-                })
+                });
+                if let Some(cost) = crate::cost::body(u) {
+                    usage["cost"] = json!(cost);
+                }
+                usage
             }
             _ => Value::Null,
         };
@@ -1179,6 +1183,7 @@ mod tests {
             cache_read_tokens: Some(8),
             cache_write_tokens: None,
             reasoning_tokens: Some(18),
+            cost: None,
         }
     }
 

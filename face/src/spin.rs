@@ -76,13 +76,28 @@ mod entry {
     /// The Spin entry point.
     #[http_component]
     async fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        crate::access::begin();
         crate::spin::handle(request, out).await;
+        crate::spin::write_access_record();
+    }
+}
+
+/// Writes the request's access record ([`crate::access`]) on stderr, once: before the last
+/// bytes of the answer go out, since a host may end the instance as soon as the answer is
+/// complete.
+fn write_access_record() {
+    if let Some(line) = crate::access::finish() {
+        eprintln!("{line}");
     }
 }
 
 /// What the variables say.
 struct Face {
     key: Option<String>,
+    /// The named keys (`gateway_keys`, [`crate::keys`]).
+    keys: crate::keys::KeyFile,
+    /// Who is calling, once the key is checked.
+    caller: Option<crate::keys::Caller>,
     max_request_bytes: usize,
     settings: Settings,
 }
@@ -103,10 +118,14 @@ fn some(v: String) -> Option<String> {
 impl Face {
     fn load() -> Result<Face, Error> {
         let key = some(var("gateway_api_key")?);
+        let keys = match var("gateway_keys")?.as_str() {
+            "" => crate::keys::KeyFile::default(),
+            text => crate::keys::parse(text)?,
+        };
         let open = var("allow_unauthenticated")?;
-        if key.is_none() && open != "true" {
+        if key.is_none() && keys.keys.is_empty() && open != "true" {
             return Err(Error::Configuration(
-                "gateway_api_key is not set; set it, or set allow_unauthenticated to true for local use only".into(),
+                "gateway_api_key is not set; set it (or gateway_keys), or set allow_unauthenticated to true for local use only".into(),
             ));
         }
         let max_request_bytes = match var("max_request_bytes")?.as_str() {
@@ -136,6 +155,8 @@ impl Face {
         };
         Ok(Face {
             key,
+            keys,
+            caller: None,
             max_request_bytes,
             settings: Settings {
                 region: some(var("aws_region")?),
@@ -148,19 +169,39 @@ impl Face {
 
     /// Whether the request carries the gateway key, as `Authorization: Bearer <key>` or
     /// `x-api-key: <key>` ([`crate::auth::carries_key`]: constant-time comparisons).
-    fn authorized(&self, request: &IncomingRequest) -> bool {
-        let Some(key) = &self.key else {
+    /// With named keys ([`crate::keys`]) beside it, the caller is the key that matches.
+    fn authorized(&mut self, request: &IncomingRequest) -> bool {
+        if self.key.is_none() && self.keys.keys.is_empty() {
             eprintln!(
                 "WARNING: serving without a gateway key (allow_unauthenticated); anyone who reaches this address spends your Mantle quota"
             );
+            self.caller = Some(crate::keys::Caller::unrestricted(
+                crate::keys::ANONYMOUS_NAME,
+            ));
             return true;
-        };
+        }
         let headers = request.headers();
-        crate::auth::carries_key(
+        self.caller = crate::keys::identify(
+            self.key.as_deref().map(str::as_bytes),
+            &self.keys,
             &headers.get("authorization"),
             &headers.get("x-api-key"),
-            key.as_bytes(),
-        )
+        );
+        if let Some(caller) = &self.caller {
+            crate::access::key(&caller.name);
+        }
+        self.caller.is_some()
+    }
+
+    /// `None` when the caller may use `model`; else the refusal (403, naming the model), which
+    /// the access record notes. Nothing goes upstream for a refused model.
+    fn refuses(&self, model: &str) -> Option<String> {
+        let caller = self.caller.as_ref()?;
+        if caller.allows(model) {
+            return None;
+        }
+        crate::access::refused("model-not-allowed");
+        Some(caller.refusal(model))
     }
 }
 
@@ -179,7 +220,8 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         .next()
         .unwrap_or_default()
         .trim_end_matches('/');
-    let face = match Face::load() {
+    crate::access::path(path);
+    let mut face = match Face::load() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("mantle face: {e}");
@@ -190,6 +232,7 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         }
     };
     if !face.authorized(&request) {
+        crate::access::refused("unauthorized-key");
         let message =
             "missing or wrong gateway key: send x-api-key: <key> or Authorization: Bearer <key>";
         let body = if is_messages_path(path) {
@@ -419,6 +462,7 @@ fn save_listing(tenant: &mut Tenant, host: &WasiHost) {
 }
 
 fn models(face: Face, out: ResponseOutparam) {
+    let face_caller = face.caller.clone();
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
     let listing = match client.list(&mut host) {
@@ -429,7 +473,15 @@ fn models(face: Face, out: ResponseOutparam) {
     for d in &listing.diagnostics {
         eprintln!("mantle face: models: {d}");
     }
-    let body = face::models_response(&listing.models, host.now());
+    let allowed: Vec<Model> = match &face_caller {
+        Some(caller) => listing
+            .models
+            .into_iter()
+            .filter(|m| caller.allows(&m.id))
+            .collect(),
+        None => listing.models,
+    };
+    let body = face::models_response(&allowed, host.now());
     respond(out, 200, &[("content-type", "application/json")], body);
 }
 
@@ -508,6 +560,11 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     };
     drop(body);
     let model = &parsed.request.model;
+    crate::access::model(model, parsed.stream);
+    if let Some(refusal) = face.refuses(model) {
+        let body = face::openai_error(&refusal, "invalid_request_error", "model_not_allowed");
+        return respond(out, 403, &[], body);
+    }
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
         Err(f) => {
@@ -515,6 +572,7 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
             return respond_failure(out, &f);
         }
     };
+    note_opened(&stream);
     for d in stream.diagnostics() {
         log(model, stream.request_id(), d);
     }
@@ -524,7 +582,10 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
         let mut collector = Collector::new(model, created);
         while let Some(event) = stream.next_event() {
             match event {
-                Ok(event) => collector.event(event),
+                Ok(event) => {
+                    crate::access::event(&event);
+                    collector.event(event);
+                }
                 Err(e) => {
                     log(model, stream.request_id(), &e);
                     return respond_failure(out, &failure(e, &stream));
@@ -537,6 +598,11 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let mut answer = Answer::event_stream(out, &headers);
     let writer = ChunkWriter::new(model, created, parsed.include_usage);
     pump(&mut stream, writer, &mut answer, model);
+}
+
+/// The access record's note of an opened stream: Mantle's request id, the route, retries.
+fn note_opened(stream: &ChatStream) {
+    crate::access::upstream(stream.request_id(), Some(stream.route()), stream.retries());
 }
 
 /// A failure of a stream already open: the error, with what Mantle's answer said.
@@ -604,6 +670,7 @@ fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, answer: &mut Ans
     loop {
         match stream.next_event() {
             Some(Ok(event @ ChatEvent::Finish(_))) => {
+                crate::access::event(&event);
                 writer.event(&event, &mut frames);
                 writer.end(&mut frames);
                 let _ = answer.send(&frames);
@@ -611,8 +678,12 @@ fn pump<W: FrameWriter>(stream: &mut ChatStream, mut writer: W, answer: &mut Ans
                 while stream.next_event().is_some() {}
                 return;
             }
-            Some(Ok(event)) => writer.event(&event, &mut frames),
+            Some(Ok(event)) => {
+                crate::access::event(&event);
+                writer.event(&event, &mut frames);
+            }
             Some(Err(e)) => {
+                crate::access::error(&e);
                 log(
                     model,
                     stream.request_id(),
@@ -663,6 +734,11 @@ async fn anthropic_messages(
         Ok(p) => p,
         Err(e) => return respond_anthropic_error(out, &e),
     };
+    crate::access::model(&peeked.model, peeked.stream && !count_tokens);
+    if let Some(refusal) = face.refuses(&peeked.model) {
+        let body = messages::anthropic_error("permission_error", &refusal);
+        return respond(out, 403, &[], body);
+    }
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
     // The model as the client named it, in answers; the id Mantle serves, upstream.
@@ -676,6 +752,13 @@ async fn anthropic_messages(
         log(model, None, note);
     }
     let id = lookup.id.clone();
+    crate::access::prices(
+        lookup
+            .model
+            .as_ref()
+            .and_then(|m| m.cost)
+            .or_else(|| mantle_provider::cost::builtin(&id)),
+    );
     let api = match (&lookup.model, lookup.missing) {
         (Some(m), _) => m.api,
         (None, Some(missing)) if lookup.diagnostics.is_empty() => {
@@ -719,6 +802,7 @@ async fn anthropic_messages(
             return respond_anthropic_failure(out, &f);
         }
     };
+    note_opened(&stream);
     for d in stream.diagnostics() {
         log(model, stream.request_id(), d);
     }
@@ -728,7 +812,10 @@ async fn anthropic_messages(
         let mut collector = MessageCollector::new(model, created);
         while let Some(event) = stream.next_event() {
             match event {
-                Ok(event) => collector.event(event),
+                Ok(event) => {
+                    crate::access::event(&event);
+                    collector.event(event);
+                }
                 Err(e) => {
                     log(model, stream.request_id(), &e);
                     return respond_anthropic_failure(out, &failure(e, &stream));
@@ -764,6 +851,11 @@ fn pass_through(
         }
     };
     let upstream = AnswerHeaders::of(&answer.headers);
+    crate::access::upstream(
+        upstream.request_id.as_deref(),
+        Some(Api::AnthropicMessages),
+        0,
+    );
     let headers = messages::answer_headers(&upstream);
     let fail = |error: Error| Failure {
         error: mantle_provider::client::with_request_id(error, upstream.request_id.as_deref()),
@@ -795,6 +887,7 @@ fn pass_through(
         let body = if count_tokens {
             body
         } else {
+            crate::access::anthropic_answer(&body);
             messages::echo_model(body, model)
         };
         return respond(out, 200, &with(&headers, &content_type), body);
@@ -821,6 +914,7 @@ fn pass_through(
                     )),
                 };
                 let e = fail(e).error;
+                crate::access::error(&e);
                 log(
                     model,
                     upstream.request_id.as_deref(),
@@ -851,6 +945,7 @@ fn outgoing(status: u16, headers: &[(&str, &str)]) -> OutgoingResponse {
     let fields = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(fields);
     let _ = response.set_status_code(status);
+    crate::access::status(status);
     response
 }
 
@@ -861,6 +956,14 @@ fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], body: V
     }
     let len = body.len().to_string();
     all.push(("content-length", &len));
+    let cost = crate::access::charge()
+        .filter(|_| status == 200)
+        .map(|c| crate::cost::header_value(&c));
+    if let Some(cost) = &cost {
+        all.push((crate::cost::HEADER, cost));
+    }
+    crate::access::status(status);
+    write_access_record();
     let _ = Answer::start(out, status, &all).send(&body);
 }
 
@@ -907,6 +1010,7 @@ impl Answer {
 
     /// Ends the body: the client has the whole answer.
     fn finish(&mut self) {
+        write_access_record();
         drop(self.stream.take());
         if let Some(body) = self.body.take() {
             let _ = OutgoingBody::finish(body, None);
@@ -921,23 +1025,29 @@ impl Drop for Answer {
 }
 
 fn respond_error(out: ResponseOutparam, error: &Error) {
+    crate::access::error(error);
     respond_shaped(out, face::error_response(error), &[]);
 }
 
 /// The answer to a failed request in OpenAI's shape, with Mantle's request id and quota
 /// headers when Mantle answered.
 fn respond_failure(out: ResponseOutparam, failure: &Failure) {
+    crate::access::error(&failure.error);
+    crate::access::upstream(failure.answer.request_id.as_deref(), None, 0);
     let extra = face::answer_headers(&failure.answer);
     respond_shaped(out, face::error_response(&failure.error), &extra);
 }
 
 fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
+    crate::access::error(error);
     respond_shaped(out, messages::error_response(error), &[]);
 }
 
 /// The answer to a failed request in Anthropic's shape, with Mantle's request id
 /// (`request-id` and `x-request-id`) and quota headers when Mantle answered.
 fn respond_anthropic_failure(out: ResponseOutparam, failure: &Failure) {
+    crate::access::error(&failure.error);
+    crate::access::upstream(failure.answer.request_id.as_deref(), None, 0);
     let extra = messages::answer_headers(&failure.answer);
     respond_shaped(out, messages::error_response(&failure.error), &extra);
 }
@@ -970,6 +1080,11 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
     };
     drop(body);
     let model = &parsed.request.model;
+    crate::access::model(model, parsed.stream);
+    if let Some(refusal) = face.refuses(model) {
+        let body = face::openai_error(&refusal, "invalid_request_error", "model_not_allowed");
+        return respond(out, 403, &[], body);
+    }
     let (host, mut stream) = match open_chat(face, &parsed.request) {
         Ok(opened) => opened,
         Err(f) => {
@@ -977,6 +1092,7 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
             return respond_failure(out, &f);
         }
     };
+    note_opened(&stream);
     for d in stream.diagnostics() {
         log(model, stream.request_id(), d);
     }
@@ -986,7 +1102,10 @@ async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) 
     if !parsed.stream {
         while let Some(event) = stream.next_event() {
             match event {
-                Ok(event) => writer.event(&event, &mut frames),
+                Ok(event) => {
+                    crate::access::event(&event);
+                    writer.event(&event, &mut frames);
+                }
                 Err(e) => {
                     log(model, stream.request_id(), &e);
                     return respond_failure(out, &failure(e, &stream));

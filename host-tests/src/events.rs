@@ -41,6 +41,13 @@ pub fn to_json(e: &ChatEvent) -> Value {
             "cacheReadTokens": u.cache_read_tokens,
             "cacheWriteTokens": u.cache_write_tokens,
             "reasoningTokens": u.reasoning_tokens,
+            "costUsd": u.cost.as_ref().map(|c| json!({
+                "input": c.input,
+                "output": c.output,
+                "cacheRead": c.cache_read,
+                "cacheWrite": c.cache_write,
+                "total": c.total,
+            })),
         }),
         ChatEvent::Finish(r) => json!({"type": "finish", "reason": stop_reason(r)}),
     }

@@ -41,12 +41,12 @@ pub fn model_json(m: &Model) -> Value {
         "api": api_name(m.api),
         "reasoning": m.reasoning,
         "input": input,
-        "cost": {
-            "input": m.cost.input,
-            "output": m.cost.output,
-            "cacheRead": m.cost.cache_read,
-            "cacheWrite": m.cost.cache_write,
-        },
+        "cost": m.cost.as_ref().map(|c| json!({
+            "input": c.input,
+            "output": c.output,
+            "cacheRead": c.cache_read,
+            "cacheWrite": c.cache_write,
+        })),
         "contextWindow": m.context_window,
         "maxTokens": m.max_tokens,
     })
@@ -135,12 +135,12 @@ mod tests {
             api: Api::OpenaiCompletions,
             reasoning: false,
             input: vec![Modality::Text],
-            cost: Cost {
+            cost: Some(Cost {
                 input: 0.0,
                 output: 0.0,
                 cache_read: 0.0,
                 cache_write: 0.0,
-            },
+            }),
             context_window: 32_000,
             max_tokens: 4_096,
             source: ModelSource::Discovered,

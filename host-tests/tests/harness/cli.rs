@@ -124,7 +124,8 @@ fn models_list_against_the_emulator_then_without_it() {
     assert_eq!(gpt["input"], serde_json::json!(["text"]));
     assert_eq!(
         gpt["cost"],
-        serde_json::json!({"input": 0.0, "output": 0.0, "cacheRead": 0.0, "cacheWrite": 0.0})
+        serde_json::json!({"input": 0.15, "output": 0.6, "cacheRead": 0.15, "cacheWrite": 0.15}),
+        "the built-in table's price, cache at the input price"
     );
     assert_eq!(
         find(mantle_provider::discovery::CLAUDE_OPUS_ID)["api"],

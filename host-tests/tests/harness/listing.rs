@@ -117,7 +117,10 @@ async fn discovery_parses_real_ids_with_defaults_and_inferred_reasoning() {
     assert_eq!((kimi.context_window, kimi.max_tokens), (32_000, 4_096));
     assert_eq!(kimi.api, types::Api::OpenaiCompletions);
     assert_eq!(kimi.input, [types::Modality::Text]);
-    assert_eq!(kimi.cost.input + kimi.cost.output, 0.0);
+    let kimi_cost = kimi
+        .cost
+        .expect("a discovered model has the built-in table's price");
+    assert_eq!((kimi_cost.input, kimi_cost.output), (0.60, 2.50));
     assert!(!find(&models, "deepseek.v3.2").reasoning);
     assert!(find(&models, "openai.gpt-oss-120b").reasoning);
     assert!(!find(&models, "openai.gpt-oss-20b").reasoning);
@@ -498,8 +501,8 @@ async fn listing_merges_configured_models_the_claude_row_and_per_model_apis() {
         ("GPT-OSS 120B", 128_000, 4_096)
     );
     assert_eq!(
-        (gpt.cost.input, gpt.cost.output, gpt.cost.cache_read),
-        (0.15, 0.6, 0.0)
+        gpt.cost.map(|c| (c.input, c.output, c.cache_read)),
+        Some((0.15, 0.6, 0.15))
     );
     assert!(gpt.reasoning);
     assert_eq!(gpt.source, types::ModelSource::Configured);

@@ -1,0 +1,204 @@
+//! What an answer cost: a model's prices (USD per million tokens) applied to its usage.
+//!
+//! Prices come from the configuration (`cost` of a model entry, which always wins, a zero
+//! price included), else from the built-in table [`builtin`]: AWS's published Bedrock prices
+//! of the models Mantle serves, read on the date the data file (`prices.json5`) names, with
+//! the source and the source's date on every row. A model neither names has no price, and its
+//! answers no [`Charge`].
+//!
+//! Each token is billed once. The provider's unified [`Usage`] counts input tokens outside
+//! the prompt cache ([`Usage::input_tokens`]: OpenAI's `prompt_tokens` minus its
+//! `cached_tokens`; Anthropic's `input_tokens`, which exclude cache reads and writes); cache
+//! reads and writes are counted apart and billed at their own prices. Reasoning tokens are
+//! output tokens ([`Usage::output_tokens`] includes them) and billed as such. Where no cache
+//! price is published, cached tokens cost what input tokens cost: no discount is invented.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::catalog;
+use crate::chat::Usage;
+use crate::model::Cost;
+
+/// The built-in price table, JSON5.
+pub const TABLE: &str = include_str!("prices.json5");
+
+/// What one answer cost, USD.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Charge {
+    /// Input tokens outside the prompt cache.
+    pub input: f64,
+    /// Output tokens, reasoning included.
+    pub output: f64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: f64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: f64,
+    /// The sum of the four.
+    pub total: f64,
+}
+
+// A charge is a sum of products of finite non-negative prices and token counts, never NaN, so
+// equality is an equivalence; this lets the events that carry it be compared whole in tests.
+impl Eq for Charge {}
+
+/// `usage` at `prices`.
+pub fn charge(prices: &Cost, usage: &Usage) -> Charge {
+    let at = |tokens: u32, per_million: f64| f64::from(tokens) * per_million / 1_000_000.0;
+    let input = at(usage.input_tokens, prices.input);
+    let output = at(usage.output_tokens, prices.output);
+    let cache_read = at(usage.cache_read_tokens.unwrap_or(0), prices.cache_read);
+    let cache_write = at(usage.cache_write_tokens.unwrap_or(0), prices.cache_write);
+    Charge {
+        input,
+        output,
+        cache_read,
+        cache_write,
+        total: input + output + cache_read + cache_write,
+    }
+}
+
+/// One row of the table as the data file writes it.
+#[derive(serde::Deserialize)]
+struct Row {
+    input: f64,
+    output: f64,
+    #[serde(rename = "cacheRead")]
+    cache_read: Option<f64>,
+    #[serde(rename = "cacheWrite")]
+    cache_write: Option<f64>,
+    source: String,
+    date: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Table {
+    read: String,
+    models: BTreeMap<String, Row>,
+}
+
+/// The built-in table, parsed once: `(read date, prices by catalog id)`. A table that does
+/// not parse is empty (a unit test keeps it parsing).
+fn table() -> &'static (String, BTreeMap<String, Cost>) {
+    static PARSED: OnceLock<(String, BTreeMap<String, Cost>)> = OnceLock::new();
+    PARSED.get_or_init(|| parse_table(TABLE).unwrap_or_default())
+}
+
+fn parse_table(text: &str) -> Result<(String, BTreeMap<String, Cost>), String> {
+    let table: Table = json5::from_str(text).map_err(|e| e.to_string())?;
+    let mut prices = BTreeMap::new();
+    for (id, row) in table.models {
+        let all = [row.input, row.output]
+            .into_iter()
+            .chain(row.cache_read)
+            .chain(row.cache_write);
+        if row.source.is_empty() || row.date.is_empty() {
+            return Err(format!("{id}: a row needs its source and date"));
+        }
+        if all.into_iter().any(|p| !p.is_finite() || p < 0.0) {
+            return Err(format!("{id}: a price is not a non-negative number"));
+        }
+        prices.insert(
+            id,
+            Cost {
+                input: row.input,
+                output: row.output,
+                cache_read: row.cache_read.unwrap_or(row.input),
+                cache_write: row.cache_write.unwrap_or(row.input),
+            },
+        );
+    }
+    Ok((table.read, prices))
+}
+
+/// The built-in price of a model, by any id [`catalog::normalize`] takes; `None` when the
+/// table has no row for it. Cache prices the table lacks are the input price.
+pub fn builtin(id: &str) -> Option<Cost> {
+    let (_, prices) = table();
+    prices
+        .get(id)
+        .or_else(|| prices.get(&catalog::normalize(id).id))
+        .copied()
+}
+
+/// When the built-in table was read (`YYYY-MM-DD`).
+pub fn table_read() -> &'static str {
+    &table().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_parses_and_has_every_row_sourced_and_dated() {
+        let (read, prices) = parse_table(TABLE).unwrap();
+        assert_eq!(read, "2026-12-04");
+        assert_eq!(prices.len(), 50);
+        assert_eq!(table().1.len(), 50);
+    }
+
+    #[test]
+    fn unpublished_cache_prices_are_the_input_price() {
+        let oss = builtin("openai.gpt-oss-120b").unwrap();
+        assert_eq!(
+            oss,
+            Cost {
+                input: 0.15,
+                output: 0.60,
+                cache_read: 0.15,
+                cache_write: 0.15
+            }
+        );
+        let opus = builtin("anthropic.claude-opus-4-7").unwrap();
+        assert_eq!((opus.cache_read, opus.cache_write), (0.55, 6.875));
+    }
+
+    #[test]
+    fn ids_in_other_forms_find_their_row() {
+        assert_eq!(
+            builtin("claude-opus-4.7"),
+            builtin("anthropic.claude-opus-4-7")
+        );
+        assert!(builtin("us.anthropic.claude-opus-4-7").is_some());
+        assert_eq!(builtin("zai.glm-4.6"), None);
+        assert_eq!(builtin("vendor.unknown"), None);
+    }
+
+    #[test]
+    fn each_token_is_billed_once_at_its_price() {
+        let prices = Cost {
+            input: 3.0,
+            output: 15.0,
+            cache_read: 0.3,
+            cache_write: 3.75,
+        };
+        let usage = Usage {
+            input_tokens: 1_000,
+            output_tokens: 2_000,
+            cache_read_tokens: Some(10_000),
+            cache_write_tokens: Some(4_000),
+            reasoning_tokens: Some(500),
+            ..Usage::default()
+        };
+        let c = charge(&prices, &usage);
+        assert_eq!(c.input, 0.003);
+        assert_eq!(c.output, 0.03);
+        assert_eq!(c.cache_read, 0.003);
+        assert_eq!(c.cache_write, 0.015);
+        assert!((c.total - 0.051).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_zero_price_is_a_price() {
+        let c = charge(
+            &Cost::default(),
+            &Usage {
+                input_tokens: 7,
+                output_tokens: 9,
+                ..Usage::default()
+            },
+        );
+        assert_eq!(c, Charge::default());
+    }
+}
