@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod events;
 pub mod framing;
 pub mod models;
+pub mod observe;
 pub mod runtime;
 pub mod serve;
 pub mod spin_manifest;

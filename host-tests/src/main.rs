@@ -536,6 +536,13 @@ struct ServeOptions {
     /// face's memory then outlives a request. For single-tenant deployments only.
     #[arg(long)]
     reuse_instances: bool,
+    /// Named keys with model allowlists (JSON5, README "Operating it"), given to the face as
+    /// its `gateway_keys` variable; beside or instead of MANTLE_GATEWAY_KEY.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Serve Prometheus metrics on GET /metrics at this address (off by default).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -628,8 +635,15 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         }
         base.unwrap_or_else(|| format!("https://bedrock-mantle.{region}.api.aws/v1"))
     };
+    if let Some(path) = &options.keys {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the key file {}", path.display()))?;
+        mantle_face::keys::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        variables.insert("gateway_keys".to_owned(), text);
+    }
     let key = match env(GATEWAY_KEY_ENV) {
         Some(k) => Some(k),
+        None if options.keys.is_some() => None,
         None if options.allow_unauthenticated => None,
         None if options.emulate => {
             let k = random_key()?;
@@ -644,6 +658,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         Some(k) => {
             variables.insert("gateway_api_key".to_owned(), k);
         }
+        None if options.keys.is_some() => {}
         None => {
             variables.insert("allow_unauthenticated".to_owned(), "true".to_owned());
             eprintln!(
@@ -666,10 +681,20 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         max_instances: options.max_instances,
         reuse_instances: options.reuse_instances,
         max_connections: options.max_connections,
+        access_log: true,
         ..GatewayConfig::default()
     };
     let gateway = Gateway::load_wasm(&build::face_wasm()?, config)?;
+    let observer = gateway.observer();
     let running = Running::start(gateway, options.listen).await?;
+    let _metrics = match options.metrics_listen {
+        Some(addr) => {
+            let (bound, task) = mantle_host::observe::serve_metrics(observer, addr).await?;
+            eprintln!("Prometheus metrics at http://{bound}/metrics");
+            Some(AbortOnDrop(task))
+        }
+        None => None,
+    };
     eprintln!(
         "OpenAI-compatible gateway at {} (upstream {}; outgoing requests only to {allowed}); Ctrl-C stops it",
         running.base_url(),

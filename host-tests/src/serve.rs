@@ -167,6 +167,9 @@ pub struct GatewayConfig {
     /// (`--reuse-instances`), instead of a fresh instance per request. Not Spin's model: the
     /// guest's memory outlives a request. For single-tenant deployments only.
     pub reuse_instances: bool,
+    /// Write the access log (one JSON line per request) on stderr ([`crate::observe`]); the
+    /// metrics are kept either way.
+    pub access_log: bool,
 }
 
 impl Default for GatewayConfig {
@@ -184,6 +187,7 @@ impl Default for GatewayConfig {
             max_instances: 256,
             clock: None,
             reuse_instances: false,
+            access_log: false,
         }
     }
 }
@@ -278,6 +282,10 @@ struct Shared {
     denied: AtomicU64,
     upstream_requests: AtomicU64,
     cancelled: AtomicU64,
+    /// The access log and the metrics.
+    observer: Arc<crate::observe::Observer>,
+    /// The named keys (`gateway_keys`), for the check before a body is read.
+    key_file: mantle_face::keys::KeyFile,
 }
 
 thread_local! {
@@ -487,6 +495,7 @@ async fn send(
         return Err(HttpError::HttpRequestDenied);
     }
     shared.upstream_requests.fetch_add(1, Ordering::Relaxed);
+    shared.observer.upstream_request();
     let options = options.unwrap_or_default();
     let first_byte = options
         .first_byte_timeout
@@ -767,7 +776,19 @@ impl Gateway {
                     std::thread::sleep(TICK);
                 }
             })?;
+        let key_file = match config.variables.get("gateway_keys") {
+            Some(text) if !text.trim().is_empty() => {
+                mantle_face::keys::parse(text).map_err(|e| anyhow!("{e}"))?
+            }
+            _ => mantle_face::keys::KeyFile::default(),
+        };
+        let observer = Arc::new(crate::observe::Observer::new(
+            key_file.keys.iter().map(|k| k.name.clone()),
+            config.access_log,
+        ));
         let shared = Arc::new(Shared {
+            observer,
+            key_file,
             variables: config.variables.clone(),
             credentials: config.credentials.clone(),
             allowed: config.allowed_outbound.clone(),
@@ -847,7 +868,9 @@ impl Gateway {
     /// A store for a new instance of the face.
     fn new_store(&self) -> Store<FaceState> {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stderr();
+        wasi.stderr(crate::observe::GuestStderr::new(
+            self.shared.observer.clone(),
+        ));
         if let Some(clock) = &self.config.clock {
             wasi.wall_clock(clock.clone());
         }
@@ -925,7 +948,9 @@ impl Gateway {
         let flag = overtime.clone();
         // The epoch deadline stops a guest that computes too long; this one stops a guest
         // that waits too long (on the upstream, or on a slow client), streaming included.
+        let busy = Busy::new(self.shared.observer.clone());
         let task = tokio::task::spawn(async move {
+            let _busy = busy;
             let result = {
                 let run = async {
                     let proxy = match proxy {
@@ -1031,12 +1056,17 @@ impl Gateway {
                 self.counters
                     .over_connection_cap
                     .fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .observer
+                    .gateway_answer("other", 503, "gateway-busy", 0.0);
                 tokio::spawn(refuse(stream));
                 continue;
             };
             let gateway = self.clone();
+            self.shared.observer.connections(1);
             tokio::spawn(async move {
-                gateway.connection(stream, peer).await;
+                gateway.clone().connection(stream, peer).await;
+                gateway.shared.observer.connections(-1);
                 drop(permit);
             });
         }
@@ -1084,23 +1114,61 @@ impl Gateway {
     /// reading before an instance is taken. The face checks the key itself; this only decides
     /// who may make the gateway hold a body.
     fn carries_key(&self, request: &hyper::Request<Incoming>) -> bool {
-        let Some(key) = self.shared.variables.get("gateway_api_key") else {
+        let key = self.shared.variables.get("gateway_api_key");
+        if key.is_none() && self.shared.key_file.keys.is_empty() {
             return true;
-        };
+        }
         let headers = request.headers();
-        let bearer = headers
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-        let api_key = headers.get("x-api-key").map(|v| v.as_bytes());
-        [bearer, api_key]
-            .into_iter()
-            .flatten()
-            .any(|given| constant_time_eq(given, key.trim().as_bytes()))
+        let values = |name: &str| -> Vec<Vec<u8>> {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.as_bytes().to_vec())
+                .collect()
+        };
+        mantle_face::keys::identify(
+            key.map(|k| k.trim().as_bytes()),
+            &self.shared.key_file,
+            &values("authorization"),
+            &values("x-api-key"),
+        )
+        .is_some()
+    }
+
+    /// The access log and the metrics of this gateway.
+    pub fn observer(&self) -> Arc<crate::observe::Observer> {
+        self.shared.observer.clone()
     }
 
     /// Answers one request: checks what the gateway itself must, reads the body within its
     /// own time limit, then runs [`Gateway::handle`]; a failure becomes an OpenAI-shaped error.
     async fn answer(
+        &self,
+        request: hyper::Request<Incoming>,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let started = std::time::Instant::now();
+        let surface = request.uri().path().trim_end_matches('/').to_owned();
+        let response = self.answer_inner(request).await;
+        // An answer of the gateway's own carries `x-mantle-gateway`: it has no record of the
+        // face's, so the gateway writes one.
+        if response.headers().contains_key(GATEWAY_ANSWER) {
+            let code = response
+                .headers()
+                .get(GATEWAY_ANSWER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("internal")
+                .to_owned();
+            self.shared.observer.gateway_answer(
+                mantle_face::access::surface_of(&surface),
+                response.status().as_u16(),
+                &code,
+                started.elapsed().as_secs_f64() * 1000.0,
+            );
+        }
+        response
+    }
+
+    async fn answer_inner(
         &self,
         request: hyper::Request<Incoming>,
     ) -> hyper::Response<HyperOutgoingBody> {
@@ -1202,6 +1270,26 @@ impl Gateway {
     }
 }
 
+/// An instance busy with a request, for the `mantle_instances_busy` gauge; it counts until
+/// its task ends or is stopped.
+struct Busy(Arc<crate::observe::Observer>);
+
+impl Busy {
+    fn new(observer: Arc<crate::observe::Observer>) -> Busy {
+        observer.instances_busy(1);
+        Busy(observer)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.instances_busy(-1);
+    }
+}
+
+/// The header on the gateway's own answers, naming the error kind of its access record.
+const GATEWAY_ANSWER: &str = "x-mantle-gateway";
+
 /// An answer of the gateway's own, in OpenAI's error shape; `close` ends the connection after
 /// it (the request's body was not read to its end).
 fn error_response(
@@ -1224,6 +1312,17 @@ fn error_response(
     headers.insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
+    );
+    let kind = match status.as_u16() {
+        408 => "request-timeout",
+        503 => "gateway-busy",
+        504 => "gateway-timeout",
+        400..=499 => "bad-request",
+        _ => "internal",
+    };
+    headers.insert(
+        GATEWAY_ANSWER,
+        hyper::header::HeaderValue::from_static(kind),
     );
     if close {
         headers.insert(
@@ -1262,17 +1361,6 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
         Ok::<_, std::io::Error>(())
     })
     .await;
-}
-
-/// Equality of two byte strings in time that depends on their lengths only.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
 }
 
 /// Stops an instance's task when dropped while armed.

@@ -447,7 +447,8 @@ async fn sdk_suites_on_spin() {
     let dir = TempDir::new("spin-suites");
     let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
     host.run_suites(&SUITES, None).await;
-    host.stop().await;
+    let log = host.stop().await;
+    crate::operate::check_spin_access_log(dir.path(), &log, &[GATEWAY_KEY, BEARER]);
 }
 
 /// Spin makes a fresh instance per request; the listing survives in its default key-value

@@ -17,6 +17,7 @@ mod hosts;
 mod listing;
 mod mantle;
 mod messages;
+mod operate;
 mod reuse;
 mod tokens;
 mod wire_bytes;
