@@ -13,4 +13,5 @@ pub mod runtime;
 pub mod serve;
 pub mod spin_manifest;
 pub mod token_check;
+pub mod trace;
 pub mod transcripts;

@@ -669,6 +669,10 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
     }
     // Refuses a base URL with a user name or password, without repeating it.
     let allowed = mantle_host::serve::outbound_origin(&base_url)?;
+    let tracing = mantle_host::trace::Tracing::from_env(tokio::runtime::Handle::current())?;
+    if tracing.is_some() {
+        eprintln!("OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, protobuf)");
+    }
     let memory_mib = usize::try_from(options.memory_mib).context("--memory-mib is too large")?;
     let config = GatewayConfig {
         variables,
@@ -682,6 +686,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         reuse_instances: options.reuse_instances,
         max_connections: options.max_connections,
         access_log: true,
+        tracing: tracing.clone(),
         ..GatewayConfig::default()
     };
     let gateway = Gateway::load_wasm(&build::face_wasm()?, config)?;
@@ -702,6 +707,11 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
     );
     tokio::signal::ctrl_c().await?;
     drop(running);
+    if let Some(t) = &tracing {
+        let t = t.clone();
+        // The batch exporter's thread sends through this runtime: flush from another thread.
+        let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
+    }
     drop(refresher);
     drop(emulator);
     Ok(ExitCode::SUCCESS)

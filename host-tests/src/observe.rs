@@ -70,6 +70,10 @@ pub struct AccessRecord {
     pub duration_ms: f64,
     /// Error kind.
     pub error: Option<String>,
+    /// Why the model stopped.
+    pub finish_reason: Option<String>,
+    /// Mantle's request id.
+    pub request_id: Option<String>,
     /// Upstream retries.
     pub retries: u32,
     /// Whether the answer streamed.
@@ -289,15 +293,15 @@ impl Observer {
         }
     }
 
-    /// One access record line from an instance's stderr.
-    pub fn record(&self, line: &[u8]) {
+    /// One access record line from an instance's stderr; the record, when it parses.
+    pub fn record(&self, line: &[u8]) -> Option<AccessRecord> {
         if self.log {
             let mut err = std::io::stderr().lock();
             let _ = err.write_all(line);
             let _ = err.write_all(b"\n");
         }
         let Ok(record) = serde_json::from_slice::<AccessRecord>(line) else {
-            return;
+            return None;
         };
         self.seen.fetch_add(1, Ordering::Relaxed);
         let surface = bounded(Some(&record.surface), SURFACES);
@@ -364,10 +368,17 @@ impl Observer {
                     .observe(after / (out - 1) as f64);
             }
         }
+        Some(record)
     }
 
     /// A request serve answered itself: its access log line and its metrics.
-    pub fn gateway_answer(&self, surface: &str, status: u16, error: &str, duration_ms: f64) {
+    pub fn gateway_answer(
+        &self,
+        surface: &str,
+        status: u16,
+        error: &str,
+        duration_ms: f64,
+    ) -> AccessRecord {
         let line = serde_json::json!({
             "mantle_access": 1,
             "time_unix_ms": std::time::SystemTime::now()
@@ -387,6 +398,14 @@ impl Observer {
         self.gateway_refusals
             .get_or_create(&vec![("status".into(), status.to_string())])
             .inc();
+        AccessRecord {
+            mantle_access: 1,
+            surface: surface.to_owned(),
+            status,
+            error: Some(error.to_owned()),
+            duration_ms,
+            ..AccessRecord::default()
+        }
     }
 
     /// An upstream request left an instance.
@@ -467,14 +486,17 @@ fn classic_text(open_metrics: &str) -> String {
 pub struct GuestStderr {
     observer: Arc<Observer>,
     pending: Arc<Mutex<Vec<u8>>>,
+    /// The server span of the instance's request, ended by its record.
+    span: crate::trace::RequestSpan,
 }
 
 impl GuestStderr {
-    /// A stderr for one instance.
-    pub fn new(observer: Arc<Observer>) -> GuestStderr {
+    /// A stderr for one instance, whose request's server span (if any) is in `span`.
+    pub fn new(observer: Arc<Observer>, span: crate::trace::RequestSpan) -> GuestStderr {
         GuestStderr {
             observer,
             pending: Arc::new(Mutex::new(Vec::new())),
+            span,
         }
     }
 
@@ -495,7 +517,11 @@ impl GuestStderr {
 
     fn line(&self, line: &[u8]) {
         if is_record(line) {
-            self.observer.record(line);
+            let record = self.observer.record(line);
+            let span = self.span.lock().ok().and_then(|mut s| s.take());
+            if let (Some(record), Some(cx)) = (record, span) {
+                crate::trace::end_server_span(&cx, &record);
+            }
         } else {
             let mut err = std::io::stderr().lock();
             let _ = err.write_all(line);
@@ -610,7 +636,7 @@ mod tests {
     #[test]
     fn records_become_bounded_metrics() {
         let o = Observer::new(["team-a".to_owned()], false);
-        let stderr = GuestStderr::new(Arc::new(o));
+        let stderr = GuestStderr::new(Arc::new(o), Default::default());
         stderr.take(br#"{"mantle_access":1,"key":"team-a","surface":"chat.completions","model":"x","response_model":"openai.gpt-oss-120b","status":200,"input_tokens":10,"cache_read_tokens":5,"output_tokens":20,"cost_usd":0.25,"ttft_ms":100.0,"duration_ms":500.0,"retries":1}"#);
         stderr.take(b"\n");
         stderr.take(br#"{"mantle_access":1,"key":"intruder","surface":"/etc/passwd","model":"evil\"}","status":404,"error":"model-not-found","duration_ms":5.0,"retries":0}"#);

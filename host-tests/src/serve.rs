@@ -170,6 +170,8 @@ pub struct GatewayConfig {
     /// Write the access log (one JSON line per request) on stderr ([`crate::observe`]); the
     /// metrics are kept either way.
     pub access_log: bool,
+    /// OpenTelemetry traces ([`crate::trace`]); none when `None`.
+    pub tracing: Option<crate::trace::Tracing>,
 }
 
 impl Default for GatewayConfig {
@@ -188,6 +190,7 @@ impl Default for GatewayConfig {
             clock: None,
             reuse_instances: false,
             access_log: false,
+            tracing: None,
         }
     }
 }
@@ -286,6 +289,8 @@ struct Shared {
     observer: Arc<crate::observe::Observer>,
     /// The named keys (`gateway_keys`), for the check before a body is read.
     key_file: mantle_face::keys::KeyFile,
+    /// OpenTelemetry traces, when asked for.
+    tracing: Option<crate::trace::Tracing>,
 }
 
 thread_local! {
@@ -326,6 +331,8 @@ impl Shared {
 /// The store's data for one request (or, with `reuse_instances`, for one instance's
 /// requests, one at a time).
 pub struct FaceState {
+    /// The server span of the request the instance serves, when tracing.
+    span: crate::trace::RequestSpan,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
@@ -436,6 +443,8 @@ impl WasiHttpView for FaceState {
 /// Outgoing HTTP: the allowlist and the shared pool.
 struct FaceHooks {
     shared: Arc<Shared>,
+    /// The server span of the instance's request: upstream requests get client spans under it.
+    span: crate::trace::RequestSpan,
 }
 
 impl WasiHttpHooks for FaceHooks {
@@ -457,7 +466,24 @@ impl WasiHttpHooks for FaceHooks {
     > {
         drop(fut);
         let shared = self.shared.clone();
-        Box::new(async move { send(shared, request, options).await })
+        let mut request = request;
+        let parent = self.span.lock().ok().and_then(|s| s.clone());
+        let client_span = match (&shared.tracing, parent) {
+            (Some(tracing), Some(parent)) => {
+                let host = request.uri().host().unwrap_or_default().to_owned();
+                let method = request.method().to_string();
+                Some(tracing.client_span(&parent, &method, &host, request.headers_mut()))
+            }
+            _ => None,
+        };
+        Box::new(async move {
+            let sent = send(shared, request, options).await;
+            if let Some(cx) = &client_span {
+                let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
+                crate::trace::end_client_span(cx, status);
+            }
+            sent
+        })
     }
 }
 
@@ -789,6 +815,7 @@ impl Gateway {
         let shared = Arc::new(Shared {
             observer,
             key_file,
+            tracing: config.tracing.clone(),
             variables: config.variables.clone(),
             credentials: config.credentials.clone(),
             allowed: config.allowed_outbound.clone(),
@@ -867,19 +894,23 @@ impl Gateway {
 
     /// A store for a new instance of the face.
     fn new_store(&self) -> Store<FaceState> {
+        let span = crate::trace::RequestSpan::default();
         let mut wasi = WasiCtx::builder();
         wasi.stderr(crate::observe::GuestStderr::new(
             self.shared.observer.clone(),
+            span.clone(),
         ));
         if let Some(clock) = &self.config.clock {
             wasi.wall_clock(clock.clone());
         }
         let state = FaceState {
+            span: span.clone(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: FaceHooks {
                 shared: self.shared.clone(),
+                span,
             },
             limits: Limits {
                 inner: StoreLimitsBuilder::new()
@@ -932,6 +963,12 @@ impl Gateway {
             }
             None => (self.new_store(), None, 0),
         };
+        if let Ok(mut slot) = store.data().span.lock() {
+            *slot = request
+                .extensions()
+                .get::<crate::trace::ServerSpan>()
+                .map(|s| s.0.clone());
+        }
         let ticks = (self.config.request_timeout.as_millis() / TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -1148,6 +1185,14 @@ impl Gateway {
     ) -> hyper::Response<HyperOutgoingBody> {
         let started = std::time::Instant::now();
         let surface = request.uri().path().trim_end_matches('/').to_owned();
+        let mut request = request;
+        let server_span = self.shared.tracing.as_ref().map(|t| {
+            let cx = t.server_span(request.headers(), request.method().as_str(), &surface);
+            request
+                .extensions_mut()
+                .insert(crate::trace::ServerSpan(cx.clone()));
+            cx
+        });
         let response = self.answer_inner(request).await;
         // An answer of the gateway's own carries `x-mantle-gateway`: it has no record of the
         // face's, so the gateway writes one.
@@ -1158,12 +1203,15 @@ impl Gateway {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("internal")
                 .to_owned();
-            self.shared.observer.gateway_answer(
+            let record = self.shared.observer.gateway_answer(
                 mantle_face::access::surface_of(&surface),
                 response.status().as_u16(),
                 &code,
                 started.elapsed().as_secs_f64() * 1000.0,
             );
+            if let Some(cx) = &server_span {
+                crate::trace::end_server_span(cx, &record);
+            }
         }
         response
     }

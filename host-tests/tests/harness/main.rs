@@ -20,4 +20,5 @@ mod messages;
 mod operate;
 mod reuse;
 mod tokens;
+mod tracing;
 mod wire_bytes;
