@@ -11,6 +11,7 @@
 //! | variable | meaning |
 //! | --- | --- |
 //! | `gateway_api_key` | the key clients send as `Authorization: Bearer <key>` or `x-api-key` |
+//! | `gateway_keys` | named keys with model allowlists, JSON5 ([`keys`]) |
 //! | `allow_unauthenticated` | `true` serves without a key (local use only; logged loudly) |
 //! | `aws_region` | Mantle region |
 //! | `aws_bearer_token_bedrock` | a Mantle bearer token, or |
