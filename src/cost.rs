@@ -13,14 +13,11 @@
 //! output tokens ([`Usage::output_tokens`] includes them) and billed as such. Where no cache
 //! price is published, cached tokens cost what input tokens cost: no discount is invented.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
 use crate::catalog;
 use crate::chat::Usage;
 use crate::model::Cost;
 
-/// The built-in price table, JSON5.
+/// The built-in price table, JSON5, as the data file has it.
 pub const TABLE: &str = include_str!("prices.json5");
 
 /// What one answer cost, USD.
@@ -58,72 +55,24 @@ pub fn charge(prices: &Cost, usage: &Usage) -> Charge {
     }
 }
 
-/// One row of the table as the data file writes it.
-#[derive(serde::Deserialize)]
-struct Row {
-    input: f64,
-    output: f64,
-    #[serde(rename = "cacheRead")]
-    cache_read: Option<f64>,
-    #[serde(rename = "cacheWrite")]
-    cache_write: Option<f64>,
-    source: String,
-    date: String,
-}
-
-#[derive(serde::Deserialize)]
-struct Table {
-    read: String,
-    models: BTreeMap<String, Row>,
-}
-
-/// The built-in table, parsed once: `(read date, prices by catalog id)`. A table that does
-/// not parse is empty (a unit test keeps it parsing).
-fn table() -> &'static (String, BTreeMap<String, Cost>) {
-    static PARSED: OnceLock<(String, BTreeMap<String, Cost>)> = OnceLock::new();
-    PARSED.get_or_init(|| parse_table(TABLE).unwrap_or_default())
-}
-
-fn parse_table(text: &str) -> Result<(String, BTreeMap<String, Cost>), String> {
-    let table: Table = json5::from_str(text).map_err(|e| e.to_string())?;
-    let mut prices = BTreeMap::new();
-    for (id, row) in table.models {
-        let all = [row.input, row.output]
-            .into_iter()
-            .chain(row.cache_read)
-            .chain(row.cache_write);
-        if row.source.is_empty() || row.date.is_empty() {
-            return Err(format!("{id}: a row needs its source and date"));
-        }
-        if all.into_iter().any(|p| !p.is_finite() || p < 0.0) {
-            return Err(format!("{id}: a price is not a non-negative number"));
-        }
-        prices.insert(
-            id,
-            Cost {
-                input: row.input,
-                output: row.output,
-                cache_read: row.cache_read.unwrap_or(row.input),
-                cache_write: row.cache_write.unwrap_or(row.input),
-            },
-        );
-    }
-    Ok((table.read, prices))
-}
+// The table, generated from `prices.json5` by the build script (build.rs).
+include!(concat!(env!("OUT_DIR"), "/prices.rs"));
 
 /// The built-in price of a model, by any id [`catalog::normalize`] takes; `None` when the
 /// table has no row for it. Cache prices the table lacks are the input price.
 pub fn builtin(id: &str) -> Option<Cost> {
-    let (_, prices) = table();
-    prices
-        .get(id)
-        .or_else(|| prices.get(&catalog::normalize(id).id))
-        .copied()
+    let find = |id: &str| {
+        TABLE_PRICES
+            .binary_search_by(|(row, _)| (*row).cmp(id))
+            .ok()
+            .map(|i| TABLE_PRICES[i].1)
+    };
+    find(id).or_else(|| find(&catalog::normalize(id).id))
 }
 
 /// When the built-in table was read (`YYYY-MM-DD`).
 pub fn table_read() -> &'static str {
-    &table().0
+    TABLE_READ
 }
 
 #[cfg(test)]
@@ -131,11 +80,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_parses_and_has_every_row_sourced_and_dated() {
-        let (read, prices) = parse_table(TABLE).unwrap();
-        assert_eq!(read, "2026-12-04");
-        assert_eq!(prices.len(), 50);
-        assert_eq!(table().1.len(), 50);
+    fn the_table_has_every_row_of_the_data_file_sorted() {
+        assert_eq!(table_read(), "2026-12-04");
+        assert_eq!(TABLE_PRICES.len(), 50);
+        assert!(TABLE_PRICES.windows(2).all(|w| w[0].0 < w[1].0));
+        // Every row of the data file names its source and date.
+        assert_eq!(
+            TABLE.matches("source: \"").count(),
+            51,
+            "50 rows and the header"
+        );
+        assert_eq!(TABLE.matches("date: \"").count(), 50);
     }
 
     #[test]
