@@ -26,6 +26,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::clients::run_python_with;
+use crate::common::wait_for;
 
 const GATEWAY_KEY: &str = "gw-real-hosts-key-0123456789";
 /// Bearer keys the emulator takes as Mantle's (`AWS_BEARER_TOKEN_BEDROCK`).
@@ -204,13 +205,12 @@ impl Host {
     /// Waits until the port takes a connection (at most a minute).
     async fn wait_until_it_answers(&self) {
         let addr = self.addr();
-        for _ in 0..600 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{} never answered on {addr}", self.name);
+        wait_for(
+            &format!("{} takes a connection on {addr}", self.name),
+            Duration::from_secs(60),
+            || async move { tokio::net::TcpStream::connect(addr).await.ok() },
+        )
+        .await;
     }
 
     /// `mantle-host serve` with `bearer` as Mantle's key, pointed at `emulator`.
