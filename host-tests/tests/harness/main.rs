@@ -14,6 +14,7 @@ mod contract;
 mod edges;
 mod face;
 mod hosts;
+mod installed;
 mod listing;
 mod mantle;
 mod messages;
