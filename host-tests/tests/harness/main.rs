@@ -19,5 +19,6 @@ mod listing;
 mod mantle;
 mod messages;
 mod reuse;
+mod sleeps;
 mod tokens;
 mod wire_bytes;
