@@ -8,24 +8,25 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::anthropic;
-use crate::catalog::{self, Route};
+use crate::auth::token::{self, Credentials, Token};
+use crate::catalog::base_url::BaseUrl;
+use crate::catalog::config::{self, ProviderConfig};
+use crate::catalog::discovery;
+use crate::catalog::ids::{self as catalog, Route};
+use crate::catalog::region;
+use crate::catalog::routing::{self, Learned, RouteMemory};
 use crate::chat::{ChatEvent, ChatRequest, EventStream};
-use crate::config::{self, ProviderConfig};
-use crate::discovery;
 use crate::error::{Error, Result};
-use crate::http::{self, BaseUrl, Limits, Response};
+use crate::http::{self, Limits};
+pub use crate::http::{BodyReader, Host, Request, Streaming};
 use crate::model::Api;
 use crate::model::Model;
-use crate::openai;
-use crate::region;
-use crate::responses;
-use crate::routing::{self, Learned, RouteMemory};
+use crate::routes::policy;
+use crate::routes::{anthropic, openai, responses};
 use crate::secrets::{self, Secrets};
-use crate::token::{self, Credentials, Token};
 
 /// How long discovered models are reused by [`Client::list`], seconds.
-pub const MODEL_CACHE_SECS: u64 = 3600;
+pub use crate::catalog::discovery::MODEL_CACHE_SECS;
 /// After a failed discovery, how long [`Client::list`] waits before asking again, seconds.
 pub const FAILED_DISCOVERY_RETRY_SECS: u64 = 60;
 /// A minted token is replaced this long before it expires, seconds.
@@ -34,87 +35,6 @@ pub const REMINT_EARLY_SECS: u64 = 300;
 pub const REMINT_EVERY_SECS: u64 = 3600;
 /// Lifetime asked for minted tokens, seconds.
 pub const MINT_EXPIRES_IN: u32 = token::MAX_EXPIRES_IN;
-
-/// What the provider needs from its host.
-pub trait Host {
-    /// An environment variable.
-    fn env(&self, name: &str) -> Option<String>;
-    /// Wall-clock time, seconds since the Unix epoch.
-    fn now(&self) -> u64;
-    /// Sends a request and reads the whole response within `limits`. Transport failures
-    /// come back as [`Error::Timeout`] or [`Error::UpstreamUnavailable`].
-    fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response>;
-    /// Sends a request and returns as soon as the response head is in; the body is read
-    /// chunk by chunk as it arrives.
-    fn open(&mut self, request: &Request, limits: &Limits) -> Result<Streaming>;
-}
-
-/// A response whose body is still arriving.
-pub struct Streaming {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers, names lowercase.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Box<dyn BodyReader>,
-}
-
-impl Streaming {
-    /// The first value of a header (name in lowercase).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Reads the rest of the body, at most `max` bytes (more is cut off).
-    pub fn read_to_end(mut self, max: usize) -> Vec<u8> {
-        let mut data = Vec::new();
-        while let Ok(Some(chunk)) = self.body.next_chunk() {
-            let room = max.saturating_sub(data.len());
-            data.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if data.len() >= max {
-                break;
-            }
-        }
-        data
-    }
-}
-
-/// A body read as it arrives.
-pub trait BodyReader {
-    /// The next chunk as soon as any bytes are there; `None` at the end of the body.
-    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
-
-    /// Like [`BodyReader::next_chunk`], but never waits: `None` when no bytes have arrived
-    /// yet. A reader that cannot tell waits, which is what the default does.
-    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
-        Some(self.next_chunk())
-    }
-}
-
-/// An outgoing request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// Where it goes.
-    pub base: BaseUrl,
-    /// Path below the base, starting with `/`.
-    pub path: String,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    /// The full URL, for messages (never carries a secret).
-    pub fn url(&self) -> String {
-        self.base.url(&self.path)
-    }
-}
 
 /// The settings a host hands a client; unset fields fall back to the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -200,17 +120,17 @@ impl Resolved {
         let credential = match auth {
             Auth::Static(token) => format!(
                 "token:{}",
-                &crate::sigv4::sha256_hex(token.as_bytes())[..16]
+                &crate::auth::sigv4::sha256_hex(token.as_bytes())[..16]
             ),
             Auth::Mint(c) => format!(
                 "key:{}",
-                &crate::sigv4::sha256_hex(c.access_key_id.as_bytes())[..16]
+                &crate::auth::sigv4::sha256_hex(c.access_key_id.as_bytes())[..16]
             ),
             Auth::Missing(_) => "none".to_owned(),
         };
         let url = base.url("");
         let all = format!("{url}\n{region}\n{credential}");
-        crate::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
+        crate::auth::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
     }
 }
 
@@ -396,7 +316,7 @@ impl Client {
                 && matches!(resolved.auth, Auth::Mint(_))
                 && catalog::is_signature_expired(
                     response.status,
-                    &http::upstream_message(&response.body, &secrets),
+                    &policy::upstream_message(&response.body, &secrets),
                 )
             {
                 reminted = true;
@@ -408,8 +328,8 @@ impl Client {
         if !(200..300).contains(&response.status) {
             let retry = response
                 .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, host.now()));
-            let mut e = http::classify_error(
+                .and_then(|v| policy::retry_after_header(v, host.now()));
+            let mut e = policy::classify_error(
                 &what,
                 response.status,
                 retry.as_deref(),
@@ -841,7 +761,7 @@ impl Client {
                     let said = secrets::quote(
                         &String::from_utf8_lossy(&body),
                         &secrets,
-                        http::MESSAGE_CHARS,
+                        policy::MESSAGE_CHARS,
                     );
                     return Err(fail(
                         Error::Protocol(format!(
@@ -886,10 +806,10 @@ impl Client {
             let status = response.status;
             let retry = response
                 .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, now));
+                .and_then(|v| policy::retry_after_header(v, now));
             let body = read_error_body(response, &secrets);
-            let said = http::upstream_message(&body, &secrets);
-            let code = openai::error_code(&body);
+            let said = policy::upstream_message(&body, &secrets);
+            let code = policy::error_code(&body);
             if catalog::is_signature_expired(status, &said)
                 && matches!(resolved.auth, Auth::Mint(_))
                 && !reminted
@@ -1170,10 +1090,10 @@ impl Client {
             let status = response.status;
             let retry = response
                 .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, now));
+                .and_then(|v| policy::retry_after_header(v, now));
             let secrets = resolved.secrets(&bearer);
             let body = read_error_body(response, &secrets);
-            let said = http::upstream_message(&body, &secrets);
+            let said = policy::upstream_message(&body, &secrets);
             if catalog::is_signature_expired(status, &said)
                 && matches!(resolved.auth, Auth::Mint(_))
                 && !reminted
@@ -1431,6 +1351,7 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Response;
 
     /// A host whose `GET /models` answers `status` with `body`, at a clock tests move.
     struct FakeHost {

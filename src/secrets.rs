@@ -167,7 +167,7 @@ fn forms(secret: &str) -> Vec<String> {
     }
     let core = secret.strip_prefix(TOKEN_PREFIX).unwrap_or(secret);
     out.push(core.to_owned());
-    out.push(crate::sigv4::uri_encode(core));
+    out.push(crate::text::uri_encode(core));
     if let Some(decoded) = percent_decode(core) {
         out.push(decoded);
     }

@@ -16,10 +16,10 @@ use crate::chat::{
     is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
+use crate::routes::policy::{self, upstream_message};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::anthropic as wire;
+pub mod wire;
 
 /// The `anthropic-version` header every request of this route carries.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -46,7 +46,7 @@ pub fn thinking_budget(effort: ReasoningEffort) -> u32 {
 }
 
 /// The JSON body of a streamed Messages request.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// - `max_tokens` (required) is the request's value, else `max_tokens_cap` (the model's
 ///   limit), and never above the cap.
@@ -391,7 +391,7 @@ fn classify(
             return Error::ContextOverflow(answered);
         }
     }
-    http::classify_error(what, status, retry_after_header, body, secrets)
+    policy::classify_error(what, status, retry_after_header, body, secrets)
 }
 
 /// `error.type` of an error body.

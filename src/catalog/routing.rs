@@ -1,13 +1,13 @@
 //! Choosing where one request goes, and what to remember of it: the route table
-//! ([`crate::catalog::known_route`]), the configuration's pins, the routes learned from Mantle's
+//! ([`crate::catalog::ids::known_route`]), the configuration's pins, the routes learned from Mantle's
 //! answers, the one retry a wrong-prefix answer earns, and the backoff a 429 without
 //! `retry-after` gets. Pure: the client feeds it ids, answers and the time.
 
-use crate::catalog::{Misroute, Prefix, Route};
+use crate::catalog::ids::{Misroute, Prefix, Route};
 use crate::model::Api;
 
 /// How long a learned route is kept, seconds: as long as the listing it is kept with.
-pub const LEARNED_ROUTE_SECS: u64 = crate::client::MODEL_CACHE_SECS;
+pub const LEARNED_ROUTE_SECS: u64 = crate::catalog::discovery::MODEL_CACHE_SECS;
 
 /// The most routes a client remembers; the oldest goes first.
 pub const MAX_LEARNED_ROUTES: usize = 256;
@@ -284,7 +284,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog;
+    use crate::catalog::ids as catalog;
     use Api::{
         AnthropicMessages as Messages, OpenaiCompletions as Chat, OpenaiResponses as Responses,
     };

@@ -12,10 +12,11 @@ use crate::chat::{
     is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
+use crate::routes::ordinal;
+use crate::routes::policy::{self, error_words, error_words_of, upstream_message};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::openai as wire;
+pub mod wire;
 
 /// The route, as error messages name it.
 pub const ROUTE: &str = "POST /v1/chat/completions";
@@ -27,7 +28,7 @@ const ROUTE_STREAM: &str = "POST /v1/chat/completions (error event in the stream
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed chat completion.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// `max_tokens` is the request's, capped by `max_tokens_cap` (the model's limit); with no
 /// request value the cap itself is sent, so a model cannot run on indefinitely. Readable
@@ -236,47 +237,7 @@ fn classify(
             message: answered,
         };
     }
-    http::classify_error(what, status, retry_after_header, body, secrets)
-}
-
-/// `error.type` and `error.code` (or `type` and `code`) of an OpenAI-shaped body, lowercase;
-/// the Responses route's errors have the same shape.
-pub(crate) fn error_words(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
-        Err(_) => String::new(),
-    }
-}
-
-/// `error.code` (or `code`) of an OpenAI-shaped body, lowercase; empty when there is none.
-pub(crate) fn error_code(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => value
-            .get("error")
-            .unwrap_or(&value)
-            .get("code")
-            .map(error_word)
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// `type` and `code` of an error object, lowercase.
-fn error_words_of(error: &serde_json::Value) -> String {
-    ["type", "code"]
-        .iter()
-        .filter_map(|k| error.get(k))
-        .map(error_word)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// An error's `type` or `code` as text, lowercase.
-pub(crate) fn error_word(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.to_ascii_lowercase(),
-        other => other.to_string(),
-    }
+    policy::classify_error(what, status, retry_after_header, body, secrets)
 }
 
 /// The HTTP status an error reported inside a stream stands for: its numeric `code` or
@@ -497,11 +458,6 @@ impl Mapper {
         out.push(ChatEvent::Finish(reason));
         self.done = true;
     }
-}
-
-/// A position as the events carry it (bounded by the route's `MAX_TOOL_CALLS`).
-pub(crate) fn ordinal(index: usize) -> u32 {
-    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 /// The unified stop reason of a `finish_reason`.

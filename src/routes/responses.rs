@@ -2,7 +2,7 @@
 //! error classification, with no I/O.
 //!
 //! GPT-5.x models (`openai.gpt-5*`) are served only here, on the `/openai/v1` base
-//! ([`crate::http::BaseUrl::openai`]); gpt-oss models answer on `{baseUrl}/responses` too.
+//! ([`crate::catalog::base_url::BaseUrl::openai`]); gpt-oss models answer on `{baseUrl}/responses` too.
 //! The request asks `store: false` unless configured, so Mantle keeps nothing.
 //!
 //! The stream is SSE events named by their data's `type`: `response.created`,
@@ -18,11 +18,12 @@ use crate::chat::{
     json_f32, malformed, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
-use crate::openai::{error_word, error_words, ordinal};
+use crate::routes::ordinal;
+use crate::routes::policy::{self, upstream_message};
+use crate::routes::policy::{error_word, error_words};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::responses as wire;
+pub mod wire;
 
 /// The route, as error messages name it.
 pub const ROUTE: &str = "POST /responses";
@@ -34,7 +35,7 @@ const ROUTE_STREAM: &str = "POST /responses (error event in the stream)";
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed Responses request.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// - System messages, user turns and the text of earlier assistant turns become `message`
 ///   input items; tool calls of earlier turns become `function_call` items and tool results
@@ -223,7 +224,7 @@ fn classify(
             message: answered,
         };
     }
-    http::classify_error(what, status, retry_after_header, body, secrets)
+    policy::classify_error(what, status, retry_after_header, body, secrets)
 }
 
 /// The HTTP status an error reported inside a stream stands for, read from its `code`.
@@ -936,7 +937,7 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
     /// Mantle sent them, given as the stream's `output_item.done` events (each item's bytes
     /// as captured) and `response.completed`.
     fn captured_gpt_oss_stream() -> String {
-        let text = include_str!("../fixtures/mantle/responses-gpt-oss-120b.response.json");
+        let text = include_str!("../../fixtures/mantle/responses-gpt-oss-120b.response.json");
         #[derive(serde::Deserialize)]
         struct Captured<'a> {
             #[serde(borrow)]
