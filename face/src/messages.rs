@@ -23,6 +23,7 @@ use mantle_provider::chat::{
 };
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
+use mantle_provider::routes::policy;
 use mantle_provider::sse;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -1401,27 +1402,15 @@ pub fn error_response(error: &Error) -> ErrorResponse {
     }
 }
 
-/// Status, `type` and whether retrying is pointless; see [`error_response`].
+/// Status, `type` and whether retrying is pointless; see [`error_response`]: the provider's
+/// one table ([`policy::answer`]).
 fn describe(error: &Error) -> (u16, &'static str, bool) {
-    const API: &str = "api_error";
-    match error {
-        Error::InvalidRequest(_) | Error::ContextOverflow(_) => {
-            (400, "invalid_request_error", false)
-        }
-        Error::ModelNotFound(_) => (404, "not_found_error", false),
-        Error::RateLimited { .. } => (429, "rate_limit_error", false),
-        Error::Configuration(_) | Error::MissingCredentials(_) => (500, API, true),
-        Error::NotImplemented(_) => (501, API, true),
-        Error::Unauthorized(_) | Error::Forbidden(_) | Error::WrongRoute(_) => (502, API, true),
-        Error::UpstreamUnavailable {
-            status: Some(503 | 529),
-            ..
-        } => (529, "overloaded_error", false),
-        Error::UpstreamUnavailable { .. } | Error::Protocol(_) | Error::Truncated(_) => {
-            (502, API, false)
-        }
-        Error::Timeout(_) => (504, API, false),
-    }
+    let answer = policy::answer(error);
+    (
+        answer.anthropic_status,
+        answer.anthropic_type,
+        answer.permanent,
+    )
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use mantle_provider::chat::{
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
 use mantle_provider::model::Model;
+use mantle_provider::routes::policy;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -2262,39 +2263,14 @@ pub fn openai_error(message: &str, kind: &str, code: &str) -> Vec<u8> {
     ErrorBody::new(message, kind, Some(code)).to_vec()
 }
 
-/// See [`error_response`].
+/// See [`error_response`]: the provider's one table ([`policy::answer`]).
 fn describe(error: &Error) -> Described {
-    const CLIENT: &str = "invalid_request_error";
-    const SERVER: &str = "server_error";
-    const UPSTREAM: &str = "upstream_error";
-    let (status, kind, code, permanent) = match error {
-        Error::InvalidRequest(_) => (400, CLIENT, None, false),
-        Error::ContextOverflow(_) => (400, CLIENT, Some("context_length_exceeded"), false),
-        Error::ModelNotFound(_) => (404, CLIENT, Some("model_not_found"), false),
-        Error::RateLimited { .. } => (429, "rate_limit_error", Some("rate_limit_exceeded"), false),
-        Error::Configuration(_) => (500, SERVER, Some("configuration_error"), true),
-        Error::MissingCredentials(_) => (500, SERVER, Some("missing_credentials"), true),
-        Error::NotImplemented(_) => (501, SERVER, Some("not_implemented"), true),
-        Error::Unauthorized(_) => (502, UPSTREAM, Some("upstream_unauthorized"), true),
-        Error::Forbidden(_) => (502, UPSTREAM, Some("upstream_forbidden"), true),
-        Error::WrongRoute(_) => (502, UPSTREAM, Some("wrong_route"), true),
-        Error::UpstreamUnavailable { status, .. } => {
-            let status = if matches!(status, Some(503 | 529)) {
-                503
-            } else {
-                502
-            };
-            (status, UPSTREAM, Some("upstream_unavailable"), false)
-        }
-        Error::Protocol(_) => (502, UPSTREAM, Some("upstream_protocol_error"), false),
-        Error::Truncated(_) => (502, UPSTREAM, Some("upstream_truncated"), false),
-        Error::Timeout(_) => (504, UPSTREAM, Some("upstream_timeout"), false),
-    };
+    let answer = policy::answer(error);
     Described {
-        status,
-        kind,
-        code,
-        permanent,
+        status: answer.openai_status,
+        kind: answer.openai_type,
+        code: answer.openai_code,
+        permanent: answer.permanent,
     }
 }
 

@@ -13,10 +13,12 @@
 use crate::chat::{
     self, AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
     ReasoningBlock, ReasoningEffort, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
-    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
+    json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::routes::policy::{self, upstream_message};
+use crate::model::Api;
+use crate::routes::policy;
+use crate::routes::route::{Events, Route, Target};
 use crate::secrets::Secrets;
 use crate::sse;
 pub mod wire;
@@ -350,69 +352,66 @@ fn assistant(turn: &AssistantMessage) -> Result<Vec<wire::Block<'_>>> {
     Ok(out)
 }
 
-/// What a failed `POST /v1/messages` means. Besides the generic cases of
-/// [`http::classify_error`]: 529 or an `overloaded_error` is [`Error::UpstreamUnavailable`]; a
-/// refusal that says the prompt is too long is [`Error::ContextOverflow`]; a model served on the
-/// OpenAI route is [`Error::WrongRoute`] with a hint. Bodies may be Anthropic-shaped
-/// (`{"type":"error","error":{"type":...,"message":...}}`) or OpenAI-shaped.
+/// What a failed `POST /anthropic/v1/messages` means ([`policy::classify`]). Bodies may be
+/// Anthropic-shaped (`{"type":"error","error":{"type":...,"message":...}}`) or OpenAI-shaped.
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    Anthropic.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if status == 529 || error_type(body).as_deref() == Some("overloaded_error") {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
+/// The largest answer asked of a model the listing does not describe (Anthropic requires
+/// `max_tokens`).
+pub const UNKNOWN_MAX_TOKENS: u32 = 8_192;
+
+/// The Anthropic Messages route.
+#[derive(Debug, Clone, Copy)]
+pub struct Anthropic;
+
+impl Route for Anthropic {
+    fn api(&self) -> Api {
+        Api::AnthropicMessages
     }
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (the model is served on the OpenAI chat completions route, \
-                 POST /v1/chat/completions: give it api \"openai-completions\")"
-            ));
-        }
-        if matches!(status, 400 | 413) && is_context_overflow(&said) {
-            return Error::ContextOverflow(answered);
-        }
+
+    fn name(&self) -> &'static str {
+        ROUTE
     }
-    policy::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// `error.type` of an error body.
-fn error_type(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value.get("error")?.get("type")?.as_str().map(str::to_owned)
-}
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("anthropic-version", ANTHROPIC_VERSION)]
+    }
 
-/// The HTTP status an Anthropic error type stands for (per Anthropic's documentation).
-fn status_of_error_type(kind: &str) -> u16 {
-    match kind {
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
-        "billing_error" => 402,
-        "permission_error" => 403,
-        "not_found_error" => 404,
-        "request_too_large" => 413,
-        "rate_limit_error" => 429,
-        "timeout_error" => 504,
-        "overloaded_error" => 529,
-        _ => 500,
+    /// The cap is the listing's `max_tokens` (discovered or not), else
+    /// [`UNKNOWN_MAX_TOKENS`]; a model the listing does not describe may think. What the
+    /// thinking rules changed is noted once, however many times the request is sent.
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        notes: &mut Vec<String>,
+    ) -> Result<String> {
+        let cap = target.listed.map_or(UNKNOWN_MAX_TOKENS, |m| m.max_tokens);
+        let thinking = target.listed.is_none_or(|m| m.reasoning);
+        let mut changed = Vec::new();
+        let body = build_request_noting(request, target.id, cap, thinking, &mut changed)?;
+        for note in changed {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        Ok(body)
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "the model is served on the OpenAI chat completions route, \
+                 POST /v1/chat/completions: give it api \"openai-completions\""
+    }
+
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -511,10 +510,10 @@ impl StreamMapper for Mapper {
                 self.open_tools = Vec::new();
             }
             wire::StreamEvent::Error { error } => {
-                let kind = error.get("type").and_then(|t| t.as_str()).unwrap_or("");
-                let status = status_of_error_type(kind);
-                return Err(classify(
+                let status = policy::stream_error_status(&error);
+                return Err(policy::classify(
                     ROUTE_STREAM,
+                    Anthropic.wrong_route_hint(),
                     status,
                     None,
                     data.as_bytes(),

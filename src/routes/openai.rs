@@ -8,12 +8,14 @@
 
 use crate::chat::{
     ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, ReasoningBlock,
-    ResponseFormat, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
-    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
+    ResponseFormat, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra, json_f32,
+    malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::routes::ordinal;
-use crate::routes::policy::{self, error_words, error_words_of, upstream_message};
+use crate::model::Api;
+use crate::routes::policy;
+use crate::routes::route::ordinal;
+use crate::routes::route::{Events, Route, Target, configured_cap};
 use crate::secrets::Secrets;
 use crate::sse;
 pub mod wire;
@@ -192,90 +194,47 @@ fn text_only(parts: &[ContentPart], what: &str) -> Result<String> {
         .collect()
 }
 
-/// What a failed `POST /chat/completions` means. Besides the generic cases of
-/// [`http::classify_error`]: a refusal that names the context length is
-/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`]
-/// with a hint; 529 is [`Error::UpstreamUnavailable`].
+/// What a failed `POST /chat/completions` means ([`policy::classify`]).
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    OpenAi.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (the model is served on another route: Claude on the Anthropic \
+/// The chat completions route.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAi;
+
+impl Route for OpenAi {
+    fn api(&self) -> Api {
+        Api::OpenaiCompletions
+    }
+
+    fn name(&self) -> &'static str {
+        ROUTE
+    }
+
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        _notes: &mut Vec<String>,
+    ) -> Result<String> {
+        build_request(request, target.id, configured_cap(target))
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "the model is served on another route: Claude on the Anthropic \
                  Messages route, POST /anthropic/v1/messages (api \"anthropic-messages\"); \
                  GPT-5.x on the Responses route, POST /openai/v1/responses \
-                 (api \"openai-responses\"); Gemma 4 and grok under /openai/v1)"
-            ));
-        }
-        let code = error_words(body);
-        if matches!(status, 400 | 413 | 422)
-            && (is_context_overflow(&said) || code.contains("context_length"))
-        {
-            return Error::ContextOverflow(answered);
-        }
+                 (api \"openai-responses\"); Gemma 4 and grok under /openai/v1"
     }
-    if status == 529 {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
-    }
-    policy::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// The HTTP status an error reported inside a stream stands for: its numeric `code` or
-/// `status`, else one read from its `type` and `code`, else 500.
-fn stream_error_status(error: &serde_json::Value) -> u16 {
-    let numeric = ["code", "status"].iter().find_map(|k| {
-        let v = error.get(k)?;
-        let n = v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))?;
-        u16::try_from(n).ok().filter(|n| (400..600).contains(n))
-    });
-    if let Some(status) = numeric {
-        return status;
-    }
-    let words = error_words_of(error);
-    let has = |needles: &[&str]| needles.iter().any(|n| words.contains(n));
-    if has(&["rate_limit", "throttl", "too_many_requests", "quota"]) {
-        429
-    } else if has(&["authentication", "unauthorized", "invalid_api_key"]) {
-        401
-    } else if has(&["permission", "forbidden", "access_denied"]) {
-        403
-    } else if has(&["not_found"]) {
-        404
-    } else if has(&["overloaded"]) {
-        529
-    } else if has(&["unavailable"]) {
-        503
-    } else if has(&[
-        "context_length",
-        "invalid_request",
-        "validation",
-        "bad_request",
-    ]) {
-        400
-    } else {
-        500
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -327,9 +286,10 @@ impl StreamMapper for Mapper {
         let chunk: wire::Chunk =
             serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         if let Some(error) = &chunk.error {
-            let status = stream_error_status(error);
-            return Err(classify(
+            let status = policy::stream_error_status(error);
+            return Err(policy::classify(
                 ROUTE_STREAM,
+                OpenAi.wrong_route_hint(),
                 status,
                 None,
                 data.as_bytes(),

@@ -1,8 +1,107 @@
-//! What a failed upstream answer means: the classification of an upstream failure into the
-//! provider's [`Error`], the upstream's own words quoted without secrets, `retry-after`.
+//! What a failed upstream answer means, for all three routes and both client surfaces: one
+//! policy, in three tables read in this order.
+//!
+//! 1. [`CLASSES`]: the words of an error's `type` or `code` (in a body, or in an error event
+//!    of a stream) and the HTTP status each class of failure stands for. OpenAI's codes, the
+//!    Responses route's codes and Anthropic's types all read here.
+//! 2. [`classify`] and [`classify_error`]: a status (with the upstream's words) to the
+//!    provider's [`Error`]: an overload (529, or `overloaded` in the body) is
+//!    [`Error::UpstreamUnavailable`] on every route; a 4xx naming another route is
+//!    [`Error::WrongRoute`]; a 400, 413 or 422 about the context window is
+//!    [`Error::ContextOverflow`]; the rest by status alone.
+//! 3. [`answer`]: an [`Error`] to what the face answers its client, on the OpenAI surfaces
+//!    (chat completions, Responses) and on the Anthropic one. The two differ only in their
+//!    words, and in one status: an overloaded upstream is 503 to OpenAI clients (their SDKs
+//!    retry 503, and 529 is no status of OpenAI's) and 529 `overloaded_error` to Anthropic
+//!    clients (the status Anthropic's own API answers, which its SDKs retry).
+//!
+//! The emulator keeps its own table of what Mantle answers: it is the judge of this one.
 
+use crate::chat::{is_context_overflow, is_wrong_route};
 use crate::error::Error;
 use crate::secrets::{Secrets, quote};
+
+/// The classes of failure, each as the words that name it in an error's `type` or `code`
+/// (lowercase) and the HTTP status it stands for, tried in order: the first class one of
+/// whose words the error's words contain wins; none is 500.
+pub const CLASSES: &[(&[&str], u16)] = &[
+    (
+        &["rate_limit", "throttl", "too_many_requests", "quota"],
+        429,
+    ),
+    (&["authentication", "unauthorized", "invalid_api_key"], 401),
+    (&["billing"], 402),
+    (&["permission", "forbidden", "access_denied"], 403),
+    (&["not_found"], 404),
+    (&["request_too_large"], 413),
+    (&["timeout"], 504),
+    (&["overloaded"], 529),
+    (&["unavailable"], 503),
+    (
+        &[
+            "context_length",
+            "invalid",
+            "validation",
+            "bad_request",
+            "unsupported",
+        ],
+        400,
+    ),
+];
+
+/// The status an error's words (its `type` and `code`, lowercase) stand for ([`CLASSES`]).
+pub fn status_of_words(words: &str) -> u16 {
+    CLASSES
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| words.contains(n)))
+        .map_or(500, |&(_, status)| status)
+}
+
+/// The HTTP status an error reported inside a stream stands for: its numeric `code` or
+/// `status`, else the one its `type` and `code` name ([`status_of_words`]).
+pub fn stream_error_status(error: &serde_json::Value) -> u16 {
+    let numeric = ["code", "status"].iter().find_map(|k| {
+        let v = error.get(k)?;
+        let n = v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))?;
+        u16::try_from(n).ok().filter(|n| (400..600).contains(n))
+    });
+    numeric.unwrap_or_else(|| status_of_words(&error_words_of(error)))
+}
+
+/// What a route's failed answer means: see the module's second table. `what` names the
+/// request (`POST /v1/chat/completions`); `wrong_route_hint` says where the models this route
+/// does not serve are served.
+pub fn classify(
+    what: &str,
+    wrong_route_hint: &str,
+    status: u16,
+    retry_after_header: Option<&str>,
+    body: &[u8],
+    secrets: &Secrets,
+) -> Error {
+    let said = upstream_message(body, secrets);
+    let answered = format!("{what} answered {status}: {said}");
+    let words = error_words(body);
+    if status == 529 || words.contains("overloaded") {
+        return Error::UpstreamUnavailable {
+            status: Some(status),
+            message: answered,
+        };
+    }
+    if (400..500).contains(&status) && status != 429 {
+        if is_wrong_route(&said) {
+            return Error::WrongRoute(format!("{answered} ({wrong_route_hint})"));
+        }
+        if matches!(status, 400 | 413 | 422)
+            && (is_context_overflow(&said) || words.contains("context_length"))
+        {
+            return Error::ContextOverflow(answered);
+        }
+    }
+    classify_error(what, status, retry_after_header, body, secrets)
+}
 
 /// What a failed upstream request means for the caller. `secrets` are removed from any
 /// text taken from the body; `what` names the request (`GET https://.../models`).
@@ -151,6 +250,81 @@ pub fn error_word(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.to_ascii_lowercase(),
         other => other.to_string(),
+    }
+}
+
+/// What the face answers for an error on each surface: see the module's third table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status on the OpenAI surfaces (chat completions, Responses).
+    pub openai_status: u16,
+    /// `error.type` on the OpenAI surfaces.
+    pub openai_type: &'static str,
+    /// `error.code` on the OpenAI surfaces.
+    pub openai_code: Option<&'static str>,
+    /// HTTP status on the Anthropic Messages surface.
+    pub anthropic_status: u16,
+    /// `error.type` on the Anthropic Messages surface.
+    pub anthropic_type: &'static str,
+    /// Whether retrying cannot mend it (the gateway's configuration, credentials, route).
+    pub permanent: bool,
+}
+
+/// What the face answers for `error`, on both surfaces.
+pub fn answer(error: &Error) -> Answer {
+    const CLIENT: &str = "invalid_request_error";
+    const SERVER: &str = "server_error";
+    const UPSTREAM: &str = "upstream_error";
+    const API: &str = "api_error";
+    let row = |openai_status, openai_type, openai_code, anthropic_status, anthropic_type| {
+        let permanent = matches!(
+            error,
+            Error::Configuration(_)
+                | Error::MissingCredentials(_)
+                | Error::NotImplemented(_)
+                | Error::Unauthorized(_)
+                | Error::Forbidden(_)
+                | Error::WrongRoute(_)
+        );
+        Answer {
+            openai_status,
+            openai_type,
+            openai_code,
+            anthropic_status,
+            anthropic_type,
+            permanent,
+        }
+    };
+    let (overflow, limited) = (Some("context_length_exceeded"), Some("rate_limit_exceeded"));
+    match error {
+        Error::InvalidRequest(_) => row(400, CLIENT, None, 400, CLIENT),
+        Error::ContextOverflow(_) => row(400, CLIENT, overflow, 400, CLIENT),
+        Error::ModelNotFound(_) => {
+            row(404, CLIENT, Some("model_not_found"), 404, "not_found_error")
+        }
+        Error::RateLimited { .. } => row(429, "rate_limit_error", limited, 429, "rate_limit_error"),
+        Error::Configuration(_) => row(500, SERVER, Some("configuration_error"), 500, API),
+        Error::MissingCredentials(_) => row(500, SERVER, Some("missing_credentials"), 500, API),
+        Error::NotImplemented(_) => row(501, SERVER, Some("not_implemented"), 501, API),
+        Error::Unauthorized(_) => row(502, UPSTREAM, Some("upstream_unauthorized"), 502, API),
+        Error::Forbidden(_) => row(502, UPSTREAM, Some("upstream_forbidden"), 502, API),
+        Error::WrongRoute(_) => row(502, UPSTREAM, Some("wrong_route"), 502, API),
+        Error::UpstreamUnavailable {
+            status: Some(503 | 529),
+            ..
+        } => row(
+            503,
+            UPSTREAM,
+            Some("upstream_unavailable"),
+            529,
+            "overloaded_error",
+        ),
+        Error::UpstreamUnavailable { .. } => {
+            row(502, UPSTREAM, Some("upstream_unavailable"), 502, API)
+        }
+        Error::Protocol(_) => row(502, UPSTREAM, Some("upstream_protocol_error"), 502, API),
+        Error::Truncated(_) => row(502, UPSTREAM, Some("upstream_truncated"), 502, API),
+        Error::Timeout(_) => row(504, UPSTREAM, Some("upstream_timeout"), 504, API),
     }
 }
 

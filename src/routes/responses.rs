@@ -14,13 +14,13 @@
 
 use crate::chat::{
     ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, StopReason,
-    StreamMapper, ToolChoice, Usage, body_with_extra, is_context_overflow, is_wrong_route,
-    json_f32, malformed, tokens, tool_schema,
+    StreamMapper, ToolChoice, Usage, body_with_extra, json_f32, malformed, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::routes::ordinal;
-use crate::routes::policy::{self, upstream_message};
-use crate::routes::policy::{error_word, error_words};
+use crate::model::Api;
+use crate::routes::policy::{self, error_word};
+use crate::routes::route::ordinal;
+use crate::routes::route::{Events, Route, Target, configured_cap};
 use crate::secrets::Secrets;
 use crate::sse;
 pub mod wire;
@@ -181,75 +181,46 @@ fn user_part(part: &ContentPart) -> wire::InputContent<'_> {
     }
 }
 
-/// What a failed `POST /responses` means. Besides the generic cases of
-/// [`http::classify_error`]: a refusal that names the context length is
-/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`] with
-/// a hint; 529 is [`Error::UpstreamUnavailable`].
+/// What a failed `POST /responses` means ([`policy::classify`]).
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    Responses.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (GPT-5.x models are served on POST /openai/v1/responses, other \
+/// The Responses route.
+#[derive(Debug, Clone, Copy)]
+pub struct Responses;
+
+impl Route for Responses {
+    fn api(&self) -> Api {
+        Api::OpenaiResponses
+    }
+
+    fn name(&self) -> &'static str {
+        ROUTE
+    }
+
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        _notes: &mut Vec<String>,
+    ) -> Result<String> {
+        build_request(request, target.id, configured_cap(target), target.store)
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "GPT-5.x models are served on POST /openai/v1/responses, other \
                  OpenAI-compatible models on /v1: give the model the api it is served on, \
-                 \"openai-completions\" or \"openai-responses\")"
-            ));
-        }
-        if matches!(status, 400 | 413 | 422)
-            && (is_context_overflow(&said) || error_words(body).contains("context_length"))
-        {
-            return Error::ContextOverflow(answered);
-        }
+                 \"openai-completions\" or \"openai-responses\""
     }
-    if status == 529 {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
-    }
-    policy::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// The HTTP status an error reported inside a stream stands for, read from its `code`.
-fn stream_error_status(code: &str) -> u16 {
-    let has = |needles: &[&str]| needles.iter().any(|n| code.contains(n));
-    if has(&["rate_limit", "throttl", "too_many_requests", "quota"]) {
-        429
-    } else if has(&["authentication", "unauthorized", "invalid_api_key"]) {
-        401
-    } else if has(&["permission", "forbidden", "access_denied"]) {
-        403
-    } else if has(&["not_found"]) {
-        404
-    } else if has(&["overloaded", "unavailable"]) {
-        503
-    } else if has(&[
-        "context_length",
-        "invalid",
-        "validation",
-        "bad_request",
-        "unsupported",
-    ]) {
-        400
-    } else {
-        500
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -598,9 +569,10 @@ fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
 
 /// The typed error of an `error` or `response.failed` event with this `code`.
 fn stream_error(code: &str, data: &str) -> Error {
-    let status = stream_error_status(code);
-    classify(
+    let status = policy::status_of_words(code);
+    policy::classify(
         ROUTE_STREAM,
+        Responses.wrong_route_hint(),
         status,
         None,
         data.as_bytes(),
