@@ -540,6 +540,21 @@ struct Tries {
     reminted: bool,
 }
 
+impl Tries {
+    /// Where the tries went: the route's prefix, or the model's own baseUrl; both routes
+    /// after a retry.
+    fn described(&self, target: &Target) -> String {
+        let sent_to = |route: Route| match &target.pinned_base {
+            Some(base) => base.url(route.path()),
+            None => route.describe(),
+        };
+        match self.retried {
+            Some(first) => format!("{} and {}", sent_to(first), sent_to(self.route)),
+            None => sent_to(self.route),
+        }
+    }
+}
+
 /// One try as sent.
 struct Sent {
     /// When the chat request was asked for (seconds since the Unix epoch).
@@ -922,15 +937,7 @@ impl Client {
         let error = sent
             .upstream
             .classify_error(status, retry.as_deref(), &body, &sent.secrets);
-        // Where the request went: the route's prefix, or the model's own baseUrl.
-        let sent_to = |route: Route| match &target.pinned_base {
-            Some(base) => base.url(route.path()),
-            None => route.describe(),
-        };
-        let tried = match tries.retried {
-            Some(first) => format!("{} and {}", sent_to(first), sent_to(route)),
-            None => sent_to(route),
-        };
+        let tried = tries.described(target);
         Some(self.explain(host, error, &target.id, &tried, &said, now))
     }
 

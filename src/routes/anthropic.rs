@@ -109,22 +109,66 @@ pub fn build_request_noting(
                 .to_owned(),
         ));
     }
-    let output_config = match &req.response_format {
-        None | Some(chat::ResponseFormat::Text) => None,
-        Some(chat::ResponseFormat::JsonObject) => {
-            return Err(Error::InvalidRequest(
-                "response_format: json_object is not supported on the Anthropic Messages route; send a json_schema".to_owned(),
-            ));
-        }
-        Some(chat::ResponseFormat::JsonSchema(format)) => Some(wire::OutputConfig {
+    let output_config = output_config(req)?;
+    let (system, messages) = conversation(req)?;
+    let tools = req
+        .tools
+        .iter()
+        .map(|tool| {
+            Ok(wire::Tool {
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                input_schema: tool_schema(tool)?,
+                strict: tool.strict,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cap = max_tokens_cap.max(1);
+    let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
+    let thinking = thinking(req, supports_thinking, cap, &mut max_tokens, notes)?;
+    let sampling = Sampling::of(req, thinking.is_some(), notes)?;
+    let body = wire::Request {
+        model,
+        max_tokens,
+        stream: true,
+        system: (!system.is_empty()).then(|| system.join("\n\n")),
+        messages,
+        tools,
+        tool_choice: tool_choice(req),
+        thinking,
+        temperature: sampling
+            .temperature
+            .map(|t| json_f32("temperature", t))
+            .transpose()?,
+        top_p: sampling.top_p.map(|p| json_f32("top_p", p)).transpose()?,
+        stop_sequences: req.stop.iter().map(String::as_str).collect(),
+        output_config,
+    };
+    body_with_extra(&body, sampling.extra.as_deref())
+}
+
+/// The structured output asked for: a JSON schema, or none; `json_object` has no
+/// equivalent on this route.
+fn output_config(req: &ChatRequest) -> Result<Option<wire::OutputConfig<'_>>> {
+    match &req.response_format {
+        None | Some(chat::ResponseFormat::Text) => Ok(None),
+        Some(chat::ResponseFormat::JsonObject) => Err(Error::InvalidRequest(
+            "response_format: json_object is not supported on the Anthropic Messages route; send a json_schema".to_owned(),
+        )),
+        Some(chat::ResponseFormat::JsonSchema(format)) => Ok(Some(wire::OutputConfig {
             format: wire::OutputFormat {
                 kind: "json_schema",
                 schema: raw_object(&format.schema, || {
                     "response_format.json_schema.schema".to_owned()
                 })?,
             },
-        }),
-    };
+        })),
+    }
+}
+
+/// The system texts, and the turns with consecutive ones of a role merged (tool results
+/// are user turns).
+fn conversation(req: &ChatRequest) -> Result<(Vec<&str>, Vec<wire::Message<'_>>)> {
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<wire::Message<'_>> = Vec::new();
     for message in &req.messages {
@@ -152,39 +196,36 @@ pub fn build_request_noting(
             }),
         }
     }
-    let tools = req
-        .tools
-        .iter()
-        .map(|tool| {
-            Ok(wire::Tool {
-                name: &tool.name,
-                description: tool.description.as_deref(),
-                input_schema: tool_schema(tool)?,
-                strict: tool.strict,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    Ok((system, messages))
+}
 
-    let cap = max_tokens_cap.max(1);
-    let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
+/// Thinking for the request's reasoning effort, if the model thinks and no tool is forced;
+/// `max_tokens` grows to hold the budget (up to `cap`), or the budget shrinks to fit it.
+fn thinking(
+    req: &ChatRequest,
+    supports_thinking: bool,
+    cap: u32,
+    max_tokens: &mut u32,
+    notes: &mut Vec<String>,
+) -> Result<Option<wire::Thinking>> {
     let forced_tool = matches!(
         req.tool_choice,
         Some(ToolChoice::Required | ToolChoice::Named(_))
     );
-    let thinking = match req.reasoning_effort {
+    match req.reasoning_effort {
         Some(_) if supports_thinking && forced_tool => {
             notes.push(
                 "thinking turned off: the request forces a tool call (tool_choice), which Anthropic refuses with thinking on".to_owned(),
             );
-            None
+            Ok(None)
         }
         Some(effort) if supports_thinking => {
             let mut budget = thinking_budget(effort);
-            if max_tokens <= budget {
-                max_tokens = budget.saturating_add(max_tokens).min(cap);
+            if *max_tokens <= budget {
+                *max_tokens = budget.saturating_add(*max_tokens).min(cap);
             }
-            if max_tokens <= budget {
-                budget = max_tokens - 1;
+            if *max_tokens <= budget {
+                budget = *max_tokens - 1;
             }
             if budget < MIN_THINKING_BUDGET {
                 return Err(Error::InvalidRequest(format!(
@@ -193,38 +234,59 @@ pub fn build_request_noting(
                     effort.as_str()
                 )));
             }
-            Some(wire::Thinking {
+            Ok(Some(wire::Thinking {
                 kind: "enabled",
                 budget_tokens: budget,
-            })
+            }))
         }
-        _ => None,
-    };
+        _ => Ok(None),
+    }
+}
 
-    let mut temperature = req.temperature;
-    let mut top_p = req.top_p;
-    let mut extra = req.extra.as_deref().map(std::borrow::Cow::Borrowed);
-    if thinking.is_some() {
-        if let Some(t) = temperature.filter(|t| *t != 1.0) {
+/// The sampling members sent: with thinking on, those Anthropic refuses are dropped (each
+/// drop noted), from the request and from its `extra`.
+struct Sampling<'a> {
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    extra: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Sampling<'a> {
+    fn of(req: &'a ChatRequest, thinking: bool, notes: &mut Vec<String>) -> Result<Self> {
+        let mut sampling = Sampling {
+            temperature: req.temperature,
+            top_p: req.top_p,
+            extra: req.extra.as_deref().map(std::borrow::Cow::Borrowed),
+        };
+        if !thinking {
+            return Ok(sampling);
+        }
+        if let Some(t) = sampling.temperature.filter(|t| *t != 1.0) {
             notes.push(format!(
                 "temperature {t} dropped: with thinking on Anthropic accepts only 1"
             ));
-            temperature = None;
+            sampling.temperature = None;
         }
-        if let Some(p) = top_p.filter(|p| *p < 0.95) {
+        if let Some(p) = sampling.top_p.filter(|p| *p < 0.95) {
             notes.push(format!(
                 "top_p {p} dropped: with thinking on Anthropic accepts only 0.95 to 1"
             ));
-            top_p = None;
+            sampling.top_p = None;
         }
         if let Some(text) = req.extra.as_deref()
             && let Some(safe) = thinking_safe_extra(text, notes)?
         {
-            extra = Some(std::borrow::Cow::Owned(safe));
+            sampling.extra = Some(std::borrow::Cow::Owned(safe));
         }
+        Ok(sampling)
     }
+}
+
+/// The tool choice sent: the request's, with `parallel_tool_calls: false` as
+/// `disable_parallel_tool_use` (sent with `auto` when the request has tools but no choice).
+fn tool_choice(req: &ChatRequest) -> Option<wire::ToolChoice<'_>> {
     let disable_parallel_tool_use = req.parallel_tool_calls == Some(false);
-    let tool_choice = match &req.tool_choice {
+    match &req.tool_choice {
         Some(ToolChoice::Auto) => Some(wire::ToolChoice::Auto {
             disable_parallel_tool_use,
         }),
@@ -242,24 +304,7 @@ pub fn build_request_noting(
             })
         }
         None => None,
-    };
-    let body = wire::Request {
-        model,
-        max_tokens,
-        stream: true,
-        system: (!system.is_empty()).then(|| system.join("\n\n")),
-        messages,
-        tools,
-        tool_choice,
-        thinking,
-        temperature: temperature
-            .map(|t| json_f32("temperature", t))
-            .transpose()?,
-        top_p: top_p.map(|p| json_f32("top_p", p)).transpose()?,
-        stop_sequences: req.stop.iter().map(String::as_str).collect(),
-        output_config,
-    };
-    body_with_extra(&body, extra.as_deref())
+    }
 }
 
 /// `extra` without the sampling members Anthropic refuses with thinking on (`top_k`, a
@@ -461,31 +506,9 @@ impl StreamMapper for Mapper {
                 index,
                 content_block,
             } => self.block_start(index, content_block, out)?,
-            wire::StreamEvent::ContentBlockDelta { index, delta } => match delta {
-                wire::BlockDelta::TextDelta { text } => push_text(out, ChatEvent::TextDelta, text),
-                wire::BlockDelta::ThinkingDelta { thinking } => {
-                    push_text(out, ChatEvent::ReasoningDelta, thinking);
-                }
-                wire::BlockDelta::SignatureDelta { signature } => {
-                    push_text(out, ChatEvent::ReasoningSignature, signature);
-                }
-                wire::BlockDelta::InputJsonDelta { partial_json } => {
-                    let Some(&(_, position)) = self.open_tools.iter().find(|(i, _)| *i == index)
-                    else {
-                        return Err(Error::Protocol(format!(
-                            "{ROUTE} sent input_json_delta for content block {index}, \
-                             which is not an open tool_use block"
-                        )));
-                    };
-                    if !partial_json.is_empty() {
-                        out.push(ChatEvent::ToolCallArguments {
-                            index: position,
-                            arguments: partial_json,
-                        });
-                    }
-                }
-                wire::BlockDelta::Unknown => {}
-            },
+            wire::StreamEvent::ContentBlockDelta { index, delta } => {
+                self.block_delta(index, delta, out)?;
+            }
             wire::StreamEvent::ContentBlockStop { index } => {
                 self.open_tools.retain(|(i, _)| *i != index);
             }
@@ -541,6 +564,41 @@ impl StreamMapper for Mapper {
 }
 
 impl Mapper {
+    /// A content block's delta: text, thinking, a signature, or a tool's input JSON (which
+    /// must belong to an open tool_use block).
+    fn block_delta(
+        &mut self,
+        index: u32,
+        delta: wire::BlockDelta,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        match delta {
+            wire::BlockDelta::TextDelta { text } => push_text(out, ChatEvent::TextDelta, text),
+            wire::BlockDelta::ThinkingDelta { thinking } => {
+                push_text(out, ChatEvent::ReasoningDelta, thinking);
+            }
+            wire::BlockDelta::SignatureDelta { signature } => {
+                push_text(out, ChatEvent::ReasoningSignature, signature);
+            }
+            wire::BlockDelta::InputJsonDelta { partial_json } => {
+                let Some(&(_, position)) = self.open_tools.iter().find(|(i, _)| *i == index) else {
+                    return Err(Error::Protocol(format!(
+                        "{ROUTE} sent input_json_delta for content block {index}, \
+                     which is not an open tool_use block"
+                    )));
+                };
+                if !partial_json.is_empty() {
+                    out.push(ChatEvent::ToolCallArguments {
+                        index: position,
+                        arguments: partial_json,
+                    });
+                }
+            }
+            wire::BlockDelta::Unknown => {}
+        }
+        Ok(())
+    }
+
     /// Emits what a new content block carries.
     fn block_start(
         &mut self,

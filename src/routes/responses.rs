@@ -13,8 +13,9 @@
 //! `response.incomplete`. `response.failed` and `error` end the stream with an error.
 
 use crate::chat::{
-    ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, StopReason,
-    StreamMapper, ToolChoice, Usage, body_with_extra, json_f32, malformed, tokens, tool_schema,
+    AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
+    StopReason, StreamMapper, ToolChoice, Usage, body_with_extra, json_f32, malformed, tokens,
+    tool_schema,
 };
 use crate::error::{Error, Result};
 use crate::model::Api;
@@ -59,68 +60,7 @@ pub fn build_request(
             "stop sequences are not supported on the openai-responses route".to_owned(),
         ));
     }
-    let mut input = Vec::with_capacity(req.messages.len());
-    for message in &req.messages {
-        match message {
-            Message::System(text) => input.push(wire::InputItem::Message {
-                role: "system",
-                content: vec![wire::InputContent::InputText { text }],
-            }),
-            Message::User(parts) => input.push(wire::InputItem::Message {
-                role: "user",
-                content: parts.iter().map(user_part).collect(),
-            }),
-            Message::Assistant(turn) => {
-                let content = turn
-                    .content
-                    .iter()
-                    .map(|part| match part {
-                        ContentPart::Text(text) => Ok(wire::InputContent::OutputText { text }),
-                        ContentPart::Image(_) => Err(Error::InvalidRequest(
-                            "assistant turns carry text only on the openai-responses route, not images"
-                                .to_owned(),
-                        )),
-                    })
-                    .filter(|part| {
-                        !matches!(part, Ok(wire::InputContent::OutputText { text }) if text.is_empty())
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !content.is_empty() {
-                    input.push(wire::InputItem::Message {
-                        role: "assistant",
-                        content,
-                    });
-                }
-                for call in &turn.tool_calls {
-                    input.push(wire::InputItem::FunctionCall {
-                        call_id: &call.id,
-                        name: &call.name,
-                        arguments: if call.arguments.trim().is_empty() {
-                            "{}"
-                        } else {
-                            &call.arguments
-                        },
-                    });
-                }
-            }
-            Message::Tool(result) => input.push(wire::InputItem::FunctionCallOutput {
-                call_id: &result.tool_call_id,
-                output: result
-                    .content
-                    .iter()
-                    .map(|part| {
-                        match part {
-                        ContentPart::Text(text) => Ok(text.as_str()),
-                        ContentPart::Image(_) => Err(Error::InvalidRequest(
-                            "tool results carry text only on the openai-responses route, not images"
-                                .to_owned(),
-                        )),
-                    }
-                    })
-                    .collect::<Result<String>>()?,
-            }),
-        }
-    }
+    let input = input_items(req)?;
     let tools = req
         .tools
         .iter()
@@ -164,6 +104,82 @@ pub fn build_request(
         stream: true,
     };
     body_with_extra(&body, req.extra.as_deref())
+}
+
+/// The input items of the conversation, in its order: messages, and the tool calls and
+/// tool results of earlier turns.
+fn input_items(req: &ChatRequest) -> Result<Vec<wire::InputItem<'_>>> {
+    let mut input = Vec::with_capacity(req.messages.len());
+    for message in &req.messages {
+        match message {
+            Message::System(text) => input.push(wire::InputItem::Message {
+                role: "system",
+                content: vec![wire::InputContent::InputText { text }],
+            }),
+            Message::User(parts) => input.push(wire::InputItem::Message {
+                role: "user",
+                content: parts.iter().map(user_part).collect(),
+            }),
+            Message::Assistant(turn) => assistant_items(turn, &mut input)?,
+            Message::Tool(result) => input.push(wire::InputItem::FunctionCallOutput {
+                call_id: &result.tool_call_id,
+                output: result
+                    .content
+                    .iter()
+                    .map(|part| {
+                        match part {
+                        ContentPart::Text(text) => Ok(text.as_str()),
+                        ContentPart::Image(_) => Err(Error::InvalidRequest(
+                            "tool results carry text only on the openai-responses route, not images"
+                                .to_owned(),
+                        )),
+                    }
+                    })
+                    .collect::<Result<String>>()?,
+            }),
+        }
+    }
+    Ok(input)
+}
+
+/// An earlier assistant turn as input items: its text as an assistant message (when there
+/// is any), then its tool calls.
+fn assistant_items<'a>(
+    turn: &'a AssistantMessage,
+    input: &mut Vec<wire::InputItem<'a>>,
+) -> Result<()> {
+    let content = turn
+        .content
+        .iter()
+        .map(|part| match part {
+            ContentPart::Text(text) => Ok(wire::InputContent::OutputText { text }),
+            ContentPart::Image(_) => Err(Error::InvalidRequest(
+                "assistant turns carry text only on the openai-responses route, not images"
+                    .to_owned(),
+            )),
+        })
+        .filter(
+            |part| !matches!(part, Ok(wire::InputContent::OutputText { text }) if text.is_empty()),
+        )
+        .collect::<Result<Vec<_>>>()?;
+    if !content.is_empty() {
+        input.push(wire::InputItem::Message {
+            role: "assistant",
+            content,
+        });
+    }
+    for call in &turn.tool_calls {
+        input.push(wire::InputItem::FunctionCall {
+            call_id: &call.id,
+            name: &call.name,
+            arguments: if call.arguments.trim().is_empty() {
+                "{}"
+            } else {
+                &call.arguments
+            },
+        });
+    }
+    Ok(())
 }
 
 /// A user content part on the wire; base64 images become `data:` URLs.
@@ -269,28 +285,8 @@ impl StreamMapper for Mapper {
         let parsed: wire::Event =
             serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         let kind = parsed.kind.as_deref().unwrap_or(event.event.as_str());
-        match kind {
-            "error" => {
-                let code = parsed
-                    .code
-                    .as_ref()
-                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
-                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
-                    .map(error_word)
-                    .unwrap_or_default();
-                return Err(stream_error(&code, data));
-            }
-            "response.failed" => {
-                let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
-                let code = error
-                    .and_then(|e| e.get("code"))
-                    .map(error_word)
-                    .unwrap_or_default();
-                // The error object alone, so the message quoted is the upstream's words.
-                let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
-                return Err(stream_error(&code, &body));
-            }
-            _ => {}
+        if let Some(error) = failure(kind, &parsed, data) {
+            return Err(error);
         }
         if !self.started {
             self.started = true;
@@ -344,68 +340,12 @@ impl StreamMapper for Mapper {
                 }
             }
             "response.output_item.done" => {
-                let output_index = parsed.output_index.unwrap_or(0);
-                let Some(item) = parsed.item else {
-                    return Ok(());
-                };
-                match item.kind.as_deref() {
-                    Some("reasoning") => {
-                        let encrypted = item.encrypted_content.clone().filter(|e| !e.is_empty());
-                        let readable = self.was_streamed(output_index) || whole_item(item, out);
-                        // Encrypted reasoning is kept for the client to replay: beside readable
-                        // text it is the block's signature, alone (GPT-5.x: an empty summary)
-                        // the block itself.
-                        if let Some(data) = encrypted {
-                            out.push(if readable {
-                                ChatEvent::ReasoningSignature(data)
-                            } else {
-                                ChatEvent::RedactedReasoning(data)
-                            });
-                        }
-                    }
-                    Some("message") if !self.was_streamed(output_index) => {
-                        whole_item(item, out);
-                    }
-                    // A call that arrives whole: begun here, with its arguments.
-                    Some("function_call")
-                        if !self.tool_calls.iter().any(|&(i, _)| i == output_index) =>
-                    {
-                        self.begin_call(output_index, item, out)?;
-                    }
-                    Some("function_call") => {
-                        if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
-                            && self.needs_arguments(output_index)
-                        {
-                            self.arguments(output_index, arguments, out)?;
-                        }
-                    }
-                    _ => {}
+                if let Some(item) = parsed.item {
+                    self.item_done(parsed.output_index.unwrap_or(0), item, out)?;
                 }
             }
             "response.completed" | "response.incomplete" => {
-                let response = parsed.response;
-                if let Some(usage) = response.as_ref().and_then(|r| r.usage.as_ref()) {
-                    out.push(ChatEvent::Usage(unified_usage(usage)));
-                }
-                let reason = if kind == "response.completed" {
-                    if self.tool_calls.is_empty() {
-                        StopReason::Stop
-                    } else {
-                        StopReason::ToolCalls
-                    }
-                } else {
-                    let why = response
-                        .and_then(|r| r.incomplete_details)
-                        .and_then(|d| d.reason)
-                        .unwrap_or_default();
-                    match why.as_str() {
-                        "max_output_tokens" => StopReason::Length,
-                        "content_filter" => StopReason::ContentFilter,
-                        _ => StopReason::Other(why),
-                    }
-                };
-                out.push(ChatEvent::Finish(reason));
-                self.done = true;
+                self.finish(kind == "response.completed", parsed.response, out);
             }
             _ => {}
         }
@@ -463,6 +403,81 @@ fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) -> bool {
 }
 
 impl Mapper {
+    /// An output item complete: reasoning (readable, encrypted or both), a message not
+    /// streamed, or a function call (begun here when it came whole, its arguments when none
+    /// were streamed).
+    fn item_done(
+        &mut self,
+        output_index: u32,
+        item: wire::Item,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        match item.kind.as_deref() {
+            Some("reasoning") => {
+                let encrypted = item.encrypted_content.clone().filter(|e| !e.is_empty());
+                let readable = self.was_streamed(output_index) || whole_item(item, out);
+                // Encrypted reasoning is kept for the client to replay: beside readable
+                // text it is the block's signature, alone (GPT-5.x: an empty summary)
+                // the block itself.
+                if let Some(data) = encrypted {
+                    out.push(if readable {
+                        ChatEvent::ReasoningSignature(data)
+                    } else {
+                        ChatEvent::RedactedReasoning(data)
+                    });
+                }
+            }
+            Some("message") if !self.was_streamed(output_index) => {
+                whole_item(item, out);
+            }
+            // A call that arrives whole: begun here, with its arguments.
+            Some("function_call") if !self.tool_calls.iter().any(|&(i, _)| i == output_index) => {
+                self.begin_call(output_index, item, out)?;
+            }
+            Some("function_call") => {
+                if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
+                    && self.needs_arguments(output_index)
+                {
+                    self.arguments(output_index, arguments, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `response.completed` (`completed`) or `response.incomplete`: the usage, then the
+    /// finish with its reason.
+    fn finish(
+        &mut self,
+        completed: bool,
+        response: Option<wire::Response>,
+        out: &mut Vec<ChatEvent>,
+    ) {
+        if let Some(usage) = response.as_ref().and_then(|r| r.usage.as_ref()) {
+            out.push(ChatEvent::Usage(unified_usage(usage)));
+        }
+        let reason = if completed {
+            if self.tool_calls.is_empty() {
+                StopReason::Stop
+            } else {
+                StopReason::ToolCalls
+            }
+        } else {
+            let why = response
+                .and_then(|r| r.incomplete_details)
+                .and_then(|d| d.reason)
+                .unwrap_or_default();
+            match why.as_str() {
+                "max_output_tokens" => StopReason::Length,
+                "content_filter" => StopReason::ContentFilter,
+                _ => StopReason::Other(why),
+            }
+        };
+        out.push(ChatEvent::Finish(reason));
+        self.done = true;
+    }
+
     /// Notes that the item at `output_index` streams its text as deltas.
     fn streamed(&mut self, output_index: u32) {
         if !self.streamed_items.contains(&output_index)
@@ -564,6 +579,33 @@ fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
             .as_ref()
             .and_then(|d| d.reasoning_tokens)
             .map(tokens),
+    }
+}
+
+/// The error an `error` or `response.failed` event reports; `None` for any other event.
+fn failure(kind: &str, parsed: &wire::Event, data: &str) -> Option<Error> {
+    match kind {
+        "error" => {
+            let code = parsed
+                .code
+                .as_ref()
+                .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
+                .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
+                .map(error_word)
+                .unwrap_or_default();
+            Some(stream_error(&code, data))
+        }
+        "response.failed" => {
+            let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
+            let code = error
+                .and_then(|e| e.get("code"))
+                .map(error_word)
+                .unwrap_or_default();
+            // The error object alone, so the message quoted is the upstream's words.
+            let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
+            Some(stream_error(&code, &body))
+        }
+        _ => None,
     }
 }
 
