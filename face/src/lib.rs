@@ -32,3 +32,4 @@ pub mod openai;
 pub mod responses;
 #[cfg(target_arch = "wasm32")]
 mod spin;
+pub mod surface;

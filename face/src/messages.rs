@@ -299,8 +299,47 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
         .map(|m| m.0)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| invalid("messages", "required: a non-empty array of messages"))?;
+    let messages = conversation(body.system, in_messages)?;
+    let tools = tools_of(body.tools, &model)?;
+    // `disable_parallel_tool_use: true` is chat completions' `parallel_tool_calls: false`.
+    let parallel_tool_calls = body
+        .tool_choice
+        .as_ref()
+        .and_then(|c| c.disable_parallel_tool_use)
+        .map(|disable| !disable);
+    let tool_choice = tool_choice_of(body.tool_choice)?;
+    let reasoning_effort = body.thinking.and_then(|t| match t.kind.as_deref() {
+        Some("enabled") => Some(match t.budget_tokens.unwrap_or(0) {
+            0..4096 => ReasoningEffort::Low,
+            4096..16384 => ReasoningEffort::Medium,
+            _ => ReasoningEffort::High,
+        }),
+        _ => None,
+    });
+    Ok(ParsedMessages {
+        request: ChatRequest {
+            model,
+            messages,
+            tools,
+            tool_choice,
+            max_tokens: Some(max_tokens),
+            temperature: body.temperature,
+            top_p: body.top_p,
+            stop: body.stop_sequences.map(|s| s.0).unwrap_or_default(),
+            reasoning_effort,
+            response_format: None,
+            parallel_tool_calls,
+            seed: None,
+            extra: None,
+        },
+        stream: body.stream.unwrap_or(false),
+    })
+}
+
+/// The conversation: the system text, then the turns (tool results are user turns).
+fn conversation(system: Option<Content>, in_messages: Vec<InMessage>) -> Result<Vec<Message>> {
     let mut messages = Vec::with_capacity(in_messages.len() + 1);
-    if let Some(system) = body.system {
+    if let Some(system) = system {
         let text = texts(system, "system")?;
         if !text.is_empty() {
             messages.push(Message::System(text));
@@ -323,7 +362,12 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
             None => return Err(invalid(&format!("{at}.role"), "required")),
         }
     }
-    let in_tools = body.tools.map(|t| t.0).unwrap_or_default();
+    Ok(messages)
+}
+
+/// The client tools (server tools are not served: they name `model` in the refusal).
+fn tools_of(tools: Option<Items<InTool>>, model: &str) -> Result<Vec<Tool>> {
+    let in_tools = tools.map(|t| t.0).unwrap_or_default();
     if in_tools.len() > MAX_TOOLS {
         return Err(invalid(
             "tools",
@@ -353,13 +397,12 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
             strict: None,
         });
     }
-    // `disable_parallel_tool_use: true` is chat completions' `parallel_tool_calls: false`.
-    let parallel_tool_calls = body
-        .tool_choice
-        .as_ref()
-        .and_then(|c| c.disable_parallel_tool_use)
-        .map(|disable| !disable);
-    let tool_choice = match body.tool_choice {
+    Ok(tools)
+}
+
+/// The tool choice: `auto`, `any`, `none` or a tool named.
+fn tool_choice_of(tool_choice: Option<InToolChoice>) -> Result<Option<ToolChoice>> {
+    Ok(match tool_choice {
         None => None,
         Some(choice) => Some(match choice.kind.as_deref() {
             Some("auto") => ToolChoice::Auto,
@@ -377,32 +420,6 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
                 ));
             }
         }),
-    };
-    let reasoning_effort = body.thinking.and_then(|t| match t.kind.as_deref() {
-        Some("enabled") => Some(match t.budget_tokens.unwrap_or(0) {
-            0..4096 => ReasoningEffort::Low,
-            4096..16384 => ReasoningEffort::Medium,
-            _ => ReasoningEffort::High,
-        }),
-        _ => None,
-    });
-    Ok(ParsedMessages {
-        request: ChatRequest {
-            model,
-            messages,
-            tools,
-            tool_choice,
-            max_tokens: Some(max_tokens),
-            temperature: body.temperature,
-            top_p: body.top_p,
-            stop: body.stop_sequences.map(|s| s.0).unwrap_or_default(),
-            reasoning_effort,
-            response_format: None,
-            parallel_tool_calls,
-            seed: None,
-            extra: None,
-        },
-        stream: body.stream.unwrap_or(false),
     })
 }
 
@@ -818,24 +835,7 @@ impl EventWriter {
                 );
                 frame(out, &Event::ContentBlockStop { index });
             }
-            ChatEvent::ToolCallStart { index, id, name } => {
-                self.start(None, out);
-                self.close(out);
-                let block = self.take_index();
-                frame(
-                    out,
-                    &Event::ContentBlockStart {
-                        index: block,
-                        content_block: BlockOut::ToolUse {
-                            id,
-                            name,
-                            input: Input::Empty(EmptyObject {}),
-                        },
-                    },
-                );
-                self.open = Some((block, Open::Tool(*index)));
-                self.tools.push((*index, block));
-            }
+            ChatEvent::ToolCallStart { index, id, name } => self.tool_start(*index, id, name, out),
             ChatEvent::ToolCallArguments { index, arguments } if !arguments.is_empty() => {
                 if let Some(&(_, block)) = self.tools.iter().find(|(tool, _)| tool == index) {
                     self.delta(
@@ -868,6 +868,26 @@ impl EventWriter {
             | ChatEvent::ReasoningDelta(_)
             | ChatEvent::ToolCallArguments { .. } => {}
         }
+    }
+
+    /// A tool call begins: its `tool_use` block opens (its input comes as deltas).
+    fn tool_start(&mut self, index: u32, id: &str, name: &str, out: &mut Vec<u8>) {
+        self.start(None, out);
+        self.close(out);
+        let block = self.take_index();
+        frame(
+            out,
+            &Event::ContentBlockStart {
+                index: block,
+                content_block: BlockOut::ToolUse {
+                    id,
+                    name,
+                    input: Input::Empty(EmptyObject {}),
+                },
+            },
+        );
+        self.open = Some((block, Open::Tool(index)));
+        self.tools.push((index, block));
     }
 
     /// Appends an `error` event for a failure mid-stream (nothing follows it).

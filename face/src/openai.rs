@@ -403,7 +403,7 @@ impl Read for Message {
         if content.is_none() && role != Role::Assistant {
             return Err(reject(invalid(&at_content, "required")));
         }
-        let mut content = match content {
+        let content = match content {
             None => Vec::new(),
             Some(Content::Text(text)) => vec![Part::Text(text)],
             Some(Content::Parts(parts)) => parts,
@@ -419,32 +419,52 @@ impl Read for Message {
                 ),
             )));
         }
-        let message = match role {
-            Role::System => Message::System(join_text(content)),
-            Role::User => Message::User(content.into_iter().map(Part::into_content).collect()),
-            Role::Tool => Message::Tool(ToolResult {
-                tool_call_id,
+        Ok(message(
+            role,
+            content,
+            tool_call_id,
+            tool_calls,
+            [reasoning_content, reasoning],
+        ))
+    }
+}
+
+/// The message of a role, from its members as read and checked: a system text, user
+/// parts, a tool result, or an assistant turn (its empty parts left out, its reasoning the
+/// first non-empty of `reasoning_content` and `reasoning`).
+fn message(
+    role: Role,
+    mut content: Vec<Part>,
+    tool_call_id: String,
+    tool_calls: Option<Vec<ToolCall>>,
+    reasonings: [Option<String>; 2],
+) -> Message {
+    match role {
+        Role::System => Message::System(join_text(content)),
+        Role::User => Message::User(content.into_iter().map(Part::into_content).collect()),
+        Role::Tool => Message::Tool(ToolResult {
+            tool_call_id,
+            content: content.into_iter().map(Part::into_content).collect(),
+            is_error: false,
+        }),
+        Role::Assistant => {
+            content.retain(
+                |part| !matches!(part, Part::Text(text) | Part::Refusal(text) if text.is_empty()),
+            );
+            let reasoning = reasonings
+                .into_iter()
+                .flatten()
+                .find(|text| !text.is_empty())
+                .map(|text| ReasoningBlock::Thinking {
+                    text,
+                    signature: None,
+                });
+            Message::Assistant(AssistantMessage {
+                reasoning: reasoning.into_iter().collect(),
                 content: content.into_iter().map(Part::into_content).collect(),
-                is_error: false,
-            }),
-            Role::Assistant => {
-                content.retain(|part| !matches!(part, Part::Text(text) | Part::Refusal(text) if text.is_empty()));
-                let reasoning = [reasoning_content, reasoning]
-                    .into_iter()
-                    .flatten()
-                    .find(|text| !text.is_empty())
-                    .map(|text| ReasoningBlock::Thinking {
-                        text,
-                        signature: None,
-                    });
-                Message::Assistant(AssistantMessage {
-                    reasoning: reasoning.into_iter().collect(),
-                    content: content.into_iter().map(Part::into_content).collect(),
-                    tool_calls: tool_calls.unwrap_or_default(),
-                })
-            }
-        };
-        Ok(message)
+                tool_calls: tool_calls.unwrap_or_default(),
+            })
+        }
     }
 }
 

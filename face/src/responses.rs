@@ -242,11 +242,40 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
         .model
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| Error::InvalidRequest("model: a non-empty string is required".into()))?;
+    let messages = conversation(body.instructions, body.input)?;
+    let tools = tools_of(body.tools)?;
+    let tool_choice = tool_choice_of(body.tool_choice)?;
+    let effort = body.reasoning.and_then(|r| r.effort);
+    let reasoning_effort = effort_of(effort.as_deref())?;
+    Ok(ParsedResponses {
+        request: ChatRequest {
+            model,
+            messages,
+            tools,
+            tool_choice,
+            max_tokens: body.max_output_tokens,
+            temperature: body.temperature,
+            top_p: body.top_p,
+            stop: Vec::new(),
+            reasoning_effort,
+            response_format: None,
+            parallel_tool_calls: body.parallel_tool_calls,
+            seed: None,
+            extra: None,
+        },
+        stream: body.stream.unwrap_or(false),
+        effort,
+    })
+}
+
+/// The conversation: the instructions as a system message, then the input (a string is one
+/// user turn); it must have a user turn.
+fn conversation(instructions: Option<String>, input: Option<TextOr<Item>>) -> Result<Vec<Message>> {
     let mut messages = Vec::new();
-    if let Some(instructions) = body.instructions.filter(|i| !i.is_empty()) {
+    if let Some(instructions) = instructions.filter(|i| !i.is_empty()) {
         messages.push(Message::System(instructions));
     }
-    match body.input {
+    match input {
         None => {
             return Err(Error::InvalidRequest(
                 "input: a string or an array of items is required".into(),
@@ -264,14 +293,19 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
             "input: the conversation has no user turn".into(),
         ));
     }
-    let tools = body.tools.map(|t| t.0).unwrap_or_default();
+    Ok(messages)
+}
+
+/// The function tools; any other kind is refused.
+fn tools_of(tools: Option<Items<ToolDef<'_>>>) -> Result<Vec<Tool>> {
+    let tools = tools.map(|t| t.0).unwrap_or_default();
     if tools.len() > MAX_TOOLS {
         return Err(Error::InvalidRequest(format!(
             "tools: at most {MAX_TOOLS} tools, found {}",
             tools.len()
         )));
     }
-    let tools = tools
+    tools
         .into_iter()
         .enumerate()
         .map(|(i, tool)| match tool.kind.as_deref() {
@@ -292,8 +326,12 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 other.unwrap_or("a tool without a type")
             ))),
         })
-        .collect::<Result<Vec<_>>>()?;
-    let tool_choice = match body.tool_choice {
+        .collect::<Result<Vec<_>>>()
+}
+
+/// The tool choice: a mode, or a function named.
+fn tool_choice_of(tool_choice: Option<ToolChoiceIn>) -> Result<Option<ToolChoice>> {
+    Ok(match tool_choice {
         None => None,
         Some(ToolChoiceIn::Mode(mode)) => Some(match mode.as_str() {
             "auto" => ToolChoice::Auto,
@@ -313,9 +351,12 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 ));
             }
         },
-    };
-    let effort = body.reasoning.and_then(|r| r.effort);
-    let reasoning_effort = match effort.as_deref() {
+    })
+}
+
+/// The reasoning effort of `reasoning.effort` (`minimal` reads as low, `xhigh` as high).
+fn effort_of(effort: Option<&str>) -> Result<Option<ReasoningEffort>> {
+    Ok(match effort {
         None | Some("none") => None,
         Some("minimal" | "low") => Some(ReasoningEffort::Low),
         Some("medium") => Some(ReasoningEffort::Medium),
@@ -325,25 +366,6 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 "reasoning.effort: expected minimal, low, medium or high, found {other:?}"
             )));
         }
-    };
-    Ok(ParsedResponses {
-        request: ChatRequest {
-            model,
-            messages,
-            tools,
-            tool_choice,
-            max_tokens: body.max_output_tokens,
-            temperature: body.temperature,
-            top_p: body.top_p,
-            stop: Vec::new(),
-            reasoning_effort,
-            response_format: None,
-            parallel_tool_calls: body.parallel_tool_calls,
-            seed: None,
-            extra: None,
-        },
-        stream: body.stream.unwrap_or(false),
-        effort,
     })
 }
 
@@ -386,46 +408,7 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
         .as_deref()
         .or(item.role.as_ref().map(|_| "message"));
     match kind {
-        Some("message") => {
-            let role = item.role.as_deref().unwrap_or("");
-            match role {
-                "system" | "developer" => messages.push(Message::System(joined_text(item.content))),
-                "user" => {
-                    let parts = match item.content {
-                        None => Vec::new(),
-                        Some(TextOr::Text(text)) => vec![ContentPart::Text(text)],
-                        Some(TextOr::List(parts)) => parts
-                            .into_iter()
-                            .enumerate()
-                            .map(|(j, part)| user_part(part, i, j))
-                            .collect::<Result<Vec<_>>>()?,
-                    };
-                    if parts.is_empty() {
-                        return Err(Error::InvalidRequest(format!(
-                            "input[{i}]: a user message needs content"
-                        )));
-                    }
-                    messages.push(Message::User(parts));
-                }
-                "assistant" => {
-                    let text = joined_text(item.content);
-                    with_assistant_turn(
-                        messages,
-                        |t| t.tool_calls.is_empty(),
-                        |turn| {
-                            if !text.is_empty() {
-                                turn.content.push(ContentPart::Text(text));
-                            }
-                        },
-                    );
-                }
-                other => {
-                    return Err(Error::InvalidRequest(format!(
-                        "input[{i}].role: expected system, developer, user or assistant, found {other:?}"
-                    )));
-                }
-            }
-        }
+        Some("message") => add_message(messages, item, i)?,
         Some("function_call") => {
             let (Some(call_id), Some(name)) = (item.call_id, item.name) else {
                 return Err(Error::InvalidRequest(format!(
@@ -451,26 +434,7 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
                 is_error: false,
             }));
         }
-        Some("reasoning") => {
-            let text: String = item
-                .summary
-                .map(|s| s.0)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.text)
-                .collect::<Vec<_>>()
-                .join("\n\n");
-            let block = match (text.is_empty(), item.encrypted_content) {
-                (true, Some(data)) => ReasoningBlock::Redacted(data),
-                (true, None) => return Ok(()),
-                (false, signature) => ReasoningBlock::Thinking { text, signature },
-            };
-            with_assistant_turn(
-                messages,
-                |t| t.content.is_empty() && t.tool_calls.is_empty(),
-                |turn| turn.reasoning.push(block),
-            );
-        }
+        Some("reasoning") => add_reasoning(messages, item),
         other => {
             return Err(Error::InvalidRequest(format!(
                 "input[{i}]: items of type {} are not served here",
@@ -479,6 +443,73 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A message item: a system or developer text, a user turn, or the text of an assistant
+/// turn.
+fn add_message(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
+    let role = item.role.as_deref().unwrap_or("");
+    match role {
+        "system" | "developer" => messages.push(Message::System(joined_text(item.content))),
+        "user" => {
+            let parts = match item.content {
+                None => Vec::new(),
+                Some(TextOr::Text(text)) => vec![ContentPart::Text(text)],
+                Some(TextOr::List(parts)) => parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, part)| user_part(part, i, j))
+                    .collect::<Result<Vec<_>>>()?,
+            };
+            if parts.is_empty() {
+                return Err(Error::InvalidRequest(format!(
+                    "input[{i}]: a user message needs content"
+                )));
+            }
+            messages.push(Message::User(parts));
+        }
+        "assistant" => {
+            let text = joined_text(item.content);
+            with_assistant_turn(
+                messages,
+                |t| t.tool_calls.is_empty(),
+                |turn| {
+                    if !text.is_empty() {
+                        turn.content.push(ContentPart::Text(text));
+                    }
+                },
+            );
+        }
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "input[{i}].role: expected system, developer, user or assistant, found {other:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A reasoning item: its summary text (with its encrypted content as the signature), or
+/// its encrypted content alone; an empty one adds nothing.
+fn add_reasoning(messages: &mut Vec<Message>, item: Item) {
+    let text: String = item
+        .summary
+        .map(|s| s.0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.text)
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let block = match (text.is_empty(), item.encrypted_content) {
+        (true, Some(data)) => ReasoningBlock::Redacted(data),
+        (true, None) => return,
+        (false, signature) => ReasoningBlock::Thinking { text, signature },
+    };
+    with_assistant_turn(
+        messages,
+        |t| t.content.is_empty() && t.tool_calls.is_empty(),
+        |turn| turn.reasoning.push(block),
+    );
 }
 
 /// A user content part.
@@ -866,155 +897,176 @@ impl ResponsesWriter {
         self.start(out);
         match event {
             ChatEvent::MessageStart { .. } => {}
-            ChatEvent::ReasoningDelta(delta) => {
-                let index = self.reasoning_item(out);
-                let first = matches!(&self.items[index], OutputItem::Reasoning { text, .. } if text.is_empty());
-                let id = match &self.items[index] {
-                    OutputItem::Reasoning { id, .. } => id.clone(),
-                    _ => String::new(),
-                };
-                if first {
-                    self.value_frame(
-                        out,
-                        "response.reasoning_summary_part.added",
-                        json!({"item_id": id, "output_index": index, "summary_index": 0,
-                               "part": {"type": "summary_text", "text": ""}}),
-                    );
-                }
-                if let OutputItem::Reasoning { text, .. } = &mut self.items[index] {
-                    text.push_str(delta);
-                }
-                self.frame(out, "response.reasoning_summary_text.delta", |sequence| {
-                    serde_json::to_vec(&SummaryDelta {
-                        kind: "response.reasoning_summary_text.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: index,
-                        summary_index: 0,
-                        delta,
-                    })
-                    .unwrap_or_default()
-                });
-            }
-            ChatEvent::ReasoningSignature(signature) => {
-                let index = self.reasoning_item(out);
-                if let OutputItem::Reasoning { encrypted, .. } = &mut self.items[index] {
-                    *encrypted = Some(signature.clone());
-                }
-            }
-            ChatEvent::RedactedReasoning(data) => {
-                self.close_open(out);
-                self.close_calls(out);
-                let id = format!("rs_{}_{}", self.created, self.items.len());
-                let index = self.open_item(
-                    OutputItem::Reasoning {
-                        id,
-                        text: String::new(),
-                        encrypted: Some(data.clone()),
-                    },
-                    out,
-                );
-                self.open = Some(index);
-                self.close_open(out);
-            }
-            ChatEvent::TextDelta(delta) => {
-                let index = match self.open {
-                    Some(index) if matches!(self.items[index], OutputItem::Message { .. }) => index,
-                    _ => {
-                        self.close_open(out);
-                        self.close_calls(out);
-                        let id = format!("msg_{}_{}", self.created, self.items.len());
-                        let index = self.open_item(
-                            OutputItem::Message {
-                                id: id.clone(),
-                                text: String::new(),
-                            },
-                            out,
-                        );
-                        self.value_frame(
-                            out,
-                            "response.content_part.added",
-                            json!({"item_id": id, "output_index": index, "content_index": 0,
-                                   "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
-                        );
-                        self.open = Some(index);
-                        index
-                    }
-                };
-                let id = match &mut self.items[index] {
-                    OutputItem::Message { id, text } => {
-                        text.push_str(delta);
-                        id.clone()
-                    }
-                    _ => String::new(),
-                };
-                self.frame(out, "response.output_text.delta", |sequence| {
-                    serde_json::to_vec(&TextDelta {
-                        kind: "response.output_text.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: index,
-                        content_index: 0,
-                        delta,
-                        logprobs: [],
-                    })
-                    .unwrap_or_default()
-                });
-            }
-            ChatEvent::ToolCallStart { id, name, .. } => {
-                self.close_open(out);
-                let item_id = format!("fc_{}_{}", self.created, self.items.len());
-                let index = self.open_item(
-                    OutputItem::Call {
-                        id: item_id,
-                        call_id: id.clone(),
-                        name: name.clone(),
-                        arguments: String::new(),
-                    },
-                    out,
-                );
-                self.calls.push(index);
-            }
+            ChatEvent::ReasoningDelta(delta) => self.reasoning_delta(delta, out),
+            ChatEvent::ReasoningSignature(signature) => self.reasoning_signature(signature, out),
+            ChatEvent::RedactedReasoning(data) => self.redacted_reasoning(data, out),
+            ChatEvent::TextDelta(delta) => self.text_delta(delta, out),
+            ChatEvent::ToolCallStart { id, name, .. } => self.tool_call_start(id, name, out),
             ChatEvent::ToolCallArguments { index, arguments } => {
-                let Some(&item) = usize::try_from(*index).ok().and_then(|i| self.calls.get(i))
-                else {
-                    return;
-                };
-                let id = match &mut self.items[item] {
-                    OutputItem::Call {
-                        id, arguments: a, ..
-                    } => {
-                        a.push_str(arguments);
-                        id.clone()
-                    }
-                    _ => return,
-                };
-                self.frame(out, "response.function_call_arguments.delta", |sequence| {
-                    serde_json::to_vec(&ArgumentsDelta {
-                        kind: "response.function_call_arguments.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: item,
-                        delta: arguments,
-                    })
-                    .unwrap_or_default()
-                });
+                self.tool_call_arguments(*index, arguments, out)
             }
             ChatEvent::Usage(usage) => self.usage = Some(*usage),
-            ChatEvent::Finish(reason) => {
-                self.finish = Some(reason.clone());
+            ChatEvent::Finish(reason) => self.finished(reason, out),
+        }
+    }
+
+    /// A reasoning delta: into the open reasoning item (opened, with its summary part, if need be).
+    fn reasoning_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
+        let index = self.reasoning_item(out);
+        let first =
+            matches!(&self.items[index], OutputItem::Reasoning { text, .. } if text.is_empty());
+        let id = match &self.items[index] {
+            OutputItem::Reasoning { id, .. } => id.clone(),
+            _ => String::new(),
+        };
+        if first {
+            self.value_frame(
+                out,
+                "response.reasoning_summary_part.added",
+                json!({"item_id": id, "output_index": index, "summary_index": 0,
+                       "part": {"type": "summary_text", "text": ""}}),
+            );
+        }
+        if let OutputItem::Reasoning { text, .. } = &mut self.items[index] {
+            text.push_str(delta);
+        }
+        self.frame(out, "response.reasoning_summary_text.delta", |sequence| {
+            serde_json::to_vec(&SummaryDelta {
+                kind: "response.reasoning_summary_text.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: index,
+                summary_index: 0,
+                delta,
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// The signature of the open reasoning item (its encrypted content).
+    fn reasoning_signature(&mut self, signature: &str, out: &mut Vec<u8>) {
+        let index = self.reasoning_item(out);
+        if let OutputItem::Reasoning { encrypted, .. } = &mut self.items[index] {
+            *encrypted = Some(signature.to_owned());
+        }
+    }
+
+    /// Redacted reasoning: a reasoning item of its own, encrypted content only, opened and closed.
+    fn redacted_reasoning(&mut self, data: &str, out: &mut Vec<u8>) {
+        self.close_open(out);
+        self.close_calls(out);
+        let id = format!("rs_{}_{}", self.created, self.items.len());
+        let index = self.open_item(
+            OutputItem::Reasoning {
+                id,
+                text: String::new(),
+                encrypted: Some(data.to_owned()),
+            },
+            out,
+        );
+        self.open = Some(index);
+        self.close_open(out);
+    }
+
+    /// A text delta: into the open message item (opened, with its content part, if need be).
+    fn text_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
+        let index = match self.open {
+            Some(index) if matches!(self.items[index], OutputItem::Message { .. }) => index,
+            _ => {
                 self.close_open(out);
                 self.close_calls(out);
-                let (kind, status) = match reason {
-                    StopReason::Length | StopReason::ContentFilter => {
-                        ("response.incomplete", "incomplete")
-                    }
-                    _ => ("response.completed", "completed"),
-                };
-                let response = self.response(status);
-                self.value_frame(out, kind, json!({"response": response}));
+                let id = format!("msg_{}_{}", self.created, self.items.len());
+                let index = self.open_item(
+                    OutputItem::Message {
+                        id: id.clone(),
+                        text: String::new(),
+                    },
+                    out,
+                );
+                self.value_frame(
+                    out,
+                    "response.content_part.added",
+                    json!({"item_id": id, "output_index": index, "content_index": 0,
+                           "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+                );
+                self.open = Some(index);
+                index
             }
-        }
+        };
+        let id = match &mut self.items[index] {
+            OutputItem::Message { id, text } => {
+                text.push_str(delta);
+                id.clone()
+            }
+            _ => String::new(),
+        };
+        self.frame(out, "response.output_text.delta", |sequence| {
+            serde_json::to_vec(&TextDelta {
+                kind: "response.output_text.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: index,
+                content_index: 0,
+                delta,
+                logprobs: [],
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// A function call begins: an item of its own, left open for its arguments.
+    fn tool_call_start(&mut self, id: &str, name: &str, out: &mut Vec<u8>) {
+        self.close_open(out);
+        let item_id = format!("fc_{}_{}", self.created, self.items.len());
+        let index = self.open_item(
+            OutputItem::Call {
+                id: item_id,
+                call_id: id.to_owned(),
+                name: name.to_owned(),
+                arguments: String::new(),
+            },
+            out,
+        );
+        self.calls.push(index);
+    }
+
+    /// Arguments of the `index`th call, as they come.
+    fn tool_call_arguments(&mut self, index: u32, arguments: &str, out: &mut Vec<u8>) {
+        let Some(&item) = usize::try_from(index).ok().and_then(|i| self.calls.get(i)) else {
+            return;
+        };
+        let id = match &mut self.items[item] {
+            OutputItem::Call {
+                id, arguments: a, ..
+            } => {
+                a.push_str(arguments);
+                id.clone()
+            }
+            _ => return,
+        };
+        self.frame(out, "response.function_call_arguments.delta", |sequence| {
+            serde_json::to_vec(&ArgumentsDelta {
+                kind: "response.function_call_arguments.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: item,
+                delta: arguments,
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// The end: open items closed, then `response.completed` or `response.incomplete`.
+    fn finished(&mut self, reason: &StopReason, out: &mut Vec<u8>) {
+        self.finish = Some(reason.clone());
+        self.close_open(out);
+        self.close_calls(out);
+        let (kind, status) = match reason {
+            StopReason::Length | StopReason::ContentFilter => ("response.incomplete", "incomplete"),
+            _ => ("response.completed", "completed"),
+        };
+        let response = self.response(status);
+        self.value_frame(out, kind, json!({"response": response}));
     }
 
     /// The stream broke: writes `response.failed` with the error (a stream that never began
