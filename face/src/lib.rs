@@ -29,6 +29,7 @@
 pub mod auth;
 pub mod messages;
 pub mod openai;
+pub mod read;
 pub mod responses;
 #[cfg(target_arch = "wasm32")]
 mod spin;

@@ -13,9 +13,7 @@
 //! `input_schema` and a `tool_use` block's `input` are kept as the text the client wrote, and
 //! the items of all arrays together are counted against [`MAX_ITEMS`] as they are read.
 
-use core::cell::Cell;
 use core::fmt;
-use core::marker::PhantomData;
 
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
@@ -30,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::openai::ErrorResponse;
+use crate::read::{Items, from_slice};
 
 /// The most items a request may carry in all its arrays together (messages, content blocks,
 /// tools, stop sequences), as on the chat completions route.
@@ -75,7 +74,7 @@ struct PeekBody<'a> {
 /// Reads `model` (a non-empty string, required) and `stream` of a Messages body, skipping
 /// everything else without keeping it.
 pub fn peek(body: &[u8]) -> Result<Peeked> {
-    let read: PeekBody<'_> = from_slice(body)?;
+    let read: PeekBody<'_> = from_slice(body, "a valid Messages request")?;
     let raw = read
         .model
         .filter(|raw| raw.get() != "null")
@@ -94,18 +93,6 @@ pub fn peek(body: &[u8]) -> Result<Peeked> {
     })
 }
 
-/// serde_json's reading of a body, its failures as the client's.
-fn from_slice<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T> {
-    ITEMS_LEFT.with(|left| left.set(MAX_ITEMS));
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            Error::InvalidRequest(format!("the body is not a valid Messages request: {e}"))
-        } else {
-            Error::InvalidRequest(format!("the body is not JSON: {e}"))
-        }
-    })
-}
-
 // ---- Translating a request for an open model ----
 
 /// A Messages request, translated for the provider.
@@ -116,44 +103,6 @@ pub struct ParsedMessages {
     /// `stream`: answer with Anthropic's stream events ([`EventWriter`]) rather than one
     /// `message` object ([`MessageCollector`]).
     pub stream: bool,
-}
-
-std::thread_local! {
-    /// How many more array items the request being read may carry.
-    static ITEMS_LEFT: Cell<usize> = const { Cell::new(MAX_ITEMS) };
-}
-
-/// An array whose items count against [`MAX_ITEMS`] as they are read.
-struct Items<T>(Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
-    fn deserialize<D: Deserializer<'de>>(reader: D) -> core::result::Result<Self, D::Error> {
-        struct Seq<T>(PhantomData<fn() -> T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Seq<T> {
-            type Value = Items<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut items: A,
-            ) -> core::result::Result<Items<T>, A::Error> {
-                let mut all = Vec::new();
-                while let Some(item) = items.next_element()? {
-                    let left = ITEMS_LEFT.with(Cell::get);
-                    if left == 0 {
-                        return Err(de::Error::custom(format_args!(
-                            "too many items: a request may carry {MAX_ITEMS} messages, content blocks, tools and stop sequences in all"
-                        )));
-                    }
-                    ITEMS_LEFT.with(|l| l.set(left - 1));
-                    all.push(item);
-                }
-                Ok(Items(all))
-            }
-        }
-        reader.deserialize_seq(Seq(PhantomData))
-    }
 }
 
 /// A Messages body, as far as the face reads it.
@@ -286,7 +235,7 @@ struct Thinking {
 /// - `temperature`, `top_p`, `stop_sequences`; `thinking` `enabled` sets the reasoning effort
 ///   by `budget_tokens` (below 4096 low, below 16384 medium, else high).
 pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
-    let body: Body = from_slice(body)?;
+    let body: Body = from_slice(body, "a valid Messages request")?;
     let model = body
         .model
         .filter(|m| !m.is_empty())

@@ -17,7 +17,7 @@
 //! [`serde_json::to_writer`], so every string is escaped by serde_json); a streamed frame is
 //! written straight into the output buffer, with no tree in between.
 
-use core::cell::Cell;
+use crate::read::Budget;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -60,7 +60,7 @@ pub const MAX_DEPTH: usize = 127;
 /// bytes and the provider, which builds the upstream request, a few hundred: without this
 /// limit a body of small items (`[{"role":"assistant"},…]`) would exhaust an instance's
 /// memory long before the body limit. Twice the longest conversations agents keep.
-pub const MAX_ITEMS: usize = 10_000;
+pub use crate::read::MAX_ITEMS;
 
 /// The most tools a request may offer, as OpenAI has it.
 pub const MAX_TOOLS: usize = 128;
@@ -114,7 +114,7 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
             e.valid_up_to()
         ))
     })?;
-    let items = Cell::new(MAX_ITEMS);
+    let items = Budget::new();
     let root = Path::root(&items);
     let mut reader = serde_json::Deserializer::from_str(text);
     let body = At::<Body>::new(&root)
@@ -1532,7 +1532,7 @@ struct Path<'a> {
 #[derive(Clone, Copy)]
 enum Segment<'a> {
     /// The body itself, with the count of items it may still carry ([`MAX_ITEMS`]).
-    Root(&'a Cell<usize>),
+    Root(&'a Budget),
     /// A member of an object.
     Key(&'a str),
     /// An item of an array.
@@ -1541,7 +1541,7 @@ enum Segment<'a> {
 
 impl<'a> Path<'a> {
     /// The body itself, which may carry `items` more items.
-    fn root(items: &'a Cell<usize>) -> Path<'a> {
+    fn root(items: &'a Budget) -> Path<'a> {
         Path {
             parent: None,
             segment: Segment::Root(items),
@@ -1554,21 +1554,10 @@ impl<'a> Path<'a> {
         while let Some(parent) = root.parent {
             root = parent;
         }
-        let Segment::Root(left) = root.segment else {
+        let Segment::Root(budget) = root.segment else {
             return Ok(());
         };
-        match left.get().checked_sub(1) {
-            Some(now) => {
-                left.set(now);
-                Ok(())
-            }
-            None => Err(invalid(
-                self,
-                format_args!(
-                    "too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
-                ),
-            )),
-        }
+        budget.take().map_err(|refusal| invalid(self, refusal))
     }
 
     /// The member `key` of this object.

@@ -19,21 +19,20 @@
 //! (or redacted thinking) travels as the reasoning item's `encrypted_content`, and a client
 //! that replays the item gives it back intact.
 
-use core::cell::Cell;
-use core::fmt;
-use core::marker::PhantomData;
-
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use mantle_provider::error::{Error, Result};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::openai::{MAX_ITEMS, MAX_TOOLS};
+use crate::openai::MAX_TOOLS;
+/// The one item budget of every surface ([`crate::read`]).
+pub use crate::read::MAX_ITEMS;
+use crate::read::{Items, TextOr, from_slice};
 
 // ---- Requests ----
 
@@ -46,79 +45,6 @@ pub struct ParsedResponses {
     pub stream: bool,
     /// `reasoning.effort` as the client wrote it, echoed in the response.
     pub effort: Option<String>,
-}
-
-std::thread_local! {
-    /// Items left in the budget of the request being read.
-    static ITEMS_LEFT: Cell<usize> = const { Cell::new(MAX_ITEMS) };
-}
-
-/// Takes one item from the budget, or refuses the request.
-fn take_item<E: de::Error>() -> core::result::Result<(), E> {
-    ITEMS_LEFT.with(|left| match left.get() {
-        0 => Err(E::custom(format!(
-            "the request carries more than {MAX_ITEMS} items in all its arrays"
-        ))),
-        n => {
-            left.set(n - 1);
-            Ok(())
-        }
-    })
-}
-
-/// An array of `T`, each element taken from the item budget as it is read.
-#[derive(Debug)]
-struct Items<T>(Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        match TextOr::<T>::deserialize(d)? {
-            TextOr::List(items) => Ok(Items(items)),
-            TextOr::Text(_) => Err(de::Error::custom("expected an array, found a string")),
-        }
-    }
-}
-
-/// A string, or an array of `T`, each element taken from the item budget.
-#[derive(Debug)]
-enum TextOr<T> {
-    /// A plain string.
-    Text(String),
-    /// An array.
-    List(Vec<T>),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for TextOr<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = TextOr<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> core::result::Result<Self::Value, E> {
-                Ok(TextOr::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> core::result::Result<Self::Value, E> {
-                Ok(TextOr::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> core::result::Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                loop {
-                    take_item::<A::Error>()?;
-                    match seq.next_element()? {
-                        Some(item) => items.push(item),
-                        None => break,
-                    }
-                }
-                Ok(TextOr::List(items))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
 }
 
 /// The members of a Responses body the face reads.
@@ -217,20 +143,7 @@ struct ReasoningIn {
 /// Unknown members are skipped; more than [`MAX_ITEMS`] items in all or more than
 /// [`MAX_TOOLS`] tools are refused.
 pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
-    let text = core::str::from_utf8(body).map_err(|e| {
-        Error::InvalidRequest(format!(
-            "the body is not JSON: invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        ))
-    })?;
-    ITEMS_LEFT.with(|left| left.set(MAX_ITEMS));
-    let body: Body<'_> = serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
-            Error::InvalidRequest(format!("the body is not a Responses request: {e}"))
-        } else {
-            Error::InvalidRequest(format!("the body is not JSON: {e}"))
-        }
-    })?;
+    let body: Body<'_> = from_slice(body, "a Responses request")?;
     if body.previous_response_id.is_some() || body.conversation.is_some() {
         return Err(Error::InvalidRequest(
             "previous_response_id and conversation are not supported: this gateway keeps no \
