@@ -76,6 +76,7 @@ impl BaseUrl {
         {
             return Err("has no valid host");
         }
+        check_authority(authority)?;
         if path.contains(['?', '#']) {
             return Err("must not carry a query or a fragment");
         }
@@ -128,9 +129,53 @@ impl BaseUrl {
     }
 }
 
+/// Why an authority (`host`, `host:port`, `[v6]` or `[v6]:port`, its characters already
+/// checked) is no host and port a request can go to; `Ok` when it is.
+fn check_authority(authority: &str) -> core::result::Result<(), &'static str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']').ok_or("has no valid host")?;
+            if inside.is_empty()
+                || !inside
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b".:".contains(&b))
+            {
+                return Err("has no valid host");
+            }
+            match after {
+                "" => (inside, None),
+                _ => (
+                    inside,
+                    Some(after.strip_prefix(':').ok_or("has no valid host")?),
+                ),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err("has no host");
+    }
+    if host.contains(['[', ']']) {
+        return Err("has no valid host");
+    }
+    let valid_port = |port: &str| {
+        (1..=5).contains(&port.len())
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| (1..=65_535).contains(&p))
+    };
+    match port {
+        Some(port) if !valid_port(port) => Err("has a port that is not a number from 1 to 65535"),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
 
     #[test]
     fn base_urls_parse_and_derive_the_anthropic_route() {
@@ -163,6 +208,76 @@ mod tests {
                 matches!(BaseUrl::parse(bad), Err(Error::Configuration(_))),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_port_must_be_a_number_from_1_to_65535() {
+        for bad in [
+            "http://host:abc/v1",
+            "http://host:/v1",
+            "http://host:0/v1",
+            "http://host:65536/v1",
+            "http://host:1:2/v1",
+            "http://[::1]:x/v1",
+            "http://[::1]x/v1",
+            "http://:80/v1",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::Configuration(_))),
+                "{bad}"
+            );
+        }
+        let Err(Error::Configuration(m)) = BaseUrl::parse("http://host:abc/v1") else {
+            panic!("host:abc was taken");
+        };
+        assert!(m.contains("port"), "{m}");
+        for good in [
+            "http://host:1/v1",
+            "http://host:65535/v1",
+            "http://[::1]/v1",
+        ] {
+            assert!(BaseUrl::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn every_port_in_range_is_taken_and_kept(
+            host in "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\\.[a-z0-9]{1,10}){0,3}",
+            port in 1u32..=65_535,
+            path in "(/[a-z0-9._-]{1,8}){0,3}",
+        ) {
+            let url = format!("http://{host}:{port}{path}");
+            let base = BaseUrl::parse(&url).unwrap();
+            proptest::prop_assert_eq!(base.host(), host.as_str());
+            proptest::prop_assert_eq!(&base.authority, &format!("{host}:{port}"));
+            proptest::prop_assert_eq!(base.url("/models"), format!("{url}/models"));
+        }
+
+        #[test]
+        fn any_other_port_is_refused_naming_the_port(
+            host in "[a-z0-9]{1,12}",
+            port in proptest::prop_oneof![
+                "[0-9]{6,9}",
+                "0{1,5}",
+                (65_536u32..=99_999).prop_map(|p| p.to_string()),
+                "[0-9]{0,3}[a-z:_.-][0-9a-z]{0,3}",
+            ],
+        ) {
+            let url = format!("https://{host}:{port}/v1");
+            let refused = BaseUrl::parse(&url);
+            proptest::prop_assert!(
+                matches!(&refused, Err(Error::Configuration(m)) if m.contains("port") || m.contains("host")),
+                "{url}: {refused:?}"
+            );
+        }
+
+        #[test]
+        fn parsing_never_panics(url in "\\PC{0,64}") {
+            let _ = BaseUrl::parse(&url);
         }
     }
 }
