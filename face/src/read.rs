@@ -175,4 +175,65 @@ mod tests {
         };
         assert!(m.contains(&too_many_items()), "{m}");
     }
+
+    /// Request bodies: pieces of real requests of the three APIs, spliced, with stray bytes.
+    fn bodies() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let all = concat!(
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"stream":true,"stop":["x"],"max_tokens":5}"#,
+            r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"ok"},{"type":"reasoning","summary":[{"type":"summary_text","text":"t"}]}],"tools":[{"type":"function","name":"f"}],"reasoning":{"effort":"low"},"stream":false}"#,
+            r#"{"model":"m","max_tokens":5,"system":[{"type":"text","text":"s"}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"tool_result","tool_use_id":"t","content":"ok"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"tool_use","id":"t","name":"f","input":{}}]}],"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"auto"},"thinking":{"type":"enabled","budget_tokens":2048},"stop_sequences":["x"]}"#,
+        );
+        let fragment = (any::<prop::sample::Index>(), 0usize..96).prop_map(move |(at, len)| {
+            let bytes = all.as_bytes();
+            let start = at.index(bytes.len());
+            bytes[start..(start + len).min(bytes.len())].to_vec()
+        });
+        let token = prop_oneof![
+            6 => fragment,
+            1 => prop::collection::vec(any::<u8>(), 0..6),
+            1 => Just(b"null".to_vec()),
+            1 => Just(b"[".to_vec()),
+            1 => Just(b"{".to_vec()),
+        ];
+        prop::collection::vec(token, 0..24).prop_map(|t| t.concat())
+    }
+
+    /// Whether a refusal names where the request is wrong: a member path
+    /// (`messages[2].content`), or the body as a whole.
+    fn names_a_place(message: &str) -> bool {
+        let head = message.split(": ").next().unwrap_or("");
+        message.starts_with("the body ")
+            || message.starts_with("too many items")
+            || (!head.is_empty()
+                && head
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.[]".contains(&b)))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn the_readers_never_panic_and_refusals_say_where(body in bodies()) {
+            use mantle_provider::error::Error::InvalidRequest;
+            let chat = crate::openai::parse_chat_request(&body);
+            if let Err(e) = &chat {
+                proptest::prop_assert!(
+                    matches!(e, InvalidRequest(m) if names_a_place(m)),
+                    "{e:?}"
+                );
+            }
+            for refused in [
+                crate::responses::parse_responses_request(&body).err(),
+                crate::messages::parse_request(&body).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                proptest::prop_assert!(matches!(refused, InvalidRequest(_)), "{refused:?}");
+            }
+            let _ = crate::messages::peek(&body);
+        }
+    }
 }

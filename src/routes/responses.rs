@@ -628,6 +628,7 @@ mod tests {
     use crate::chat::testing::{
         Outcome, conversation, run, same_however_split, truncated_when_cut_before,
     };
+    use proptest::prelude::*;
 
     // ---- Stage 1: raw SSE transcripts, in the Responses API's event format. ----
 
@@ -1106,5 +1107,89 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
             matches!(&e, Error::ContextOverflow(m) if m.contains("400007")),
             "{e:?}"
         );
+    }
+
+    // ---- Properties. ----
+
+    /// A stream error, as the Responses route sends one.
+    const ERROR_SSE: &str = concat!(
+        "event: error\n",
+        r#"data: {"type":"error","sequence_number":0,"code":"rate_limit_exceeded","message":"Too many tokens per minute","param":null}"#,
+        "\n\n",
+    );
+
+    /// Bytes that are mostly fragments of the real transcripts.
+    fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let all = [
+            TEXT_SSE,
+            TOOL_CALLS_SSE,
+            INCOMPLETE_SSE,
+            ENCRYPTED_REASONING_SSE,
+            ERROR_SSE,
+        ]
+        .concat();
+        let fragment = (any::<prop::sample::Index>(), 0usize..64).prop_map(move |(at, len)| {
+            let bytes = all.as_bytes();
+            let start = at.index(bytes.len());
+            bytes[start..(start + len).min(bytes.len())].to_vec()
+        });
+        let token = prop_oneof![
+            4 => fragment,
+            1 => prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    /// A whole transcript, real or captured.
+    fn transcript() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(TEXT_SSE.to_owned()),
+            Just(TOOL_CALLS_SSE.to_owned()),
+            Just(INCOMPLETE_SSE.to_owned()),
+            Just(ENCRYPTED_REASONING_SSE.to_owned()),
+            Just(captured_gpt_oss_stream()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_split_of_a_transcript_gives_the_same_events(
+            sse in transcript(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let input = sse.as_bytes();
+            let whole = run(event_stream(), &[input]);
+            prop_assert!(whole.error.is_none(), "{:?}", whole.error);
+            prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+            at.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for cut in at {
+                pieces.push(&input[from..cut]);
+                from = cut;
+            }
+            pieces.push(&input[from..]);
+            prop_assert_eq!(run(event_stream(), &pieces), whole);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_end_with_finish_or_error(
+            input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let whole = run(event_stream(), &[&input]);
+            let at = cut.index(input.len() + 1);
+            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
+            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
+            if whole.error.is_none() {
+                prop_assert_eq!(finishes, 1);
+                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
+            } else {
+                prop_assert_eq!(finishes, 0);
+            }
+        }
     }
 }
