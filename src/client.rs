@@ -14,7 +14,7 @@ use crate::catalog::config::{self, ProviderConfig};
 use crate::catalog::discovery;
 use crate::catalog::ids::{self as catalog, Route};
 use crate::catalog::region;
-use crate::catalog::routing::{self, Learned, RouteMemory};
+use crate::catalog::routing::{self, Learned, RouteMemory, Verdict};
 use crate::chat::{ChatEvent, ChatRequest};
 use crate::error::{Error, Result};
 use crate::http::{self, Limits};
@@ -905,34 +905,30 @@ impl Client {
         }
         let route = tries.route;
         let misroute = catalog::misroute(status, &said, &code);
-        if let Some(kind) = misroute
-            && tries.retried.is_none()
-            && let Some(next) = target.plan.retry(route, kind)
+        match target
+            .plan
+            .after_refusal(route, misroute, tries.retried.is_some(), target.learned)
         {
-            notes.push(format!(
-                "{what} answered {status} ({said}): the model is not served on {}; trying {}{request_id}",
-                route.describe(),
-                next.describe(),
-            ));
-            tries.retried = Some(route);
-            tries.route = next;
-            return None;
-        }
-        // A learned route Mantle now refuses is forgotten: the model moved.
-        if misroute.is_some() && target.learned && tries.retried.is_none() {
-            self.routes.forget(&target.id);
-        }
-        if let (Some(kind), Some(_)) = (misroute, tries.retried)
-            && let Some(next) = routing::lesson(route, kind)
-        {
-            self.routes.put(
+            Verdict::Retry(next) => {
+                notes.push(format!(
+                    "{what} answered {status} ({said}): the model is not served on {}; trying {}{request_id}",
+                    route.describe(),
+                    next.describe(),
+                ));
+                tries.retried = Some(route);
+                tries.route = next;
+                return None;
+            }
+            Verdict::Forget => self.routes.forget(&target.id),
+            Verdict::Learn(next) => self.routes.put(
                 &target.id,
                 Learned {
                     route: next,
                     confirmed: false,
                     at: now,
                 },
-            );
+            ),
+            Verdict::Fail => {}
         }
         let error = sent
             .upstream
