@@ -693,6 +693,50 @@ pub(crate) mod testing {
         pub error: Option<Error>,
     }
 
+    /// Bytes that are mostly fragments (up to `longest` bytes) of `transcripts`, with stray
+    /// bytes between them.
+    pub fn stream_bytes(
+        transcripts: &[&str],
+        longest: usize,
+    ) -> impl proptest::strategy::Strategy<Value = Vec<u8>> + use<> {
+        use proptest::prelude::*;
+        let all = transcripts.concat();
+        let fragment = (any::<prop::sample::Index>(), 0..longest).prop_map(move |(at, len)| {
+            let bytes = all.as_bytes();
+            let start = at.index(bytes.len());
+            bytes[start..(start + len).min(bytes.len())].to_vec()
+        });
+        let token = prop_oneof![
+            4 => fragment,
+            1 => prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    /// `input` read whole and cut at `at` gives the same outcome, which ends in exactly one
+    /// finish (last) or in an error (and no finish).
+    pub fn ends_in_one_finish_or_an_error<M: StreamMapper>(
+        new: impl Fn() -> EventStream<M>,
+        input: &[u8],
+        at: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::{prop_assert, prop_assert_eq};
+        let whole = run(new(), &[input]);
+        prop_assert_eq!(&run(new(), &[&input[..at], &input[at..]]), &whole);
+        let finishes = whole
+            .events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::Finish(_)))
+            .count();
+        if whole.error.is_none() {
+            prop_assert_eq!(finishes, 1);
+            prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
+        } else {
+            prop_assert_eq!(finishes, 0);
+        }
+        Ok(())
+    }
+
     /// Feeds `chunks` to a fresh stream, then ends it.
     pub fn run<M: StreamMapper>(mut stream: EventStream<M>, chunks: &[&[u8]]) -> Outcome {
         let mut events = Vec::new();

@@ -1459,24 +1459,16 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
 
     /// Bytes that are mostly fragments of the real transcripts.
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let all = [
-            TEXT_SSE,
-            THINKING_SSE,
-            REDACTED_SSE,
-            TOOL_USE_SSE,
-            ERROR_SSE,
-        ]
-        .concat();
-        let fragment = (any::<prop::sample::Index>(), 0usize..96).prop_map(move |(at, len)| {
-            let bytes = all.as_bytes();
-            let start = at.index(bytes.len());
-            bytes[start..(start + len).min(bytes.len())].to_vec()
-        });
-        let token = prop_oneof![
-            4 => fragment,
-            1 => prop::collection::vec(any::<u8>(), 0..8),
-        ];
-        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                THINKING_SSE,
+                REDACTED_SSE,
+                TOOL_USE_SSE,
+                ERROR_SSE,
+            ],
+            96,
+        )
     }
 
     proptest! {
@@ -1487,16 +1479,8 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
             cut in any::<prop::sample::Index>(),
         ) {
-            let whole = run(event_stream(), &[&input]);
             let at = cut.index(input.len() + 1);
-            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
-            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
-            if whole.error.is_none() {
-                prop_assert_eq!(finishes, 1);
-                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
-            } else {
-                prop_assert_eq!(finishes, 0);
-            }
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
         }
     }
 }

@@ -1099,24 +1099,16 @@ data: [DONE]
 
     /// Bytes that are mostly fragments of the real transcripts.
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let all = [
-            TEXT_SSE,
-            REASONING_SSE,
-            TOOL_CALLS_SSE,
-            ERROR_SSE,
-            MALFORMED_SSE,
-        ]
-        .concat();
-        let fragment = (any::<prop::sample::Index>(), 0usize..64).prop_map(move |(at, len)| {
-            let bytes = all.as_bytes();
-            let start = at.index(bytes.len());
-            bytes[start..(start + len).min(bytes.len())].to_vec()
-        });
-        let token = prop_oneof![
-            4 => fragment,
-            1 => prop::collection::vec(any::<u8>(), 0..8),
-        ];
-        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                REASONING_SSE,
+                TOOL_CALLS_SSE,
+                ERROR_SSE,
+                MALFORMED_SSE,
+            ],
+            64,
+        )
     }
 
     proptest! {
@@ -1127,16 +1119,8 @@ data: [DONE]
             input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
             cut in any::<prop::sample::Index>(),
         ) {
-            let whole = run(event_stream(), &[&input]);
             let at = cut.index(input.len() + 1);
-            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
-            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
-            if whole.error.is_none() {
-                prop_assert_eq!(finishes, 1);
-                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
-            } else {
-                prop_assert_eq!(finishes, 0);
-            }
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
         }
     }
 }

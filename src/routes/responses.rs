@@ -1120,24 +1120,16 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
 
     /// Bytes that are mostly fragments of the real transcripts.
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let all = [
-            TEXT_SSE,
-            TOOL_CALLS_SSE,
-            INCOMPLETE_SSE,
-            ENCRYPTED_REASONING_SSE,
-            ERROR_SSE,
-        ]
-        .concat();
-        let fragment = (any::<prop::sample::Index>(), 0usize..64).prop_map(move |(at, len)| {
-            let bytes = all.as_bytes();
-            let start = at.index(bytes.len());
-            bytes[start..(start + len).min(bytes.len())].to_vec()
-        });
-        let token = prop_oneof![
-            4 => fragment,
-            1 => prop::collection::vec(any::<u8>(), 0..8),
-        ];
-        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                TOOL_CALLS_SSE,
+                INCOMPLETE_SSE,
+                ENCRYPTED_REASONING_SSE,
+                ERROR_SSE,
+            ],
+            64,
+        )
     }
 
     /// A whole transcript, real or captured.
@@ -1180,16 +1172,8 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
             input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
             cut in any::<prop::sample::Index>(),
         ) {
-            let whole = run(event_stream(), &[&input]);
             let at = cut.index(input.len() + 1);
-            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
-            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
-            if whole.error.is_none() {
-                prop_assert_eq!(finishes, 1);
-                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
-            } else {
-                prop_assert_eq!(finishes, 0);
-            }
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
         }
     }
 }
