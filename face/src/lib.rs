@@ -24,11 +24,14 @@
 //!
 //! The translation between the clients' shapes and the provider's lives in [`openai`] (chat
 //! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
-//! are pure and tested natively; [`spin`] (wasm32 only) is the I/O.
+//! are pure and tested natively; their readers share [`read`] (one item budget), and each is a
+//! [`surface::Surface`], which [`spin`] (wasm32 only, the I/O) drives.
 
 pub mod auth;
 pub mod messages;
 pub mod openai;
+pub mod read;
 pub mod responses;
 #[cfg(target_arch = "wasm32")]
 mod spin;
+pub mod surface;
