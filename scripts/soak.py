@@ -121,6 +121,7 @@ async def streamer(host, port, stats, stop):
             if writer is not None:
                 writer.close()
             writer = None
+            # A client that retries after a failure, not at once (the load's shape).
             await asyncio.sleep(0.05)
 
 
@@ -130,6 +131,7 @@ async def slow_client(host, port, stats, stop, body_attack):
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
         except Exception as e:  # noqa: BLE001
             stats.attack[f"slow connect {type(e).__name__}"] += 1
+            # An attacker that retries after a refused connect, not at once (the load's shape).
             await asyncio.sleep(0.2)
             continue
         if body_attack:
@@ -170,12 +172,14 @@ async def fd_attack(host, port, stats, stop):
     tasks = []
     while not stop.is_set():
         if len(open_now) >= FD_ATTACK:
+            # Polls until the gateway closes one of the held connections.
             await asyncio.sleep(0.05)
             continue
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
         except Exception:  # noqa: BLE001
             stats.attack["idle connect failed"] += 1
+            # An attacker that retries after a refused connect, not at once (the load's shape).
             await asyncio.sleep(0.05)
             continue
         open_now.add(writer)
@@ -191,7 +195,8 @@ async def load(host, port, pid):
     stats = Stats()
     stop = asyncio.Event()
     workers = [asyncio.ensure_future(streamer(host, port, stats, stop)) for _ in range(STREAMS)]
-    # The streams get going (and the pool fills) before the attacks start.
+    # The streams get going (and the pool fills) for a set time before the attacks start:
+    # a phase of the measurement, reported as completed_before_attacks.
     await asyncio.sleep(3)
     warm = stats.completed
     attackers = [asyncio.ensure_future(slow_client(host, port, stats, stop, i % 2 == 0))
@@ -200,6 +205,7 @@ async def load(host, port, pid):
     started = time.time()
     samples = []
     while time.time() - started < SECS:
+        # The sampling period of the figures printed.
         await asyncio.sleep(5)
         samples.append((round(time.time() - started), stats.completed, rss_kib(pid)))
     stop.set()
@@ -240,6 +246,7 @@ def main():
         host, port = address[len("http://"):].split("/")[0].rsplit(":", 1)
         rss_before = rss_kib(gateway.pid)
         stats, warm, samples = asyncio.run(load(host, int(port), gateway.pid))
+        # The "after" figure is the memory 10 s after the load stopped: what the gateway kept.
         time.sleep(10)
         rss_after = rss_kib(gateway.pid)
         peak = rss_kib(gateway.pid, "VmHWM")

@@ -2,8 +2,8 @@
 //! hands in, the events it gets back, and the driver that turns a response body into events.
 //!
 //! The types mirror the WIT `chat-request` and `chat-event` families of `interface provider`
-//! one to one. Each route has a protocol module with the same outline: [`crate::openai`] and
-//! [`crate::anthropic`] each offer `build_request` (a [`ChatRequest`] to a JSON body), a
+//! one to one. Each route has a protocol module with the same outline: [`crate::routes::openai`] and
+//! [`crate::routes::anthropic`] each offer `build_request` (a [`ChatRequest`] to a JSON body), a
 //! [`StreamMapper`] (SSE events to [`ChatEvent`]s) and `classify_error` (a failed response to
 //! an [`Error`]).
 //!
@@ -251,6 +251,25 @@ impl ReasoningEffort {
     }
 }
 
+/// What one answer cost, USD.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Charge {
+    /// Input tokens outside the prompt cache.
+    pub input: f64,
+    /// Output tokens, reasoning included.
+    pub output: f64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: f64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: f64,
+    /// The sum of the four.
+    pub total: f64,
+}
+
+// A charge is a sum of products of finite non-negative prices and token counts, never NaN, so
+// equality is an equivalence; this lets the events that carry it be compared whole in tests.
+impl Eq for Charge {}
+
 /// Token counts of a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
@@ -268,7 +287,7 @@ pub struct Usage {
     pub reasoning_tokens: Option<u32>,
     /// What these tokens cost at the model's prices ([`crate::cost`]); `None` when the model
     /// has no price. Set by the client on the usage it hands out.
-    pub cost: Option<crate::cost::Charge>,
+    pub cost: Option<Charge>,
 }
 
 /// Why the model stopped.
@@ -422,8 +441,8 @@ impl<M: StreamMapper> EventStream<M> {
     ///
     /// A last event the upstream left without its blank line (or its last line end) is read
     /// and mapped first ([`sse::Parser::end`]). Returns [`Error::Truncated`] when the body
-    /// ended before the route's final event (see [`crate::openai::Mapper`] and
-    /// [`crate::anthropic::Mapper`] for each rule) or inside a line that does not read as a
+    /// ended before the route's final event (see [`crate::routes::openai::Mapper`] and
+    /// [`crate::routes::anthropic::Mapper`] for each rule) or inside a line that does not read as a
     /// whole event. Once the finish event was emitted, whatever followed it is ignored.
     pub fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
         if let Some(error) = &self.failed {
@@ -539,7 +558,7 @@ pub(crate) fn is_context_overflow(message: &str) -> bool {
 /// Whether an upstream's refusal says the model is served on another route: under another
 /// path prefix (400 "isn't supported on this route", or the 401 "Berm is not enabled for this
 /// account" Mantle answers for Gemma 4, grok and GPT-5.x under `/v1`), or through another API
-/// (400 "does not support the '/v1/chat/completions' API"). See [`crate::catalog::misroute`].
+/// (400 "does not support the '/v1/chat/completions' API"). See [`crate::catalog::ids::misroute`].
 pub(crate) fn is_wrong_route(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("berm is not enabled")
@@ -694,6 +713,50 @@ pub(crate) mod testing {
         pub events: Vec<ChatEvent>,
         /// The error from `feed` or `end`.
         pub error: Option<Error>,
+    }
+
+    /// Bytes that are mostly fragments (up to `longest` bytes) of `transcripts`, with stray
+    /// bytes between them.
+    pub fn stream_bytes(
+        transcripts: &[&str],
+        longest: usize,
+    ) -> impl proptest::strategy::Strategy<Value = Vec<u8>> + use<> {
+        use proptest::prelude::*;
+        let all = transcripts.concat();
+        let fragment = (any::<prop::sample::Index>(), 0..longest).prop_map(move |(at, len)| {
+            let bytes = all.as_bytes();
+            let start = at.index(bytes.len());
+            bytes[start..(start + len).min(bytes.len())].to_vec()
+        });
+        let token = prop_oneof![
+            4 => fragment,
+            1 => prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    /// `input` read whole and cut at `at` gives the same outcome, which ends in exactly one
+    /// finish (last) or in an error (and no finish).
+    pub fn ends_in_one_finish_or_an_error<M: StreamMapper>(
+        new: impl Fn() -> EventStream<M>,
+        input: &[u8],
+        at: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::{prop_assert, prop_assert_eq};
+        let whole = run(new(), &[input]);
+        prop_assert_eq!(&run(new(), &[&input[..at], &input[at..]]), &whole);
+        let finishes = whole
+            .events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::Finish(_)))
+            .count();
+        if whole.error.is_none() {
+            prop_assert_eq!(finishes, 1);
+            prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
+        } else {
+            prop_assert_eq!(finishes, 0);
+        }
+        Ok(())
     }
 
     /// Feeds `chunks` to a fresh stream, then ends it.

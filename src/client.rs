@@ -8,24 +8,24 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::anthropic;
-use crate::catalog::{self, Route};
-use crate::chat::{ChatEvent, ChatRequest, EventStream};
-use crate::config::{self, ProviderConfig};
-use crate::discovery;
+use crate::auth::token::{self, Credentials, Token};
+use crate::catalog::base_url::BaseUrl;
+use crate::catalog::config::{self, ProviderConfig};
+use crate::catalog::discovery;
+use crate::catalog::ids::{self as catalog, Route};
+use crate::catalog::region;
+use crate::catalog::routing::{self, Learned, RouteMemory, Verdict};
+use crate::chat::{ChatEvent, ChatRequest};
 use crate::error::{Error, Result};
-use crate::http::{self, BaseUrl, Limits, Response};
+use crate::http::{self, Limits};
+pub use crate::http::{BodyReader, Host, Request, Streaming};
 use crate::model::Api;
 use crate::model::Model;
-use crate::openai;
-use crate::region;
-use crate::responses;
-use crate::routing::{self, Learned, RouteMemory};
+use crate::routes::{self, anthropic, policy};
 use crate::secrets::{self, Secrets};
-use crate::token::{self, Credentials, Token};
 
 /// How long discovered models are reused by [`Client::list`], seconds.
-pub const MODEL_CACHE_SECS: u64 = 3600;
+pub use crate::catalog::discovery::MODEL_CACHE_SECS;
 /// After a failed discovery, how long [`Client::list`] waits before asking again, seconds.
 pub const FAILED_DISCOVERY_RETRY_SECS: u64 = 60;
 /// A minted token is replaced this long before it expires, seconds.
@@ -34,87 +34,6 @@ pub const REMINT_EARLY_SECS: u64 = 300;
 pub const REMINT_EVERY_SECS: u64 = 3600;
 /// Lifetime asked for minted tokens, seconds.
 pub const MINT_EXPIRES_IN: u32 = token::MAX_EXPIRES_IN;
-
-/// What the provider needs from its host.
-pub trait Host {
-    /// An environment variable.
-    fn env(&self, name: &str) -> Option<String>;
-    /// Wall-clock time, seconds since the Unix epoch.
-    fn now(&self) -> u64;
-    /// Sends a request and reads the whole response within `limits`. Transport failures
-    /// come back as [`Error::Timeout`] or [`Error::UpstreamUnavailable`].
-    fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response>;
-    /// Sends a request and returns as soon as the response head is in; the body is read
-    /// chunk by chunk as it arrives.
-    fn open(&mut self, request: &Request, limits: &Limits) -> Result<Streaming>;
-}
-
-/// A response whose body is still arriving.
-pub struct Streaming {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers, names lowercase.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Box<dyn BodyReader>,
-}
-
-impl Streaming {
-    /// The first value of a header (name in lowercase).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Reads the rest of the body, at most `max` bytes (more is cut off).
-    pub fn read_to_end(mut self, max: usize) -> Vec<u8> {
-        let mut data = Vec::new();
-        while let Ok(Some(chunk)) = self.body.next_chunk() {
-            let room = max.saturating_sub(data.len());
-            data.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if data.len() >= max {
-                break;
-            }
-        }
-        data
-    }
-}
-
-/// A body read as it arrives.
-pub trait BodyReader {
-    /// The next chunk as soon as any bytes are there; `None` at the end of the body.
-    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>>;
-
-    /// Like [`BodyReader::next_chunk`], but never waits: `None` when no bytes have arrived
-    /// yet. A reader that cannot tell waits, which is what the default does.
-    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
-        Some(self.next_chunk())
-    }
-}
-
-/// An outgoing request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// Where it goes.
-    pub base: BaseUrl,
-    /// Path below the base, starting with `/`.
-    pub path: String,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    /// The full URL, for messages (never carries a secret).
-    pub fn url(&self) -> String {
-        self.base.url(&self.path)
-    }
-}
 
 /// The settings a host hands a client; unset fields fall back to the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -200,17 +119,17 @@ impl Resolved {
         let credential = match auth {
             Auth::Static(token) => format!(
                 "token:{}",
-                &crate::sigv4::sha256_hex(token.as_bytes())[..16]
+                &crate::auth::sigv4::sha256_hex(token.as_bytes())[..16]
             ),
             Auth::Mint(c) => format!(
                 "key:{}",
-                &crate::sigv4::sha256_hex(c.access_key_id.as_bytes())[..16]
+                &crate::auth::sigv4::sha256_hex(c.access_key_id.as_bytes())[..16]
             ),
             Auth::Missing(_) => "none".to_owned(),
         };
         let url = base.url("");
         let all = format!("{url}\n{region}\n{credential}");
-        crate::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
+        crate::auth::sigv4::sha256_hex(all.as_bytes())[..32].to_owned()
     }
 }
 
@@ -396,7 +315,7 @@ impl Client {
                 && matches!(resolved.auth, Auth::Mint(_))
                 && catalog::is_signature_expired(
                     response.status,
-                    &http::upstream_message(&response.body, &secrets),
+                    &policy::upstream_message(&response.body, &secrets),
                 )
             {
                 reminted = true;
@@ -408,8 +327,8 @@ impl Client {
         if !(200..300).contains(&response.status) {
             let retry = response
                 .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, host.now()));
-            let mut e = http::classify_error(
+                .and_then(|v| policy::retry_after_header(v, host.now()));
+            let mut e = policy::classify_error(
                 &what,
                 response.status,
                 retry.as_deref(),
@@ -611,8 +530,60 @@ fn read_error_body(response: Streaming, secrets: &Secrets) -> Vec<u8> {
     secrets::drop_cut_tail(&mut body, MAX_ERROR_BODY, secrets);
     body
 }
-/// Output cap of an Anthropic model the listing does not describe.
-const UNKNOWN_ANTHROPIC_MAX_TOKENS: u32 = 8_192;
+/// What the tries of one chat request have done so far.
+struct Tries {
+    /// The route of the next try.
+    route: Route,
+    /// The route of the first try, once a wrong-route answer made it try another.
+    retried: Option<Route>,
+    /// A new token was minted after an expired one.
+    reminted: bool,
+}
+
+impl Tries {
+    /// Requests sent again before this one: another route, a fresh token.
+    fn count(&self) -> u32 {
+        u32::from(self.retried.is_some()) + u32::from(self.reminted)
+    }
+
+    /// Where the tries went: the route's prefix, or the model's own baseUrl; both routes
+    /// after a retry.
+    fn described(&self, target: &Target) -> String {
+        let sent_to = |route: Route| match &target.pinned_base {
+            Some(base) => base.url(route.path()),
+            None => route.describe(),
+        };
+        match self.retried {
+            Some(first) => format!("{} and {}", sent_to(first), sent_to(self.route)),
+            None => sent_to(self.route),
+        }
+    }
+}
+
+/// One try as sent.
+struct Sent {
+    /// When the chat request was asked for (seconds since the Unix epoch).
+    now: u64,
+    /// What is removed from whatever the upstream says.
+    secrets: Secrets,
+    /// The request.
+    request: Request,
+    /// The route it went on.
+    upstream: &'static dyn routes::Route,
+}
+
+/// The limits of a streamed chat request: discovery's connect time, the configured waits
+/// for the first byte and between bytes, no total, no size cap (the stream is read as it
+/// comes).
+fn chat_limits(config: &ProviderConfig) -> Limits {
+    Limits {
+        connect_ms: http::DISCOVERY_LIMITS.connect_ms,
+        first_byte_ms: config.first_byte_timeout_ms,
+        between_bytes_ms: config.between_bytes_timeout_ms,
+        total_ms: 0,
+        max_body: usize::MAX,
+    }
+}
 
 /// The longest request id passed on, bytes (Mantle's are `req_` and 52 characters).
 const MAX_REQUEST_ID: usize = 128;
@@ -811,225 +782,208 @@ impl Client {
             .as_ref()
             .is_some_and(|c| now.saturating_sub(c.fetched_at) < MODEL_CACHE_SECS);
         let (target, mut notes) = self.target(&resolved, &request.model, discovered, fresh, now)?;
-        let mut route = target.plan.first;
-        let mut retried: Option<Route> = None;
-        let mut reminted = false;
+        let mut tries = Tries {
+            route: target.plan.first,
+            retried: None,
+            reminted: false,
+        };
         loop {
             let bearer = self.bearer(host)?;
-            let secrets = resolved.secrets(&bearer);
-            let http_request =
-                self.chat_request(&resolved, &target, route, request, &bearer, &mut notes)?;
-            let limits = Limits {
-                connect_ms: http::DISCOVERY_LIMITS.connect_ms,
-                first_byte_ms: resolved.config.first_byte_timeout_ms,
-                between_bytes_ms: resolved.config.between_bytes_timeout_ms,
-                total_ms: 0,
-                max_body: usize::MAX,
+            let upstream = routes::of(tries.route.api);
+            let sent = Sent {
+                now,
+                secrets: resolved.secrets(&bearer),
+                request: self
+                    .chat_request(&resolved, &target, &tries, request, &bearer, &mut notes)?,
+                upstream,
             };
-            let what = format!("POST {}", http_request.url());
-            let response = host.open(&http_request, &limits)?;
+            let response = host.open(&sent.request, &chat_limits(&resolved.config))?;
             let answer = AnswerHeaders::of(&response.headers);
-            let request_id = answer.request_id.clone();
-            let fail = |error: Error, answer: AnswerHeaders| Failure {
-                error: with_request_id(error, answer.request_id.as_deref()),
-                answer,
-            };
             if (200..300).contains(&response.status) {
-                let content_type = response.header("content-type").unwrap_or("").to_owned();
-                if !content_type.starts_with("text/event-stream") {
-                    let body = read_error_body(response, &secrets);
-                    let said = secrets::quote(
-                        &String::from_utf8_lossy(&body),
-                        &secrets,
-                        http::MESSAGE_CHARS,
-                    );
-                    return Err(fail(
-                        Error::Protocol(format!(
-                            "{what} answered {content_type:?} instead of an event stream: {said:?}"
-                        )),
-                        answer,
-                    ));
-                }
-                if !(target.plan.api_pinned && target.plan.prefix_pinned) {
-                    self.routes.put(
-                        &target.id,
-                        Learned {
-                            route,
-                            confirmed: true,
-                            at: now,
-                        },
-                    );
-                }
-                self.backoff.passed(&target.id);
-                let events = match route.api {
-                    Api::OpenaiCompletions => {
-                        Events::OpenAi(openai::event_stream().redacting(secrets))
-                    }
-                    Api::AnthropicMessages => {
-                        Events::Anthropic(anthropic::event_stream().redacting(secrets))
-                    }
-                    Api::OpenaiResponses => {
-                        Events::Responses(responses::event_stream().redacting(secrets))
-                    }
-                };
-                return Ok(ChatStream {
-                    body: response.body,
-                    events,
-                    pending: VecDeque::new(),
-                    failure: None,
-                    done: false,
-                    drain_left: DRAIN_MAX,
-                    diagnostics: notes,
-                    answer,
-                    prices: target
-                        .listed
-                        .as_ref()
-                        .and_then(|m| m.cost)
-                        .or_else(|| crate::cost::builtin(&target.id)),
-                    route: route.api,
-                    retries: u32::from(retried.is_some()) + u32::from(reminted),
-                });
+                return self.accepted(&target, &tries, sent, response, answer, notes);
             }
-            let status = response.status;
-            let retry = response
-                .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, now));
-            let body = read_error_body(response, &secrets);
-            let said = http::upstream_message(&body, &secrets);
-            let code = openai::error_code(&body);
-            if catalog::is_signature_expired(status, &said)
-                && matches!(resolved.auth, Auth::Mint(_))
-                && !reminted
-            {
-                reminted = true;
-                self.token = None;
-                notes.push(format!(
-                    "{what} answered 401 (signature expired): minted a new token and sent the request again{}",
-                    request_id.as_deref().map(|id| format!(" (request id {id})")).unwrap_or_default()
-                ));
+            let Some(error) = self.refused(
+                host, &resolved, &target, &mut tries, &sent, response, &answer, &mut notes,
+            ) else {
                 continue;
-            }
-            let misroute = catalog::misroute(status, &said, &code);
-            if let Some(kind) = misroute
-                && retried.is_none()
-                && let Some(next) = target.plan.retry(route, kind)
-            {
-                notes.push(format!(
-                    "{what} answered {status} ({said}): the model is not served on {}; trying {}{}",
-                    route.describe(),
-                    next.describe(),
-                    request_id
-                        .as_deref()
-                        .map(|id| format!(" (request id {id})"))
-                        .unwrap_or_default()
-                ));
-                retried = Some(route);
-                route = next;
-                continue;
-            }
-            // A learned route Mantle now refuses is forgotten: the model moved.
-            if misroute.is_some() && target.learned && retried.is_none() {
-                self.routes.forget(&target.id);
-            }
-            if let (Some(kind), Some(_)) = (misroute, retried)
-                && let Some(next) = routing::lesson(route, kind)
-            {
-                self.routes.put(
-                    &target.id,
-                    Learned {
-                        route: next,
-                        confirmed: false,
-                        at: now,
-                    },
-                );
-            }
-            let error = match route.api {
-                Api::OpenaiCompletions => {
-                    openai::classify_error(status, retry.as_deref(), &body, &secrets)
-                }
-                Api::AnthropicMessages => {
-                    anthropic::classify_error(status, retry.as_deref(), &body, &secrets)
-                }
-                Api::OpenaiResponses => {
-                    responses::classify_error(status, retry.as_deref(), &body, &secrets)
-                }
             };
-            // Where the request went: the route's prefix, or the model's own baseUrl.
-            let sent_to = |route: Route| match &target.pinned_base {
-                Some(base) => base.url(route.path()),
-                None => route.describe(),
-            };
-            let tried = match retried {
-                Some(first) => format!("{} and {}", sent_to(first), sent_to(route)),
-                None => sent_to(route),
-            };
-            let error = self.explain(host, error, &target.id, &tried, &said, now);
-            return Err(fail(resolved.token_hint(error), answer));
+            return Err(Failure {
+                error: with_request_id(resolved.token_hint(error), answer.request_id.as_deref()),
+                answer,
+            });
         }
     }
 
-    /// The request for `route`: its URL (the model's configured `baseUrl`, else the route's
-    /// prefix on the provider's base), Mantle's headers and the route's body.
+    /// The stream of a request Mantle took; the route that worked is remembered (unless
+    /// the configuration pins it whole). An answer that is no event stream is an error.
+    fn accepted(
+        &mut self,
+        target: &Target,
+        tries: &Tries,
+        sent: Sent,
+        response: Streaming,
+        answer: AnswerHeaders,
+        notes: Vec<String>,
+    ) -> Result<ChatStream, Failure> {
+        let now = sent.now;
+        let route = tries.route;
+        let content_type = response.header("content-type").unwrap_or("").to_owned();
+        if !content_type.starts_with("text/event-stream") {
+            let body = read_error_body(response, &sent.secrets);
+            let said = secrets::quote(
+                &String::from_utf8_lossy(&body),
+                &sent.secrets,
+                policy::MESSAGE_CHARS,
+            );
+            let what = format!("POST {}", sent.request.url());
+            return Err(Failure {
+                error: with_request_id(
+                    Error::Protocol(format!(
+                        "{what} answered {content_type:?} instead of an event stream: {said:?}"
+                    )),
+                    answer.request_id.as_deref(),
+                ),
+                answer,
+            });
+        }
+        if !(target.plan.api_pinned && target.plan.prefix_pinned) {
+            self.routes.put(
+                &target.id,
+                Learned {
+                    route,
+                    confirmed: true,
+                    at: now,
+                },
+            );
+        }
+        self.backoff.passed(&target.id);
+        Ok(ChatStream {
+            body: response.body,
+            events: sent.upstream.event_stream(sent.secrets),
+            pending: VecDeque::new(),
+            failure: None,
+            done: false,
+            drain_left: DRAIN_MAX,
+            diagnostics: notes,
+            answer,
+            prices: target
+                .listed
+                .as_ref()
+                .and_then(|m| m.cost)
+                .or_else(|| crate::cost::builtin(&target.id)),
+            route: route.api,
+            retries: tries.count(),
+        })
+    }
+
+    /// What a refusal means: `None` when the request is to be sent again (a minted token
+    /// expired, or the model lives on another route and this is the first retry), else the
+    /// error, explained. What the refusal taught about the model's route is remembered.
+    #[allow(clippy::too_many_arguments)]
+    fn refused(
+        &mut self,
+        host: &mut dyn Host,
+        resolved: &Resolved,
+        target: &Target,
+        tries: &mut Tries,
+        sent: &Sent,
+        response: Streaming,
+        answer: &AnswerHeaders,
+        notes: &mut Vec<String>,
+    ) -> Option<Error> {
+        let now = sent.now;
+        let what = format!("POST {}", sent.request.url());
+        let status = response.status;
+        let retry = response
+            .header("retry-after")
+            .and_then(|v| policy::retry_after_header(v, now));
+        let body = read_error_body(response, &sent.secrets);
+        let said = policy::upstream_message(&body, &sent.secrets);
+        let code = policy::error_code(&body);
+        let request_id = answer
+            .request_id
+            .as_deref()
+            .map(|id| format!(" (request id {id})"))
+            .unwrap_or_default();
+        if catalog::is_signature_expired(status, &said)
+            && matches!(resolved.auth, Auth::Mint(_))
+            && !tries.reminted
+        {
+            tries.reminted = true;
+            self.token = None;
+            notes.push(format!(
+                "{what} answered 401 (signature expired): minted a new token and sent the request again{request_id}"
+            ));
+            return None;
+        }
+        let route = tries.route;
+        let misroute = catalog::misroute(status, &said, &code);
+        match target
+            .plan
+            .after_refusal(route, misroute, tries.retried.is_some(), target.learned)
+        {
+            Verdict::Retry(next) => {
+                notes.push(format!(
+                    "{what} answered {status} ({said}): the model is not served on {}; trying {}{request_id}",
+                    route.describe(),
+                    next.describe(),
+                ));
+                tries.retried = Some(route);
+                tries.route = next;
+                return None;
+            }
+            Verdict::Forget => self.routes.forget(&target.id),
+            Verdict::Learn(next) => self.routes.put(
+                &target.id,
+                Learned {
+                    route: next,
+                    confirmed: false,
+                    at: now,
+                },
+            ),
+            Verdict::Fail => {}
+        }
+        let error = sent
+            .upstream
+            .classify_error(status, retry.as_deref(), &body, &sent.secrets);
+        let tried = tries.described(target);
+        Some(self.explain(host, error, &target.id, &tried, &said, now))
+    }
+
+    /// The request for the route of this try: its URL (the model's configured `baseUrl`,
+    /// else the route's prefix on the provider's base), Mantle's headers and the route's body.
     fn chat_request(
         &self,
         resolved: &Resolved,
         target: &Target,
-        route: Route,
+        tries: &Tries,
         request: &ChatRequest,
         bearer: &str,
         notes: &mut Vec<String>,
     ) -> Result<Request> {
+        let upstream = routes::of(tries.route.api);
         let mut headers = vec![
             ("authorization".to_owned(), format!("Bearer {bearer}")),
             ("content-type".to_owned(), "application/json".to_owned()),
             ("accept".to_owned(), "text/event-stream".to_owned()),
         ];
-        // Discovered limits are guesses; only configured ones cap the request.
-        let cap = target
-            .listed
-            .as_ref()
-            .filter(|m| m.source != crate::model::ModelSource::Discovered)
-            .map(|m| m.max_tokens);
-        let body = match route.api {
-            Api::OpenaiCompletions => openai::build_request(request, &target.id, cap)?,
-            Api::OpenaiResponses => {
-                let store = resolved.config.store_for(&target.id);
-                responses::build_request(request, &target.id, cap, store)?
-            }
-            Api::AnthropicMessages => {
-                headers.push((
-                    "anthropic-version".to_owned(),
-                    anthropic::ANTHROPIC_VERSION.to_owned(),
-                ));
-                let cap = target
-                    .listed
-                    .as_ref()
-                    .map_or(UNKNOWN_ANTHROPIC_MAX_TOKENS, |m| m.max_tokens);
-                let thinking = target.listed.as_ref().is_none_or(|m| m.reasoning);
-                // Said once, however many times the request is sent.
-                let mut changed = Vec::new();
-                let body = anthropic::build_request_noting(
-                    request,
-                    &target.id,
-                    cap,
-                    thinking,
-                    &mut changed,
-                )?;
-                for note in changed {
-                    if !notes.contains(&note) {
-                        notes.push(note);
-                    }
-                }
-                body
-            }
+        headers.extend(
+            upstream
+                .headers()
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), value.to_owned())),
+        );
+        let asked = routes::Target {
+            id: &target.id,
+            listed: target.listed.as_ref(),
+            store: resolved.config.store_for(&target.id),
         };
+        let body = upstream.build_request(request, &asked, notes)?;
+        let (base, path) = upstream.base_and_path(tries.route, &resolved.base);
         Ok(Request {
             method: "POST",
-            base: match &target.pinned_base {
-                Some(base) => base.clone(),
-                None => route.prefix.base(&resolved.base),
-            },
-            path: route.path().to_owned(),
+            base: target.pinned_base.clone().unwrap_or(base),
+            path: path.to_owned(),
             headers,
             body: body.into_bytes(),
         })
@@ -1177,10 +1131,10 @@ impl Client {
             let status = response.status;
             let retry = response
                 .header("retry-after")
-                .and_then(|v| http::retry_after_header(v, now));
+                .and_then(|v| policy::retry_after_header(v, now));
             let secrets = resolved.secrets(&bearer);
             let body = read_error_body(response, &secrets);
-            let said = http::upstream_message(&body, &secrets);
+            let said = policy::upstream_message(&body, &secrets);
             if catalog::is_signature_expired(status, &said)
                 && matches!(resolved.auth, Auth::Mint(_))
                 && !reminted
@@ -1205,42 +1159,10 @@ impl Client {
     }
 }
 
-enum Events {
-    OpenAi(EventStream<openai::Mapper>),
-    Anthropic(EventStream<anthropic::Mapper>),
-    Responses(EventStream<responses::Mapper>),
-}
-
-impl Events {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<ChatEvent>) -> Result<()> {
-        match self {
-            Events::OpenAi(s) => s.feed(chunk, out),
-            Events::Anthropic(s) => s.feed(chunk, out),
-            Events::Responses(s) => s.feed(chunk, out),
-        }
-    }
-
-    fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<()> {
-        match self {
-            Events::OpenAi(s) => s.end(out),
-            Events::Anthropic(s) => s.end(out),
-            Events::Responses(s) => s.end(out),
-        }
-    }
-
-    fn finished(&self) -> bool {
-        match self {
-            Events::OpenAi(s) => s.finished(),
-            Events::Anthropic(s) => s.finished(),
-            Events::Responses(s) => s.finished(),
-        }
-    }
-}
-
 /// A streamed answer: one upstream chunk in, its events out, nothing else held.
 pub struct ChatStream {
     body: Box<dyn BodyReader>,
-    events: Events,
+    events: Box<dyn routes::Events>,
     pending: VecDeque<ChatEvent>,
     failure: Option<Error>,
     done: bool,
@@ -1458,6 +1380,7 @@ fn resolve(settings: &Settings, host: &dyn Host) -> Result<Resolved> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Response;
 
     /// A host whose `GET /models` answers `status` with `body`, at a clock tests move.
     struct FakeHost {

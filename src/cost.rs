@@ -13,31 +13,13 @@
 //! output tokens ([`Usage::output_tokens`] includes them) and billed as such. Where no cache
 //! price is published, cached tokens cost what input tokens cost: no discount is invented.
 
-use crate::catalog;
+use crate::catalog::ids as catalog;
+pub use crate::chat::Charge;
 use crate::chat::Usage;
 use crate::model::Cost;
 
 /// The built-in price table, JSON5, as the data file has it.
 pub const TABLE: &str = include_str!("prices.json5");
-
-/// What one answer cost, USD.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Charge {
-    /// Input tokens outside the prompt cache.
-    pub input: f64,
-    /// Output tokens, reasoning included.
-    pub output: f64,
-    /// Input tokens read from the prompt cache.
-    pub cache_read: f64,
-    /// Input tokens written to the prompt cache.
-    pub cache_write: f64,
-    /// The sum of the four.
-    pub total: f64,
-}
-
-// A charge is a sum of products of finite non-negative prices and token counts, never NaN, so
-// equality is an equivalence; this lets the events that carry it be compared whole in tests.
-impl Eq for Charge {}
 
 /// `usage` at `prices`.
 pub fn charge(prices: &Cost, usage: &Usage) -> Charge {

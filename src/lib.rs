@@ -5,28 +5,41 @@
 //! the network and the environment passed in, so it compiles and is tested natively too.
 //! [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built on this crate.
 //! The WIT exports live in the component crate alone, so no other component links them.
+//!
+//! The modules form layers, each importing only from the layers below it (a unit test
+//! reads the imports and holds them to its table of layers):
+//!
+//! 1. [`error`], [`text`] (string helpers);
+//! 2. [`secrets`], [`model`], [`sse`]; then [`chat`], the unified model;
+//! 3. [`catalog`]: ids and the route table, defaults, the base URL, regions, the
+//!    configuration, discovery, and [`catalog::routing`] (where one request goes);
+//! 4. [`auth`]: SigV4 and the minted token;
+//! 5. [`routes`]: the shared [`routes::policy`], then one module per upstream API with its
+//!    wire types (no route imports another);
+//! 6. the I/O glue: [`http`] (the port), [`client`], [`wasi_host`].
 
-pub mod anthropic;
+pub mod auth;
 pub mod catalog;
 pub mod chat;
 pub mod client;
-pub mod config;
 pub mod cost;
-pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod model;
-pub mod openai;
-pub mod region;
-pub mod responses;
-pub mod routing;
+pub mod routes;
 pub mod secrets;
-pub mod sigv4;
 pub mod sse;
-pub mod token;
-mod wire;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasi_host;
 
+#[cfg(test)]
+mod layers;
+
 pub use error::{Error, Result};
+
+// The paths the gateway crates have always used, kept for them.
+pub use auth::{sigv4, token};
+pub use catalog::{config, discovery, region, routing};
+pub use routes::{anthropic, openai, responses};

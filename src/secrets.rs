@@ -167,7 +167,7 @@ fn forms(secret: &str) -> Vec<String> {
     }
     let core = secret.strip_prefix(TOKEN_PREFIX).unwrap_or(secret);
     out.push(core.to_owned());
-    out.push(crate::sigv4::uri_encode(core));
+    out.push(crate::text::uri_encode(core));
     if let Some(decoded) = percent_decode(core) {
         out.push(decoded);
     }
@@ -354,5 +354,107 @@ mod tests {
         let said = s.redact("x ééééééééé-secret y — ok");
         assert_eq!(said, "x <redacted> y — ok");
         assert_eq!(quote("ääää", &s, 2), "ää...");
+    }
+
+    /// How an upstream may echo a secret, written here without the redactor's own code.
+    #[derive(Debug, Clone, Copy)]
+    enum Echo {
+        /// A run of its characters, as they are.
+        Raw,
+        /// A run of its URL-encoded form.
+        UrlEncoded,
+        /// Inside a longer text, base64-encoded (standard or URL-safe).
+        Base64 { url_safe: bool },
+    }
+
+    /// Every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`.
+    fn url_encoded(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    /// The runs of [`MIN_FRAGMENT`] characters that give a secret away in an echo: those of
+    /// the secret and of its URL-encoded form, and in base64 those characters that encode the
+    /// secret's bytes alone (whatever surrounds them).
+    fn giveaways(secret: &str) -> Vec<String> {
+        let mut texts = vec![secret.to_owned(), url_encoded(secret)];
+        for start in 0..3 {
+            for engine in [&STANDARD, &URL_SAFE] {
+                let encoded = engine.encode(&secret.as_bytes()[start..]);
+                // The last group may mix in what follows the secret.
+                let whole = (secret.len() - start) / 3 * 4;
+                texts.push(encoded[..whole].to_owned());
+            }
+        }
+        texts
+            .iter()
+            .filter(|t| t.len() >= MIN_FRAGMENT)
+            .flat_map(|t| {
+                (0..=t.len() - MIN_FRAGMENT)
+                    .map(|i| t[i..i + MIN_FRAGMENT].to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !REDACTED.contains(w.as_str()))
+            .collect()
+    }
+
+    /// A secret and a text that echoes it (`echo`), with text around it.
+    fn echoed() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        let echo = prop_oneof![
+            Just(Echo::Raw),
+            Just(Echo::UrlEncoded),
+            any::<bool>().prop_map(|url_safe| Echo::Base64 { url_safe }),
+        ];
+        (
+            "[A-Za-z0-9/+=_%-]{8,48}",
+            echo,
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            "[ -~]{0,24}",
+            "[ -~]{0,24}",
+        )
+            .prop_map(|(secret, echo, start, len, before, after)| {
+                let shown = match echo {
+                    Echo::Raw => secret.clone(),
+                    Echo::UrlEncoded => url_encoded(&secret),
+                    Echo::Base64 { url_safe } => {
+                        let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+                        let around = format!("{before}{secret}{after}");
+                        return (secret, engine.encode(around));
+                    }
+                };
+                let from = start.index(shown.len() - MIN_FRAGMENT + 1);
+                let to = from + MIN_FRAGMENT + len.index(shown.len() - from - MIN_FRAGMENT + 1);
+                let text = format!("{before}{}{after}", &shown[from..to]);
+                (secret, text)
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn no_run_of_eight_secret_characters_survives_in_any_form(
+            (secret, text) in echoed(),
+            max in 0usize..80,
+        ) {
+            let secrets = Secrets::new(&[&secret]);
+            let windows = giveaways(&secret);
+            for out in [secrets.redact(&text), quote(&text, &secrets, max)] {
+                for window in &windows {
+                    proptest::prop_assert!(
+                        !out.contains(window.as_str()),
+                        "{window:?} of {secret:?} survives in {out:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -12,9 +12,9 @@ use wasi::http::types::{
 use wasi::io::poll::{self, Pollable};
 use wasi::io::streams::{InputStream, StreamError};
 
-use crate::client::{BodyReader, Host, Request, Streaming};
+use crate::catalog::base_url;
 use crate::error::{Error, Result};
-use crate::http::{self, Limits, Response};
+use crate::http::{BodyReader, Host, Limits, Request, Response, Streaming};
 
 /// How much later than the guest's own timers the host's time-outs fire.
 const BACKSTOP_MS: u64 = 1_000;
@@ -160,8 +160,8 @@ pub fn start(
         .set_method(&method)
         .map_err(|_| invalid("method"))?;
     let scheme = match request.base.scheme {
-        http::Scheme::Http => Scheme::Http,
-        http::Scheme::Https => Scheme::Https,
+        base_url::Scheme::Http => Scheme::Http,
+        base_url::Scheme::Https => Scheme::Https,
     };
     outgoing
         .set_scheme(Some(&scheme))

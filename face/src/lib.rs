@@ -25,7 +25,8 @@
 //!
 //! The translation between the clients' shapes and the provider's lives in [`openai`] (chat
 //! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
-//! are pure and tested natively; [`spin`] (wasm32 only) is the I/O.
+//! are pure and tested natively; their readers share [`read`] (one item budget), and each is a
+//! [`surface::Surface`], which [`spin`] (wasm32 only, the I/O) drives.
 
 pub mod access;
 pub mod auth;
@@ -33,6 +34,8 @@ pub mod cost;
 pub mod keys;
 pub mod messages;
 pub mod openai;
+pub mod read;
 pub mod responses;
 #[cfg(target_arch = "wasm32")]
 mod spin;
+pub mod surface;

@@ -13,9 +13,7 @@
 //! `input_schema` and a `tool_use` block's `input` are kept as the text the client wrote, and
 //! the items of all arrays together are counted against [`MAX_ITEMS`] as they are read.
 
-use core::cell::Cell;
 use core::fmt;
-use core::marker::PhantomData;
 
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
@@ -23,12 +21,14 @@ use mantle_provider::chat::{
 };
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
+use mantle_provider::routes::policy;
 use mantle_provider::sse;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::openai::ErrorResponse;
+use crate::read::{Items, from_slice};
 
 /// The most items a request may carry in all its arrays together (messages, content blocks,
 /// tools, stop sequences), as on the chat completions route.
@@ -74,7 +74,7 @@ struct PeekBody<'a> {
 /// Reads `model` (a non-empty string, required) and `stream` of a Messages body, skipping
 /// everything else without keeping it.
 pub fn peek(body: &[u8]) -> Result<Peeked> {
-    let read: PeekBody<'_> = from_slice(body)?;
+    let read: PeekBody<'_> = from_slice(body, "a valid Messages request")?;
     let raw = read
         .model
         .filter(|raw| raw.get() != "null")
@@ -93,18 +93,6 @@ pub fn peek(body: &[u8]) -> Result<Peeked> {
     })
 }
 
-/// serde_json's reading of a body, its failures as the client's.
-fn from_slice<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T> {
-    ITEMS_LEFT.with(|left| left.set(MAX_ITEMS));
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            Error::InvalidRequest(format!("the body is not a valid Messages request: {e}"))
-        } else {
-            Error::InvalidRequest(format!("the body is not JSON: {e}"))
-        }
-    })
-}
-
 // ---- Translating a request for an open model ----
 
 /// A Messages request, translated for the provider.
@@ -115,44 +103,6 @@ pub struct ParsedMessages {
     /// `stream`: answer with Anthropic's stream events ([`EventWriter`]) rather than one
     /// `message` object ([`MessageCollector`]).
     pub stream: bool,
-}
-
-std::thread_local! {
-    /// How many more array items the request being read may carry.
-    static ITEMS_LEFT: Cell<usize> = const { Cell::new(MAX_ITEMS) };
-}
-
-/// An array whose items count against [`MAX_ITEMS`] as they are read.
-struct Items<T>(Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
-    fn deserialize<D: Deserializer<'de>>(reader: D) -> core::result::Result<Self, D::Error> {
-        struct Seq<T>(PhantomData<fn() -> T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Seq<T> {
-            type Value = Items<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut items: A,
-            ) -> core::result::Result<Items<T>, A::Error> {
-                let mut all = Vec::new();
-                while let Some(item) = items.next_element()? {
-                    let left = ITEMS_LEFT.with(Cell::get);
-                    if left == 0 {
-                        return Err(de::Error::custom(format_args!(
-                            "too many items: a request may carry {MAX_ITEMS} messages, content blocks, tools and stop sequences in all"
-                        )));
-                    }
-                    ITEMS_LEFT.with(|l| l.set(left - 1));
-                    all.push(item);
-                }
-                Ok(Items(all))
-            }
-        }
-        reader.deserialize_seq(Seq(PhantomData))
-    }
 }
 
 /// A Messages body, as far as the face reads it.
@@ -285,7 +235,7 @@ struct Thinking {
 /// - `temperature`, `top_p`, `stop_sequences`; `thinking` `enabled` sets the reasoning effort
 ///   by `budget_tokens` (below 4096 low, below 16384 medium, else high).
 pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
-    let body: Body = from_slice(body)?;
+    let body: Body = from_slice(body, "a valid Messages request")?;
     let model = body
         .model
         .filter(|m| !m.is_empty())
@@ -298,8 +248,47 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
         .map(|m| m.0)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| invalid("messages", "required: a non-empty array of messages"))?;
+    let messages = conversation(body.system, in_messages)?;
+    let tools = tools_of(body.tools, &model)?;
+    // `disable_parallel_tool_use: true` is chat completions' `parallel_tool_calls: false`.
+    let parallel_tool_calls = body
+        .tool_choice
+        .as_ref()
+        .and_then(|c| c.disable_parallel_tool_use)
+        .map(|disable| !disable);
+    let tool_choice = tool_choice_of(body.tool_choice)?;
+    let reasoning_effort = body.thinking.and_then(|t| match t.kind.as_deref() {
+        Some("enabled") => Some(match t.budget_tokens.unwrap_or(0) {
+            0..4096 => ReasoningEffort::Low,
+            4096..16384 => ReasoningEffort::Medium,
+            _ => ReasoningEffort::High,
+        }),
+        _ => None,
+    });
+    Ok(ParsedMessages {
+        request: ChatRequest {
+            model,
+            messages,
+            tools,
+            tool_choice,
+            max_tokens: Some(max_tokens),
+            temperature: body.temperature,
+            top_p: body.top_p,
+            stop: body.stop_sequences.map(|s| s.0).unwrap_or_default(),
+            reasoning_effort,
+            response_format: None,
+            parallel_tool_calls,
+            seed: None,
+            extra: None,
+        },
+        stream: body.stream.unwrap_or(false),
+    })
+}
+
+/// The conversation: the system text, then the turns (tool results are user turns).
+fn conversation(system: Option<Content>, in_messages: Vec<InMessage>) -> Result<Vec<Message>> {
     let mut messages = Vec::with_capacity(in_messages.len() + 1);
-    if let Some(system) = body.system {
+    if let Some(system) = system {
         let text = texts(system, "system")?;
         if !text.is_empty() {
             messages.push(Message::System(text));
@@ -322,7 +311,12 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
             None => return Err(invalid(&format!("{at}.role"), "required")),
         }
     }
-    let in_tools = body.tools.map(|t| t.0).unwrap_or_default();
+    Ok(messages)
+}
+
+/// The client tools (server tools are not served: they name `model` in the refusal).
+fn tools_of(tools: Option<Items<InTool>>, model: &str) -> Result<Vec<Tool>> {
+    let in_tools = tools.map(|t| t.0).unwrap_or_default();
     if in_tools.len() > MAX_TOOLS {
         return Err(invalid(
             "tools",
@@ -352,13 +346,12 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
             strict: None,
         });
     }
-    // `disable_parallel_tool_use: true` is chat completions' `parallel_tool_calls: false`.
-    let parallel_tool_calls = body
-        .tool_choice
-        .as_ref()
-        .and_then(|c| c.disable_parallel_tool_use)
-        .map(|disable| !disable);
-    let tool_choice = match body.tool_choice {
+    Ok(tools)
+}
+
+/// The tool choice: `auto`, `any`, `none` or a tool named.
+fn tool_choice_of(tool_choice: Option<InToolChoice>) -> Result<Option<ToolChoice>> {
+    Ok(match tool_choice {
         None => None,
         Some(choice) => Some(match choice.kind.as_deref() {
             Some("auto") => ToolChoice::Auto,
@@ -376,32 +369,6 @@ pub fn parse_request(body: &[u8]) -> Result<ParsedMessages> {
                 ));
             }
         }),
-    };
-    let reasoning_effort = body.thinking.and_then(|t| match t.kind.as_deref() {
-        Some("enabled") => Some(match t.budget_tokens.unwrap_or(0) {
-            0..4096 => ReasoningEffort::Low,
-            4096..16384 => ReasoningEffort::Medium,
-            _ => ReasoningEffort::High,
-        }),
-        _ => None,
-    });
-    Ok(ParsedMessages {
-        request: ChatRequest {
-            model,
-            messages,
-            tools,
-            tool_choice,
-            max_tokens: Some(max_tokens),
-            temperature: body.temperature,
-            top_p: body.top_p,
-            stop: body.stop_sequences.map(|s| s.0).unwrap_or_default(),
-            reasoning_effort,
-            response_format: None,
-            parallel_tool_calls,
-            seed: None,
-            extra: None,
-        },
-        stream: body.stream.unwrap_or(false),
     })
 }
 
@@ -817,24 +784,7 @@ impl EventWriter {
                 );
                 frame(out, &Event::ContentBlockStop { index });
             }
-            ChatEvent::ToolCallStart { index, id, name } => {
-                self.start(None, out);
-                self.close(out);
-                let block = self.take_index();
-                frame(
-                    out,
-                    &Event::ContentBlockStart {
-                        index: block,
-                        content_block: BlockOut::ToolUse {
-                            id,
-                            name,
-                            input: Input::Empty(EmptyObject {}),
-                        },
-                    },
-                );
-                self.open = Some((block, Open::Tool(*index)));
-                self.tools.push((*index, block));
-            }
+            ChatEvent::ToolCallStart { index, id, name } => self.tool_start(*index, id, name, out),
             ChatEvent::ToolCallArguments { index, arguments } if !arguments.is_empty() => {
                 if let Some(&(_, block)) = self.tools.iter().find(|(tool, _)| tool == index) {
                     self.delta(
@@ -867,6 +817,26 @@ impl EventWriter {
             | ChatEvent::ReasoningDelta(_)
             | ChatEvent::ToolCallArguments { .. } => {}
         }
+    }
+
+    /// A tool call begins: its `tool_use` block opens (its input comes as deltas).
+    fn tool_start(&mut self, index: u32, id: &str, name: &str, out: &mut Vec<u8>) {
+        self.start(None, out);
+        self.close(out);
+        let block = self.take_index();
+        frame(
+            out,
+            &Event::ContentBlockStart {
+                index: block,
+                content_block: BlockOut::ToolUse {
+                    id,
+                    name,
+                    input: Input::Empty(EmptyObject {}),
+                },
+            },
+        );
+        self.open = Some((block, Open::Tool(index)));
+        self.tools.push((index, block));
     }
 
     /// Appends an `error` event for a failure mid-stream (nothing follows it).
@@ -1404,27 +1374,15 @@ pub fn error_response(error: &Error) -> ErrorResponse {
     }
 }
 
-/// Status, `type` and whether retrying is pointless; see [`error_response`].
+/// Status, `type` and whether retrying is pointless; see [`error_response`]: the provider's
+/// one table ([`policy::answer`]).
 fn describe(error: &Error) -> (u16, &'static str, bool) {
-    const API: &str = "api_error";
-    match error {
-        Error::InvalidRequest(_) | Error::ContextOverflow(_) => {
-            (400, "invalid_request_error", false)
-        }
-        Error::ModelNotFound(_) => (404, "not_found_error", false),
-        Error::RateLimited { .. } => (429, "rate_limit_error", false),
-        Error::Configuration(_) | Error::MissingCredentials(_) => (500, API, true),
-        Error::NotImplemented(_) => (501, API, true),
-        Error::Unauthorized(_) | Error::Forbidden(_) | Error::WrongRoute(_) => (502, API, true),
-        Error::UpstreamUnavailable {
-            status: Some(503 | 529),
-            ..
-        } => (529, "overloaded_error", false),
-        Error::UpstreamUnavailable { .. } | Error::Protocol(_) | Error::Truncated(_) => {
-            (502, API, false)
-        }
-        Error::Timeout(_) => (504, API, false),
-    }
+    let answer = policy::answer(error);
+    (
+        answer.anthropic_status,
+        answer.anthropic_type,
+        answer.permanent,
+    )
 }
 
 #[cfg(test)]

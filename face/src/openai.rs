@@ -17,7 +17,7 @@
 //! [`serde_json::to_writer`], so every string is escaped by serde_json); a streamed frame is
 //! written straight into the output buffer, with no tree in between.
 
-use core::cell::Cell;
+use crate::read::Budget;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -30,6 +30,7 @@ use mantle_provider::chat::{
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
 use mantle_provider::model::Model;
+use mantle_provider::routes::policy;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -59,7 +60,7 @@ pub const MAX_DEPTH: usize = 127;
 /// bytes and the provider, which builds the upstream request, a few hundred: without this
 /// limit a body of small items (`[{"role":"assistant"},…]`) would exhaust an instance's
 /// memory long before the body limit. Twice the longest conversations agents keep.
-pub const MAX_ITEMS: usize = 10_000;
+pub use crate::read::MAX_ITEMS;
 
 /// The most tools a request may offer, as OpenAI has it.
 pub const MAX_TOOLS: usize = 128;
@@ -113,7 +114,7 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ParsedChat> {
             e.valid_up_to()
         ))
     })?;
-    let items = Cell::new(MAX_ITEMS);
+    let items = Budget::new();
     let root = Path::root(&items);
     let mut reader = serde_json::Deserializer::from_str(text);
     let body = At::<Body>::new(&root)
@@ -402,7 +403,7 @@ impl Read for Message {
         if content.is_none() && role != Role::Assistant {
             return Err(reject(invalid(&at_content, "required")));
         }
-        let mut content = match content {
+        let content = match content {
             None => Vec::new(),
             Some(Content::Text(text)) => vec![Part::Text(text)],
             Some(Content::Parts(parts)) => parts,
@@ -418,32 +419,52 @@ impl Read for Message {
                 ),
             )));
         }
-        let message = match role {
-            Role::System => Message::System(join_text(content)),
-            Role::User => Message::User(content.into_iter().map(Part::into_content).collect()),
-            Role::Tool => Message::Tool(ToolResult {
-                tool_call_id,
+        Ok(message(
+            role,
+            content,
+            tool_call_id,
+            tool_calls,
+            [reasoning_content, reasoning],
+        ))
+    }
+}
+
+/// The message of a role, from its members as read and checked: a system text, user
+/// parts, a tool result, or an assistant turn (its empty parts left out, its reasoning the
+/// first non-empty of `reasoning_content` and `reasoning`).
+fn message(
+    role: Role,
+    mut content: Vec<Part>,
+    tool_call_id: String,
+    tool_calls: Option<Vec<ToolCall>>,
+    reasonings: [Option<String>; 2],
+) -> Message {
+    match role {
+        Role::System => Message::System(join_text(content)),
+        Role::User => Message::User(content.into_iter().map(Part::into_content).collect()),
+        Role::Tool => Message::Tool(ToolResult {
+            tool_call_id,
+            content: content.into_iter().map(Part::into_content).collect(),
+            is_error: false,
+        }),
+        Role::Assistant => {
+            content.retain(
+                |part| !matches!(part, Part::Text(text) | Part::Refusal(text) if text.is_empty()),
+            );
+            let reasoning = reasonings
+                .into_iter()
+                .flatten()
+                .find(|text| !text.is_empty())
+                .map(|text| ReasoningBlock::Thinking {
+                    text,
+                    signature: None,
+                });
+            Message::Assistant(AssistantMessage {
+                reasoning: reasoning.into_iter().collect(),
                 content: content.into_iter().map(Part::into_content).collect(),
-                is_error: false,
-            }),
-            Role::Assistant => {
-                content.retain(|part| !matches!(part, Part::Text(text) | Part::Refusal(text) if text.is_empty()));
-                let reasoning = [reasoning_content, reasoning]
-                    .into_iter()
-                    .flatten()
-                    .find(|text| !text.is_empty())
-                    .map(|text| ReasoningBlock::Thinking {
-                        text,
-                        signature: None,
-                    });
-                Message::Assistant(AssistantMessage {
-                    reasoning: reasoning.into_iter().collect(),
-                    content: content.into_iter().map(Part::into_content).collect(),
-                    tool_calls: tool_calls.unwrap_or_default(),
-                })
-            }
-        };
-        Ok(message)
+                tool_calls: tool_calls.unwrap_or_default(),
+            })
+        }
     }
 }
 
@@ -1511,7 +1532,7 @@ struct Path<'a> {
 #[derive(Clone, Copy)]
 enum Segment<'a> {
     /// The body itself, with the count of items it may still carry ([`MAX_ITEMS`]).
-    Root(&'a Cell<usize>),
+    Root(&'a Budget),
     /// A member of an object.
     Key(&'a str),
     /// An item of an array.
@@ -1520,7 +1541,7 @@ enum Segment<'a> {
 
 impl<'a> Path<'a> {
     /// The body itself, which may carry `items` more items.
-    fn root(items: &'a Cell<usize>) -> Path<'a> {
+    fn root(items: &'a Budget) -> Path<'a> {
         Path {
             parent: None,
             segment: Segment::Root(items),
@@ -1533,21 +1554,10 @@ impl<'a> Path<'a> {
         while let Some(parent) = root.parent {
             root = parent;
         }
-        let Segment::Root(left) = root.segment else {
+        let Segment::Root(budget) = root.segment else {
             return Ok(());
         };
-        match left.get().checked_sub(1) {
-            Some(now) => {
-                left.set(now);
-                Ok(())
-            }
-            None => Err(invalid(
-                self,
-                format_args!(
-                    "too many items: a request may carry {MAX_ITEMS} messages, content parts, tool calls, tools and stop sequences in all"
-                ),
-            )),
-        }
+        budget.take().map_err(|refusal| invalid(self, refusal))
     }
 
     /// The member `key` of this object.
@@ -2266,39 +2276,14 @@ pub fn openai_error(message: &str, kind: &str, code: &str) -> Vec<u8> {
     ErrorBody::new(message, kind, Some(code)).to_vec()
 }
 
-/// See [`error_response`].
+/// See [`error_response`]: the provider's one table ([`policy::answer`]).
 fn describe(error: &Error) -> Described {
-    const CLIENT: &str = "invalid_request_error";
-    const SERVER: &str = "server_error";
-    const UPSTREAM: &str = "upstream_error";
-    let (status, kind, code, permanent) = match error {
-        Error::InvalidRequest(_) => (400, CLIENT, None, false),
-        Error::ContextOverflow(_) => (400, CLIENT, Some("context_length_exceeded"), false),
-        Error::ModelNotFound(_) => (404, CLIENT, Some("model_not_found"), false),
-        Error::RateLimited { .. } => (429, "rate_limit_error", Some("rate_limit_exceeded"), false),
-        Error::Configuration(_) => (500, SERVER, Some("configuration_error"), true),
-        Error::MissingCredentials(_) => (500, SERVER, Some("missing_credentials"), true),
-        Error::NotImplemented(_) => (501, SERVER, Some("not_implemented"), true),
-        Error::Unauthorized(_) => (502, UPSTREAM, Some("upstream_unauthorized"), true),
-        Error::Forbidden(_) => (502, UPSTREAM, Some("upstream_forbidden"), true),
-        Error::WrongRoute(_) => (502, UPSTREAM, Some("wrong_route"), true),
-        Error::UpstreamUnavailable { status, .. } => {
-            let status = if matches!(status, Some(503 | 529)) {
-                503
-            } else {
-                502
-            };
-            (status, UPSTREAM, Some("upstream_unavailable"), false)
-        }
-        Error::Protocol(_) => (502, UPSTREAM, Some("upstream_protocol_error"), false),
-        Error::Truncated(_) => (502, UPSTREAM, Some("upstream_truncated"), false),
-        Error::Timeout(_) => (504, UPSTREAM, Some("upstream_timeout"), false),
-    };
+    let answer = policy::answer(error);
     Described {
-        status,
-        kind,
-        code,
-        permanent,
+        status: answer.openai_status,
+        kind: answer.openai_type,
+        code: answer.openai_code,
+        permanent: answer.permanent,
     }
 }
 

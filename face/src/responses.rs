@@ -19,21 +19,20 @@
 //! (or redacted thinking) travels as the reasoning item's `encrypted_content`, and a client
 //! that replays the item gives it back intact.
 
-use core::cell::Cell;
-use core::fmt;
-use core::marker::PhantomData;
-
 use mantle_provider::chat::{
     AssistantMessage, ChatEvent, ChatRequest, ContentPart, ImageSource, Message, ReasoningBlock,
     ReasoningEffort, StopReason, Tool, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use mantle_provider::error::{Error, Result};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::openai::{MAX_ITEMS, MAX_TOOLS};
+use crate::openai::MAX_TOOLS;
+/// The one item budget of every surface ([`crate::read`]).
+pub use crate::read::MAX_ITEMS;
+use crate::read::{Items, TextOr, from_slice};
 
 // ---- Requests ----
 
@@ -46,79 +45,6 @@ pub struct ParsedResponses {
     pub stream: bool,
     /// `reasoning.effort` as the client wrote it, echoed in the response.
     pub effort: Option<String>,
-}
-
-std::thread_local! {
-    /// Items left in the budget of the request being read.
-    static ITEMS_LEFT: Cell<usize> = const { Cell::new(MAX_ITEMS) };
-}
-
-/// Takes one item from the budget, or refuses the request.
-fn take_item<E: de::Error>() -> core::result::Result<(), E> {
-    ITEMS_LEFT.with(|left| match left.get() {
-        0 => Err(E::custom(format!(
-            "the request carries more than {MAX_ITEMS} items in all its arrays"
-        ))),
-        n => {
-            left.set(n - 1);
-            Ok(())
-        }
-    })
-}
-
-/// An array of `T`, each element taken from the item budget as it is read.
-#[derive(Debug)]
-struct Items<T>(Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        match TextOr::<T>::deserialize(d)? {
-            TextOr::List(items) => Ok(Items(items)),
-            TextOr::Text(_) => Err(de::Error::custom("expected an array, found a string")),
-        }
-    }
-}
-
-/// A string, or an array of `T`, each element taken from the item budget.
-#[derive(Debug)]
-enum TextOr<T> {
-    /// A plain string.
-    Text(String),
-    /// An array.
-    List(Vec<T>),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for TextOr<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = TextOr<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> core::result::Result<Self::Value, E> {
-                Ok(TextOr::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> core::result::Result<Self::Value, E> {
-                Ok(TextOr::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> core::result::Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                loop {
-                    take_item::<A::Error>()?;
-                    match seq.next_element()? {
-                        Some(item) => items.push(item),
-                        None => break,
-                    }
-                }
-                Ok(TextOr::List(items))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
 }
 
 /// The members of a Responses body the face reads.
@@ -217,20 +143,7 @@ struct ReasoningIn {
 /// Unknown members are skipped; more than [`MAX_ITEMS`] items in all or more than
 /// [`MAX_TOOLS`] tools are refused.
 pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
-    let text = core::str::from_utf8(body).map_err(|e| {
-        Error::InvalidRequest(format!(
-            "the body is not JSON: invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        ))
-    })?;
-    ITEMS_LEFT.with(|left| left.set(MAX_ITEMS));
-    let body: Body<'_> = serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
-            Error::InvalidRequest(format!("the body is not a Responses request: {e}"))
-        } else {
-            Error::InvalidRequest(format!("the body is not JSON: {e}"))
-        }
-    })?;
+    let body: Body<'_> = from_slice(body, "a Responses request")?;
     if body.previous_response_id.is_some() || body.conversation.is_some() {
         return Err(Error::InvalidRequest(
             "previous_response_id and conversation are not supported: this gateway keeps no \
@@ -242,11 +155,40 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
         .model
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| Error::InvalidRequest("model: a non-empty string is required".into()))?;
+    let messages = conversation(body.instructions, body.input)?;
+    let tools = tools_of(body.tools)?;
+    let tool_choice = tool_choice_of(body.tool_choice)?;
+    let effort = body.reasoning.and_then(|r| r.effort);
+    let reasoning_effort = effort_of(effort.as_deref())?;
+    Ok(ParsedResponses {
+        request: ChatRequest {
+            model,
+            messages,
+            tools,
+            tool_choice,
+            max_tokens: body.max_output_tokens,
+            temperature: body.temperature,
+            top_p: body.top_p,
+            stop: Vec::new(),
+            reasoning_effort,
+            response_format: None,
+            parallel_tool_calls: body.parallel_tool_calls,
+            seed: None,
+            extra: None,
+        },
+        stream: body.stream.unwrap_or(false),
+        effort,
+    })
+}
+
+/// The conversation: the instructions as a system message, then the input (a string is one
+/// user turn); it must have a user turn.
+fn conversation(instructions: Option<String>, input: Option<TextOr<Item>>) -> Result<Vec<Message>> {
     let mut messages = Vec::new();
-    if let Some(instructions) = body.instructions.filter(|i| !i.is_empty()) {
+    if let Some(instructions) = instructions.filter(|i| !i.is_empty()) {
         messages.push(Message::System(instructions));
     }
-    match body.input {
+    match input {
         None => {
             return Err(Error::InvalidRequest(
                 "input: a string or an array of items is required".into(),
@@ -264,14 +206,19 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
             "input: the conversation has no user turn".into(),
         ));
     }
-    let tools = body.tools.map(|t| t.0).unwrap_or_default();
+    Ok(messages)
+}
+
+/// The function tools; any other kind is refused.
+fn tools_of(tools: Option<Items<ToolDef<'_>>>) -> Result<Vec<Tool>> {
+    let tools = tools.map(|t| t.0).unwrap_or_default();
     if tools.len() > MAX_TOOLS {
         return Err(Error::InvalidRequest(format!(
             "tools: at most {MAX_TOOLS} tools, found {}",
             tools.len()
         )));
     }
-    let tools = tools
+    tools
         .into_iter()
         .enumerate()
         .map(|(i, tool)| match tool.kind.as_deref() {
@@ -292,8 +239,12 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 other.unwrap_or("a tool without a type")
             ))),
         })
-        .collect::<Result<Vec<_>>>()?;
-    let tool_choice = match body.tool_choice {
+        .collect::<Result<Vec<_>>>()
+}
+
+/// The tool choice: a mode, or a function named.
+fn tool_choice_of(tool_choice: Option<ToolChoiceIn>) -> Result<Option<ToolChoice>> {
+    Ok(match tool_choice {
         None => None,
         Some(ToolChoiceIn::Mode(mode)) => Some(match mode.as_str() {
             "auto" => ToolChoice::Auto,
@@ -313,9 +264,12 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 ));
             }
         },
-    };
-    let effort = body.reasoning.and_then(|r| r.effort);
-    let reasoning_effort = match effort.as_deref() {
+    })
+}
+
+/// The reasoning effort of `reasoning.effort` (`minimal` reads as low, `xhigh` as high).
+fn effort_of(effort: Option<&str>) -> Result<Option<ReasoningEffort>> {
+    Ok(match effort {
         None | Some("none") => None,
         Some("minimal" | "low") => Some(ReasoningEffort::Low),
         Some("medium") => Some(ReasoningEffort::Medium),
@@ -325,25 +279,6 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ParsedResponses> {
                 "reasoning.effort: expected minimal, low, medium or high, found {other:?}"
             )));
         }
-    };
-    Ok(ParsedResponses {
-        request: ChatRequest {
-            model,
-            messages,
-            tools,
-            tool_choice,
-            max_tokens: body.max_output_tokens,
-            temperature: body.temperature,
-            top_p: body.top_p,
-            stop: Vec::new(),
-            reasoning_effort,
-            response_format: None,
-            parallel_tool_calls: body.parallel_tool_calls,
-            seed: None,
-            extra: None,
-        },
-        stream: body.stream.unwrap_or(false),
-        effort,
     })
 }
 
@@ -386,46 +321,7 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
         .as_deref()
         .or(item.role.as_ref().map(|_| "message"));
     match kind {
-        Some("message") => {
-            let role = item.role.as_deref().unwrap_or("");
-            match role {
-                "system" | "developer" => messages.push(Message::System(joined_text(item.content))),
-                "user" => {
-                    let parts = match item.content {
-                        None => Vec::new(),
-                        Some(TextOr::Text(text)) => vec![ContentPart::Text(text)],
-                        Some(TextOr::List(parts)) => parts
-                            .into_iter()
-                            .enumerate()
-                            .map(|(j, part)| user_part(part, i, j))
-                            .collect::<Result<Vec<_>>>()?,
-                    };
-                    if parts.is_empty() {
-                        return Err(Error::InvalidRequest(format!(
-                            "input[{i}]: a user message needs content"
-                        )));
-                    }
-                    messages.push(Message::User(parts));
-                }
-                "assistant" => {
-                    let text = joined_text(item.content);
-                    with_assistant_turn(
-                        messages,
-                        |t| t.tool_calls.is_empty(),
-                        |turn| {
-                            if !text.is_empty() {
-                                turn.content.push(ContentPart::Text(text));
-                            }
-                        },
-                    );
-                }
-                other => {
-                    return Err(Error::InvalidRequest(format!(
-                        "input[{i}].role: expected system, developer, user or assistant, found {other:?}"
-                    )));
-                }
-            }
-        }
+        Some("message") => add_message(messages, item, i)?,
         Some("function_call") => {
             let (Some(call_id), Some(name)) = (item.call_id, item.name) else {
                 return Err(Error::InvalidRequest(format!(
@@ -451,26 +347,7 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
                 is_error: false,
             }));
         }
-        Some("reasoning") => {
-            let text: String = item
-                .summary
-                .map(|s| s.0)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.text)
-                .collect::<Vec<_>>()
-                .join("\n\n");
-            let block = match (text.is_empty(), item.encrypted_content) {
-                (true, Some(data)) => ReasoningBlock::Redacted(data),
-                (true, None) => return Ok(()),
-                (false, signature) => ReasoningBlock::Thinking { text, signature },
-            };
-            with_assistant_turn(
-                messages,
-                |t| t.content.is_empty() && t.tool_calls.is_empty(),
-                |turn| turn.reasoning.push(block),
-            );
-        }
+        Some("reasoning") => add_reasoning(messages, item),
         other => {
             return Err(Error::InvalidRequest(format!(
                 "input[{i}]: items of type {} are not served here",
@@ -479,6 +356,73 @@ fn add_item(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A message item: a system or developer text, a user turn, or the text of an assistant
+/// turn.
+fn add_message(messages: &mut Vec<Message>, item: Item, i: usize) -> Result<()> {
+    let role = item.role.as_deref().unwrap_or("");
+    match role {
+        "system" | "developer" => messages.push(Message::System(joined_text(item.content))),
+        "user" => {
+            let parts = match item.content {
+                None => Vec::new(),
+                Some(TextOr::Text(text)) => vec![ContentPart::Text(text)],
+                Some(TextOr::List(parts)) => parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, part)| user_part(part, i, j))
+                    .collect::<Result<Vec<_>>>()?,
+            };
+            if parts.is_empty() {
+                return Err(Error::InvalidRequest(format!(
+                    "input[{i}]: a user message needs content"
+                )));
+            }
+            messages.push(Message::User(parts));
+        }
+        "assistant" => {
+            let text = joined_text(item.content);
+            with_assistant_turn(
+                messages,
+                |t| t.tool_calls.is_empty(),
+                |turn| {
+                    if !text.is_empty() {
+                        turn.content.push(ContentPart::Text(text));
+                    }
+                },
+            );
+        }
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "input[{i}].role: expected system, developer, user or assistant, found {other:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A reasoning item: its summary text (with its encrypted content as the signature), or
+/// its encrypted content alone; an empty one adds nothing.
+fn add_reasoning(messages: &mut Vec<Message>, item: Item) {
+    let text: String = item
+        .summary
+        .map(|s| s.0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.text)
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let block = match (text.is_empty(), item.encrypted_content) {
+        (true, Some(data)) => ReasoningBlock::Redacted(data),
+        (true, None) => return,
+        (false, signature) => ReasoningBlock::Thinking { text, signature },
+    };
+    with_assistant_turn(
+        messages,
+        |t| t.content.is_empty() && t.tool_calls.is_empty(),
+        |turn| turn.reasoning.push(block),
+    );
 }
 
 /// A user content part.
@@ -870,155 +814,176 @@ impl ResponsesWriter {
         self.start(out);
         match event {
             ChatEvent::MessageStart { .. } => {}
-            ChatEvent::ReasoningDelta(delta) => {
-                let index = self.reasoning_item(out);
-                let first = matches!(&self.items[index], OutputItem::Reasoning { text, .. } if text.is_empty());
-                let id = match &self.items[index] {
-                    OutputItem::Reasoning { id, .. } => id.clone(),
-                    _ => String::new(),
-                };
-                if first {
-                    self.value_frame(
-                        out,
-                        "response.reasoning_summary_part.added",
-                        json!({"item_id": id, "output_index": index, "summary_index": 0,
-                               "part": {"type": "summary_text", "text": ""}}),
-                    );
-                }
-                if let OutputItem::Reasoning { text, .. } = &mut self.items[index] {
-                    text.push_str(delta);
-                }
-                self.frame(out, "response.reasoning_summary_text.delta", |sequence| {
-                    serde_json::to_vec(&SummaryDelta {
-                        kind: "response.reasoning_summary_text.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: index,
-                        summary_index: 0,
-                        delta,
-                    })
-                    .unwrap_or_default()
-                });
-            }
-            ChatEvent::ReasoningSignature(signature) => {
-                let index = self.reasoning_item(out);
-                if let OutputItem::Reasoning { encrypted, .. } = &mut self.items[index] {
-                    *encrypted = Some(signature.clone());
-                }
-            }
-            ChatEvent::RedactedReasoning(data) => {
-                self.close_open(out);
-                self.close_calls(out);
-                let id = format!("rs_{}_{}", self.created, self.items.len());
-                let index = self.open_item(
-                    OutputItem::Reasoning {
-                        id,
-                        text: String::new(),
-                        encrypted: Some(data.clone()),
-                    },
-                    out,
-                );
-                self.open = Some(index);
-                self.close_open(out);
-            }
-            ChatEvent::TextDelta(delta) => {
-                let index = match self.open {
-                    Some(index) if matches!(self.items[index], OutputItem::Message { .. }) => index,
-                    _ => {
-                        self.close_open(out);
-                        self.close_calls(out);
-                        let id = format!("msg_{}_{}", self.created, self.items.len());
-                        let index = self.open_item(
-                            OutputItem::Message {
-                                id: id.clone(),
-                                text: String::new(),
-                            },
-                            out,
-                        );
-                        self.value_frame(
-                            out,
-                            "response.content_part.added",
-                            json!({"item_id": id, "output_index": index, "content_index": 0,
-                                   "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
-                        );
-                        self.open = Some(index);
-                        index
-                    }
-                };
-                let id = match &mut self.items[index] {
-                    OutputItem::Message { id, text } => {
-                        text.push_str(delta);
-                        id.clone()
-                    }
-                    _ => String::new(),
-                };
-                self.frame(out, "response.output_text.delta", |sequence| {
-                    serde_json::to_vec(&TextDelta {
-                        kind: "response.output_text.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: index,
-                        content_index: 0,
-                        delta,
-                        logprobs: [],
-                    })
-                    .unwrap_or_default()
-                });
-            }
-            ChatEvent::ToolCallStart { id, name, .. } => {
-                self.close_open(out);
-                let item_id = format!("fc_{}_{}", self.created, self.items.len());
-                let index = self.open_item(
-                    OutputItem::Call {
-                        id: item_id,
-                        call_id: id.clone(),
-                        name: name.clone(),
-                        arguments: String::new(),
-                    },
-                    out,
-                );
-                self.calls.push(index);
-            }
+            ChatEvent::ReasoningDelta(delta) => self.reasoning_delta(delta, out),
+            ChatEvent::ReasoningSignature(signature) => self.reasoning_signature(signature, out),
+            ChatEvent::RedactedReasoning(data) => self.redacted_reasoning(data, out),
+            ChatEvent::TextDelta(delta) => self.text_delta(delta, out),
+            ChatEvent::ToolCallStart { id, name, .. } => self.tool_call_start(id, name, out),
             ChatEvent::ToolCallArguments { index, arguments } => {
-                let Some(&item) = usize::try_from(*index).ok().and_then(|i| self.calls.get(i))
-                else {
-                    return;
-                };
-                let id = match &mut self.items[item] {
-                    OutputItem::Call {
-                        id, arguments: a, ..
-                    } => {
-                        a.push_str(arguments);
-                        id.clone()
-                    }
-                    _ => return,
-                };
-                self.frame(out, "response.function_call_arguments.delta", |sequence| {
-                    serde_json::to_vec(&ArgumentsDelta {
-                        kind: "response.function_call_arguments.delta",
-                        sequence_number: sequence,
-                        item_id: &id,
-                        output_index: item,
-                        delta: arguments,
-                    })
-                    .unwrap_or_default()
-                });
+                self.tool_call_arguments(*index, arguments, out)
             }
             ChatEvent::Usage(usage) => self.usage = Some(*usage),
-            ChatEvent::Finish(reason) => {
-                self.finish = Some(reason.clone());
+            ChatEvent::Finish(reason) => self.finished(reason, out),
+        }
+    }
+
+    /// A reasoning delta: into the open reasoning item (opened, with its summary part, if need be).
+    fn reasoning_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
+        let index = self.reasoning_item(out);
+        let first =
+            matches!(&self.items[index], OutputItem::Reasoning { text, .. } if text.is_empty());
+        let id = match &self.items[index] {
+            OutputItem::Reasoning { id, .. } => id.clone(),
+            _ => String::new(),
+        };
+        if first {
+            self.value_frame(
+                out,
+                "response.reasoning_summary_part.added",
+                json!({"item_id": id, "output_index": index, "summary_index": 0,
+                       "part": {"type": "summary_text", "text": ""}}),
+            );
+        }
+        if let OutputItem::Reasoning { text, .. } = &mut self.items[index] {
+            text.push_str(delta);
+        }
+        self.frame(out, "response.reasoning_summary_text.delta", |sequence| {
+            serde_json::to_vec(&SummaryDelta {
+                kind: "response.reasoning_summary_text.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: index,
+                summary_index: 0,
+                delta,
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// The signature of the open reasoning item (its encrypted content).
+    fn reasoning_signature(&mut self, signature: &str, out: &mut Vec<u8>) {
+        let index = self.reasoning_item(out);
+        if let OutputItem::Reasoning { encrypted, .. } = &mut self.items[index] {
+            *encrypted = Some(signature.to_owned());
+        }
+    }
+
+    /// Redacted reasoning: a reasoning item of its own, encrypted content only, opened and closed.
+    fn redacted_reasoning(&mut self, data: &str, out: &mut Vec<u8>) {
+        self.close_open(out);
+        self.close_calls(out);
+        let id = format!("rs_{}_{}", self.created, self.items.len());
+        let index = self.open_item(
+            OutputItem::Reasoning {
+                id,
+                text: String::new(),
+                encrypted: Some(data.to_owned()),
+            },
+            out,
+        );
+        self.open = Some(index);
+        self.close_open(out);
+    }
+
+    /// A text delta: into the open message item (opened, with its content part, if need be).
+    fn text_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
+        let index = match self.open {
+            Some(index) if matches!(self.items[index], OutputItem::Message { .. }) => index,
+            _ => {
                 self.close_open(out);
                 self.close_calls(out);
-                let (kind, status) = match reason {
-                    StopReason::Length | StopReason::ContentFilter => {
-                        ("response.incomplete", "incomplete")
-                    }
-                    _ => ("response.completed", "completed"),
-                };
-                let response = self.response(status);
-                self.value_frame(out, kind, json!({"response": response}));
+                let id = format!("msg_{}_{}", self.created, self.items.len());
+                let index = self.open_item(
+                    OutputItem::Message {
+                        id: id.clone(),
+                        text: String::new(),
+                    },
+                    out,
+                );
+                self.value_frame(
+                    out,
+                    "response.content_part.added",
+                    json!({"item_id": id, "output_index": index, "content_index": 0,
+                           "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+                );
+                self.open = Some(index);
+                index
             }
-        }
+        };
+        let id = match &mut self.items[index] {
+            OutputItem::Message { id, text } => {
+                text.push_str(delta);
+                id.clone()
+            }
+            _ => String::new(),
+        };
+        self.frame(out, "response.output_text.delta", |sequence| {
+            serde_json::to_vec(&TextDelta {
+                kind: "response.output_text.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: index,
+                content_index: 0,
+                delta,
+                logprobs: [],
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// A function call begins: an item of its own, left open for its arguments.
+    fn tool_call_start(&mut self, id: &str, name: &str, out: &mut Vec<u8>) {
+        self.close_open(out);
+        let item_id = format!("fc_{}_{}", self.created, self.items.len());
+        let index = self.open_item(
+            OutputItem::Call {
+                id: item_id,
+                call_id: id.to_owned(),
+                name: name.to_owned(),
+                arguments: String::new(),
+            },
+            out,
+        );
+        self.calls.push(index);
+    }
+
+    /// Arguments of the `index`th call, as they come.
+    fn tool_call_arguments(&mut self, index: u32, arguments: &str, out: &mut Vec<u8>) {
+        let Some(&item) = usize::try_from(index).ok().and_then(|i| self.calls.get(i)) else {
+            return;
+        };
+        let id = match &mut self.items[item] {
+            OutputItem::Call {
+                id, arguments: a, ..
+            } => {
+                a.push_str(arguments);
+                id.clone()
+            }
+            _ => return,
+        };
+        self.frame(out, "response.function_call_arguments.delta", |sequence| {
+            serde_json::to_vec(&ArgumentsDelta {
+                kind: "response.function_call_arguments.delta",
+                sequence_number: sequence,
+                item_id: &id,
+                output_index: item,
+                delta: arguments,
+            })
+            .unwrap_or_default()
+        });
+    }
+
+    /// The end: open items closed, then `response.completed` or `response.incomplete`.
+    fn finished(&mut self, reason: &StopReason, out: &mut Vec<u8>) {
+        self.finish = Some(reason.clone());
+        self.close_open(out);
+        self.close_calls(out);
+        let (kind, status) = match reason {
+            StopReason::Length | StopReason::ContentFilter => ("response.incomplete", "incomplete"),
+            _ => ("response.completed", "completed"),
+        };
+        let response = self.response(status);
+        self.value_frame(out, kind, json!({"response": response}));
     }
 
     /// The stream broke: writes `response.failed` with the error (a stream that never began

@@ -1,8 +1,8 @@
 //! The Spin entry point and the I/O: variables, key-value, wasi-http.
 
-use crate::messages::{self, EventWriter, MessageCollector, Relay};
-use crate::openai::{self as face, ChunkWriter, Collector, ErrorResponse};
-use crate::responses::ResponsesWriter;
+use crate::messages::{self, Relay};
+use crate::openai::{self as face, ErrorResponse};
+use crate::surface::{ChatCompletions, Collect, FrameWriter, Messages, Responses, Surface};
 use mantle_provider::Error;
 use mantle_provider::catalog::{Prefix, Route};
 use mantle_provider::chat::{ChatEvent, ChatRequest};
@@ -226,9 +226,9 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
         Err(e) => {
             eprintln!("mantle face: {e}");
             if is_messages_path(path) {
-                return respond_anthropic_error(out, &e);
+                return respond_error::<Messages>(out, &e);
             }
-            return respond_error(out, &e);
+            return respond_error::<ChatCompletions>(out, &e);
         }
     };
     if !face.authorized(&request) {
@@ -245,8 +245,10 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     let method = request.method();
     match (path, &method) {
         ("/v1/models", Method::Get) => models(face, out),
-        ("/v1/chat/completions", Method::Post) => chat(face, request, out).await,
-        ("/v1/responses", Method::Post) => responses(face, request, out).await,
+        ("/v1/chat/completions", Method::Post) => {
+            serve::<ChatCompletions>(face, request, out).await
+        }
+        ("/v1/responses", Method::Post) => serve::<Responses>(face, request, out).await,
         ("/v1/messages", Method::Post) => anthropic_messages(face, request, out, false).await,
         ("/v1/messages/count_tokens", Method::Post) => {
             anthropic_messages(face, request, out, true).await;
@@ -467,7 +469,7 @@ fn models(face: Face, out: ResponseOutparam) {
     let mut client = client(face, &host);
     let listing = match client.list(&mut host) {
         Ok(l) => l,
-        Err(e) => return respond_error(out, &e),
+        Err(e) => return respond_error::<ChatCompletions>(out, &e),
     };
     save_listing(&mut client, &host);
     for d in &listing.diagnostics {
@@ -549,37 +551,48 @@ fn log(model: &str, request_id: Option<&str>, line: &dyn core::fmt::Display) {
     }
 }
 
-async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
+/// A translated request on surface `S` (`POST /v1/chat/completions`, `POST /v1/responses`):
+/// read, parsed, sent on the route its model is served on, answered in `S`'s shape.
+async fn serve<S: Surface>(face: Face, request: IncomingRequest, out: ResponseOutparam) {
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
-        Err(e) => return respond_error(out, &e),
+        Err(e) => return respond_error::<S>(out, &e),
     };
-    let parsed = match face::parse_chat_request(&body) {
+    let mut parsed = match S::parse(&body) {
         Ok(p) => p,
-        Err(e) => return respond_error(out, &e),
+        Err(e) => return respond_error::<S>(out, &e),
     };
     drop(body);
-    let model = &parsed.request.model;
-    crate::access::model(model, parsed.stream);
-    if let Some(refusal) = face.refuses(model) {
-        let body = face::openai_error(&refusal, "invalid_request_error", "model_not_allowed");
-        return respond(out, 403, &[], body);
+    let model = S::request(&mut parsed).model.clone();
+    crate::access::model(&model, S::streams(&parsed));
+    if let Some(refusal) = face.refuses(&model) {
+        return respond(out, 403, &[], S::not_allowed(&refusal));
     }
-    let (host, mut stream) = match open_chat(face, &parsed.request) {
-        Ok(opened) => opened,
+    match open_chat(face, S::request(&mut parsed)) {
+        Ok((host, stream)) => answer::<S>(out, &parsed, &model, host.now(), stream),
         Err(f) => {
-            log(model, f.answer.request_id.as_deref(), &f.error);
-            return respond_failure(out, &f);
+            log(&model, f.answer.request_id.as_deref(), &f.error);
+            respond_failure::<S>(out, &f);
         }
-    };
+    }
+}
+
+/// The answer to a request the upstream took, in `S`'s shape: one whole body, or a stream
+/// written as the upstream's comes.
+fn answer<S: Surface>(
+    out: ResponseOutparam,
+    parsed: &S::Parsed,
+    model: &str,
+    created: u64,
+    mut stream: ChatStream,
+) {
     note_opened(&stream);
     for d in stream.diagnostics() {
         log(model, stream.request_id(), d);
     }
-    let headers = face::answer_headers(stream.answer());
-    let created = host.now();
-    if !parsed.stream {
-        let mut collector = Collector::new(model, created);
+    let headers = S::answer_headers(stream.answer());
+    if !S::streams(parsed) {
+        let mut collector = S::collector(parsed, model, created);
         while let Some(event) = stream.next_event() {
             match event {
                 Ok(event) => {
@@ -588,16 +601,20 @@ async fn chat(face: Face, request: IncomingRequest, out: ResponseOutparam) {
                 }
                 Err(e) => {
                     log(model, stream.request_id(), &e);
-                    return respond_failure(out, &failure(e, &stream));
+                    return respond_failure::<S>(out, &failure(e, &stream));
                 }
             }
         }
         let body = collector.finish();
         return respond(out, 200, &with(&headers, "application/json"), body);
     }
-    let mut answer = Answer::event_stream(out, &headers);
-    let writer = ChunkWriter::new(model, created, parsed.include_usage);
-    pump(&mut stream, writer, &mut answer, model);
+    let mut reply = Answer::event_stream(out, &headers);
+    pump(
+        &mut stream,
+        S::writer(parsed, model, created),
+        &mut reply,
+        model,
+    );
 }
 
 /// The access record's note of an opened stream: Mantle's request id, the route, retries.
@@ -618,47 +635,6 @@ fn with<'a>(headers: &'a [(String, String)], content_type: &'a str) -> Vec<(&'a 
     core::iter::once(("content-type", content_type))
         .chain(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .collect()
-}
-
-/// What turns the provider's events into a streamed answer's frames: chat-completion chunks,
-/// Responses events or Anthropic Messages events.
-trait FrameWriter {
-    /// Appends the frames of one event.
-    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>);
-    /// Appends the frame that ends the answer with an error.
-    fn error(&mut self, error: &Error, out: &mut Vec<u8>);
-    /// Appends what follows the last event of a whole answer (chat completions' `[DONE]`).
-    fn end(&mut self, _out: &mut Vec<u8>) {}
-}
-
-impl FrameWriter for ChunkWriter {
-    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
-        ChunkWriter::event(self, event, out);
-    }
-    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
-        ChunkWriter::error(self, error, out);
-    }
-    fn end(&mut self, out: &mut Vec<u8>) {
-        self.done(out);
-    }
-}
-
-impl FrameWriter for EventWriter {
-    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
-        EventWriter::event(self, event, out);
-    }
-    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
-        EventWriter::error(self, error, out);
-    }
-}
-
-impl FrameWriter for ResponsesWriter {
-    fn event(&mut self, event: &ChatEvent, out: &mut Vec<u8>) {
-        ResponsesWriter::event(self, event, out);
-    }
-    fn error(&mut self, error: &Error, out: &mut Vec<u8>) {
-        ResponsesWriter::error(self, error, out);
-    }
 }
 
 /// Streams the provider's events to the client as `writer` shapes them. Everything one
@@ -718,26 +694,18 @@ async fn anthropic_messages(
     out: ResponseOutparam,
     count_tokens: bool,
 ) {
-    let beta = request
-        .headers()
-        .get("anthropic-beta")
-        .iter()
-        .map(|v| String::from_utf8_lossy(v).trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .collect::<Vec<_>>()
-        .join(",");
+    let beta = anthropic_beta(&request);
     let body = match read_body(request, face.max_request_bytes).await {
         Ok(b) => b,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(e) => return respond_error::<Messages>(out, &e),
     };
     let peeked = match messages::peek(&body) {
         Ok(p) => p,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(e) => return respond_error::<Messages>(out, &e),
     };
     crate::access::model(&peeked.model, peeked.stream && !count_tokens);
     if let Some(refusal) = face.refuses(&peeked.model) {
-        let body = messages::anthropic_error("permission_error", &refusal);
-        return respond(out, 403, &[], body);
+        return respond(out, 403, &[], Messages::not_allowed(&refusal));
     }
     let mut host = WasiHost::new();
     let mut client = client(face, &host);
@@ -745,7 +713,7 @@ async fn anthropic_messages(
     let model = peeked.model.as_str();
     let lookup = match client.lookup(&mut host, model) {
         Ok(l) => l,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(e) => return respond_error::<Messages>(out, &e),
     };
     save_listing(&mut client, &host);
     for note in &lookup.notes {
@@ -762,7 +730,7 @@ async fn anthropic_messages(
     let api = match (&lookup.model, lookup.missing) {
         (Some(m), _) => m.api,
         (None, Some(missing)) if lookup.diagnostics.is_empty() => {
-            return respond_anthropic_error(out, &missing);
+            return respond_error::<Messages>(out, &missing);
         }
         _ => discovery::default_api(&id, Api::OpenaiCompletions),
     };
@@ -785,49 +753,23 @@ async fn anthropic_messages(
         let e = Error::InvalidRequest(format!(
             "token counting is served for Claude models only, not for {model}"
         ));
-        return respond_anthropic_error(out, &e);
+        return respond_error::<Messages>(out, &e);
     }
-    let mut parsed = match messages::parse_request(&body) {
+    let mut parsed = match Messages::parse(&body) {
         Ok(p) => p,
-        Err(e) => return respond_anthropic_error(out, &e),
+        Err(e) => return respond_error::<Messages>(out, &e),
     };
     drop(body);
     parsed.request.model = id;
     let opened = client.chat_stream(&mut host, &parsed.request);
     save_listing(&mut client, &host);
-    let mut stream = match opened {
-        Ok(s) => s,
+    match opened {
+        Ok(stream) => answer::<Messages>(out, &parsed, model, host.now(), stream),
         Err(f) => {
             log(model, f.answer.request_id.as_deref(), &f.error);
-            return respond_anthropic_failure(out, &f);
+            respond_failure::<Messages>(out, &f);
         }
-    };
-    note_opened(&stream);
-    for d in stream.diagnostics() {
-        log(model, stream.request_id(), d);
     }
-    let headers = messages::answer_headers(stream.answer());
-    let created = host.now();
-    if !parsed.stream {
-        let mut collector = MessageCollector::new(model, created);
-        while let Some(event) = stream.next_event() {
-            match event {
-                Ok(event) => {
-                    crate::access::event(&event);
-                    collector.event(event);
-                }
-                Err(e) => {
-                    log(model, stream.request_id(), &e);
-                    return respond_anthropic_failure(out, &failure(e, &stream));
-                }
-            }
-        }
-        let body = collector.finish();
-        return respond(out, 200, &with(&headers, "application/json"), body);
-    }
-    let mut answer = Answer::event_stream(out, &headers);
-    let writer = EventWriter::new(model, created);
-    pump(&mut stream, writer, &mut answer, model);
 }
 
 /// Sends a Claude request on Mantle's Anthropic route and passes the answer's bytes back:
@@ -847,7 +789,7 @@ fn pass_through(
         Ok(a) => a,
         Err(f) => {
             log(model, f.answer.request_id.as_deref(), &f.error);
-            return respond_anthropic_failure(out, &f);
+            return respond_failure::<Messages>(out, &f);
         }
     };
     let upstream = AnswerHeaders::of(&answer.headers);
@@ -862,35 +804,10 @@ fn pass_through(
         answer: upstream.clone(),
     };
     if !stream {
-        let mut body = Vec::new();
-        loop {
-            match answer.body.next_chunk() {
-                Ok(Some(chunk)) if body.len() + chunk.len() > MAX_WHOLE_ANSWER => {
-                    let e = Error::Protocol(format!(
-                        "the upstream answer is larger than {MAX_WHOLE_ANSWER} bytes"
-                    ));
-                    return respond_anthropic_failure(out, &fail(e));
-                }
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) => break,
-                Err(e) => {
-                    let e =
-                        Error::Truncated(format!("the upstream answer broke off: {}", e.message()));
-                    return respond_anthropic_failure(out, &fail(e));
-                }
-            }
-        }
-        let content_type = answer
-            .header("content-type")
-            .unwrap_or("application/json")
-            .to_owned();
-        let body = if count_tokens {
-            body
-        } else {
-            crate::access::anthropic_answer(&body);
-            messages::echo_model(body, model)
+        return match read_whole(&mut answer, count_tokens, model) {
+            Ok((content_type, body)) => respond(out, 200, &with(&headers, &content_type), body),
+            Err(e) => respond_failure::<Messages>(out, &fail(e)),
         };
-        return respond(out, 200, &with(&headers, &content_type), body);
     }
     let mut reply = Answer::event_stream(out, &headers);
     let mut relay = Relay::echoing(model);
@@ -934,6 +851,56 @@ fn pass_through(
             return;
         }
     }
+}
+
+/// The `anthropic-beta` values of a request, joined with commas; empty when none.
+fn anthropic_beta(request: &IncomingRequest) -> String {
+    request
+        .headers()
+        .get("anthropic-beta")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A whole passed-through answer, at most [`MAX_WHOLE_ANSWER`] bytes, with its content type;
+/// a message names the model as the client did (`model`), a token count is as Mantle wrote it.
+fn read_whole(
+    answer: &mut mantle_provider::client::Streaming,
+    count_tokens: bool,
+    model: &str,
+) -> Result<(String, Vec<u8>), Error> {
+    let mut body = Vec::new();
+    loop {
+        match answer.body.next_chunk() {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_WHOLE_ANSWER => {
+                return Err(Error::Protocol(format!(
+                    "the upstream answer is larger than {MAX_WHOLE_ANSWER} bytes"
+                )));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Error::Truncated(format!(
+                    "the upstream answer broke off: {}",
+                    e.message()
+                )));
+            }
+        }
+    }
+    let content_type = answer
+        .header("content-type")
+        .unwrap_or("application/json")
+        .to_owned();
+    let body = if count_tokens {
+        body
+    } else {
+        crate::access::anthropic_answer(&body);
+        messages::echo_model(body, model)
+    };
+    Ok((content_type, body))
 }
 
 /// A response head with these headers.
@@ -1024,32 +991,19 @@ impl Drop for Answer {
     }
 }
 
-fn respond_error(out: ResponseOutparam, error: &Error) {
+/// The answer to a request refused before anything was sent upstream, in `S`'s shape.
+fn respond_error<S: Surface>(out: ResponseOutparam, error: &Error) {
     crate::access::error(error);
-    respond_shaped(out, face::error_response(error), &[]);
+    respond_shaped(out, S::error_response(error), &[]);
 }
 
-/// The answer to a failed request in OpenAI's shape, with Mantle's request id and quota
+/// The answer to a failed request in `S`'s shape, with Mantle's request id and quota
 /// headers when Mantle answered.
-fn respond_failure(out: ResponseOutparam, failure: &Failure) {
+fn respond_failure<S: Surface>(out: ResponseOutparam, failure: &Failure) {
     crate::access::error(&failure.error);
     crate::access::upstream(failure.answer.request_id.as_deref(), None, 0);
-    let extra = face::answer_headers(&failure.answer);
-    respond_shaped(out, face::error_response(&failure.error), &extra);
-}
-
-fn respond_anthropic_error(out: ResponseOutparam, error: &Error) {
-    crate::access::error(error);
-    respond_shaped(out, messages::error_response(error), &[]);
-}
-
-/// The answer to a failed request in Anthropic's shape, with Mantle's request id
-/// (`request-id` and `x-request-id`) and quota headers when Mantle answered.
-fn respond_anthropic_failure(out: ResponseOutparam, failure: &Failure) {
-    crate::access::error(&failure.error);
-    crate::access::upstream(failure.answer.request_id.as_deref(), None, 0);
-    let extra = messages::answer_headers(&failure.answer);
-    respond_shaped(out, messages::error_response(&failure.error), &extra);
+    let extra = S::answer_headers(&failure.answer);
+    respond_shaped(out, S::error_response(&failure.error), &extra);
 }
 
 fn respond_shaped(out: ResponseOutparam, response: ErrorResponse, extra: &[(String, String)]) {
@@ -1064,57 +1018,4 @@ fn respond_shaped(out: ResponseOutparam, response: ErrorResponse, extra: &[(Stri
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     respond(out, status, &headers, body);
-}
-
-/// `POST /v1/responses`: the Responses API for every model. The request becomes the
-/// provider's chat request, which goes over the route the model is served on; the answer
-/// comes back as Responses events, or one `response` object.
-async fn responses(face: Face, request: IncomingRequest, out: ResponseOutparam) {
-    let body = match read_body(request, face.max_request_bytes).await {
-        Ok(b) => b,
-        Err(e) => return respond_error(out, &e),
-    };
-    let parsed = match crate::responses::parse_responses_request(&body) {
-        Ok(p) => p,
-        Err(e) => return respond_error(out, &e),
-    };
-    drop(body);
-    let model = &parsed.request.model;
-    crate::access::model(model, parsed.stream);
-    if let Some(refusal) = face.refuses(model) {
-        let body = face::openai_error(&refusal, "invalid_request_error", "model_not_allowed");
-        return respond(out, 403, &[], body);
-    }
-    let (host, mut stream) = match open_chat(face, &parsed.request) {
-        Ok(opened) => opened,
-        Err(f) => {
-            log(model, f.answer.request_id.as_deref(), &f.error);
-            return respond_failure(out, &f);
-        }
-    };
-    note_opened(&stream);
-    for d in stream.diagnostics() {
-        log(model, stream.request_id(), d);
-    }
-    let headers = face::answer_headers(stream.answer());
-    let mut writer = ResponsesWriter::new(model, host.now(), parsed.effort.clone(), parsed.stream);
-    let mut frames = Vec::new();
-    if !parsed.stream {
-        while let Some(event) = stream.next_event() {
-            match event {
-                Ok(event) => {
-                    crate::access::event(&event);
-                    writer.event(&event, &mut frames);
-                }
-                Err(e) => {
-                    log(model, stream.request_id(), &e);
-                    return respond_failure(out, &failure(e, &stream));
-                }
-            }
-        }
-        let body = writer.finish();
-        return respond(out, 200, &with(&headers, "application/json"), body);
-    }
-    let mut answer = Answer::event_stream(out, &headers);
-    pump(&mut stream, writer, &mut answer, model);
 }

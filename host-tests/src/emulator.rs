@@ -398,6 +398,8 @@ struct State {
     connections: usize,
     /// Streamed answers whose reader went away before their end.
     abandoned: Arc<std::sync::atomic::AtomicUsize>,
+    /// Streamed answers whose first piece went out.
+    begun: Arc<std::sync::atomic::AtomicUsize>,
     /// Hashes of the prompt prefixes served ([`prompt::prefix_hashes`]).
     prefixes: HashSet<u64>,
     /// The minute (Unix seconds / 60) of `reserved`, and the tokens reserved in it.
@@ -470,6 +472,7 @@ impl Emulator {
             clock: None,
             connections: 0,
             abandoned: Arc::default(),
+            begun: Arc::default(),
             prefixes: HashSet::new(),
             reserved: (0, 0),
             windows: HashMap::new(),
@@ -531,6 +534,12 @@ impl Emulator {
         self.state()
             .abandoned
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Streamed answers (chat, streaming or not upstream) whose first piece has been handed
+    /// to the connection: a test that must act while an answer is under way waits for this.
+    pub fn streams_begun(&self) -> usize {
+        self.state().begun.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The requests seen so far, oldest first: the latest [`SEEN_MAX_REQUESTS`], within
@@ -1175,6 +1184,7 @@ fn chat(st: &mut State, prefix: Prefix, api: Api, req: &Asked<'_>) -> Response<B
     };
     let mut scripted = Scripted::new(Bytes::from(sse), split, delay, fault);
     scripted.abandoned = Some(st.abandoned.clone());
+    scripted.begun = Some(st.begun.clone());
     let mut res = Response::new(scripted.boxed());
     res.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
@@ -1367,6 +1377,8 @@ struct Scripted {
     aborting: bool,
     /// Counts this body when it is dropped before its end.
     abandoned: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// Counts this body when its first piece goes out.
+    begun: Option<Arc<std::sync::atomic::AtomicUsize>>,
     /// The pause under way.
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -1401,6 +1413,7 @@ impl Scripted {
             waited: false,
             aborting: false,
             abandoned: None,
+            begun: None,
             timer: None,
         }
     }
@@ -1452,6 +1465,11 @@ impl hyper::body::Body for Scripted {
                 continue;
             }
             if let Some(piece) = this.pieces.pop_front() {
+                if !this.started
+                    && let Some(n) = &this.begun
+                {
+                    n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 this.started = true;
                 this.waited = false;
                 return Poll::Ready(Some(Ok(Frame::data(piece))));

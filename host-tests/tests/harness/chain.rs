@@ -15,7 +15,7 @@ use base64::Engine as _;
 use mantle_host::emulator::{Emulator, EmulatorConfig, config_text};
 use serde_json::Value;
 
-use crate::common::{KEY, SECRET};
+use crate::common::{KEY, SECRET, poll_for, poll_until};
 use crate::edges::{GATEWAY_KEY, Served, mantle_host, temp_dir};
 
 /// One request a stub saw.
@@ -537,25 +537,36 @@ async fn serve_refreshes_credentials_before_they_expire() {
     let (status, _, body) = served.chat(false).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let first = identities(&emulator).last().unwrap().0.clone();
-    let mut newer = None;
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    // The credential process runs again before the first keys expire (its counter says so);
+    // from then on the gateway signs with the newer keys.
+    let runs = || {
+        std::fs::read_to_string(&counter)
+            .ok()
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let again = poll_until(Duration::from_secs(30), || runs() >= 2).await;
+    assert!(
+        again,
+        "the credentials were never refreshed; log:\n{}",
+        served.log()
+    );
+    let (served, emulator, first) = (&served, &emulator, first.as_str());
+    let newer = poll_for(Duration::from_secs(10), || async move {
         let (status, _, body) = served.chat(false).await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        let last = identities(&emulator).last().unwrap().0.clone();
-        if last != first {
-            newer = Some(last);
-            break;
-        }
-    }
+        let last = identities(emulator).last().unwrap().0.clone();
+        (last != first).then_some(last)
+    })
+    .await;
     let newer = newer.unwrap_or_else(|| panic!("never a new token; log:\n{}", served.log()));
-    assert!(newer > first, "{newer} after {first}");
+    assert!(newer.as_str() > first, "{newer} after {first}");
     assert!(
-        identities(&emulator)
+        identities(emulator)
             .iter()
             .all(|(_, status)| *status == 200),
         "{:?}",
-        identities(&emulator)
+        identities(emulator)
     );
 }
 

@@ -1,7 +1,8 @@
 //! The official `openai` and `anthropic` Python clients, unmodified, against
-//! `mantle-host serve --emulate` and the emulator. `scripts/test` installs them (pinned in
-//! `host-tests/clients/requirements.txt`) into `target/pyenv`; `MANTLE_PYTHON` names another
-//! interpreter that has them.
+//! `mantle-host serve --emulate` and the emulator. `scripts/setup-clients` installs them
+//! (pinned in `host-tests/clients/requirements.txt`) into `target/pyenv`; `MANTLE_PYTHON`
+//! names another interpreter that has them. Without them these tests skip, or fail, as
+//! [`crate::installed`] says.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -16,19 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::{KEY, SECRET, creds, guest, now};
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("MANTLE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = build::workspace_root().join("target/pyenv/bin/python");
-    assert!(
-        venv.is_file(),
-        "no Python with the openai and anthropic clients at {}: run `bash scripts/test` (it installs them) or set MANTLE_PYTHON",
-        venv.display()
-    );
-    venv
-}
+use crate::installed::{self, available};
 
 fn script(name: &str) -> PathBuf {
     build::workspace_root()
@@ -111,7 +100,8 @@ async fn run_python(file: &str, env: &[(&str, String)]) -> String {
 /// Runs one Python test file with unittest arguments (`-k PATTERN` runs the tests whose
 /// names contain it); what it printed on stdout. Its whole output is shown when it fails.
 pub async fn run_python_with(file: &str, args: &[&str], env: &[(&str, String)]) -> String {
-    let mut command = tokio::process::Command::new(python());
+    let python = installed::python().unwrap_or_else(|missing| panic!("{file} needs {missing}"));
+    let mut command = tokio::process::Command::new(python);
     command
         .arg(script(file))
         .args(args)
@@ -184,6 +174,9 @@ async fn serve_emulate(
 /// with gateway key `key` and `flags`; the key must never reach the gateway's log. The
 /// Anthropic suite gets the base URL without `/v1`, as the Anthropic SDK wants it.
 async fn suites_through_serve(key: &str, flags: &[&str], files: &[&str]) {
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let (mut serve, url, drain) = serve_emulate(key, flags).await;
     for file in files {
         let base = if file.contains("anthropic") {
@@ -217,6 +210,9 @@ async fn openai_responses_through_mantle_host_serve_emulate() {
 
 #[tokio::test]
 async fn anthropic_client_with_a_token_minted_by_the_component() {
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let region = "us-east-1";
     let emulator = Emulator::start(EmulatorConfig {
         region: region.into(),
@@ -298,12 +294,7 @@ fn text_of(t: &Transcript) -> String {
 /// its JSON result.
 async fn claude_code(base_url: &str, key: &str, model: &str, args: &[&str]) -> Value {
     let root = build::workspace_root();
-    let claude = root.join("target/agents/node_modules/.bin/claude");
-    assert!(
-        claude.is_file(),
-        "no Claude Code at {}: run `bash scripts/setup-agents` (or `bash scripts/test`)",
-        claude.display()
-    );
+    let claude = installed::claude_code().unwrap_or_else(|missing| panic!("needs {missing}"));
     // A home and a project of its own, so no setting of this machine's user plays a part.
     let home = root.join(format!(
         "target/tmp/agent-home-{}-{model}",
@@ -344,6 +335,9 @@ async fn claude_code(base_url: &str, key: &str, model: &str, args: &[&str]) -> V
 
 #[tokio::test]
 async fn claude_code_through_mantle_host_serve_emulate() {
+    let Some(_) = available(installed::claude_code()) else {
+        return;
+    };
     let key = "gw-agent-test-key-0123";
     let (mut serve, url, drain) = serve_emulate(key, &[]).await;
     let base = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
@@ -402,6 +396,9 @@ pub fn captured_stream_with_cache() -> String {
 /// captured and the emulator has no quota to exhaust.
 #[tokio::test]
 async fn sdk_clients_read_mantles_answers_as_their_apis_say() {
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let face = crate::face::Face::start().await;
     let emu = &face.emulator;
     emu.set_models(&[

@@ -1,6 +1,8 @@
 //! Shared set-up: the component built and compiled once, guests, emulators.
 
+use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use mantle_host::build;
 use mantle_host::runtime::{Guest, GuestOptions, Runtime, types};
@@ -75,4 +77,51 @@ pub fn refused_base_url() -> String {
         .unwrap()
         .port();
     format!("http://127.0.0.1:{port}/v1")
+}
+
+/// How often [`wait_for`] looks again.
+const LOOK_AGAIN: Duration = Duration::from_millis(10);
+
+/// Asks `probe` every few milliseconds until it gives a value, for at most `within`; `None`
+/// when the time is up. Tests wait on signals (a counter, a log line, a port that answers)
+/// this way, never with a fixed pause.
+pub async fn poll_for<T, F>(within: Duration, mut probe: impl FnMut() -> F) -> Option<T>
+where
+    F: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(LOOK_AGAIN).await;
+    }
+}
+
+/// [`poll_for`], failing the test with `what` (what never happened) when the time is up.
+pub async fn wait_for<T, F>(what: &str, within: Duration, probe: impl FnMut() -> F) -> T
+where
+    F: Future<Output = Option<T>>,
+{
+    poll_for(within, probe)
+        .await
+        .unwrap_or_else(|| panic!("{what}: not within {within:?}"))
+}
+
+/// Whether `ready` came to hold within `within`, looked at every few milliseconds.
+pub async fn poll_until(within: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    poll_for(within, || std::future::ready(ready().then_some(())))
+        .await
+        .is_some()
+}
+
+/// Waits until `ready` holds, for at most `within`; past it the test fails with `what`.
+pub async fn wait_until(what: &str, within: Duration, ready: impl FnMut() -> bool) {
+    assert!(
+        poll_until(within, ready).await,
+        "{what}: not within {within:?}"
+    );
 }

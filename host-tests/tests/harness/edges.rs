@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use mantle_host::build;
 use mantle_host::emulator::{Emulator, EmulatorConfig, Script, config_text, http_request};
 use mantle_host::transcripts;
@@ -17,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{KEY, SECRET};
+use crate::common::{KEY, SECRET, poll_until, wait_for, wait_until};
 
 pub const GATEWAY_KEY: &str = "edge-test-gateway-key";
 
@@ -227,9 +230,12 @@ async fn running_out_of_file_descriptors_does_not_end_the_accept_loop() {
     for _ in 0..150 {
         attack.push(TcpStream::connect(served.addr).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Accept fails (EMFILE) while the attack holds the descriptors, and serve says so.
     assert!(
-        served.log().contains("accept failed"),
+        poll_until(Duration::from_secs(30), || served
+            .log()
+            .contains("accept failed"))
+        .await,
         "the attack did not exhaust the descriptors:\n{}",
         served.log()
     );
@@ -303,13 +309,22 @@ async fn a_slow_body_gets_408_and_holds_no_instance_meanwhile() {
 async fn connections_past_the_cap_get_503_then_are_served_again() {
     let (_emulator, served) =
         serve_with(&["--max-connections", "3", "--header-timeout", "2"], None).await;
-    // The start-up check's connection has closed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(TcpStream::connect(served.addr).await.unwrap());
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Three kept-alive connections, each answered once, hold the three slots. The start-up
+    // check's connection may hold one a moment longer: then one of the three is refused,
+    // and three are tried again.
+    let addr = served.addr;
+    let held = wait_for(
+        "three connections served at once under a cap of three",
+        Duration::from_secs(30),
+        || async move {
+            let mut held = Vec::new();
+            for _ in 0..3 {
+                held.push(kept_alive(addr).await?);
+            }
+            Some(held)
+        },
+    )
+    .await;
     let mut extra = TcpStream::connect(served.addr).await.unwrap();
     extra
         .write_all(format!("GET /v1/models HTTP/1.1\r\nhost: {}\r\n\r\n", served.addr).as_bytes())
@@ -328,24 +343,39 @@ async fn connections_past_the_cap_get_503_then_are_served_again() {
     // The held connections close (here, or by the header timeout); the gateway serves again.
     // A refusal may also reach a client as a reset, while the cap is still full.
     let auth = format!("Bearer {GATEWAY_KEY}");
-    let mut status = None;
-    for _ in 0..50 {
-        status = http_request(
-            served.addr,
-            "GET",
-            "/v1/models",
-            &[("authorization", &auth)],
-            Bytes::new(),
-        )
+    let auth = auth.as_str();
+    wait_for(
+        "the gateway serves again once the held connections closed",
+        Duration::from_secs(10),
+        || async move {
+            let headers = [("authorization", auth)];
+            let (status, _, _) = http_request(addr, "GET", "/v1/models", &headers, Bytes::new())
+                .await
+                .ok()?;
+            (status == 200).then_some(())
+        },
+    )
+    .await;
+}
+
+/// A kept-alive connection to `addr` whose first request (`GET /v1/models` with the gateway
+/// key) was answered 200: it holds one of the gateway's connection slots until dropped (or
+/// until the header timeout closes it). `None` when the gateway refused it.
+async fn kept_alive(addr: SocketAddr) -> Option<SendRequest<Empty<Bytes>>> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .ok()
-        .map(|r| r.0);
-        if status == Some(200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, Some(200));
+        .ok()?;
+    tokio::spawn(conn);
+    let request = hyper::Request::get("/v1/models")
+        .header("host", addr.to_string())
+        .header("authorization", format!("Bearer {GATEWAY_KEY}"))
+        .body(Empty::new())
+        .ok()?;
+    let answer = sender.send_request(request).await.ok()?;
+    let status = answer.status();
+    answer.into_body().collect().await.ok()?;
+    (status == 200).then_some(sender)
 }
 
 #[tokio::test]
@@ -415,26 +445,19 @@ async fn disconnect_cancels_upstream(stream: bool) {
         body.len()
     );
     client.write_all(request.as_bytes()).await.unwrap();
-    // The upstream stream has started; the client goes away.
-    for _ in 0..100 {
-        if emulator.count("/v1/chat/completions") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The upstream answer is under way (its first piece went out); the client goes away.
+    wait_until(
+        "the upstream answer begins",
+        Duration::from_secs(30),
+        || emulator.streams_begun() > 0,
+    )
+    .await;
     drop(client);
     // The upstream sees its reader go away before the stream's end, which is 2 s away.
-    let mut abandoned = 0;
-    for _ in 0..100 {
-        abandoned = emulator.abandoned_streams();
-        if abandoned > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(Duration::from_secs(10), || emulator.abandoned_streams() > 0).await;
     assert_eq!(
-        abandoned, 1,
+        emulator.abandoned_streams(),
+        1,
         "the upstream request went on after the client left"
     );
     let (status, _, _) = served.chat(stream).await;

@@ -12,7 +12,7 @@ use mantle_host::spin_manifest::Manifest;
 use mantle_host::transcripts;
 use serde_json::{Value, json};
 
-use crate::common::{KEY, SECRET};
+use crate::common::{KEY, SECRET, wait_until};
 
 pub const GATEWAY_KEY: &str = "gw-test-key-0123456789";
 
@@ -669,8 +669,16 @@ async fn requests_beyond_the_instance_slots_get_503_with_retry_after() {
     let transcript = transcripts::openai_text("openai.gpt-oss-120b");
     face.emulator
         .set_script(Script::halves(transcript.body.clone(), Duration::from_millis(800)).times(1));
+    let chats = face.emulator.count("/v1/chat/completions");
     let slow = face.spawn_post(&chat("openai.gpt-oss-120b", false));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The slow request's instance has asked upstream: it holds the one slot while the
+    // upstream stalls halfway.
+    wait_until(
+        "the first request reaches the upstream",
+        Duration::from_secs(30),
+        || face.emulator.count("/v1/chat/completions") > chats,
+    )
+    .await;
     let (status, headers, body) = face.post(&chat("openai.gpt-oss-120b", false)).await;
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
     assert_eq!(header(&headers, "retry-after"), Some("1"));

@@ -4,12 +4,11 @@
 //! (`\n`, `\r\n`, `\r`, writes cut anywhere, no blank line after the last event).
 //!
 //! Spin comes from `scripts/setup-spin` (the Spin 4.1 in `../shared/tools`, else `spin` on
-//! `PATH`), or `MANTLE_SPIN`. Without one the Spin tests pass without running and say so on
-//! stderr; with `CI=true` they fail.
+//! `PATH`), or `MANTLE_SPIN`; the SDKs from `scripts/setup-clients`. Without them the tests
+//! that need them skip, or fail, as [`crate::installed`] says.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +25,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::clients::run_python_with;
+use crate::common::wait_for;
+use crate::installed::{self, available};
 
 const GATEWAY_KEY: &str = "gw-real-hosts-key-0123456789";
 /// Bearer keys the emulator takes as Mantle's (`AWS_BEARER_TOKEN_BEDROCK`).
@@ -38,35 +39,6 @@ const SUITES: [&str; 3] = [
     "test_openai_responses.py",
     "test_anthropic_face.py",
 ];
-
-/// The Spin binary, or `None` (said on stderr) when there is none and `CI` is not `true`.
-fn spin_binary() -> Option<PathBuf> {
-    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            if let Some(path) = std::env::var_os("MANTLE_SPIN") {
-                return Some(PathBuf::from(path));
-            }
-            let output = std::process::Command::new("bash")
-                .arg(build::workspace_root().join("scripts/setup-spin"))
-                .arg("--path")
-                .output()
-                .expect("bash runs scripts/setup-spin");
-            let said = String::from_utf8_lossy(&output.stderr);
-            assert!(
-                output.status.success(),
-                "no Spin for the Spin suites:\n{said}"
-            );
-            let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-            if path.is_empty() {
-                eprintln!("{said}");
-                None
-            } else {
-                Some(PathBuf::from(path))
-            }
-        })
-        .clone()
-}
 
 /// The emulator `serve --emulate` runs (every model captured), with the test's keys.
 async fn emulator() -> Emulator {
@@ -204,13 +176,12 @@ impl Host {
     /// Waits until the port takes a connection (at most a minute).
     async fn wait_until_it_answers(&self) {
         let addr = self.addr();
-        for _ in 0..600 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{} never answered on {addr}", self.name);
+        wait_for(
+            &format!("{} takes a connection on {addr}", self.name),
+            Duration::from_secs(60),
+            || async move { tokio::net::TcpStream::connect(addr).await.ok() },
+        )
+        .await;
     }
 
     /// `mantle-host serve` with `bearer` as Mantle's key, pointed at `emulator`.
@@ -442,7 +413,12 @@ fn the_manifest_under_test_is_spin_toml_with_two_values_changed() {
 /// count_tokens, streaming and not, gateway key refusals.
 #[tokio::test]
 async fn sdk_suites_on_spin() {
-    let Some(spin) = spin_binary() else { return };
+    let Some(spin) = available(installed::spin()) else {
+        return;
+    };
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-suites");
     let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
@@ -456,7 +432,9 @@ async fn sdk_suites_on_spin() {
 /// never for another credential.
 #[tokio::test]
 async fn spin_keeps_the_listing_in_its_key_value_store() {
-    let Some(spin) = spin_binary() else { return };
+    let Some(spin) = available(installed::spin()) else {
+        return;
+    };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-kv");
     let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
@@ -593,6 +571,9 @@ async fn events_go_out_as_they_arrive(host: &Host, emulator: &Emulator, line_end
 
 #[tokio::test]
 async fn sse_framings_through_serve() {
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let emulator = emulator().await;
     let dir = TempDir::new("serve-framings");
     let host = Host::serve(&emulator, &dir, BEARER).await;
@@ -602,7 +583,12 @@ async fn sse_framings_through_serve() {
 
 #[tokio::test]
 async fn sse_framings_through_spin() {
-    let Some(spin) = spin_binary() else { return };
+    let Some(spin) = available(installed::spin()) else {
+        return;
+    };
+    let Some(_) = available(installed::python()) else {
+        return;
+    };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-framings");
     let host = Host::spin(&spin, &emulator, &dir, BEARER).await;

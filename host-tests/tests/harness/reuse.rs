@@ -10,7 +10,7 @@ use mantle_host::token_check;
 use mantle_host::transcripts;
 use serde_json::{Value, json};
 
-use crate::common::{KEY, SECRET};
+use crate::common::{KEY, SECRET, poll_until, wait_until};
 use crate::face::{Face, GATEWAY_KEY};
 
 const MODEL: &str = "openai.gpt-oss-120b";
@@ -54,13 +54,12 @@ fn upstream_bodies(face: &Face) -> Vec<String> {
 /// its answer ends, so a client quick enough may otherwise get a fresh one.
 async fn settle(face: &Face, n: usize) {
     let gateway = &face.running.gateway;
-    for _ in 0..500 {
-        if gateway.idle_instances() == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{} instances kept, not {n}", gateway.idle_instances());
+    let settled = poll_until(Duration::from_secs(5), || gateway.idle_instances() == n).await;
+    assert!(
+        settled,
+        "{} instances kept, not {n}",
+        gateway.idle_instances()
+    );
 }
 
 /// The access key id the last chat request upstream was signed with.
@@ -209,6 +208,7 @@ async fn an_instance_that_failed_is_not_kept() {
         "the stopped instance was kept"
     );
     // A client that goes away mid-stream: its instance is stopped and dropped.
+    let cancelled = gateway.cancelled();
     face.emulator
         .set_script(Script::halves(transcript.body.clone(), Duration::from_millis(500)).times(1));
     {
@@ -226,7 +226,13 @@ async fn an_instance_that_failed_is_not_kept() {
         let n = tcp.read(&mut first).await.unwrap();
         assert!(n > 0);
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The gateway notices when it next writes (the upstream's second half, 500 ms on).
+    wait_until(
+        "the gateway stops the instance of the client that went away",
+        Duration::from_secs(10),
+        || gateway.cancelled() > cancelled,
+    )
+    .await;
     face.warm().await;
     settle(&face, 1).await;
     assert_eq!(

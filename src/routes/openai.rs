@@ -8,14 +8,17 @@
 
 use crate::chat::{
     ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, ReasoningBlock,
-    ResponseFormat, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
-    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
+    ResponseFormat, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra, json_f32,
+    malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
+use crate::model::Api;
+use crate::routes::policy;
+use crate::routes::route::ordinal;
+use crate::routes::route::{Events, Route, Target, configured_cap};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::openai as wire;
+pub mod wire;
 
 /// The route, as error messages name it.
 pub const ROUTE: &str = "POST /v1/chat/completions";
@@ -27,7 +30,7 @@ const ROUTE_STREAM: &str = "POST /v1/chat/completions (error event in the stream
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed chat completion.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// `max_tokens` is the request's, capped by `max_tokens_cap` (the model's limit); with no
 /// request value the cap itself is sent, so a model cannot run on indefinitely. Readable
@@ -191,130 +194,47 @@ fn text_only(parts: &[ContentPart], what: &str) -> Result<String> {
         .collect()
 }
 
-/// What a failed `POST /chat/completions` means. Besides the generic cases of
-/// [`http::classify_error`]: a refusal that names the context length is
-/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`]
-/// with a hint; 529 is [`Error::UpstreamUnavailable`].
+/// What a failed `POST /chat/completions` means ([`policy::classify`]).
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    OpenAi.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (the model is served on another route: Claude on the Anthropic \
+/// The chat completions route.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAi;
+
+impl Route for OpenAi {
+    fn api(&self) -> Api {
+        Api::OpenaiCompletions
+    }
+
+    fn name(&self) -> &'static str {
+        ROUTE
+    }
+
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        _notes: &mut Vec<String>,
+    ) -> Result<String> {
+        build_request(request, target.id, configured_cap(target))
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "the model is served on another route: Claude on the Anthropic \
                  Messages route, POST /anthropic/v1/messages (api \"anthropic-messages\"); \
                  GPT-5.x on the Responses route, POST /openai/v1/responses \
-                 (api \"openai-responses\"); Gemma 4 and grok under /openai/v1)"
-            ));
-        }
-        let code = error_words(body);
-        if matches!(status, 400 | 413 | 422)
-            && (is_context_overflow(&said) || code.contains("context_length"))
-        {
-            return Error::ContextOverflow(answered);
-        }
+                 (api \"openai-responses\"); Gemma 4 and grok under /openai/v1"
     }
-    if status == 529 {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
-    }
-    http::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// `error.type` and `error.code` (or `type` and `code`) of an OpenAI-shaped body, lowercase;
-/// the Responses route's errors have the same shape.
-pub(crate) fn error_words(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
-        Err(_) => String::new(),
-    }
-}
-
-/// `error.code` (or `code`) of an OpenAI-shaped body, lowercase; empty when there is none.
-pub(crate) fn error_code(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => value
-            .get("error")
-            .unwrap_or(&value)
-            .get("code")
-            .map(error_word)
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// `type` and `code` of an error object, lowercase.
-fn error_words_of(error: &serde_json::Value) -> String {
-    ["type", "code"]
-        .iter()
-        .filter_map(|k| error.get(k))
-        .map(error_word)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// An error's `type` or `code` as text, lowercase.
-pub(crate) fn error_word(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.to_ascii_lowercase(),
-        other => other.to_string(),
-    }
-}
-
-/// The HTTP status an error reported inside a stream stands for: its numeric `code` or
-/// `status`, else one read from its `type` and `code`, else 500.
-fn stream_error_status(error: &serde_json::Value) -> u16 {
-    let numeric = ["code", "status"].iter().find_map(|k| {
-        let v = error.get(k)?;
-        let n = v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))?;
-        u16::try_from(n).ok().filter(|n| (400..600).contains(n))
-    });
-    if let Some(status) = numeric {
-        return status;
-    }
-    let words = error_words_of(error);
-    let has = |needles: &[&str]| needles.iter().any(|n| words.contains(n));
-    if has(&["rate_limit", "throttl", "too_many_requests", "quota"]) {
-        429
-    } else if has(&["authentication", "unauthorized", "invalid_api_key"]) {
-        401
-    } else if has(&["permission", "forbidden", "access_denied"]) {
-        403
-    } else if has(&["not_found"]) {
-        404
-    } else if has(&["overloaded"]) {
-        529
-    } else if has(&["unavailable"]) {
-        503
-    } else if has(&[
-        "context_length",
-        "invalid_request",
-        "validation",
-        "bad_request",
-    ]) {
-        400
-    } else {
-        500
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -366,9 +286,10 @@ impl StreamMapper for Mapper {
         let chunk: wire::Chunk =
             serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         if let Some(error) = &chunk.error {
-            let status = stream_error_status(error);
-            return Err(classify(
+            let status = policy::stream_error_status(error);
+            return Err(policy::classify(
                 ROUTE_STREAM,
+                OpenAi.wrong_route_hint(),
                 status,
                 None,
                 data.as_bytes(),
@@ -498,11 +419,6 @@ impl Mapper {
         out.push(ChatEvent::Finish(reason));
         self.done = true;
     }
-}
-
-/// A position as the events carry it (bounded by the route's `MAX_TOOL_CALLS`).
-pub(crate) fn ordinal(index: usize) -> u32 {
-    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 /// The unified stop reason of a `finish_reason`.
@@ -1185,24 +1101,16 @@ data: [DONE]
 
     /// Bytes that are mostly fragments of the real transcripts.
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let all = [
-            TEXT_SSE,
-            REASONING_SSE,
-            TOOL_CALLS_SSE,
-            ERROR_SSE,
-            MALFORMED_SSE,
-        ]
-        .concat();
-        let fragment = (any::<prop::sample::Index>(), 0usize..64).prop_map(move |(at, len)| {
-            let bytes = all.as_bytes();
-            let start = at.index(bytes.len());
-            bytes[start..(start + len).min(bytes.len())].to_vec()
-        });
-        let token = prop_oneof![
-            4 => fragment,
-            1 => prop::collection::vec(any::<u8>(), 0..8),
-        ];
-        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                REASONING_SSE,
+                TOOL_CALLS_SSE,
+                ERROR_SSE,
+                MALFORMED_SSE,
+            ],
+            64,
+        )
     }
 
     proptest! {
@@ -1213,16 +1121,8 @@ data: [DONE]
             input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
             cut in any::<prop::sample::Index>(),
         ) {
-            let whole = run(event_stream(), &[&input]);
             let at = cut.index(input.len() + 1);
-            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
-            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
-            if whole.error.is_none() {
-                prop_assert_eq!(finishes, 1);
-                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
-            } else {
-                prop_assert_eq!(finishes, 0);
-            }
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
         }
     }
 }

@@ -13,13 +13,15 @@
 use crate::chat::{
     self, AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
     ReasoningBlock, ReasoningEffort, StopReason, StreamMapper, ToolChoice, Usage, body_with_extra,
-    is_context_overflow, is_wrong_route, json_f32, malformed, raw_object, tokens, tool_schema,
+    json_f32, malformed, raw_object, tokens, tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
+use crate::model::Api;
+use crate::routes::policy;
+use crate::routes::route::{Events, Route, Target};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::anthropic as wire;
+pub mod wire;
 
 /// The `anthropic-version` header every request of this route carries.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -46,7 +48,7 @@ pub fn thinking_budget(effort: ReasoningEffort) -> u32 {
 }
 
 /// The JSON body of a streamed Messages request.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// - `max_tokens` (required) is the request's value, else `max_tokens_cap` (the model's
 ///   limit), and never above the cap.
@@ -107,22 +109,66 @@ pub fn build_request_noting(
                 .to_owned(),
         ));
     }
-    let output_config = match &req.response_format {
-        None | Some(chat::ResponseFormat::Text) => None,
-        Some(chat::ResponseFormat::JsonObject) => {
-            return Err(Error::InvalidRequest(
-                "response_format: json_object is not supported on the Anthropic Messages route; send a json_schema".to_owned(),
-            ));
-        }
-        Some(chat::ResponseFormat::JsonSchema(format)) => Some(wire::OutputConfig {
+    let output_config = output_config(req)?;
+    let (system, messages) = conversation(req)?;
+    let tools = req
+        .tools
+        .iter()
+        .map(|tool| {
+            Ok(wire::Tool {
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                input_schema: tool_schema(tool)?,
+                strict: tool.strict,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cap = max_tokens_cap.max(1);
+    let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
+    let thinking = thinking(req, supports_thinking, cap, &mut max_tokens, notes)?;
+    let sampling = Sampling::of(req, thinking.is_some(), notes)?;
+    let body = wire::Request {
+        model,
+        max_tokens,
+        stream: true,
+        system: (!system.is_empty()).then(|| system.join("\n\n")),
+        messages,
+        tools,
+        tool_choice: tool_choice(req),
+        thinking,
+        temperature: sampling
+            .temperature
+            .map(|t| json_f32("temperature", t))
+            .transpose()?,
+        top_p: sampling.top_p.map(|p| json_f32("top_p", p)).transpose()?,
+        stop_sequences: req.stop.iter().map(String::as_str).collect(),
+        output_config,
+    };
+    body_with_extra(&body, sampling.extra.as_deref())
+}
+
+/// The structured output asked for: a JSON schema, or none; `json_object` has no
+/// equivalent on this route.
+fn output_config(req: &ChatRequest) -> Result<Option<wire::OutputConfig<'_>>> {
+    match &req.response_format {
+        None | Some(chat::ResponseFormat::Text) => Ok(None),
+        Some(chat::ResponseFormat::JsonObject) => Err(Error::InvalidRequest(
+            "response_format: json_object is not supported on the Anthropic Messages route; send a json_schema".to_owned(),
+        )),
+        Some(chat::ResponseFormat::JsonSchema(format)) => Ok(Some(wire::OutputConfig {
             format: wire::OutputFormat {
                 kind: "json_schema",
                 schema: raw_object(&format.schema, || {
                     "response_format.json_schema.schema".to_owned()
                 })?,
             },
-        }),
-    };
+        })),
+    }
+}
+
+/// The system texts, and the turns with consecutive ones of a role merged (tool results
+/// are user turns).
+fn conversation(req: &ChatRequest) -> Result<(Vec<&str>, Vec<wire::Message<'_>>)> {
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<wire::Message<'_>> = Vec::new();
     for message in &req.messages {
@@ -150,39 +196,36 @@ pub fn build_request_noting(
             }),
         }
     }
-    let tools = req
-        .tools
-        .iter()
-        .map(|tool| {
-            Ok(wire::Tool {
-                name: &tool.name,
-                description: tool.description.as_deref(),
-                input_schema: tool_schema(tool)?,
-                strict: tool.strict,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    Ok((system, messages))
+}
 
-    let cap = max_tokens_cap.max(1);
-    let mut max_tokens = req.max_tokens.map_or(cap, |wanted| wanted.min(cap)).max(1);
+/// Thinking for the request's reasoning effort, if the model thinks and no tool is forced;
+/// `max_tokens` grows to hold the budget (up to `cap`), or the budget shrinks to fit it.
+fn thinking(
+    req: &ChatRequest,
+    supports_thinking: bool,
+    cap: u32,
+    max_tokens: &mut u32,
+    notes: &mut Vec<String>,
+) -> Result<Option<wire::Thinking>> {
     let forced_tool = matches!(
         req.tool_choice,
         Some(ToolChoice::Required | ToolChoice::Named(_))
     );
-    let thinking = match req.reasoning_effort {
+    match req.reasoning_effort {
         Some(_) if supports_thinking && forced_tool => {
             notes.push(
                 "thinking turned off: the request forces a tool call (tool_choice), which Anthropic refuses with thinking on".to_owned(),
             );
-            None
+            Ok(None)
         }
         Some(effort) if supports_thinking => {
             let mut budget = thinking_budget(effort);
-            if max_tokens <= budget {
-                max_tokens = budget.saturating_add(max_tokens).min(cap);
+            if *max_tokens <= budget {
+                *max_tokens = budget.saturating_add(*max_tokens).min(cap);
             }
-            if max_tokens <= budget {
-                budget = max_tokens - 1;
+            if *max_tokens <= budget {
+                budget = *max_tokens - 1;
             }
             if budget < MIN_THINKING_BUDGET {
                 return Err(Error::InvalidRequest(format!(
@@ -191,38 +234,59 @@ pub fn build_request_noting(
                     effort.as_str()
                 )));
             }
-            Some(wire::Thinking {
+            Ok(Some(wire::Thinking {
                 kind: "enabled",
                 budget_tokens: budget,
-            })
+            }))
         }
-        _ => None,
-    };
+        _ => Ok(None),
+    }
+}
 
-    let mut temperature = req.temperature;
-    let mut top_p = req.top_p;
-    let mut extra = req.extra.as_deref().map(std::borrow::Cow::Borrowed);
-    if thinking.is_some() {
-        if let Some(t) = temperature.filter(|t| *t != 1.0) {
+/// The sampling members sent: with thinking on, those Anthropic refuses are dropped (each
+/// drop noted), from the request and from its `extra`.
+struct Sampling<'a> {
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    extra: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Sampling<'a> {
+    fn of(req: &'a ChatRequest, thinking: bool, notes: &mut Vec<String>) -> Result<Self> {
+        let mut sampling = Sampling {
+            temperature: req.temperature,
+            top_p: req.top_p,
+            extra: req.extra.as_deref().map(std::borrow::Cow::Borrowed),
+        };
+        if !thinking {
+            return Ok(sampling);
+        }
+        if let Some(t) = sampling.temperature.filter(|t| *t != 1.0) {
             notes.push(format!(
                 "temperature {t} dropped: with thinking on Anthropic accepts only 1"
             ));
-            temperature = None;
+            sampling.temperature = None;
         }
-        if let Some(p) = top_p.filter(|p| *p < 0.95) {
+        if let Some(p) = sampling.top_p.filter(|p| *p < 0.95) {
             notes.push(format!(
                 "top_p {p} dropped: with thinking on Anthropic accepts only 0.95 to 1"
             ));
-            top_p = None;
+            sampling.top_p = None;
         }
         if let Some(text) = req.extra.as_deref()
             && let Some(safe) = thinking_safe_extra(text, notes)?
         {
-            extra = Some(std::borrow::Cow::Owned(safe));
+            sampling.extra = Some(std::borrow::Cow::Owned(safe));
         }
+        Ok(sampling)
     }
+}
+
+/// The tool choice sent: the request's, with `parallel_tool_calls: false` as
+/// `disable_parallel_tool_use` (sent with `auto` when the request has tools but no choice).
+fn tool_choice(req: &ChatRequest) -> Option<wire::ToolChoice<'_>> {
     let disable_parallel_tool_use = req.parallel_tool_calls == Some(false);
-    let tool_choice = match &req.tool_choice {
+    match &req.tool_choice {
         Some(ToolChoice::Auto) => Some(wire::ToolChoice::Auto {
             disable_parallel_tool_use,
         }),
@@ -240,24 +304,7 @@ pub fn build_request_noting(
             })
         }
         None => None,
-    };
-    let body = wire::Request {
-        model,
-        max_tokens,
-        stream: true,
-        system: (!system.is_empty()).then(|| system.join("\n\n")),
-        messages,
-        tools,
-        tool_choice,
-        thinking,
-        temperature: temperature
-            .map(|t| json_f32("temperature", t))
-            .transpose()?,
-        top_p: top_p.map(|p| json_f32("top_p", p)).transpose()?,
-        stop_sequences: req.stop.iter().map(String::as_str).collect(),
-        output_config,
-    };
-    body_with_extra(&body, extra.as_deref())
+    }
 }
 
 /// `extra` without the sampling members Anthropic refuses with thinking on (`top_k`, a
@@ -350,69 +397,66 @@ fn assistant(turn: &AssistantMessage) -> Result<Vec<wire::Block<'_>>> {
     Ok(out)
 }
 
-/// What a failed `POST /v1/messages` means. Besides the generic cases of
-/// [`http::classify_error`]: 529 or an `overloaded_error` is [`Error::UpstreamUnavailable`]; a
-/// refusal that says the prompt is too long is [`Error::ContextOverflow`]; a model served on the
-/// OpenAI route is [`Error::WrongRoute`] with a hint. Bodies may be Anthropic-shaped
-/// (`{"type":"error","error":{"type":...,"message":...}}`) or OpenAI-shaped.
+/// What a failed `POST /anthropic/v1/messages` means ([`policy::classify`]). Bodies may be
+/// Anthropic-shaped (`{"type":"error","error":{"type":...,"message":...}}`) or OpenAI-shaped.
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    Anthropic.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if status == 529 || error_type(body).as_deref() == Some("overloaded_error") {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
+/// The largest answer asked of a model the listing does not describe (Anthropic requires
+/// `max_tokens`).
+pub const UNKNOWN_MAX_TOKENS: u32 = 8_192;
+
+/// The Anthropic Messages route.
+#[derive(Debug, Clone, Copy)]
+pub struct Anthropic;
+
+impl Route for Anthropic {
+    fn api(&self) -> Api {
+        Api::AnthropicMessages
     }
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (the model is served on the OpenAI chat completions route, \
-                 POST /v1/chat/completions: give it api \"openai-completions\")"
-            ));
-        }
-        if matches!(status, 400 | 413) && is_context_overflow(&said) {
-            return Error::ContextOverflow(answered);
-        }
+
+    fn name(&self) -> &'static str {
+        ROUTE
     }
-    http::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// `error.type` of an error body.
-fn error_type(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value.get("error")?.get("type")?.as_str().map(str::to_owned)
-}
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("anthropic-version", ANTHROPIC_VERSION)]
+    }
 
-/// The HTTP status an Anthropic error type stands for (per Anthropic's documentation).
-fn status_of_error_type(kind: &str) -> u16 {
-    match kind {
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
-        "billing_error" => 402,
-        "permission_error" => 403,
-        "not_found_error" => 404,
-        "request_too_large" => 413,
-        "rate_limit_error" => 429,
-        "timeout_error" => 504,
-        "overloaded_error" => 529,
-        _ => 500,
+    /// The cap is the listing's `max_tokens` (discovered or not), else
+    /// [`UNKNOWN_MAX_TOKENS`]; a model the listing does not describe may think. What the
+    /// thinking rules changed is noted once, however many times the request is sent.
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        notes: &mut Vec<String>,
+    ) -> Result<String> {
+        let cap = target.listed.map_or(UNKNOWN_MAX_TOKENS, |m| m.max_tokens);
+        let thinking = target.listed.is_none_or(|m| m.reasoning);
+        let mut changed = Vec::new();
+        let body = build_request_noting(request, target.id, cap, thinking, &mut changed)?;
+        for note in changed {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        Ok(body)
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "the model is served on the OpenAI chat completions route, \
+                 POST /v1/chat/completions: give it api \"openai-completions\""
+    }
+
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -462,31 +506,9 @@ impl StreamMapper for Mapper {
                 index,
                 content_block,
             } => self.block_start(index, content_block, out)?,
-            wire::StreamEvent::ContentBlockDelta { index, delta } => match delta {
-                wire::BlockDelta::TextDelta { text } => push_text(out, ChatEvent::TextDelta, text),
-                wire::BlockDelta::ThinkingDelta { thinking } => {
-                    push_text(out, ChatEvent::ReasoningDelta, thinking);
-                }
-                wire::BlockDelta::SignatureDelta { signature } => {
-                    push_text(out, ChatEvent::ReasoningSignature, signature);
-                }
-                wire::BlockDelta::InputJsonDelta { partial_json } => {
-                    let Some(&(_, position)) = self.open_tools.iter().find(|(i, _)| *i == index)
-                    else {
-                        return Err(Error::Protocol(format!(
-                            "{ROUTE} sent input_json_delta for content block {index}, \
-                             which is not an open tool_use block"
-                        )));
-                    };
-                    if !partial_json.is_empty() {
-                        out.push(ChatEvent::ToolCallArguments {
-                            index: position,
-                            arguments: partial_json,
-                        });
-                    }
-                }
-                wire::BlockDelta::Unknown => {}
-            },
+            wire::StreamEvent::ContentBlockDelta { index, delta } => {
+                self.block_delta(index, delta, out)?;
+            }
             wire::StreamEvent::ContentBlockStop { index } => {
                 self.open_tools.retain(|(i, _)| *i != index);
             }
@@ -511,10 +533,10 @@ impl StreamMapper for Mapper {
                 self.open_tools = Vec::new();
             }
             wire::StreamEvent::Error { error } => {
-                let kind = error.get("type").and_then(|t| t.as_str()).unwrap_or("");
-                let status = status_of_error_type(kind);
-                return Err(classify(
+                let status = policy::stream_error_status(&error);
+                return Err(policy::classify(
                     ROUTE_STREAM,
+                    Anthropic.wrong_route_hint(),
                     status,
                     None,
                     data.as_bytes(),
@@ -542,6 +564,41 @@ impl StreamMapper for Mapper {
 }
 
 impl Mapper {
+    /// A content block's delta: text, thinking, a signature, or a tool's input JSON (which
+    /// must belong to an open tool_use block).
+    fn block_delta(
+        &mut self,
+        index: u32,
+        delta: wire::BlockDelta,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        match delta {
+            wire::BlockDelta::TextDelta { text } => push_text(out, ChatEvent::TextDelta, text),
+            wire::BlockDelta::ThinkingDelta { thinking } => {
+                push_text(out, ChatEvent::ReasoningDelta, thinking);
+            }
+            wire::BlockDelta::SignatureDelta { signature } => {
+                push_text(out, ChatEvent::ReasoningSignature, signature);
+            }
+            wire::BlockDelta::InputJsonDelta { partial_json } => {
+                let Some(&(_, position)) = self.open_tools.iter().find(|(i, _)| *i == index) else {
+                    return Err(Error::Protocol(format!(
+                        "{ROUTE} sent input_json_delta for content block {index}, \
+                     which is not an open tool_use block"
+                    )));
+                };
+                if !partial_json.is_empty() {
+                    out.push(ChatEvent::ToolCallArguments {
+                        index: position,
+                        arguments: partial_json,
+                    });
+                }
+            }
+            wire::BlockDelta::Unknown => {}
+        }
+        Ok(())
+    }
+
     /// Emits what a new content block carries.
     fn block_start(
         &mut self,
@@ -1403,24 +1460,16 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
 
     /// Bytes that are mostly fragments of the real transcripts.
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let all = [
-            TEXT_SSE,
-            THINKING_SSE,
-            REDACTED_SSE,
-            TOOL_USE_SSE,
-            ERROR_SSE,
-        ]
-        .concat();
-        let fragment = (any::<prop::sample::Index>(), 0usize..96).prop_map(move |(at, len)| {
-            let bytes = all.as_bytes();
-            let start = at.index(bytes.len());
-            bytes[start..(start + len).min(bytes.len())].to_vec()
-        });
-        let token = prop_oneof![
-            4 => fragment,
-            1 => prop::collection::vec(any::<u8>(), 0..8),
-        ];
-        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                THINKING_SSE,
+                REDACTED_SSE,
+                TOOL_USE_SSE,
+                ERROR_SSE,
+            ],
+            96,
+        )
     }
 
     proptest! {
@@ -1431,16 +1480,8 @@ data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}
             input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
             cut in any::<prop::sample::Index>(),
         ) {
-            let whole = run(event_stream(), &[&input]);
             let at = cut.index(input.len() + 1);
-            prop_assert_eq!(&run(event_stream(), &[&input[..at], &input[at..]]), &whole);
-            let finishes = whole.events.iter().filter(|e| matches!(e, ChatEvent::Finish(_))).count();
-            if whole.error.is_none() {
-                prop_assert_eq!(finishes, 1);
-                prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
-            } else {
-                prop_assert_eq!(finishes, 0);
-            }
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
         }
     }
 }

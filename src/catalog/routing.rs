@@ -1,13 +1,13 @@
 //! Choosing where one request goes, and what to remember of it: the route table
-//! ([`crate::catalog::known_route`]), the configuration's pins, the routes learned from Mantle's
+//! ([`crate::catalog::ids::known_route`]), the configuration's pins, the routes learned from Mantle's
 //! answers, the one retry a wrong-prefix answer earns, and the backoff a 429 without
 //! `retry-after` gets. Pure: the client feeds it ids, answers and the time.
 
-use crate::catalog::{Misroute, Prefix, Route};
+use crate::catalog::ids::{Misroute, Prefix, Route};
 use crate::model::Api;
 
 /// How long a learned route is kept, seconds: as long as the listing it is kept with.
-pub const LEARNED_ROUTE_SECS: u64 = crate::client::MODEL_CACHE_SECS;
+pub const LEARNED_ROUTE_SECS: u64 = crate::catalog::discovery::MODEL_CACHE_SECS;
 
 /// The most routes a client remembers; the oldest goes first.
 pub const MAX_LEARNED_ROUTES: usize = 256;
@@ -198,6 +198,46 @@ impl Plan {
     }
 }
 
+/// What a refusal decides for a request and for the ones after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send the request once more, on this route: the one retry.
+    Retry(Route),
+    /// The request fails, and the learned route it started on is forgotten: the model moved.
+    Forget,
+    /// The request fails, and the next one starts on this route: the retry's change was
+    /// right, and Mantle now objects to the other half.
+    Learn(Route),
+    /// The request fails; there is nothing to remember.
+    Fail,
+}
+
+impl Plan {
+    /// What Mantle's refusal of `tried` decides: `misroute` is what the refusal says of the
+    /// route (`None`: it is no wrong-route answer), `retried` whether `tried` was already the
+    /// retry, `learned` whether the plan started on a learned route. The one place where a
+    /// wrong-route answer earns a retry or is remembered.
+    pub fn after_refusal(
+        &self,
+        tried: Route,
+        misroute: Option<Misroute>,
+        retried: bool,
+        learned: bool,
+    ) -> Verdict {
+        let Some(kind) = misroute else {
+            return Verdict::Fail;
+        };
+        if retried {
+            return lesson(tried, kind).map_or(Verdict::Fail, Verdict::Learn);
+        }
+        match self.retry(tried, kind) {
+            Some(next) => Verdict::Retry(next),
+            None if learned => Verdict::Forget,
+            None => Verdict::Fail,
+        }
+    }
+}
+
 /// `/v1` ↔ `/openai/v1`; the Anthropic prefix has no other.
 pub fn other_prefix(prefix: Prefix) -> Option<Prefix> {
     match prefix {
@@ -284,7 +324,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog;
+    use crate::catalog::ids as catalog;
     use Api::{
         AnthropicMessages as Messages, OpenaiCompletions as Chat, OpenaiResponses as Responses,
     };
@@ -442,5 +482,55 @@ mod tests {
             b.throttled(&format!("n{i}"), 2_000 + i);
         }
         assert!(b.streaks.len() <= BACKOFF_MODELS);
+    }
+
+    #[test]
+    fn a_refusal_earns_one_retry_then_is_remembered_or_forgotten() {
+        let chat_v1 = Route {
+            api: Api::OpenaiCompletions,
+            prefix: Prefix::V1,
+        };
+        let open = Plan {
+            first: chat_v1,
+            api_pinned: false,
+            prefix_pinned: false,
+        };
+        let chat_openai = Route {
+            api: Api::OpenaiCompletions,
+            prefix: Prefix::OpenaiV1,
+        };
+        let responses_openai = Route {
+            api: Api::OpenaiResponses,
+            prefix: Prefix::OpenaiV1,
+        };
+        // Not a wrong-route answer: nothing happens.
+        assert_eq!(
+            open.after_refusal(chat_v1, None, false, true),
+            Verdict::Fail
+        );
+        // The first wrong prefix earns the retry on the other one.
+        assert_eq!(
+            open.after_refusal(chat_v1, Some(Misroute::Prefix), false, false),
+            Verdict::Retry(chat_openai)
+        );
+        // The retry refused for its API: the prefix was right, the next request changes both.
+        assert_eq!(
+            open.after_refusal(chat_openai, Some(Misroute::Api), true, false),
+            Verdict::Learn(responses_openai)
+        );
+        // Pinned: no retry; a learned route refused is forgotten, any other simply fails.
+        let pinned = Plan {
+            api_pinned: true,
+            prefix_pinned: true,
+            ..open
+        };
+        assert_eq!(
+            pinned.after_refusal(chat_v1, Some(Misroute::Prefix), false, true),
+            Verdict::Forget
+        );
+        assert_eq!(
+            pinned.after_refusal(chat_v1, Some(Misroute::Prefix), false, false),
+            Verdict::Fail
+        );
     }
 }

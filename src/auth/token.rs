@@ -8,9 +8,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::auth::sigv4::{self, PresignRequest};
+use crate::catalog::region;
 use crate::error::{Error, Result};
-use crate::region;
-use crate::sigv4::{self, PresignRequest};
 
 /// Prefix of every Mantle bearer token.
 pub const PREFIX: &str = "bedrock-api-key-";

@@ -109,7 +109,7 @@ pub enum Block<'a> {
         /// Text and image blocks.
         content: Vec<Block<'a>>,
         /// Whether the tool failed.
-        #[serde(skip_serializing_if = "super::is_false")]
+        #[serde(skip_serializing_if = "crate::routes::route::is_false")]
         is_error: bool,
     },
 }
@@ -154,13 +154,13 @@ pub enum ToolChoice<'a> {
     /// The model decides.
     Auto {
         /// At most one tool call per turn.
-        #[serde(skip_serializing_if = "super::is_false")]
+        #[serde(skip_serializing_if = "crate::routes::route::is_false")]
         disable_parallel_tool_use: bool,
     },
     /// At least one tool call.
     Any {
         /// Exactly one tool call per turn.
-        #[serde(skip_serializing_if = "super::is_false")]
+        #[serde(skip_serializing_if = "crate::routes::route::is_false")]
         disable_parallel_tool_use: bool,
     },
     /// No tool calls.
@@ -170,7 +170,7 @@ pub enum ToolChoice<'a> {
         /// The tool's name.
         name: &'a str,
         /// Exactly one tool call per turn.
-        #[serde(skip_serializing_if = "super::is_false")]
+        #[serde(skip_serializing_if = "crate::routes::route::is_false")]
         disable_parallel_tool_use: bool,
     },
 }

@@ -15,8 +15,8 @@
 //!   prefix, or on the API that serves the model (the client does that, and remembers what
 //!   worked).
 
+use crate::catalog::base_url::BaseUrl;
 use crate::error::Error;
-use crate::http::BaseUrl;
 use crate::model::{Api, model_id};
 
 /// A path prefix Mantle serves models under.
@@ -648,7 +648,8 @@ mod tests {
     #[test]
     fn every_model_of_the_captured_listing_has_a_route() {
         let listing: serde_json::Value =
-            serde_json::from_str(include_str!("../fixtures/mantle/models-us-east-2.json")).unwrap();
+            serde_json::from_str(include_str!("../../fixtures/mantle/models-us-east-2.json"))
+                .unwrap();
         let ids: Vec<&str> = listing["data"]
             .as_array()
             .unwrap()
@@ -669,7 +670,7 @@ mod tests {
     #[test]
     fn captured_refusals_say_how_the_route_is_wrong() {
         let errors: serde_json::Value =
-            serde_json::from_str(include_str!("../fixtures/mantle/errors.json")).unwrap();
+            serde_json::from_str(include_str!("../../fixtures/mantle/errors.json")).unwrap();
         let of = |name: &str| {
             let e = errors
                 .as_array()

@@ -1,6 +1,7 @@
 //! The regions Mantle serves and how a region is chosen.
 
 use crate::error::{Error, Result};
+use crate::text::truncate;
 
 /// Regions with a Mantle endpoint.
 pub const SUPPORTED_REGIONS: [&str; 12] = [
@@ -89,14 +90,6 @@ pub fn of_host(host: &str) -> Option<&str> {
     host.strip_prefix("bedrock-mantle.")
         .and_then(|rest| rest.strip_suffix(".api.aws"))
         .filter(|r| is_well_formed(r))
-}
-
-/// At most `max` characters of `s`, for quoting untrusted input in messages.
-pub fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@
 //!               { id: "vendor.model", baseUrl: "https://…/openai/v1" } ] } } } } // pinned there
 //! ```
 //!
-//! A model entry's `id` may be any form [`crate::catalog::normalize`] takes: the entry
-//! describes the catalog id it names ([`crate::discovery::configured_id`]).
+//! A model entry's `id` may be any form [`crate::catalog::ids::normalize`] takes: the entry
+//! describes the catalog id it names ([`crate::catalog::discovery::configured_id`]).
 //!
 //! Every field is optional, `null` counts as absent, and unknown fields are ignored.
 //! Errors name the field path (`models.providers.amazon-bedrock-mantle.models[1].contextWindow`)
@@ -34,11 +34,11 @@ use core::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::discovery;
+use crate::catalog::base_url::BaseUrl;
+use crate::catalog::defaults;
 use crate::error::{Error, Result};
-use crate::http::BaseUrl;
 use crate::model::{Api, Cost, Modality, Model, ModelSource};
-use crate::region::truncate;
+use crate::text::truncate;
 
 /// The key of this provider under `models.providers`.
 pub const PROVIDER_KEY: &str = "amazon-bedrock-mantle";
@@ -193,7 +193,7 @@ impl ModelOverride {
     }
 
     /// The model of an id only the configuration names: the discovery defaults
-    /// ([`discovery::model_with_defaults`]: name = id, text input, 32000/4096 tokens, zero
+    /// ([`defaults::model_with_defaults`]: name = id, text input, 32000/4096 tokens, zero
     /// cost, inferred reasoning; route `default_api`, or Anthropic Messages for Claude ids)
     /// with the configured fields applied.
     pub fn to_model(&self, default_api: Api) -> Model {
@@ -201,9 +201,9 @@ impl ModelOverride {
     }
 
     /// [`ModelOverride::to_model`], for the model listed under `id` (the entry's catalog id,
-    /// [`discovery::configured_id`]).
+    /// [`crate::catalog::discovery::configured_id`]).
     pub fn to_model_for(&self, id: &str, default_api: Api) -> Model {
-        let mut model = discovery::model_with_defaults(id, default_api, ModelSource::Configured);
+        let mut model = defaults::model_with_defaults(id, default_api, ModelSource::Configured);
         self.apply(&mut model);
         model
     }
@@ -219,7 +219,7 @@ impl ProviderConfig {
             .or_else(|| {
                 self.models
                     .iter()
-                    .find(|m| crate::catalog::normalize(&m.id).id == model_id)
+                    .find(|m| crate::catalog::ids::normalize(&m.id).id == model_id)
             })
             .and_then(|m| m.store)
             .unwrap_or(self.store)
@@ -1216,7 +1216,7 @@ mod tests {
 
     #[test]
     fn apply_overrides_only_given_fields() {
-        let mut base = discovery::model_with_defaults(
+        let mut base = defaults::model_with_defaults(
             "deepseek.v3.2",
             Api::OpenaiCompletions,
             ModelSource::Discovered,
@@ -1349,7 +1349,7 @@ mod scale_tests {
         text.push_str("]}}}}");
         let config = parse(&text).unwrap();
         assert_eq!(config.models.len(), n);
-        let merged = crate::discovery::merge(&[], &config);
+        let merged = crate::catalog::discovery::merge(&[], &config);
         assert_eq!(merged.len(), n);
         assert!(merged.windows(2).all(|w| w[0].id < w[1].id));
         text.insert_str(text.len() - 5, "{id:'m17'},");

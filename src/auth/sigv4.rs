@@ -8,6 +8,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
+use crate::text::uri_encode;
+
 /// The only algorithm SigV4 knows.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -90,22 +92,6 @@ pub struct Presigned {
     pub signature: String,
     /// The query string of the presigned URL, signature last.
     pub query: String,
-}
-
-/// Percent-encodes as SigV4 requires: everything but `A-Z a-z 0-9 - _ . ~`, uppercase hex.
-pub fn uri_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-            out.push('%');
-            out.push(char::from(DIGITS[usize::from(b >> 4)]));
-            out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-        }
-    }
-    out
 }
 
 fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
@@ -315,13 +301,6 @@ mod tests {
             cached_signing_key("secret-a", "20250716", "eu-west-1", "bedrock"),
             cached_signing_key("secret-a", "20250716", "eu-west-1", "s3")
         );
-    }
-
-    #[test]
-    fn uri_encoding_keeps_only_unreserved() {
-        assert_eq!(uri_encode("a-Z_0.~"), "a-Z_0.~");
-        assert_eq!(uri_encode("a/b+c=d e"), "a%2Fb%2Bc%3Dd%20e");
-        assert_eq!(uri_encode("é"), "%C3%A9");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! error classification, with no I/O.
 //!
 //! GPT-5.x models (`openai.gpt-5*`) are served only here, on the `/openai/v1` base
-//! ([`crate::http::BaseUrl::openai`]); gpt-oss models answer on `{baseUrl}/responses` too.
+//! ([`crate::catalog::base_url::BaseUrl::openai`]); gpt-oss models answer on `{baseUrl}/responses` too.
 //! The request asks `store: false` unless configured, so Mantle keeps nothing.
 //!
 //! The stream is SSE events named by their data's `type`: `response.created`,
@@ -13,16 +13,18 @@
 //! `response.incomplete`. `response.failed` and `error` end the stream with an error.
 
 use crate::chat::{
-    ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message, StopReason,
-    StreamMapper, ToolChoice, Usage, body_with_extra, is_context_overflow, is_wrong_route,
-    json_f32, malformed, tokens, tool_schema,
+    AssistantMessage, ChatEvent, ChatRequest, ContentPart, EventStream, ImageSource, Message,
+    StopReason, StreamMapper, ToolChoice, Usage, body_with_extra, json_f32, malformed, tokens,
+    tool_schema,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, upstream_message};
-use crate::openai::{error_word, error_words, ordinal};
+use crate::model::Api;
+use crate::routes::policy::{self, error_word};
+use crate::routes::route::ordinal;
+use crate::routes::route::{Events, Route, Target, configured_cap};
 use crate::secrets::Secrets;
 use crate::sse;
-use crate::wire::responses as wire;
+pub mod wire;
 
 /// The route, as error messages name it.
 pub const ROUTE: &str = "POST /responses";
@@ -34,7 +36,7 @@ const ROUTE_STREAM: &str = "POST /responses (error event in the stream)";
 const MAX_TOOL_CALLS: usize = 1024;
 
 /// The JSON body of a streamed Responses request.
-/// `model` is the id Mantle serves ([`crate::catalog::resolve`]), sent as given.
+/// `model` is the id Mantle serves ([`crate::catalog::ids::resolve`]), sent as given.
 ///
 /// - System messages, user turns and the text of earlier assistant turns become `message`
 ///   input items; tool calls of earlier turns become `function_call` items and tool results
@@ -58,68 +60,7 @@ pub fn build_request(
             "stop sequences are not supported on the openai-responses route".to_owned(),
         ));
     }
-    let mut input = Vec::with_capacity(req.messages.len());
-    for message in &req.messages {
-        match message {
-            Message::System(text) => input.push(wire::InputItem::Message {
-                role: "system",
-                content: vec![wire::InputContent::InputText { text }],
-            }),
-            Message::User(parts) => input.push(wire::InputItem::Message {
-                role: "user",
-                content: parts.iter().map(user_part).collect(),
-            }),
-            Message::Assistant(turn) => {
-                let content = turn
-                    .content
-                    .iter()
-                    .map(|part| match part {
-                        ContentPart::Text(text) => Ok(wire::InputContent::OutputText { text }),
-                        ContentPart::Image(_) => Err(Error::InvalidRequest(
-                            "assistant turns carry text only on the openai-responses route, not images"
-                                .to_owned(),
-                        )),
-                    })
-                    .filter(|part| {
-                        !matches!(part, Ok(wire::InputContent::OutputText { text }) if text.is_empty())
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !content.is_empty() {
-                    input.push(wire::InputItem::Message {
-                        role: "assistant",
-                        content,
-                    });
-                }
-                for call in &turn.tool_calls {
-                    input.push(wire::InputItem::FunctionCall {
-                        call_id: &call.id,
-                        name: &call.name,
-                        arguments: if call.arguments.trim().is_empty() {
-                            "{}"
-                        } else {
-                            &call.arguments
-                        },
-                    });
-                }
-            }
-            Message::Tool(result) => input.push(wire::InputItem::FunctionCallOutput {
-                call_id: &result.tool_call_id,
-                output: result
-                    .content
-                    .iter()
-                    .map(|part| {
-                        match part {
-                        ContentPart::Text(text) => Ok(text.as_str()),
-                        ContentPart::Image(_) => Err(Error::InvalidRequest(
-                            "tool results carry text only on the openai-responses route, not images"
-                                .to_owned(),
-                        )),
-                    }
-                    })
-                    .collect::<Result<String>>()?,
-            }),
-        }
-    }
+    let input = input_items(req)?;
     let tools = req
         .tools
         .iter()
@@ -165,6 +106,82 @@ pub fn build_request(
     body_with_extra(&body, req.extra.as_deref())
 }
 
+/// The input items of the conversation, in its order: messages, and the tool calls and
+/// tool results of earlier turns.
+fn input_items(req: &ChatRequest) -> Result<Vec<wire::InputItem<'_>>> {
+    let mut input = Vec::with_capacity(req.messages.len());
+    for message in &req.messages {
+        match message {
+            Message::System(text) => input.push(wire::InputItem::Message {
+                role: "system",
+                content: vec![wire::InputContent::InputText { text }],
+            }),
+            Message::User(parts) => input.push(wire::InputItem::Message {
+                role: "user",
+                content: parts.iter().map(user_part).collect(),
+            }),
+            Message::Assistant(turn) => assistant_items(turn, &mut input)?,
+            Message::Tool(result) => input.push(wire::InputItem::FunctionCallOutput {
+                call_id: &result.tool_call_id,
+                output: result
+                    .content
+                    .iter()
+                    .map(|part| {
+                        match part {
+                        ContentPart::Text(text) => Ok(text.as_str()),
+                        ContentPart::Image(_) => Err(Error::InvalidRequest(
+                            "tool results carry text only on the openai-responses route, not images"
+                                .to_owned(),
+                        )),
+                    }
+                    })
+                    .collect::<Result<String>>()?,
+            }),
+        }
+    }
+    Ok(input)
+}
+
+/// An earlier assistant turn as input items: its text as an assistant message (when there
+/// is any), then its tool calls.
+fn assistant_items<'a>(
+    turn: &'a AssistantMessage,
+    input: &mut Vec<wire::InputItem<'a>>,
+) -> Result<()> {
+    let content = turn
+        .content
+        .iter()
+        .map(|part| match part {
+            ContentPart::Text(text) => Ok(wire::InputContent::OutputText { text }),
+            ContentPart::Image(_) => Err(Error::InvalidRequest(
+                "assistant turns carry text only on the openai-responses route, not images"
+                    .to_owned(),
+            )),
+        })
+        .filter(
+            |part| !matches!(part, Ok(wire::InputContent::OutputText { text }) if text.is_empty()),
+        )
+        .collect::<Result<Vec<_>>>()?;
+    if !content.is_empty() {
+        input.push(wire::InputItem::Message {
+            role: "assistant",
+            content,
+        });
+    }
+    for call in &turn.tool_calls {
+        input.push(wire::InputItem::FunctionCall {
+            call_id: &call.id,
+            name: &call.name,
+            arguments: if call.arguments.trim().is_empty() {
+                "{}"
+            } else {
+                &call.arguments
+            },
+        });
+    }
+    Ok(())
+}
+
 /// A user content part on the wire; base64 images become `data:` URLs.
 fn user_part(part: &ContentPart) -> wire::InputContent<'_> {
     match part {
@@ -180,75 +197,46 @@ fn user_part(part: &ContentPart) -> wire::InputContent<'_> {
     }
 }
 
-/// What a failed `POST /responses` means. Besides the generic cases of
-/// [`http::classify_error`]: a refusal that names the context length is
-/// [`Error::ContextOverflow`]; a model served on another route is [`Error::WrongRoute`] with
-/// a hint; 529 is [`Error::UpstreamUnavailable`].
+/// What a failed `POST /responses` means ([`policy::classify`]).
 pub fn classify_error(
     status: u16,
     retry_after_header: Option<&str>,
     body: &[u8],
     secrets: &Secrets,
 ) -> Error {
-    classify(ROUTE, status, retry_after_header, body, secrets)
+    Responses.classify_error(status, retry_after_header, body, secrets)
 }
 
-/// [`classify_error`], for a request named `what`.
-fn classify(
-    what: &str,
-    status: u16,
-    retry_after_header: Option<&str>,
-    body: &[u8],
-    secrets: &Secrets,
-) -> Error {
-    let said = upstream_message(body, secrets);
-    let answered = format!("{what} answered {status}: {said}");
-    if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
-            return Error::WrongRoute(format!(
-                "{answered} (GPT-5.x models are served on POST /openai/v1/responses, other \
+/// The Responses route.
+#[derive(Debug, Clone, Copy)]
+pub struct Responses;
+
+impl Route for Responses {
+    fn api(&self) -> Api {
+        Api::OpenaiResponses
+    }
+
+    fn name(&self) -> &'static str {
+        ROUTE
+    }
+
+    fn build_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        _notes: &mut Vec<String>,
+    ) -> Result<String> {
+        build_request(request, target.id, configured_cap(target), target.store)
+    }
+
+    fn wrong_route_hint(&self) -> &'static str {
+        "GPT-5.x models are served on POST /openai/v1/responses, other \
                  OpenAI-compatible models on /v1: give the model the api it is served on, \
-                 \"openai-completions\" or \"openai-responses\")"
-            ));
-        }
-        if matches!(status, 400 | 413 | 422)
-            && (is_context_overflow(&said) || error_words(body).contains("context_length"))
-        {
-            return Error::ContextOverflow(answered);
-        }
+                 \"openai-completions\" or \"openai-responses\""
     }
-    if status == 529 {
-        return Error::UpstreamUnavailable {
-            status: Some(status),
-            message: answered,
-        };
-    }
-    http::classify_error(what, status, retry_after_header, body, secrets)
-}
 
-/// The HTTP status an error reported inside a stream stands for, read from its `code`.
-fn stream_error_status(code: &str) -> u16 {
-    let has = |needles: &[&str]| needles.iter().any(|n| code.contains(n));
-    if has(&["rate_limit", "throttl", "too_many_requests", "quota"]) {
-        429
-    } else if has(&["authentication", "unauthorized", "invalid_api_key"]) {
-        401
-    } else if has(&["permission", "forbidden", "access_denied"]) {
-        403
-    } else if has(&["not_found"]) {
-        404
-    } else if has(&["overloaded", "unavailable"]) {
-        503
-    } else if has(&[
-        "context_length",
-        "invalid",
-        "validation",
-        "bad_request",
-        "unsupported",
-    ]) {
-        400
-    } else {
-        500
+    fn event_stream(&self, secrets: Secrets) -> Box<dyn Events> {
+        Box::new(event_stream().redacting(secrets))
     }
 }
 
@@ -297,28 +285,8 @@ impl StreamMapper for Mapper {
         let parsed: wire::Event =
             serde_json::from_str(data).map_err(|e| malformed(ROUTE, &e, data))?;
         let kind = parsed.kind.as_deref().unwrap_or(event.event.as_str());
-        match kind {
-            "error" => {
-                let code = parsed
-                    .code
-                    .as_ref()
-                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
-                    .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
-                    .map(error_word)
-                    .unwrap_or_default();
-                return Err(stream_error(&code, data));
-            }
-            "response.failed" => {
-                let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
-                let code = error
-                    .and_then(|e| e.get("code"))
-                    .map(error_word)
-                    .unwrap_or_default();
-                // The error object alone, so the message quoted is the upstream's words.
-                let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
-                return Err(stream_error(&code, &body));
-            }
-            _ => {}
+        if let Some(error) = failure(kind, &parsed, data) {
+            return Err(error);
         }
         if !self.started {
             self.started = true;
@@ -372,68 +340,12 @@ impl StreamMapper for Mapper {
                 }
             }
             "response.output_item.done" => {
-                let output_index = parsed.output_index.unwrap_or(0);
-                let Some(item) = parsed.item else {
-                    return Ok(());
-                };
-                match item.kind.as_deref() {
-                    Some("reasoning") => {
-                        let encrypted = item.encrypted_content.clone().filter(|e| !e.is_empty());
-                        let readable = self.was_streamed(output_index) || whole_item(item, out);
-                        // Encrypted reasoning is kept for the client to replay: beside readable
-                        // text it is the block's signature, alone (GPT-5.x: an empty summary)
-                        // the block itself.
-                        if let Some(data) = encrypted {
-                            out.push(if readable {
-                                ChatEvent::ReasoningSignature(data)
-                            } else {
-                                ChatEvent::RedactedReasoning(data)
-                            });
-                        }
-                    }
-                    Some("message") if !self.was_streamed(output_index) => {
-                        whole_item(item, out);
-                    }
-                    // A call that arrives whole: begun here, with its arguments.
-                    Some("function_call")
-                        if !self.tool_calls.iter().any(|&(i, _)| i == output_index) =>
-                    {
-                        self.begin_call(output_index, item, out)?;
-                    }
-                    Some("function_call") => {
-                        if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
-                            && self.needs_arguments(output_index)
-                        {
-                            self.arguments(output_index, arguments, out)?;
-                        }
-                    }
-                    _ => {}
+                if let Some(item) = parsed.item {
+                    self.item_done(parsed.output_index.unwrap_or(0), item, out)?;
                 }
             }
             "response.completed" | "response.incomplete" => {
-                let response = parsed.response;
-                if let Some(usage) = response.as_ref().and_then(|r| r.usage.as_ref()) {
-                    out.push(ChatEvent::Usage(unified_usage(usage)));
-                }
-                let reason = if kind == "response.completed" {
-                    if self.tool_calls.is_empty() {
-                        StopReason::Stop
-                    } else {
-                        StopReason::ToolCalls
-                    }
-                } else {
-                    let why = response
-                        .and_then(|r| r.incomplete_details)
-                        .and_then(|d| d.reason)
-                        .unwrap_or_default();
-                    match why.as_str() {
-                        "max_output_tokens" => StopReason::Length,
-                        "content_filter" => StopReason::ContentFilter,
-                        _ => StopReason::Other(why),
-                    }
-                };
-                out.push(ChatEvent::Finish(reason));
-                self.done = true;
+                self.finish(kind == "response.completed", parsed.response, out);
             }
             _ => {}
         }
@@ -491,6 +403,81 @@ fn whole_item(item: wire::Item, out: &mut Vec<ChatEvent>) -> bool {
 }
 
 impl Mapper {
+    /// An output item complete: reasoning (readable, encrypted or both), a message not
+    /// streamed, or a function call (begun here when it came whole, its arguments when none
+    /// were streamed).
+    fn item_done(
+        &mut self,
+        output_index: u32,
+        item: wire::Item,
+        out: &mut Vec<ChatEvent>,
+    ) -> Result<()> {
+        match item.kind.as_deref() {
+            Some("reasoning") => {
+                let encrypted = item.encrypted_content.clone().filter(|e| !e.is_empty());
+                let readable = self.was_streamed(output_index) || whole_item(item, out);
+                // Encrypted reasoning is kept for the client to replay: beside readable
+                // text it is the block's signature, alone (GPT-5.x: an empty summary)
+                // the block itself.
+                if let Some(data) = encrypted {
+                    out.push(if readable {
+                        ChatEvent::ReasoningSignature(data)
+                    } else {
+                        ChatEvent::RedactedReasoning(data)
+                    });
+                }
+            }
+            Some("message") if !self.was_streamed(output_index) => {
+                whole_item(item, out);
+            }
+            // A call that arrives whole: begun here, with its arguments.
+            Some("function_call") if !self.tool_calls.iter().any(|&(i, _)| i == output_index) => {
+                self.begin_call(output_index, item, out)?;
+            }
+            Some("function_call") => {
+                if let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
+                    && self.needs_arguments(output_index)
+                {
+                    self.arguments(output_index, arguments, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `response.completed` (`completed`) or `response.incomplete`: the usage, then the
+    /// finish with its reason.
+    fn finish(
+        &mut self,
+        completed: bool,
+        response: Option<wire::Response>,
+        out: &mut Vec<ChatEvent>,
+    ) {
+        if let Some(usage) = response.as_ref().and_then(|r| r.usage.as_ref()) {
+            out.push(ChatEvent::Usage(unified_usage(usage)));
+        }
+        let reason = if completed {
+            if self.tool_calls.is_empty() {
+                StopReason::Stop
+            } else {
+                StopReason::ToolCalls
+            }
+        } else {
+            let why = response
+                .and_then(|r| r.incomplete_details)
+                .and_then(|d| d.reason)
+                .unwrap_or_default();
+            match why.as_str() {
+                "max_output_tokens" => StopReason::Length,
+                "content_filter" => StopReason::ContentFilter,
+                _ => StopReason::Other(why),
+            }
+        };
+        out.push(ChatEvent::Finish(reason));
+        self.done = true;
+    }
+
     /// Notes that the item at `output_index` streams its text as deltas.
     fn streamed(&mut self, output_index: u32) {
         if !self.streamed_items.contains(&output_index)
@@ -596,11 +583,39 @@ fn unified_usage(usage: &wire::ResponseUsage) -> Usage {
     }
 }
 
+/// The error an `error` or `response.failed` event reports; `None` for any other event.
+fn failure(kind: &str, parsed: &wire::Event, data: &str) -> Option<Error> {
+    match kind {
+        "error" => {
+            let code = parsed
+                .code
+                .as_ref()
+                .or_else(|| parsed.error.as_ref().and_then(|e| e.get("code")))
+                .or_else(|| parsed.error.as_ref().and_then(|e| e.get("type")))
+                .map(error_word)
+                .unwrap_or_default();
+            Some(stream_error(&code, data))
+        }
+        "response.failed" => {
+            let error = parsed.response.as_ref().and_then(|r| r.error.as_ref());
+            let code = error
+                .and_then(|e| e.get("code"))
+                .map(error_word)
+                .unwrap_or_default();
+            // The error object alone, so the message quoted is the upstream's words.
+            let body = error.map_or_else(|| data.to_owned(), |e| format!("{{\"error\":{e}}}"));
+            Some(stream_error(&code, &body))
+        }
+        _ => None,
+    }
+}
+
 /// The typed error of an `error` or `response.failed` event with this `code`.
 fn stream_error(code: &str, data: &str) -> Error {
-    let status = stream_error_status(code);
-    classify(
+    let status = policy::status_of_words(code);
+    policy::classify(
         ROUTE_STREAM,
+        Responses.wrong_route_hint(),
         status,
         None,
         data.as_bytes(),
@@ -614,6 +629,7 @@ mod tests {
     use crate::chat::testing::{
         Outcome, conversation, run, same_however_split, truncated_when_cut_before,
     };
+    use proptest::prelude::*;
 
     // ---- Stage 1: raw SSE transcripts, in the Responses API's event format. ----
 
@@ -938,7 +954,7 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
     /// Mantle sent them, given as the stream's `output_item.done` events (each item's bytes
     /// as captured) and `response.completed`.
     fn captured_gpt_oss_stream() -> String {
-        let text = include_str!("../fixtures/mantle/responses-gpt-oss-120b.response.json");
+        let text = include_str!("../../fixtures/mantle/responses-gpt-oss-120b.response.json");
         #[derive(serde::Deserialize)]
         struct Captured<'a> {
             #[serde(borrow)]
@@ -1095,5 +1111,73 @@ data: {"type":"error","sequence_number":3,"error":{"type":"too_many_requests","c
             matches!(&e, Error::ContextOverflow(m) if m.contains("400007")),
             "{e:?}"
         );
+    }
+
+    // ---- Properties. ----
+
+    /// A stream error, as the Responses route sends one.
+    const ERROR_SSE: &str = concat!(
+        "event: error\n",
+        r#"data: {"type":"error","sequence_number":0,"code":"rate_limit_exceeded","message":"Too many tokens per minute","param":null}"#,
+        "\n\n",
+    );
+
+    /// Bytes that are mostly fragments of the real transcripts.
+    fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+        crate::chat::testing::stream_bytes(
+            &[
+                TEXT_SSE,
+                TOOL_CALLS_SSE,
+                INCOMPLETE_SSE,
+                ENCRYPTED_REASONING_SSE,
+                ERROR_SSE,
+            ],
+            64,
+        )
+    }
+
+    /// A whole transcript, real or captured.
+    fn transcript() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(TEXT_SSE.to_owned()),
+            Just(TOOL_CALLS_SSE.to_owned()),
+            Just(INCOMPLETE_SSE.to_owned()),
+            Just(ENCRYPTED_REASONING_SSE.to_owned()),
+            Just(captured_gpt_oss_stream()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_split_of_a_transcript_gives_the_same_events(
+            sse in transcript(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let input = sse.as_bytes();
+            let whole = run(event_stream(), &[input]);
+            prop_assert!(whole.error.is_none(), "{:?}", whole.error);
+            prop_assert!(matches!(whole.events.last(), Some(ChatEvent::Finish(_))));
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+            at.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for cut in at {
+                pieces.push(&input[from..cut]);
+                from = cut;
+            }
+            pieces.push(&input[from..]);
+            prop_assert_eq!(run(event_stream(), &pieces), whole);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_end_with_finish_or_error(
+            input in prop_oneof![stream_bytes(), prop::collection::vec(any::<u8>(), 0..512)],
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let at = cut.index(input.len() + 1);
+            crate::chat::testing::ends_in_one_finish_or_an_error(event_stream, &input, at)?;
+        }
     }
 }

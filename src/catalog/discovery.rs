@@ -10,71 +10,26 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::catalog;
-use crate::config::{ModelOverride, ProviderConfig};
+use crate::catalog::config::{ModelOverride, ProviderConfig};
+pub use crate::catalog::defaults::{
+    DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, default_api, infer_api, infer_reasoning,
+    model_with_defaults,
+};
+use crate::catalog::ids as catalog;
 use crate::error::{Error, Result};
 use crate::model::{Api, Modality, Model, ModelSource};
-use crate::region::truncate;
 use crate::secrets::{self, Secrets};
+use crate::text::truncate;
 
-/// Context window of a model Mantle lists without details, tokens.
-pub const DEFAULT_CONTEXT_WINDOW: u32 = 32_000;
-/// Maximum output of a model Mantle lists without details, tokens.
-pub const DEFAULT_MAX_TOKENS: u32 = 4_096;
+/// How long discovered models are reused by the client's listing, seconds.
+pub const MODEL_CACHE_SECS: u64 = 3600;
+
 /// Mantle's catalog id of Claude Opus 4.7, served on the Anthropic Messages route only
 /// (Genesis configurations call it `claude-opus-4.7`, which [`catalog::normalize`] takes as
 /// an alias).
 pub const CLAUDE_OPUS_ID: &str = "anthropic.claude-opus-4-7";
 /// At most this many characters of an unexpected body are quoted in an error.
 pub const BODY_SNIPPET_CHARS: usize = 200;
-
-/// Id fragments (lowercase) that mark a reasoning model.
-const REASONING_MARKERS: [&str; 6] = [
-    "thinking",
-    "reasoner",
-    "reasoning",
-    "gpt-oss-120b",
-    "gpt-oss-safeguard-120b",
-    "deepseek.r",
-];
-
-/// Whether a model produces reasoning output, inferred from its id (case-insensitive):
-/// it contains `thinking`, `reasoner`, `reasoning`, `gpt-oss-120b`, `gpt-oss-safeguard-120b`
-/// or `deepseek.r`.
-pub fn infer_reasoning(id: &str) -> bool {
-    let id = id.to_ascii_lowercase();
-    REASONING_MARKERS.iter().any(|m| id.contains(m))
-}
-
-/// The API the route table gives an id (after [`catalog::normalize`]); `None` when the table
-/// does not know its family. The configuration still overrides it field by field.
-pub fn infer_api(id: &str) -> Option<Api> {
-    catalog::known_route(&catalog::normalize(id).id).map(|r| r.api)
-}
-
-/// The route of a model known only by its id: what [`infer_api`] says, else `fallback`.
-pub fn default_api(id: &str, fallback: Api) -> Api {
-    infer_api(id).unwrap_or(fallback)
-}
-
-/// A model known only by its id, with the discovery defaults: `name = id`, text input,
-/// [`DEFAULT_CONTEXT_WINDOW`], [`DEFAULT_MAX_TOKENS`], the built-in price
-/// ([`crate::cost::builtin`]), reasoning by
-/// [`infer_reasoning`], route by [`default_api`] with `fallback`.
-pub fn model_with_defaults(id: &str, fallback: Api, source: ModelSource) -> Model {
-    Model {
-        id: id.to_owned(),
-        name: id.to_owned(),
-        api: default_api(id, fallback),
-        reasoning: infer_reasoning(id),
-        input: vec![Modality::Text],
-        cost: crate::cost::builtin(id),
-        context_window: DEFAULT_CONTEXT_WINDOW,
-        max_tokens: DEFAULT_MAX_TOKENS,
-        source,
-        created: None,
-    }
-}
 
 /// Longest model id discovery accepts, bytes.
 pub const MAX_MODEL_ID_BYTES: usize = 256;
@@ -270,8 +225,8 @@ fn described(row: &Model) -> Model {
 /// The models to list: `discovered`, with [`built_in_models`] replacing rows of the same
 /// id when discovery gave any models (built-in rows appear only alongside a successful
 /// discovery), then the configured entries applied by id field by field
-/// ([`crate::config::ModelOverride::apply`]), each to the id [`configured_id`] gives it;
-/// configured-only ids are added ([`crate::config::ModelOverride::to_model_for`] with the
+/// ([`crate::catalog::config::ModelOverride::apply`]), each to the id [`configured_id`] gives it;
+/// configured-only ids are added ([`crate::catalog::config::ModelOverride::to_model_for`] with the
 /// provider's default `api`). Sorted by id, without duplicate ids (the first discovered row
 /// of an id is kept).
 pub fn merge(discovered: &[Model], config: &ProviderConfig) -> Vec<Model> {
@@ -379,7 +334,7 @@ pub fn route_for(model_id: &str, models: &[Model], default_api: Api) -> Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{self, ModelOverride};
+    use crate::catalog::config::{self, ModelOverride};
     use crate::model::Cost;
 
     #[test]
