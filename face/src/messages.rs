@@ -1726,8 +1726,21 @@ mod tests {
             ),
             (
                 json!({"model": "m", "max_tokens": -1, "messages": user}),
-                "not a valid Messages request",
+                "max_tokens: invalid value: integer `-1`, expected u32",
             ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}),
+                "messages[0].content[0].text: invalid type: integer `5`, expected a string",
+            ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": 1}]}]}]}),
+                "messages[0].content[0].content[0].type: invalid type: integer `1`",
+            ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": user, "thinking": {"type": "enabled", "budget_tokens": "x"}}),
+                "thinking.budget_tokens: invalid type: string \"x\", expected u32",
+            ),
+            (json!([1, 2]), "the body is not a valid Messages request"),
         ] {
             let m = refusal(&body);
             assert!(m.contains(says), "{body}: {m}");
