@@ -1,7 +1,8 @@
 //! What the three request readers share: the one item budget every array item of a request
 //! is counted against (the same count and the same refusal on every surface), the arrays and
 //! string-or-array members the Responses and Messages readers read against it, and the
-//! reading of a body whose failures are the client's.
+//! reading of a body whose failures are the client's, each naming the path of the member
+//! that is wrong.
 
 use core::cell::Cell;
 use core::fmt;
