@@ -7,8 +7,8 @@
 //! 2. [`classify`] and [`classify_error`]: a status (with the upstream's words) to the
 //!    provider's [`Error`]: an overload (529, or `overloaded` in the body) is
 //!    [`Error::UpstreamUnavailable`] on every route; a refusal naming another route is
-//!    [`Error::WrongRoute`] (read by [`misroute`], as routing reads it); a 400, 413 or 422 about the context window is
-//!    [`Error::ContextOverflow`]; the rest by status alone.
+//!    [`Error::WrongRoute`] (read by [`misroute`], as routing reads it); a 400, 413 or 422
+//!    about the context window is [`Error::ContextOverflow`]; the rest by status alone.
 //! 3. [`answer`]: an [`Error`] to what the face answers its client, on the OpenAI surfaces
 //!    (chat completions, Responses) and on the Anthropic one. The two differ only in their
 //!    words, and in one status: an overloaded upstream is 503 to OpenAI clients (their SDKs
