@@ -555,21 +555,6 @@ pub(crate) fn is_context_overflow(message: &str) -> bool {
     .any(|p| m.contains(p))
 }
 
-/// Whether an upstream's refusal says the model is served on another route: under another
-/// path prefix (400 "isn't supported on this route", or the 401 "Berm is not enabled for this
-/// account" Mantle answers for Gemma 4, grok and GPT-5.x under `/v1`), or through another API
-/// (400 "does not support the '/v1/chat/completions' API"). See [`crate::catalog::ids::misroute`].
-pub(crate) fn is_wrong_route(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("berm is not enabled")
-        || m.contains("isn't supported on this route")
-        || m.contains("is not supported on this route")
-        || (m.contains("does not support the")
-            && ["/chat/completions", "/messages", "/responses"]
-                .iter()
-                .any(|route| m.contains(route)))
-}
-
 /// A JSON number for an `f32` sampling parameter, written as its shortest decimal form
 /// (`0.7`, not `0.699999988079071`); a value that is not finite is an invalid request.
 pub(crate) fn json_f32(name: &str, value: f32) -> Result<serde_json::Value> {
@@ -1145,12 +1130,5 @@ mod tests {
             "prompt is too long: 208310 tokens > 200000 maximum"
         ));
         assert!(!is_context_overflow("invalid tool schema"));
-        assert!(is_wrong_route(
-            "model `claude-opus-4.7` isn't supported on this route"
-        ));
-        assert!(is_wrong_route(
-            "The model 'x' does not support the '/v1/chat/completions' API"
-        ));
-        assert!(!is_wrong_route("unknown model"));
     }
 }

@@ -899,7 +899,6 @@ impl Client {
             .and_then(|v| policy::retry_after_header(v, now));
         let body = read_error_body(response, &sent.secrets);
         let said = policy::upstream_message(&body, &sent.secrets);
-        let code = policy::error_code(&body);
         let request_id = answer
             .request_id
             .as_deref()
@@ -917,7 +916,7 @@ impl Client {
             return None;
         }
         let route = tries.route;
-        let misroute = catalog::misroute(status, &said, &code);
+        let misroute = catalog::misroute(status, &said);
         match target
             .plan
             .after_refusal(route, misroute, tries.retried.is_some(), target.learned)

@@ -21,6 +21,7 @@ use mantle_provider::chat::{
 };
 use mantle_provider::client::AnswerHeaders;
 use mantle_provider::error::{Error, Result};
+use mantle_provider::routes::anthropic::wire;
 use mantle_provider::routes::policy;
 use mantle_provider::sse;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -573,26 +574,14 @@ fn message_id(upstream: Option<&str>, created: u64) -> String {
     }
 }
 
-/// Anthropic's `usage`; cache counts only when known.
-#[derive(Serialize, Default)]
-struct UsageOut {
-    input_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_creation_input_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_read_input_tokens: Option<u32>,
-    output_tokens: u32,
-}
-
-impl UsageOut {
-    /// Both count input apart from the cache: they map one to one.
-    fn new(usage: &Usage) -> UsageOut {
-        UsageOut {
-            input_tokens: usage.input_tokens,
-            cache_creation_input_tokens: usage.cache_write_tokens,
-            cache_read_input_tokens: usage.cache_read_tokens,
-            output_tokens: usage.output_tokens,
-        }
+/// Anthropic's `usage` (the provider's wire type): input and output always, cache counts
+/// only when known. Both count input apart from the cache: they map one to one.
+fn usage_out(usage: &Usage) -> wire::StreamUsage {
+    wire::StreamUsage {
+        input_tokens: Some(u64::from(usage.input_tokens)),
+        cache_creation_input_tokens: usage.cache_write_tokens.map(u64::from),
+        cache_read_input_tokens: usage.cache_read_tokens.map(u64::from),
+        output_tokens: Some(u64::from(usage.output_tokens)),
     }
 }
 
@@ -613,14 +602,14 @@ enum Event<'a> {
     },
     ContentBlockDelta {
         index: u32,
-        delta: DeltaOut<'a>,
+        delta: wire::BlockDelta<&'a str>,
     },
     ContentBlockStop {
         index: u32,
     },
     MessageDelta {
-        delta: StopOut,
-        usage: UsageOut,
+        delta: wire::MessageDelta<&'static str>,
+        usage: wire::StreamUsage,
     },
     MessageStop,
     Error {
@@ -654,7 +643,7 @@ struct MessageOut<'a> {
     content: &'a [BlockOut<'a>],
     stop_reason: Option<&'static str>,
     stop_sequence: (),
-    usage: UsageOut,
+    usage: wire::StreamUsage,
 }
 
 /// A tool call's `input`: the arguments as the model wrote them, or `{}`.
@@ -684,27 +673,6 @@ enum BlockOut<'a> {
         name: &'a str,
         input: Input<'a>,
     },
-}
-
-/// A block's delta, its `type` as Anthropic spells it (`text_delta`, …).
-#[derive(Serialize)]
-#[serde(tag = "type")]
-enum DeltaOut<'a> {
-    #[serde(rename = "text_delta")]
-    Text { text: &'a str },
-    #[serde(rename = "thinking_delta")]
-    Thinking { thinking: &'a str },
-    #[serde(rename = "signature_delta")]
-    Signature { signature: &'a str },
-    #[serde(rename = "input_json_delta")]
-    InputJson { partial_json: &'a str },
-}
-
-/// `message_delta.delta`.
-#[derive(Serialize)]
-struct StopOut {
-    stop_reason: &'static str,
-    stop_sequence: (),
 }
 
 /// The kind of block open in a stream.
@@ -761,15 +729,19 @@ impl EventWriter {
             ChatEvent::MessageStart { id, .. } => self.start(Some(id), out),
             ChatEvent::TextDelta(text) if !text.is_empty() => {
                 let index = self.block(Open::Text, out);
-                self.delta(index, DeltaOut::Text { text }, out);
+                self.delta(index, wire::BlockDelta::TextDelta { text }, out);
             }
             ChatEvent::ReasoningDelta(text) if !text.is_empty() => {
                 let index = self.block(Open::Thinking, out);
-                self.delta(index, DeltaOut::Thinking { thinking: text }, out);
+                self.delta(
+                    index,
+                    wire::BlockDelta::ThinkingDelta { thinking: text },
+                    out,
+                );
             }
             ChatEvent::ReasoningSignature(signature) => {
                 let index = self.block(Open::Thinking, out);
-                self.delta(index, DeltaOut::Signature { signature }, out);
+                self.delta(index, wire::BlockDelta::SignatureDelta { signature }, out);
             }
             ChatEvent::RedactedReasoning(data) => {
                 self.start(None, out);
@@ -789,7 +761,7 @@ impl EventWriter {
                 if let Some(&(_, block)) = self.tools.iter().find(|(tool, _)| tool == index) {
                     self.delta(
                         block,
-                        DeltaOut::InputJson {
+                        wire::BlockDelta::InputJsonDelta {
                             partial_json: arguments,
                         },
                         out,
@@ -803,11 +775,11 @@ impl EventWriter {
                 frame(
                     out,
                     &Event::MessageDelta {
-                        delta: StopOut {
-                            stop_reason: stop_reason(reason),
-                            stop_sequence: (),
+                        delta: wire::MessageDelta {
+                            stop_reason: Some(stop_reason(reason)),
+                            stop_sequence: None,
                         },
-                        usage: UsageOut::new(&self.usage.unwrap_or_default()),
+                        usage: usage_out(&self.usage.unwrap_or_default()),
                     },
                 );
                 frame(out, &Event::MessageStop);
@@ -863,7 +835,7 @@ impl EventWriter {
                     content: &[],
                     stop_reason: None,
                     stop_sequence: (),
-                    usage: UsageOut::default(),
+                    usage: usage_out(&Usage::default()),
                 },
             },
         );
@@ -903,7 +875,7 @@ impl EventWriter {
         index
     }
 
-    fn delta(&mut self, index: u32, delta: DeltaOut<'_>, out: &mut Vec<u8>) {
+    fn delta(&mut self, index: u32, delta: wire::BlockDelta<&str>, out: &mut Vec<u8>) {
         frame(out, &Event::ContentBlockDelta { index, delta });
     }
 
@@ -1044,7 +1016,7 @@ impl MessageCollector {
             content: &content,
             stop_reason: Some(stop_reason(self.stop.as_ref().unwrap_or(&StopReason::Stop))),
             stop_sequence: (),
-            usage: UsageOut::new(&self.usage.unwrap_or_default()),
+            usage: usage_out(&self.usage.unwrap_or_default()),
         };
         let mut out = Vec::with_capacity(256);
         write_json(&mut out, &message);
@@ -1691,6 +1663,27 @@ mod tests {
     }
 
     #[test]
+    fn usage_is_written_in_anthropics_order_with_the_cache_counts_known() {
+        let mut usage = Usage {
+            input_tokens: 40,
+            output_tokens: 12,
+            ..Usage::default()
+        };
+        let written = |usage: &Usage| serde_json::to_string(&usage_out(usage)).unwrap();
+        assert_eq!(written(&usage), r#"{"input_tokens":40,"output_tokens":12}"#);
+        usage.cache_write_tokens = Some(3);
+        usage.cache_read_tokens = Some(8);
+        assert_eq!(
+            written(&usage),
+            r#"{"input_tokens":40,"cache_creation_input_tokens":3,"cache_read_input_tokens":8,"output_tokens":12}"#
+        );
+        assert_eq!(
+            written(&Usage::default()),
+            r#"{"input_tokens":0,"output_tokens":0}"#
+        );
+    }
+
+    #[test]
     fn refusals_name_what_is_wrong() {
         let user = json!([{"role": "user", "content": "hi"}]);
         for (body, says) in [
@@ -1729,8 +1722,21 @@ mod tests {
             ),
             (
                 json!({"model": "m", "max_tokens": -1, "messages": user}),
-                "not a valid Messages request",
+                "max_tokens: invalid value: integer `-1`, expected u32",
             ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}),
+                "messages[0].content[0].text: invalid type: integer `5`, expected a string",
+            ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": 1}]}]}]}),
+                "messages[0].content[0].content[0].type: invalid type: integer `1`",
+            ),
+            (
+                json!({"model": "m", "max_tokens": 5, "messages": user, "thinking": {"type": "enabled", "budget_tokens": "x"}}),
+                "thinking.budget_tokens: invalid type: string \"x\", expected u32",
+            ),
+            (json!([1, 2]), "the body is not a valid Messages request"),
         ] {
             let m = refusal(&body);
             assert!(m.contains(says), "{body}: {m}");

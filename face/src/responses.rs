@@ -1117,6 +1117,39 @@ mod tests {
     }
 
     #[test]
+    fn members_of_the_wrong_shape_are_named_by_their_path() {
+        for (body, says) in [
+            (
+                r#"{"model":5,"input":"x"}"#,
+                "model: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"model":"m","input":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"input_text","text":7}]}]}"#,
+                "input[1].content[0].text: invalid type: integer `7`, expected a string",
+            ),
+            (
+                r#"{"model":"m","input":[{"type":"reasoning","summary":[{"type":[]}]}]}"#,
+                "input[0].summary[0].type: invalid type: sequence, expected a string",
+            ),
+            (
+                r#"{"model":"m","input":"x","tools":[{"type":"function","name":"f","strict":"yes"}]}"#,
+                "tools[0].strict: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                r#"{"model":"m","input":"x","max_output_tokens":-1}"#,
+                "max_output_tokens: invalid value: integer `-1`, expected u32",
+            ),
+            (
+                r#"{"model":"m","input":"x","reasoning":{"effort":1}}"#,
+                "reasoning.effort: invalid type: integer `1`, expected a string",
+            ),
+        ] {
+            let m = refused(body);
+            assert!(m.starts_with(says), "{body}: {m}");
+        }
+    }
+
+    #[test]
     fn items_are_bounded_while_they_are_read() {
         let many = vec!["{}"; MAX_ITEMS + 1].join(",");
         let m = refused(&format!(r#"{{"model":"m","input":"x","tools":[{many}]}}"#));

@@ -397,26 +397,24 @@ pub fn not_listed(reference: &str, id: &str, listed: &[&str]) -> Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Misroute {
     /// The model lives under another path prefix: 401 "Berm is not enabled for this
-    /// account" (Gemma 4, grok, GPT-5.x under `/v1`), or 400/404 "model `X` isn't supported
-    /// on this route".
+    /// account" (Gemma 4, grok, GPT-5.x under `/v1`; 403 is read the same), or 400/404
+    /// "model `X` isn't supported on this route".
     Prefix,
     /// The model does not answer this API: 400 "The model 'X' does not support the
     /// '/v1/chat/completions' API".
     Api,
 }
 
-/// Whether a refusal (`status`, the upstream's own message `said`, and the error's `code`)
-/// is Mantle saying the model is served elsewhere, and how. A 401 with any other message (a
-/// bad or expired token) never is.
-pub fn misroute(status: u16, said: &str, code: &str) -> Option<Misroute> {
+/// Whether a refusal (`status` and the upstream's own message `said`) is Mantle saying the
+/// model is served elsewhere, and how: the one reading of a wrong-route answer, used both by
+/// routing (which tries the other route) and by the error policy (which makes it
+/// [`crate::error::Error::WrongRoute`]). Only the answers FACTS records are read so: a 401 or
+/// 403 other than "Berm is not enabled" (a bad or expired token, a model the account may not
+/// use) never is, nor a wrong-route wording at a status Mantle was not seen to give it.
+pub fn misroute(status: u16, said: &str) -> Option<Misroute> {
     let m = said.to_ascii_lowercase();
     match status {
-        401 | 403
-            if m.contains("berm is not enabled")
-                || (code == "access_denied" && m.contains("not enabled for this account")) =>
-        {
-            Some(Misroute::Prefix)
-        }
+        401 | 403 if m.contains("berm is not enabled") => Some(Misroute::Prefix),
         400 | 404
             if m.contains("isn't supported on this route")
                 || m.contains("is not supported on this route") =>
@@ -697,13 +695,66 @@ mod tests {
             ("context-overflow-mantle", None),
             ("image-modality", None),
         ] {
-            let (status, said, code) = of(name);
-            assert_eq!(misroute(status, &said, &code), want, "{name}");
+            let (status, said, _) = of(name);
+            assert_eq!(misroute(status, &said), want, "{name}");
             assert_eq!(
                 is_signature_expired(status, &said),
                 name == "signature-expired",
                 "{name}"
             );
+        }
+    }
+
+    /// Answers FACTS does not record are not read as a wrong route, whatever their words:
+    /// a 403 saying a model is "not enabled for this account" is the account's permissions
+    /// (Forbidden, with its IAM hint), and no other route is tried for it.
+    #[test]
+    fn only_the_recorded_wrong_route_answers_are_read_so() {
+        for (status, said, want) in [
+            (
+                401,
+                "Berm is not enabled for this account",
+                Some(Misroute::Prefix),
+            ),
+            (
+                403,
+                "Berm is not enabled for this account",
+                Some(Misroute::Prefix),
+            ),
+            (403, "Model access is not enabled for this account", None),
+            (401, "Access is not enabled for this account", None),
+            (400, "Berm is not enabled for this account", None),
+            (
+                404,
+                "model `x` isn't supported on this route",
+                Some(Misroute::Prefix),
+            ),
+            (
+                400,
+                "model `x` is not supported on this route",
+                Some(Misroute::Prefix),
+            ),
+            (422, "model `x` isn't supported on this route", None),
+            (403, "model `x` isn't supported on this route", None),
+            (
+                400,
+                "The model 'x' does not support the '/anthropic/v1/messages' API",
+                Some(Misroute::Api),
+            ),
+            (
+                404,
+                "The model 'x' does not support the '/v1/chat/completions' API",
+                Some(Misroute::Api),
+            ),
+            (
+                400,
+                "The model 'x' does not support the 'streaming' API",
+                None,
+            ),
+            (400, "unknown model", None),
+            (429, "model `x` isn't supported on this route", None),
+        ] {
+            assert_eq!(misroute(status, said), want, "{status} {said}");
         }
     }
 

@@ -6,9 +6,9 @@
 //!    Responses route's codes and Anthropic's types all read here.
 //! 2. [`classify`] and [`classify_error`]: a status (with the upstream's words) to the
 //!    provider's [`Error`]: an overload (529, or `overloaded` in the body) is
-//!    [`Error::UpstreamUnavailable`] on every route; a 4xx naming another route is
-//!    [`Error::WrongRoute`]; a 400, 413 or 422 about the context window is
-//!    [`Error::ContextOverflow`]; the rest by status alone.
+//!    [`Error::UpstreamUnavailable`] on every route; a refusal naming another route is
+//!    [`Error::WrongRoute`] (read by [`misroute`], as routing reads it); a 400, 413 or 422
+//!    about the context window is [`Error::ContextOverflow`]; the rest by status alone.
 //! 3. [`answer`]: an [`Error`] to what the face answers its client, on the OpenAI surfaces
 //!    (chat completions, Responses) and on the Anthropic one. The two differ only in their
 //!    words, and in one status: an overloaded upstream is 503 to OpenAI clients (their SDKs
@@ -17,7 +17,8 @@
 //!
 //! The emulator keeps its own table of what Mantle answers: it is the judge of this one.
 
-use crate::chat::{is_context_overflow, is_wrong_route};
+use crate::catalog::ids::misroute;
+use crate::chat::is_context_overflow;
 use crate::error::Error;
 use crate::secrets::{Secrets, quote};
 
@@ -91,7 +92,7 @@ pub fn classify(
         };
     }
     if (400..500).contains(&status) && status != 429 {
-        if is_wrong_route(&said) {
+        if misroute(status, &said).is_some() {
             return Error::WrongRoute(format!("{answered} ({wrong_route_hint})"));
         }
         if matches!(status, 400 | 413 | 422)
@@ -218,19 +219,6 @@ pub const MESSAGE_CHARS: usize = 300;
 pub fn error_words(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => error_words_of(value.get("error").unwrap_or(&value)),
-        Err(_) => String::new(),
-    }
-}
-
-/// `error.code` (or `code`) of an OpenAI-shaped body, lowercase; empty when there is none.
-pub fn error_code(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => value
-            .get("error")
-            .unwrap_or(&value)
-            .get("code")
-            .map(error_word)
-            .unwrap_or_default(),
         Err(_) => String::new(),
     }
 }
@@ -362,6 +350,58 @@ mod tests {
             classify_error("GET u", 400, None, b"", &Secrets::default()),
             Error::InvalidRequest(_)
         ));
+    }
+
+    /// A refusal is a wrong route for the error policy exactly when routing reads it as one
+    /// ([`misroute`]): the captured answers are, and a 403 "not enabled for this account"
+    /// without Berm's name stays the account's permissions.
+    #[test]
+    fn wrong_routes_are_what_routing_reads_as_wrong_routes() {
+        let errors: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/mantle/errors.json")).unwrap();
+        let mut bodies: Vec<(u16, String)> = errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let status = u16::try_from(e["status"].as_u64().unwrap()).unwrap();
+                (status, e["body"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        let access = r#"{"error":{"code":"access_denied","message":"Model access is not enabled for this account","param":null,"type":"permission_denied_error"}}"#;
+        bodies.push((403, access.to_owned()));
+        bodies.push((
+            422,
+            access.replace(
+                "Model access is not enabled for this account",
+                "model `x` isn't supported on this route",
+            ),
+        ));
+        let mut wrong = 0;
+        for (status, body) in &bodies {
+            let secrets = Secrets::default();
+            let said = upstream_message(body.as_bytes(), &secrets);
+            let e = classify("POST u", "hint", *status, None, body.as_bytes(), &secrets);
+            let routing = misroute(*status, &said).is_some();
+            assert_eq!(
+                matches!(e, Error::WrongRoute(_)),
+                routing,
+                "{status} {body}: {e:?}"
+            );
+            wrong += usize::from(routing);
+        }
+        assert_eq!(wrong, 3, "Berm's 401, the wrong prefix and the wrong API");
+        let Error::Forbidden(m) = classify(
+            "POST u",
+            "hint",
+            403,
+            None,
+            access.as_bytes(),
+            &Secrets::default(),
+        ) else {
+            panic!("a 403 about the account is not a wrong route");
+        };
+        assert!(m.contains("IAM permissions"), "{m}");
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! Anthropic Messages: the request body and the stream events.
+//!
+//! The provider writes the request and reads the events; the face, answering Anthropic's
+//! clients for an open model, writes the events' deltas, `message_delta` and usage with the
+//! same types (borrowed text there: their string type is a parameter, `String` by default).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -285,28 +289,28 @@ pub enum ContentBlock {
 }
 
 /// `delta` of `content_block_delta`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum BlockDelta {
+pub enum BlockDelta<S = String> {
     /// Visible text.
     TextDelta {
         /// The piece.
-        text: String,
+        text: S,
     },
     /// Reasoning text.
     ThinkingDelta {
         /// The piece.
-        thinking: String,
+        thinking: S,
     },
     /// The thinking block's signature, whole.
     SignatureDelta {
         /// The signature.
-        signature: String,
+        signature: S,
     },
     /// A piece of a tool call's input JSON.
     InputJsonDelta {
         /// The piece.
-        partial_json: String,
+        partial_json: S,
     },
     /// A delta type this provider does not know (citations, ...).
     #[serde(other)]
@@ -314,21 +318,30 @@ pub enum BlockDelta {
 }
 
 /// `delta` of `message_delta`.
-#[derive(Debug, Deserialize)]
-pub struct MessageDelta {
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageDelta<S = String> {
     /// Why the model stopped.
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<S>,
+    /// The stop sequence that stopped it: written (`null` when none did), not read (the
+    /// provider has no place for it, and reading it could only refuse an event it can use).
+    #[serde(skip_deserializing)]
+    pub stop_sequence: Option<S>,
 }
 
 /// Token counts of `message_start` and `message_delta`; each event carries the latest totals.
-#[derive(Debug, Deserialize)]
+/// Written in Anthropic's order, the counts that are known.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StreamUsage {
     /// Input tokens not read from or written to the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<u64>,
-    /// Output tokens so far.
-    pub output_tokens: Option<u64>,
-    /// Input tokens read from the cache.
-    pub cache_read_input_tokens: Option<u64>,
     /// Input tokens written to the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_input_tokens: Option<u64>,
+    /// Input tokens read from the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+    /// Output tokens so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
 }
