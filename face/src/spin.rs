@@ -755,14 +755,27 @@ async fn anthropic_messages(
         ));
         return respond_error::<Messages>(out, &e);
     }
+    translate_messages(&mut client, &mut host, body, id, model, out);
+}
+
+/// A Messages request for a model not served on Mantle's Anthropic route: translated to the
+/// provider's chat request (`id` upstream), answered in Anthropic's shape naming `model`.
+fn translate_messages(
+    client: &mut Tenant,
+    host: &mut WasiHost,
+    body: Vec<u8>,
+    id: String,
+    model: &str,
+    out: ResponseOutparam,
+) {
     let mut parsed = match Messages::parse(&body) {
         Ok(p) => p,
         Err(e) => return respond_error::<Messages>(out, &e),
     };
     drop(body);
     parsed.request.model = id;
-    let opened = client.chat_stream(&mut host, &parsed.request);
-    save_listing(&mut client, &host);
+    let opened = client.chat_stream(host, &parsed.request);
+    save_listing(client, host);
     match opened {
         Ok(stream) => answer::<Messages>(out, &parsed, model, host.now(), stream),
         Err(f) => {
