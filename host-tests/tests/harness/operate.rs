@@ -292,21 +292,21 @@ async fn prometheus_scrapes(metrics_url: &str, dir: &std::path::Path) {
     let query = format!(
         "http://127.0.0.1:{port}/api/v1/query?query=sum%20by%20(key)%20(mantle_cost_usd_total)"
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let found = loop {
-        if let Some(body) = get_text(&query).await {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
-            if let Some(team) = result.iter().find(|r| r["metric"]["key"] == "team-a") {
-                break team.clone();
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "Prometheus never had mantle_cost_usd_total for team-a"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    let query = &query;
+    let found = crate::common::wait_for(
+        "Prometheus scraped mantle_cost_usd_total for team-a",
+        std::time::Duration::from_secs(60),
+        move || async move {
+            let body = get_text(query).await?;
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            let result = v["data"]["result"].as_array()?;
+            result
+                .iter()
+                .find(|r| r["metric"]["key"] == "team-a")
+                .cloned()
+        },
+    )
+    .await;
     let value: f64 = found["value"][1].as_str().unwrap().parse().unwrap();
     assert!(value > 0.0, "{found}");
     prometheus.kill().await.unwrap();
