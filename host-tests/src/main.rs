@@ -543,6 +543,15 @@ struct ServeOptions {
     /// Serve Prometheus metrics on GET /metrics at this address (off by default).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// With OTEL_EXPORTER_OTLP_ENDPOINT set: also record prompt and answer text on each
+    /// request's server span (gen_ai.input.messages: the body's messages or input as sent;
+    /// gen_ai.system_instructions: its system or instructions; gen_ai.output.messages: the
+    /// answer's text as the client got it). Each at most 16 KiB, cut at a UTF-8 boundary and
+    /// marked "…[cut: N of M bytes recorded]"; answers over 1 MiB (not streamed) are not
+    /// recorded, and say so. Off by default: no content in spans. Headers (keys, tokens)
+    /// are never recorded.
+    #[arg(long)]
+    trace_content: bool,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -669,9 +678,21 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
     }
     // Refuses a base URL with a user name or password, without repeating it.
     let allowed = mantle_host::serve::outbound_origin(&base_url)?;
-    let tracing = mantle_host::trace::Tracing::from_env(tokio::runtime::Handle::current())?;
-    if tracing.is_some() {
-        eprintln!("OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, protobuf)");
+    let tracing = mantle_host::trace::Tracing::from_env(
+        tokio::runtime::Handle::current(),
+        options.trace_content,
+    )?;
+    match &tracing {
+        Some(_) if options.trace_content => eprintln!(
+            "OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, protobuf), WITH prompt and answer text (--trace-content)"
+        ),
+        Some(_) => eprintln!(
+            "OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, protobuf)"
+        ),
+        None if options.trace_content => {
+            bail!("--trace-content needs OTEL_EXPORTER_OTLP_ENDPOINT: no traces are sent without it")
+        }
+        None => {}
     }
     let memory_mib = usize::try_from(options.memory_mib).context("--memory-mib is too large")?;
     let config = GatewayConfig {

@@ -519,8 +519,8 @@ impl GuestStderr {
         if is_record(line) {
             let record = self.observer.record(line);
             let span = self.span.lock().ok().and_then(|mut s| s.take());
-            if let (Some(record), Some(cx)) = (record, span) {
-                crate::trace::end_server_span(&cx, &record);
+            if let (Some(record), Some(span)) = (record, span) {
+                crate::trace::end_server_span(&span, &record, false);
             }
         } else {
             let mut err = std::io::stderr().lock();

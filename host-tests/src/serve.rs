@@ -467,7 +467,11 @@ impl WasiHttpHooks for FaceHooks {
         drop(fut);
         let shared = self.shared.clone();
         let mut request = request;
-        let parent = self.span.lock().ok().and_then(|s| s.clone());
+        let parent = self
+            .span
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.cx.clone()));
         let client_span = match (&shared.tracing, parent) {
             (Some(tracing), Some(parent)) => {
                 let host = request.uri().host().unwrap_or_default().to_owned();
@@ -963,11 +967,12 @@ impl Gateway {
             }
             None => (self.new_store(), None, 0),
         };
+        let server_span = request
+            .extensions()
+            .get::<crate::trace::ServerSpan>()
+            .cloned();
         if let Ok(mut slot) = store.data().span.lock() {
-            *slot = request
-                .extensions()
-                .get::<crate::trace::ServerSpan>()
-                .map(|s| s.0.clone());
+            slot.clone_from(&server_span);
         }
         let ticks = (self.config.request_timeout.as_millis() / TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
@@ -1044,11 +1049,15 @@ impl Gateway {
                     task: guard.task.take(),
                     cancelled: Some(self.shared.clone()),
                 };
+                let content = server_span
+                    .filter(crate::trace::ServerSpan::records_content)
+                    .map(|span| crate::trace::content::AnswerContent::new(span, stream));
                 Ok(response.map(|inner| Answer {
                     inner,
                     cancel,
                     overtime: stream.then_some((overtime, limit)),
                     done: false,
+                    content,
                 }))
             }
             Ok(Err(code)) => Err(anyhow!("the face answered with an error: {code:?}")),
@@ -1187,11 +1196,9 @@ impl Gateway {
         let surface = request.uri().path().trim_end_matches('/').to_owned();
         let mut request = request;
         let server_span = self.shared.tracing.as_ref().map(|t| {
-            let cx = t.server_span(request.headers(), request.method().as_str(), &surface);
-            request
-                .extensions_mut()
-                .insert(crate::trace::ServerSpan(cx.clone()));
-            cx
+            let span = t.server_span(request.headers(), request.method().as_str(), &surface);
+            request.extensions_mut().insert(span.clone());
+            span
         });
         let response = self.answer_inner(request).await;
         // An answer of the gateway's own carries `x-mantle-gateway`: it has no record of the
@@ -1209,8 +1216,8 @@ impl Gateway {
                 &code,
                 started.elapsed().as_secs_f64() * 1000.0,
             );
-            if let Some(cx) = &server_span {
-                crate::trace::end_server_span(cx, &record);
+            if let Some(span) = &server_span {
+                crate::trace::end_server_span(span, &record, true);
             }
         }
         response
@@ -1271,7 +1278,13 @@ impl Gateway {
                     );
                 }
                 Ok(Ok(collected)) => {
-                    let body = http_body_util::Full::new(collected.to_bytes())
+                    let bytes = collected.to_bytes();
+                    if let Some(span) = parts.extensions.get::<crate::trace::ServerSpan>()
+                        && span.records_content()
+                    {
+                        crate::trace::content::record_request(span, &bytes);
+                    }
+                    let body = http_body_util::Full::new(bytes)
                         .map_err(|never| -> HttpError { match never {} })
                         .boxed_unsync();
                     self.handle(hyper::Request::from_parts(parts, body)).await
@@ -1440,6 +1453,8 @@ pub struct Answer {
     /// For event streams: set when the deadline stopped the instance, and the deadline.
     overtime: Option<(Arc<std::sync::atomic::AtomicBool>, Duration)>,
     done: bool,
+    /// The answer's text for the request's server span (`--trace-content`).
+    content: Option<crate::trace::content::AnswerContent>,
 }
 
 impl Body for Answer {
@@ -1454,7 +1469,12 @@ impl Body for Answer {
             return Poll::Ready(None);
         }
         match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
-            Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
+            Some(Ok(frame)) => {
+                if let (Some(content), Some(data)) = (&mut self.content, frame.data_ref()) {
+                    content.chunk(data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
             end => {
                 self.done = true;
                 self.cancel.task = None;
@@ -1464,9 +1484,16 @@ impl Body for Answer {
                     let chunk = serde_json::json!({"error": {
                         "message": Overtime(*limit).to_string(),
                         "type": "server_error", "param": null, "code": "gateway_timeout"}});
+                    // The answer was stopped: the text so far goes on the span as cut.
+                    self.content = None;
                     return Poll::Ready(Some(Ok(Frame::data(Bytes::from(format!(
                         "data: {chunk}\n\n"
                     ))))));
+                }
+                if end.is_none()
+                    && let Some(content) = &mut self.content
+                {
+                    content.finished();
                 }
                 Poll::Ready(end)
             }

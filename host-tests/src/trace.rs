@@ -7,11 +7,12 @@
 //! `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
 //! `gen_ai.response.finish_reasons`, Mantle's request id and the cost. Each request the
 //! request's instance sends upstream gets a client span under it, and carries the trace on as
-//! `traceparent`. No prompt or answer text is ever recorded: the record the attributes come
-//! from holds none.
+//! `traceparent`. No prompt or answer text is recorded (the record the attributes come from
+//! holds none), unless `serve --trace-content` asks for it ([`content`]).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::observe::AccessRecord;
 
+pub mod content;
+
 /// Longest an export may take.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest collector answer read.
@@ -37,6 +40,8 @@ const MAX_ANSWER: usize = 1 << 20;
 pub struct Tracing {
     tracer: SdkTracer,
     provider: SdkTracerProvider,
+    /// Record prompt and answer text on server spans (`--trace-content`).
+    content: bool,
 }
 
 impl std::fmt::Debug for Tracing {
@@ -46,18 +51,43 @@ impl std::fmt::Debug for Tracing {
 }
 
 /// A request's server span, handed to [`crate::serve::Gateway::handle`] in the request's
-/// extensions.
+/// extensions. It ends once the face's access record is in and, when content is recorded,
+/// once the answer's body has passed (whichever comes last).
 #[derive(Clone)]
-pub struct ServerSpan(pub Context);
+pub struct ServerSpan {
+    /// The span's context: client spans go under it.
+    pub cx: Context,
+    /// What must still come before the span ends.
+    left: Arc<AtomicU8>,
+    content: bool,
+}
+
+impl ServerSpan {
+    /// Whether this span records prompt and answer text.
+    pub fn records_content(&self) -> bool {
+        self.content
+    }
+
+    /// One of the things the span waits for came; the last ends it.
+    fn done(&self) {
+        if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.cx.span().end();
+        }
+    }
+}
 
 /// The span of one request, shared by its instance's stderr (which names and ends it) and
 /// outgoing-request hook (which puts client spans under it).
-pub type RequestSpan = Arc<Mutex<Option<Context>>>;
+pub type RequestSpan = Arc<Mutex<Option<ServerSpan>>>;
 
 impl Tracing {
     /// Tracing to `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_EXPORTER_OTLP_*`
     /// variables), when it is set; the exporter's requests run on `runtime`.
-    pub fn from_env(runtime: tokio::runtime::Handle) -> anyhow::Result<Option<Tracing>> {
+    /// `content`: record prompt and answer text too ([`content`]).
+    pub fn from_env(
+        runtime: tokio::runtime::Handle,
+        content: bool,
+    ) -> anyhow::Result<Option<Tracing>> {
         if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none()
             && std::env::var_os("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_none()
         {
@@ -78,7 +108,11 @@ impl Tracing {
             )
             .build();
         let tracer = provider.tracer("mantle-host");
-        Ok(Some(Tracing { tracer, provider }))
+        Ok(Some(Tracing {
+            tracer,
+            provider,
+            content,
+        }))
     }
 
     /// Sends what is left and stops.
@@ -87,7 +121,7 @@ impl Tracing {
     }
 
     /// The server span of a request, under the trace its `traceparent` names, if any.
-    pub fn server_span(&self, headers: &http::HeaderMap, method: &str, path: &str) -> Context {
+    pub fn server_span(&self, headers: &http::HeaderMap, method: &str, path: &str) -> ServerSpan {
         let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
         let span = self
             .tracer
@@ -99,7 +133,11 @@ impl Tracing {
                 KeyValue::new("gen_ai.provider.name", "aws.bedrock"),
             ])
             .start_with_context(&self.tracer, &parent);
-        parent.with_span(span)
+        ServerSpan {
+            cx: parent.with_span(span),
+            left: Arc::new(AtomicU8::new(if self.content { 2 } else { 1 })),
+            content: self.content,
+        }
     }
 
     /// A client span for an upstream request under `parent`; `traceparent` is set on
@@ -142,10 +180,10 @@ pub fn end_client_span(cx: &Context, status: Option<u16>) {
     span.end();
 }
 
-/// Names a request's server span after its access record, sets the GenAI attributes and
-/// ends it.
-pub fn end_server_span(cx: &Context, record: &AccessRecord) {
-    let span = cx.span();
+/// Names a request's server span after its access record and sets the GenAI attributes; the
+/// span ends then if the answer's body has passed, or at once when `now`.
+pub fn end_server_span(server: &ServerSpan, record: &AccessRecord, now: bool) {
+    let span = server.cx.span();
     let operation = match record.surface.as_str() {
         "chat.completions" | "responses" | "messages" => "chat",
         "models" => "list_models",
@@ -215,7 +253,11 @@ pub fn end_server_span(cx: &Context, record: &AccessRecord) {
     if record.status >= 500 || record.error.is_some() && record.status >= 400 {
         span.set_status(Status::error(record.error.clone().unwrap_or_default()));
     }
-    span.end();
+    if now {
+        span.end();
+    } else {
+        server.done();
+    }
 }
 
 /// The exporter's HTTP client: hyper, its requests run on the gateway's runtime (the batch
