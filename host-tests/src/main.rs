@@ -690,7 +690,9 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
             "OpenTelemetry traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, protobuf)"
         ),
         None if options.trace_content => {
-            bail!("--trace-content needs OTEL_EXPORTER_OTLP_ENDPOINT: no traces are sent without it")
+            bail!(
+                "--trace-content needs OTEL_EXPORTER_OTLP_ENDPOINT: no traces are sent without it"
+            )
         }
         None => {}
     }

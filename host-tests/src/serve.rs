@@ -1049,9 +1049,16 @@ impl Gateway {
                     task: guard.task.take(),
                     cancelled: Some(self.shared.clone()),
                 };
+                // A body of known length ends when that much has passed: hyper does not poll
+                // it again for its end.
+                let length = response
+                    .headers()
+                    .get(hyper::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
                 let content = server_span
                     .filter(crate::trace::ServerSpan::records_content)
-                    .map(|span| crate::trace::content::AnswerContent::new(span, stream));
+                    .map(|span| crate::trace::content::AnswerContent::new(span, stream, length));
                 Ok(response.map(|inner| Answer {
                     inner,
                     cancel,

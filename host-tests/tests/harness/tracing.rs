@@ -117,11 +117,11 @@ async fn spans_reach_an_otlp_receiver_with_the_genai_attributes() {
         "messages": [{"role": "user", "content": PROMPT}]});
     let (status, answer) = post(&traced.url, &body, &format!("00-{TRACE_ID}-{PARENT_ID}-01")).await;
     assert_eq!(status, 200);
-    let answer_text = serde_json::from_str::<Value>(&answer).unwrap()["choices"][0]["message"]
-        ["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let answer_text =
+        serde_json::from_str::<Value>(&answer).unwrap()["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     assert!(answer_text.len() > 8, "{answer}");
 
     let spans = traced.trace(TRACE_ID, true).await;
@@ -168,7 +168,10 @@ fn output_text(attributes: &Value) -> String {
         serde_json::from_str(attributes["gen_ai.output.messages"].as_str().unwrap()).unwrap();
     assert_eq!(output[0]["role"], "assistant", "{output}");
     assert_eq!(output[0]["parts"][0]["type"], "text", "{output}");
-    output[0]["parts"][0]["content"].as_str().unwrap().to_owned()
+    output[0]["parts"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -203,13 +206,20 @@ async fn trace_content_records_the_prompt_and_the_answer_bounded() {
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
         .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .filter_map(|e| {
+            e["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect();
     assert!(streamed.len() > 8, "{events}");
     let spans = traced.trace(&trace_id, false).await;
     let a = &spans.iter().find(|s| s["kind"] == 2).unwrap()["attributes"];
     assert!(
-        a["gen_ai.input.messages"].as_str().unwrap().contains(PROMPT),
+        a["gen_ai.input.messages"]
+            .as_str()
+            .unwrap()
+            .contains(PROMPT),
         "{a}"
     );
     assert_eq!(output_text(a), streamed);
