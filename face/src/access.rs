@@ -89,12 +89,12 @@ thread_local! {
 
 /// Milliseconds since the Unix epoch.
 fn wall_ms() -> u64 {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "p2"))]
     {
         let now = wasi::clocks::wall_clock::now();
         now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "p2")))]
     {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -104,11 +104,11 @@ fn wall_ms() -> u64 {
 
 /// A monotonic time, nanoseconds.
 fn mono_ns() -> u64 {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "p2"))]
     {
         wasi::clocks::monotonic_clock::now()
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "p2")))]
     {
         static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         let start = START.get_or_init(std::time::Instant::now);

@@ -26,16 +26,19 @@
 //! The translation between the clients' shapes and the provider's lives in [`openai`] (chat
 //! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
 //! are pure and tested natively; their readers share [`read`] (one item budget), and each is a
-//! [`surface::Surface`], which [`spin`] (wasm32 only, the I/O) drives.
+//! [`surface::Surface`], which `gateway` (wasm32 only) drives over the I/O of `spin`
+//! (spin-sdk 5.2, WASI 0.2).
 
 pub mod access;
 pub mod auth;
 pub mod cost;
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
+mod gateway;
 pub mod keys;
 pub mod messages;
 pub mod openai;
 pub mod read;
 pub mod responses;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 mod spin;
 pub mod surface;
