@@ -2,7 +2,7 @@
 //! routes, the gateway key, the tenant's client and its listing kept in the key-value store,
 //! and the answers, whole or streamed. The I/O it needs (variables, key-value, the request and
 //! its body, the answer's head and body, the provider's [`Host`] port) is an [`Io`]:
-//! `spin` (spin-sdk 5.2, WASI 0.2).
+//! `spin` (spin-sdk 5.2, WASI 0.2) or `spin3` (spin-sdk 7, WASI 0.3).
 
 use crate::messages::{self, Relay};
 use crate::openai::{self as face, ErrorResponse};
