@@ -80,7 +80,7 @@ impl Host for P3Host {
                 return Err(deadline_error(&what, limits));
             }
             let chunk = match body.read(budget.unwrap_or(u64::MAX)) {
-                Err(Error::Timeout(_)) if budget.is_some() => {
+                Err(Error::Timeout(_)) if remaining(limits, started) == Some(0) => {
                     return Err(deadline_error(&what, limits));
                 }
                 other => other?,
