@@ -89,12 +89,17 @@ thread_local! {
 
 /// Milliseconds since the Unix epoch.
 fn wall_ms() -> u64 {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "p2", not(feature = "p3")))]
     {
         let now = wasi::clocks::wall_clock::now();
         now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(target_arch = "wasm32", feature = "p3"))]
+    {
+        let now = spin_sdk_7::wasip3::clocks::system_clock::now();
+        u64::try_from(now.seconds).unwrap_or(0) * 1000 + u64::from(now.nanoseconds / 1_000_000)
+    }
+    #[cfg(not(all(target_arch = "wasm32", any(feature = "p2", feature = "p3"))))]
     {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -104,11 +109,15 @@ fn wall_ms() -> u64 {
 
 /// A monotonic time, nanoseconds.
 fn mono_ns() -> u64 {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "p2", not(feature = "p3")))]
     {
         wasi::clocks::monotonic_clock::now()
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(target_arch = "wasm32", feature = "p3"))]
+    {
+        spin_sdk_7::wasip3::clocks::monotonic_clock::now()
+    }
+    #[cfg(not(all(target_arch = "wasm32", any(feature = "p2", feature = "p3"))))]
     {
         static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         let start = START.get_or_init(std::time::Instant::now);

@@ -26,16 +26,22 @@
 //! The translation between the clients' shapes and the provider's lives in [`openai`] (chat
 //! completions), [`responses`] (the Responses API) and [`messages`] (Anthropic Messages), which
 //! are pure and tested natively; their readers share [`read`] (one item budget), and each is a
-//! [`surface::Surface`], which [`spin`] (wasm32 only, the I/O) drives.
+//! [`surface::Surface`], which `gateway` (wasm32 only) drives over the I/O of one Spin SDK:
+//! `spin` (spin-sdk 5.2, WASI 0.2, the default) or `spin3` (spin-sdk 7, WASI 0.3, the `p3`
+//! feature).
 
 pub mod access;
 pub mod auth;
 pub mod cost;
+#[cfg(all(target_arch = "wasm32", any(feature = "p2", feature = "p3")))]
+mod gateway;
 pub mod keys;
 pub mod messages;
 pub mod openai;
 pub mod read;
 pub mod responses;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p2", not(feature = "p3")))]
 mod spin;
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+mod spin3;
 pub mod surface;

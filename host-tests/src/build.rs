@@ -20,6 +20,9 @@ pub const COMPONENT_ENV: &str = "MANTLE_COMPONENT";
 /// Environment variable naming a prebuilt HTTP face (the Spin app's component).
 pub const FACE_ENV: &str = "MANTLE_FACE";
 
+/// Environment variable naming a prebuilt HTTP face on spin-sdk 7 (WASI 0.3), for Spin.
+pub const FACE_P3_ENV: &str = "MANTLE_FACE_P3";
+
 /// The provider component built into this binary (release builds), if any.
 #[cfg(mantle_embedded)]
 const EMBEDDED_COMPONENT: Option<&[u8]> = Some(include_bytes!(concat!(
@@ -121,6 +124,7 @@ pub fn component() -> Result<PathBuf> {
             build(
                 COMPONENT_ENV,
                 "mantle-component",
+                &[],
                 "target/guest",
                 "mantle_component.wasm",
             )
@@ -138,8 +142,41 @@ pub fn face() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            build(FACE_ENV, "mantle-face", FACE_TARGET_DIR, "mantle_face.wasm")
-                .map_err(|e| format!("{e:#}"))
+            build(
+                FACE_ENV,
+                "mantle-face",
+                &[],
+                FACE_TARGET_DIR,
+                "mantle_face.wasm",
+            )
+            .map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+/// Target directory of the HTTP face on spin-sdk 7 (WASI 0.3).
+pub const FACE_P3_TARGET_DIR: &str = "target/face-p3";
+
+/// The cargo options that build the HTTP face on spin-sdk 7 (WASI 0.3) instead of 5.2.
+pub const FACE_P3_FEATURES: [&str; 3] = ["--no-default-features", "--features", "p3"];
+
+/// Path of the release HTTP face on spin-sdk 7 (WASI 0.3), which Spin runs and `mantle-host
+/// serve` does not (it hosts WASI 0.2): `cargo build --release --target wasm32-wasip2 -p
+/// mantle-face --no-default-features --features p3` into [`FACE_P3_TARGET_DIR`]. A path in
+/// `MANTLE_FACE_P3` is used as is.
+pub fn face_p3() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            build(
+                FACE_P3_ENV,
+                "mantle-face",
+                &FACE_P3_FEATURES,
+                FACE_P3_TARGET_DIR,
+                "mantle_face.wasm",
+            )
+            .map_err(|e| format!("{e:#}"))
         })
         .clone()
         .map_err(anyhow::Error::msg)
@@ -175,7 +212,13 @@ pub fn built_together() -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
-fn build(env: &str, package: &str, target_dir: &str, file: &str) -> Result<PathBuf> {
+fn build(
+    env: &str,
+    package: &str,
+    features: &[&str],
+    target_dir: &str,
+    file: &str,
+) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
         return prebuilt(env, path.into());
     }
@@ -193,6 +236,7 @@ fn build(env: &str, package: &str, target_dir: &str, file: &str) -> Result<PathB
             "-p",
             package,
         ])
+        .args(features)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")

@@ -541,7 +541,7 @@ fn the_spin_manifest_builds_and_configures_this_artifact() {
     assert!(err.to_string().contains("gateway_api_key"), "{err}");
     // The face reads exactly the variables the manifest gives it.
     let face_src =
-        std::fs::read_to_string(build::workspace_root().join("face/src/spin.rs")).unwrap();
+        std::fs::read_to_string(build::workspace_root().join("face/src/gateway.rs")).unwrap();
     for name in m.component_variables.keys() {
         assert!(
             face_src.contains(&format!("\"{name}\"")),

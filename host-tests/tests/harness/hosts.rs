@@ -50,6 +50,35 @@ async fn emulator() -> Emulator {
     .unwrap()
 }
 
+/// The builds of the face Spin runs: the same face on spin-sdk 5.2 (WASI 0.2, what `spin.toml`
+/// builds) and on spin-sdk 7 (WASI 0.3, the `p3` feature). `mantle-host serve` hosts the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaceBuild {
+    /// spin-sdk 5.2, `wasi:http/incoming-handler@0.2.0`.
+    P2,
+    /// spin-sdk 7, `wasi:http/handler@0.3.0`.
+    P3,
+}
+
+impl FaceBuild {
+    /// The built component.
+    pub fn wasm(self) -> PathBuf {
+        match self {
+            FaceBuild::P2 => build::face(),
+            FaceBuild::P3 => build::face_p3(),
+        }
+        .expect("the face builds")
+    }
+
+    /// `spin up` running this build, for messages.
+    fn spin_name(self) -> &'static str {
+        match self {
+            FaceBuild::P2 => "spin up (WASI 0.2 face)",
+            FaceBuild::P3 => "spin up (WASI 0.3 face)",
+        }
+    }
+}
+
 /// A directory under `target/tmp`, removed when dropped.
 pub struct TempDir(PathBuf);
 
@@ -206,11 +235,17 @@ impl Host {
         .await
     }
 
-    /// `spin up` of `spin.toml` (see [`manifest_for`]) in `dir`, with `bearer` as Mantle's
-    /// key, pointed at `emulator`. Spin keeps its state (the key-value store's SQLite file,
-    /// logs) in `dir/.spin`.
-    pub async fn spin(spin: &Path, emulator: &Emulator, dir: &TempDir, bearer: &str) -> Host {
-        let face = build::face().expect("the face builds");
+    /// `spin up` of `spin.toml` (see [`manifest_for`]) running the face built as `build`, in
+    /// `dir`, with `bearer` as Mantle's key, pointed at `emulator`. Spin keeps its state (the
+    /// key-value store's SQLite file, logs) in `dir/.spin`.
+    pub async fn spin(
+        spin: &Path,
+        build: FaceBuild,
+        emulator: &Emulator,
+        dir: &TempDir,
+        bearer: &str,
+    ) -> Host {
+        let face = build.wasm();
         let origin = format!("http://{}", emulator.addr());
         let manifest = dir.path().join("spin.toml");
         std::fs::write(&manifest, manifest_for(&origin, &face)).unwrap();
@@ -233,7 +268,7 @@ impl Host {
                 "SPIN_VARIABLE_MANTLE_CONFIG",
                 config_text(&emulator.base_url(), ""),
             );
-        Host::start("spin up", command, |line| {
+        Host::start(build.spin_name(), command, |line| {
             let rest = line.trim().strip_prefix("Serving ")?;
             Some(rest.trim_end_matches('/').to_owned())
         })
@@ -409,10 +444,9 @@ fn the_manifest_under_test_is_spin_toml_with_two_values_changed() {
     );
 }
 
-/// The SDK suites on a real Spin: models, chat completions, Responses, Messages and
-/// count_tokens, streaming and not, gateway key refusals.
-#[tokio::test]
-async fn sdk_suites_on_spin() {
+/// The SDK suites on a real Spin running the face built as `build`: models, chat
+/// completions, Responses, Messages and count_tokens, streaming and not, gateway key refusals.
+async fn sdk_suites_on_spin(build: FaceBuild) {
     let Some(spin) = available(installed::spin()) else {
         return;
     };
@@ -421,30 +455,39 @@ async fn sdk_suites_on_spin() {
     };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-suites");
-    let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
+    let host = Host::spin(&spin, build, &emulator, &dir, BEARER).await;
     host.run_suites(&SUITES, None).await;
     let log = host.stop().await;
     crate::operate::check_spin_access_log(dir.path(), &log, &[GATEWAY_KEY, BEARER]);
 }
 
+#[tokio::test]
+async fn sdk_suites_on_spin_wasi_p2() {
+    sdk_suites_on_spin(FaceBuild::P2).await;
+}
+
+#[tokio::test]
+async fn sdk_suites_on_spin_wasi_p3() {
+    sdk_suites_on_spin(FaceBuild::P3).await;
+}
+
 /// Spin makes a fresh instance per request; the listing survives in its default key-value
 /// store, a SQLite file in the app's state directory: across requests, across restarts, and
 /// never for another credential.
-#[tokio::test]
-async fn spin_keeps_the_listing_in_its_key_value_store() {
+async fn spin_keeps_the_listing_in_its_key_value_store(build: FaceBuild) {
     let Some(spin) = available(installed::spin()) else {
         return;
     };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-kv");
-    let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
+    let host = Host::spin(&spin, build, &emulator, &dir, BEARER).await;
     the_listing_is_asked_once(&host, &emulator).await;
     host.stop().await;
     let store = dir.path().join(".spin/sqlite_key_value.db");
     assert!(store.is_file(), "no key-value store at {}", store.display());
 
     // The same app started again: the listing comes from the store.
-    let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
+    let host = Host::spin(&spin, build, &emulator, &dir, BEARER).await;
     let (status, _) = host.request("GET", "/v1/models", &json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -455,7 +498,7 @@ async fn spin_keeps_the_listing_in_its_key_value_store() {
     host.stop().await;
 
     // Another credential on the same store: its own listing, asked for.
-    let host = Host::spin(&spin, &emulator, &dir, OTHER_BEARER).await;
+    let host = Host::spin(&spin, build, &emulator, &dir, OTHER_BEARER).await;
     let (status, _) = host.request("GET", "/v1/models", &json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -464,6 +507,16 @@ async fn spin_keeps_the_listing_in_its_key_value_store() {
         "another credential's listing was served"
     );
     host.stop().await;
+}
+
+#[tokio::test]
+async fn spin_keeps_the_listing_in_its_key_value_store_wasi_p2() {
+    spin_keeps_the_listing_in_its_key_value_store(FaceBuild::P2).await;
+}
+
+#[tokio::test]
+async fn spin_keeps_the_listing_in_its_key_value_store_wasi_p3() {
+    spin_keeps_the_listing_in_its_key_value_store(FaceBuild::P3).await;
 }
 
 #[tokio::test]
@@ -581,8 +634,8 @@ async fn sse_framings_through_serve() {
     host.stop().await;
 }
 
-#[tokio::test]
-async fn sse_framings_through_spin() {
+/// The framings through a real Spin running the face built as `build`.
+async fn sse_framings_through_spin(build: FaceBuild) {
     let Some(spin) = available(installed::spin()) else {
         return;
     };
@@ -591,9 +644,19 @@ async fn sse_framings_through_spin() {
     };
     let emulator = emulator().await;
     let dir = TempDir::new("spin-framings");
-    let host = Host::spin(&spin, &emulator, &dir, BEARER).await;
+    let host = Host::spin(&spin, build, &emulator, &dir, BEARER).await;
     framings_through(&host, &emulator).await;
     host.stop().await;
+}
+
+#[tokio::test]
+async fn sse_framings_through_spin_wasi_p2() {
+    sse_framings_through_spin(FaceBuild::P2).await;
+}
+
+#[tokio::test]
+async fn sse_framings_through_spin_wasi_p3() {
+    sse_framings_through_spin(FaceBuild::P3).await;
 }
 
 /// `PATH` without the directories that hold cargo, rustc or rustup.

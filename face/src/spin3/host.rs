@@ -1,0 +1,371 @@
+//! The provider's [`Host`] port on WASI 0.3: the environment, the system clock, and outgoing
+//! HTTP through `wasi:http/client@0.3.0`, each asynchronous call waited for with `block_on`,
+//! with the same time-outs and body cap as the WASI 0.2 port
+//! ([`mantle_provider::wasi_host`]).
+
+use core::pin::pin;
+use futures::future::{Either, join, select};
+use mantle_provider::catalog::base_url;
+use mantle_provider::error::{Error, Result};
+use mantle_provider::http::{BodyReader, Host, Limits, Request, Response, Streaming};
+use spin_sdk_7::wasip3::clocks::{monotonic_clock, system_clock};
+use spin_sdk_7::wasip3::http::client;
+use spin_sdk_7::wasip3::http::types::{
+    ErrorCode, Fields, Method, Request as Outgoing, RequestOptions, Response as Incoming, Scheme,
+};
+use spin_sdk_7::wasip3::wit_future;
+use spin_sdk_7::wasip3::wit_stream;
+use spin_sdk_7::wit_bindgen::{
+    FutureReader, FutureWriter, StreamReader, StreamResult, StreamWriter, block_on,
+};
+
+/// How much later than the guest's own timers the host's time-outs fire.
+const BACKSTOP_MS: u64 = 1_000;
+
+/// Bytes asked for per read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The WASI 0.3 host; the environment is read once.
+pub(crate) struct P3Host {
+    env: Vec<(String, String)>,
+}
+
+impl P3Host {
+    /// Reads the environment.
+    pub(crate) fn new() -> P3Host {
+        P3Host {
+            env: spin_sdk_7::wasip3::cli::environment::get_environment(),
+        }
+    }
+}
+
+fn ms_to_ns(ms: u64) -> u64 {
+    ms.saturating_mul(1_000_000)
+}
+
+/// Nanoseconds left before the request's overall deadline, `None` without one.
+fn remaining(limits: &Limits, started: u64) -> Option<u64> {
+    (limits.total_ms > 0).then(|| {
+        ms_to_ns(limits.total_ms).saturating_sub(monotonic_clock::now().saturating_sub(started))
+    })
+}
+
+fn deadline_error(what: &str, limits: &Limits) -> Error {
+    Error::Timeout(format!("{what} took longer than {} ms", limits.total_ms))
+}
+
+impl Host for P3Host {
+    fn env(&self, name: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(system_clock::now().seconds).unwrap_or(0)
+    }
+
+    fn send(&mut self, request: &Request, limits: &Limits) -> Result<Response> {
+        let what = format!("{} {}", request.method, request.url());
+        let started = monotonic_clock::now();
+        let head = block_on(exchange(request, limits, started, &what))?;
+        let status = head.get_status_code();
+        let headers = headers_of(&head);
+        let mut body = Body::of(head, limits.between_bytes_ms, status, what.clone());
+        let mut data = Vec::new();
+        loop {
+            let budget = remaining(limits, started);
+            if budget == Some(0) {
+                return Err(deadline_error(&what, limits));
+            }
+            let chunk = match body.read(budget.unwrap_or(u64::MAX)) {
+                Err(Error::Timeout(_)) if remaining(limits, started) == Some(0) => {
+                    return Err(deadline_error(&what, limits));
+                }
+                other => other?,
+            };
+            let Some(chunk) = chunk else { break };
+            if data.len() + chunk.len() > limits.max_body {
+                return Err(Error::Protocol(format!(
+                    "{what}: the response body is larger than {} bytes",
+                    limits.max_body
+                )));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: data,
+        })
+    }
+
+    fn open(&mut self, request: &Request, limits: &Limits) -> Result<Streaming> {
+        let what = format!("{} {}", request.method, request.url());
+        let started = monotonic_clock::now();
+        let head = block_on(exchange(request, limits, started, &what))?;
+        let status = head.get_status_code();
+        let headers = headers_of(&head);
+        Ok(Streaming {
+            status,
+            headers,
+            body: Box::new(Body::of(head, limits.between_bytes_ms, status, what)),
+        })
+    }
+}
+
+/// The writing end of a body's trailers.
+type TrailersWriter = FutureWriter<Result<Option<Fields>, ErrorCode>>;
+
+/// An outgoing request, with the ends its body and trailers are written to.
+struct Prepared {
+    request: Outgoing,
+    /// `None` for a request without a body.
+    body: Option<StreamWriter<u8>>,
+    trailers: TrailersWriter,
+}
+
+/// The outgoing request, with its head and options; its body is written by [`exchange`].
+fn outgoing(request: &Request, limits: &Limits) -> Result<Prepared> {
+    let invalid = |what: &str| Error::Configuration(format!("cannot send: {what}"));
+    let mut entries: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+        .collect();
+    // The body is known whole: say its length, so strict servers (411 without it) and
+    // proxies get a plain body rather than a chunked one.
+    if request.method == "POST"
+        && !entries
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        entries.push((
+            "content-length".to_owned(),
+            request.body.len().to_string().into_bytes(),
+        ));
+    }
+    let headers = Fields::from_list(&entries).map_err(|_| invalid("a header is not valid"))?;
+    let options = RequestOptions::new();
+    // A host may not support setting a time-out; the overall deadline still holds then.
+    let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
+    let _ = options.set_first_byte_timeout(Some(ms_to_ns(limits.first_byte_ms)));
+    // The guest times pauses itself; the host's limit is a backstop a little later, so a
+    // stall is reported as a time-out rather than as a broken connection.
+    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(
+        limits.between_bytes_ms.saturating_add(BACKSTOP_MS),
+    )));
+    let (trailers, no_trailers) = wit_future::new::<Result<Option<Fields>, ErrorCode>>(|| Ok(None));
+    let (writer, contents) = if request.body.is_empty() {
+        (None, None)
+    } else {
+        let (writer, reader) = wit_stream::new::<u8>();
+        (Some(writer), Some(reader))
+    };
+    let (outgoing, _sent) = Outgoing::new(headers, contents, no_trailers, Some(options));
+    let method = match request.method {
+        "POST" => Method::Post,
+        _ => Method::Get,
+    };
+    outgoing
+        .set_method(&method)
+        .map_err(|()| invalid("method"))?;
+    let scheme = match request.base.scheme {
+        base_url::Scheme::Http => Scheme::Http,
+        base_url::Scheme::Https => Scheme::Https,
+    };
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid("scheme"))?;
+    outgoing
+        .set_authority(Some(&request.base.authority))
+        .map_err(|()| invalid("host"))?;
+    let path = format!("{}{}", request.base.path, request.path);
+    outgoing
+        .set_path_with_query(Some(&path))
+        .map_err(|()| invalid("path"))?;
+    Ok(Prepared {
+        request: outgoing,
+        body: writer,
+        trailers,
+    })
+}
+
+/// Sends the request and writes its body; the response head comes back within
+/// `first_byte_ms` and the overall deadline.
+async fn exchange(
+    request: &Request,
+    limits: &Limits,
+    started: u64,
+    what: &str,
+) -> Result<Incoming> {
+    let Prepared {
+        request: outgoing,
+        body: writer,
+        trailers,
+    } = outgoing(request, limits)?;
+    let body = request.body.clone();
+    let write = async move {
+        let Some(mut writer) = writer else {
+            return Ok(());
+        };
+        let left = writer.write_all(body).await;
+        drop(writer);
+        drop(trailers);
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::UpstreamUnavailable {
+                status: None,
+                message: "the connection closed while sending the request".into(),
+            })
+        }
+    };
+    let sent = async {
+        let (written, answered) = join(write, client::send(outgoing)).await;
+        let response = answered.map_err(|code| transport_error(what, code))?;
+        written?;
+        Ok(response)
+    };
+    let for_first_byte = ms_to_ns(limits.first_byte_ms);
+    let budget = match remaining(limits, started) {
+        Some(total) => total.min(for_first_byte),
+        None => for_first_byte,
+    };
+    match select(pin!(sent), pin!(monotonic_clock::wait_for(budget))).await {
+        Either::Left((response, _)) => response,
+        Either::Right(_) if remaining(limits, started) == Some(0) => {
+            Err(deadline_error(what, limits))
+        }
+        Either::Right(_) => Err(Error::Timeout(format!(
+            "{what}: no response within {} ms",
+            limits.first_byte_ms
+        ))),
+    }
+}
+
+fn headers_of(response: &Incoming) -> Vec<(String, String)> {
+    response
+        .get_headers()
+        .copy_all()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
+struct Body {
+    stream: StreamReader<u8>,
+    /// What ends the body: its trailers, or the error that broke it off.
+    trailers: Option<FutureReader<Result<Option<Fields>, ErrorCode>>>,
+    /// Resolved when the body is dropped: the face has read what it wanted.
+    _done: FutureWriter<Result<(), ErrorCode>>,
+    between_bytes_ms: u64,
+    status: u16,
+    what: String,
+}
+
+impl Body {
+    fn of(response: Incoming, between_bytes_ms: u64, status: u16, what: String) -> Body {
+        let (done, done_reader) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
+        let (stream, trailers) = Incoming::consume_body(response, done_reader);
+        Body {
+            stream,
+            trailers: Some(trailers),
+            _done: done,
+            between_bytes_ms,
+            status,
+            what,
+        }
+    }
+
+    /// The next bytes, waiting at most the between-bytes time-out (and `budget_ns`); `None`
+    /// at the end of the body.
+    fn read(&mut self, budget_ns: u64) -> Result<Option<Vec<u8>>> {
+        let wait = ms_to_ns(self.between_bytes_ms).min(budget_ns);
+        block_on(async {
+            loop {
+                let read = self.stream.read(Vec::with_capacity(READ_CHUNK));
+                let timer = monotonic_clock::wait_for(wait);
+                let (status, chunk) = match select(pin!(read), pin!(timer)).await {
+                    Either::Left((read, _)) => read,
+                    Either::Right(_) => {
+                        return Err(Error::Timeout(format!(
+                            "{}: the stream stalled for {} ms",
+                            self.what, self.between_bytes_ms
+                        )));
+                    }
+                };
+                match status {
+                    StreamResult::Complete(_) if chunk.is_empty() => {}
+                    StreamResult::Complete(_) => return Ok(Some(chunk)),
+                    StreamResult::Cancelled => {}
+                    StreamResult::Dropped => return self.ended().await,
+                }
+            }
+        })
+    }
+
+    /// The end of the body: `None`, or the error that broke it off.
+    async fn ended(&mut self) -> Result<Option<Vec<u8>>> {
+        let Some(trailers) = self.trailers.take() else {
+            return Ok(None);
+        };
+        match trailers.await {
+            Ok(_) => Ok(None),
+            Err(code) => Err(match transport_error(&self.what, code) {
+                Error::UpstreamUnavailable {
+                    status: None,
+                    message,
+                } => Error::UpstreamUnavailable {
+                    status: Some(self.status),
+                    message: format!("{message} (reading the body)"),
+                },
+                other => other,
+            }),
+        }
+    }
+}
+
+impl BodyReader for Body {
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        self.read(u64::MAX)
+    }
+}
+
+/// Words a transport failure as the provider's error, as the WASI 0.2 port does.
+fn transport_error(what: &str, code: ErrorCode) -> Error {
+    match code {
+        ErrorCode::ConnectionTimeout => Error::Timeout(format!("{what}: connecting timed out")),
+        ErrorCode::ConnectionReadTimeout => {
+            Error::Timeout(format!("{what}: no data from the upstream in time"))
+        }
+        ErrorCode::ConnectionWriteTimeout => {
+            Error::Timeout(format!("{what}: sending the request timed out"))
+        }
+        ErrorCode::HttpResponseTimeout => {
+            Error::Timeout(format!("{what}: no response from the upstream in time"))
+        }
+        ErrorCode::ConnectionRefused => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: connection refused"),
+        },
+        ErrorCode::DnsError(_) => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: the host name does not resolve"),
+        },
+        ErrorCode::HttpRequestDenied => {
+            Error::Forbidden(format!("{what}: the host does not allow this destination"))
+        }
+        other => Error::UpstreamUnavailable {
+            status: None,
+            message: format!("{what}: {other:?}"),
+        },
+    }
+}
