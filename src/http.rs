@@ -2,7 +2,58 @@
 //! the requests it sends, the responses it reads (whole or as they arrive), and their limits.
 
 use crate::catalog::base_url::BaseUrl;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// How a request failed on its way to or from the upstream, as both WASI versions'
+/// `wasi:http` `error-code` say it; each I/O glue maps its own `error-code` here, and
+/// [`Transport::error`] words it once for all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// No connection within the connect time-out.
+    ConnectTimeout,
+    /// No data from the upstream in time.
+    ReadTimeout,
+    /// The request could not be sent in time.
+    WriteTimeout,
+    /// No response from the upstream in time.
+    ResponseTimeout,
+    /// The upstream refused the connection.
+    Refused,
+    /// The host name does not resolve.
+    NoSuchHost,
+    /// The host (the runtime) does not allow this destination.
+    Denied,
+    /// Any other failure, as the host described it.
+    Other(String),
+}
+
+impl Transport {
+    /// The provider's error for a failure of `what` (the request, named for the message).
+    pub fn error(self, what: &str) -> Error {
+        let unavailable = |message: String| Error::UpstreamUnavailable {
+            status: None,
+            message,
+        };
+        match self {
+            Transport::ConnectTimeout => Error::Timeout(format!("{what}: connecting timed out")),
+            Transport::ReadTimeout => {
+                Error::Timeout(format!("{what}: no data from the upstream in time"))
+            }
+            Transport::WriteTimeout => {
+                Error::Timeout(format!("{what}: sending the request timed out"))
+            }
+            Transport::ResponseTimeout => {
+                Error::Timeout(format!("{what}: no response from the upstream in time"))
+            }
+            Transport::Refused => unavailable(format!("{what}: connection refused")),
+            Transport::NoSuchHost => unavailable(format!("{what}: the host name does not resolve")),
+            Transport::Denied => {
+                Error::Forbidden(format!("{what}: the host does not allow this destination"))
+            }
+            Transport::Other(other) => unavailable(format!("{what}: {other}")),
+        }
+    }
+}
 
 /// Time and size limits of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,5 +179,49 @@ impl Request {
     /// The full URL, for messages (never carries a secret).
     pub fn url(&self) -> String {
         self.base.url(&self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transport_failure_is_a_timeout_an_unavailable_upstream_or_a_refusal_naming_the_request() {
+        let timeouts = [
+            Transport::ConnectTimeout,
+            Transport::ReadTimeout,
+            Transport::WriteTimeout,
+            Transport::ResponseTimeout,
+        ];
+        for t in timeouts {
+            match t.error("GET /models") {
+                Error::Timeout(m) => assert!(m.starts_with("GET /models: "), "{m}"),
+                e => panic!("{e:?}"),
+            }
+        }
+        for (t, words) in [
+            (Transport::Refused, "connection refused"),
+            (Transport::NoSuchHost, "does not resolve"),
+            (
+                Transport::Other("InternalError(None)".into()),
+                "InternalError(None)",
+            ),
+        ] {
+            match t.error("POST /chat/completions") {
+                Error::UpstreamUnavailable {
+                    status: None,
+                    message,
+                } => {
+                    assert!(message.starts_with("POST /chat/completions: "), "{message}");
+                    assert!(message.contains(words), "{message}");
+                }
+                e => panic!("{e:?}"),
+            }
+        }
+        assert!(matches!(
+            Transport::Denied.error("x"),
+            Error::Forbidden(m) if m.contains("does not allow this destination")
+        ));
     }
 }

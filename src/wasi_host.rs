@@ -14,7 +14,7 @@ use wasi::io::streams::{InputStream, StreamError};
 
 use crate::catalog::base_url;
 use crate::error::{Error, Result};
-use crate::http::{BodyReader, Host, Limits, Request, Response, Streaming};
+use crate::http::{BodyReader, Host, Limits, Request, Response, Streaming, Transport};
 
 /// How much later than the guest's own timers the host's time-outs fire.
 const BACKSTOP_MS: u64 = 1_000;
@@ -458,37 +458,21 @@ fn read_response(
     })
 }
 
-/// Words a transport failure as the provider's error.
+/// Words a transport failure as the provider's error ([`Transport::error`]).
 pub fn transport_error(what: &str, failure: Failure) -> Error {
     let code = match failure {
         Failure::Other(e) => return e,
         Failure::Code(code) => code,
     };
-    match code {
-        ErrorCode::ConnectionTimeout => Error::Timeout(format!("{what}: connecting timed out")),
-        ErrorCode::ConnectionReadTimeout => {
-            Error::Timeout(format!("{what}: no data from the upstream in time"))
-        }
-        ErrorCode::ConnectionWriteTimeout => {
-            Error::Timeout(format!("{what}: sending the request timed out"))
-        }
-        ErrorCode::HttpResponseTimeout => {
-            Error::Timeout(format!("{what}: no response from the upstream in time"))
-        }
-        ErrorCode::ConnectionRefused => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: connection refused"),
-        },
-        ErrorCode::DnsError(_) => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: the host name does not resolve"),
-        },
-        ErrorCode::HttpRequestDenied => {
-            Error::Forbidden(format!("{what}: the host does not allow this destination"))
-        }
-        other => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: {other:?}"),
-        },
-    }
+    let transport = match code {
+        ErrorCode::ConnectionTimeout => Transport::ConnectTimeout,
+        ErrorCode::ConnectionReadTimeout => Transport::ReadTimeout,
+        ErrorCode::ConnectionWriteTimeout => Transport::WriteTimeout,
+        ErrorCode::HttpResponseTimeout => Transport::ResponseTimeout,
+        ErrorCode::ConnectionRefused => Transport::Refused,
+        ErrorCode::DnsError(_) => Transport::NoSuchHost,
+        ErrorCode::HttpRequestDenied => Transport::Denied,
+        other => Transport::Other(format!("{other:?}")),
+    };
+    transport.error(what)
 }

@@ -7,7 +7,7 @@ use core::pin::pin;
 use futures::future::{Either, join, select};
 use mantle_provider::catalog::base_url;
 use mantle_provider::error::{Error, Result};
-use mantle_provider::http::{BodyReader, Host, Limits, Request, Response, Streaming};
+use mantle_provider::http::{BodyReader, Host, Limits, Request, Response, Streaming, Transport};
 use spin_sdk_7::wasip3::clocks::{monotonic_clock, system_clock};
 use spin_sdk_7::wasip3::http::client;
 use spin_sdk_7::wasip3::http::types::{
@@ -339,33 +339,18 @@ impl BodyReader for Body {
     }
 }
 
-/// Words a transport failure as the provider's error, as the WASI 0.2 port does.
+/// Words a transport failure as the provider's error, in the words the WASI 0.2 port uses
+/// ([`Transport::error`]).
 fn transport_error(what: &str, code: ErrorCode) -> Error {
-    match code {
-        ErrorCode::ConnectionTimeout => Error::Timeout(format!("{what}: connecting timed out")),
-        ErrorCode::ConnectionReadTimeout => {
-            Error::Timeout(format!("{what}: no data from the upstream in time"))
-        }
-        ErrorCode::ConnectionWriteTimeout => {
-            Error::Timeout(format!("{what}: sending the request timed out"))
-        }
-        ErrorCode::HttpResponseTimeout => {
-            Error::Timeout(format!("{what}: no response from the upstream in time"))
-        }
-        ErrorCode::ConnectionRefused => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: connection refused"),
-        },
-        ErrorCode::DnsError(_) => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: the host name does not resolve"),
-        },
-        ErrorCode::HttpRequestDenied => {
-            Error::Forbidden(format!("{what}: the host does not allow this destination"))
-        }
-        other => Error::UpstreamUnavailable {
-            status: None,
-            message: format!("{what}: {other:?}"),
-        },
-    }
+    let transport = match code {
+        ErrorCode::ConnectionTimeout => Transport::ConnectTimeout,
+        ErrorCode::ConnectionReadTimeout => Transport::ReadTimeout,
+        ErrorCode::ConnectionWriteTimeout => Transport::WriteTimeout,
+        ErrorCode::HttpResponseTimeout => Transport::ResponseTimeout,
+        ErrorCode::ConnectionRefused => Transport::Refused,
+        ErrorCode::DnsError(_) => Transport::NoSuchHost,
+        ErrorCode::HttpRequestDenied => Transport::Denied,
+        other => Transport::Other(format!("{other:?}")),
+    };
+    transport.error(what)
 }
