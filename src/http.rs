@@ -176,6 +176,28 @@ pub struct Request {
 }
 
 impl Request {
+    /// The head's fields as sent: the headers, and for a `POST` its `content-length` when
+    /// they do not give it (the body is known whole, so strict servers, which answer 411
+    /// without it, and proxies get a plain body rather than a chunked one).
+    pub fn head_fields(&self) -> Vec<(String, Vec<u8>)> {
+        let mut entries: Vec<(String, Vec<u8>)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+            .collect();
+        if self.method == "POST"
+            && !entries
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        {
+            entries.push((
+                "content-length".to_owned(),
+                self.body.len().to_string().into_bytes(),
+            ));
+        }
+        entries
+    }
+
     /// The full URL, for messages (never carries a secret).
     pub fn url(&self) -> String {
         self.base.url(&self.path)
@@ -223,5 +245,41 @@ mod tests {
             Transport::Denied.error("x"),
             Error::Forbidden(m) if m.contains("does not allow this destination")
         ));
+    }
+
+    #[test]
+    fn a_post_says_its_length_once_and_a_get_none() {
+        let request = |method, headers: &[(&str, &str)]| Request {
+            method,
+            base: BaseUrl::parse("https://bedrock-mantle.us-east-1.api.aws/v1").unwrap(),
+            path: "/chat/completions".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: b"{}".to_vec(),
+        };
+        let fields = |r: &Request| -> Vec<(String, String)> {
+            r.head_fields()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+                .collect()
+        };
+        let json = ("content-type", "application/json");
+        assert_eq!(
+            fields(&request("POST", &[json])),
+            [
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("content-length".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(
+            fields(&request("POST", &[("Content-Length", "2")])),
+            [("Content-Length".to_owned(), "2".to_owned())]
+        );
+        assert_eq!(
+            fields(&request("GET", &[json])),
+            [("content-type".to_owned(), "application/json".to_owned())]
+        );
     }
 }

@@ -133,24 +133,8 @@ pub fn start(
     limits: &Limits,
 ) -> core::result::Result<wasi::http::types::FutureIncomingResponse, Failure> {
     let invalid = |what: &str| Failure::Other(Error::Configuration(format!("cannot send: {what}")));
-    let mut entries: Vec<(String, Vec<u8>)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-        .collect();
-    // The body is known whole: say its length, so strict servers (411 without it) and
-    // proxies get a plain body rather than a chunked one.
-    if request.method == "POST"
-        && !entries
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
-        entries.push((
-            "content-length".to_owned(),
-            request.body.len().to_string().into_bytes(),
-        ));
-    }
-    let headers = Fields::from_list(&entries).map_err(|_| invalid("a header is not valid"))?;
+    let headers =
+        Fields::from_list(&request.head_fields()).map_err(|_| invalid("a header is not valid"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method {
         "POST" => Method::Post,

@@ -129,24 +129,8 @@ struct Prepared {
 /// The outgoing request, with its head and options; its body is written by [`exchange`].
 fn outgoing(request: &Request, limits: &Limits) -> Result<Prepared> {
     let invalid = |what: &str| Error::Configuration(format!("cannot send: {what}"));
-    let mut entries: Vec<(String, Vec<u8>)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-        .collect();
-    // The body is known whole: say its length, so strict servers (411 without it) and
-    // proxies get a plain body rather than a chunked one.
-    if request.method == "POST"
-        && !entries
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
-        entries.push((
-            "content-length".to_owned(),
-            request.body.len().to_string().into_bytes(),
-        ));
-    }
-    let headers = Fields::from_list(&entries).map_err(|_| invalid("a header is not valid"))?;
+    let headers =
+        Fields::from_list(&request.head_fields()).map_err(|_| invalid("a header is not valid"))?;
     let options = RequestOptions::new();
     // A host may not support setting a time-out; the overall deadline still holds then.
     let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
