@@ -95,9 +95,13 @@ impl Io for Spin {
 /// Most bytes one `blocking-write-and-flush` call may take (WASI 0.2).
 const WRITE_MAX: usize = 4096;
 
-/// An answer's body, written with one blocking write-and-flush per 4,096 bytes: one host call
-/// per frame, where the SDK's sink makes five (check, write, check, flush, check). Writing
-/// waits while the client is slow to read; the body is finished when this is dropped.
+/// An answer's body. A piece of up to 4,096 bytes (an event) goes with one blocking
+/// write-and-flush: one host call per frame, where the SDK's sink makes five (check, write,
+/// check, flush, check). A larger piece (a whole answer) is written as the stream has room and
+/// flushed once, so the host can send it in one go: in pieces, on a kept-alive connection to a
+/// host whose socket delays small writes (Spin 4.1), the second piece waited for the client's
+/// delayed acknowledgement, about 40 ms. Writing waits while the client is slow to read; the
+/// body is finished when this is dropped.
 pub(crate) struct Answer {
     stream: Option<OutputStream>,
     body: Option<OutgoingBody>,
@@ -108,12 +112,22 @@ impl gateway::Answer for Answer {
         let Some(stream) = &self.stream else {
             return Err(());
         };
+        if data.len() <= WRITE_MAX {
+            return stream.blocking_write_and_flush(data).map_err(|_| ());
+        }
         while !data.is_empty() {
-            let (now, rest) = data.split_at(data.len().min(WRITE_MAX));
-            stream.blocking_write_and_flush(now).map_err(|_| ())?;
+            let room = loop {
+                match stream.check_write() {
+                    Ok(0) => stream.subscribe().block(),
+                    Ok(n) => break usize::try_from(n).unwrap_or(usize::MAX),
+                    Err(_) => return Err(()),
+                }
+            };
+            let (now, rest) = data.split_at(data.len().min(room));
+            stream.write(now).map_err(|_| ())?;
             data = rest;
         }
-        Ok(())
+        stream.blocking_flush().map_err(|_| ())
     }
 
     fn finish(&mut self) {
