@@ -70,6 +70,69 @@ pub struct Limits {
     pub max_body: usize,
 }
 
+/// Nanoseconds in `ms` milliseconds (the unit of the WASI clocks).
+pub fn ms_to_ns(ms: u64) -> u64 {
+    ms.saturating_mul(1_000_000)
+}
+
+/// How much later than the guest's own between-bytes timer the host's fires: the guest times
+/// pauses itself, so a stall is reported as a time-out rather than as a broken connection.
+const BACKSTOP_MS: u64 = 1_000;
+
+impl Limits {
+    /// The between-bytes time-out given to the host, nanoseconds: a backstop a little later
+    /// than the guest's own.
+    pub fn host_between_bytes_ns(&self) -> u64 {
+        ms_to_ns(self.between_bytes_ms.saturating_add(BACKSTOP_MS))
+    }
+
+    /// Nanoseconds left before the overall deadline of a request started at `started` when the
+    /// monotonic clock reads `now`; `None` without an overall deadline.
+    pub fn remaining_ns(&self, started: u64, now: u64) -> Option<u64> {
+        (self.total_ms > 0)
+            .then(|| ms_to_ns(self.total_ms).saturating_sub(now.saturating_sub(started)))
+    }
+
+    /// The error of `what` past its overall deadline.
+    pub fn deadline_error(&self, what: &str) -> Error {
+        Error::Timeout(format!("{what} took longer than {} ms", self.total_ms))
+    }
+
+    /// The error of `what` without a response head within the first-byte time-out.
+    pub fn first_byte_error(&self, what: &str) -> Error {
+        Error::Timeout(format!(
+            "{what}: no response within {} ms",
+            self.first_byte_ms
+        ))
+    }
+
+    /// Whether `more` bytes fit after the `held` bytes of a whole body; else the error naming
+    /// the limit.
+    pub fn check_body(&self, what: &str, held: usize, more: usize) -> Result<()> {
+        if held.saturating_add(more) > self.max_body {
+            return Err(Error::Protocol(format!(
+                "{what}: the response body is larger than {} bytes",
+                self.max_body
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A response's header fields as the provider reads them: names in lowercase, values as
+/// text (bytes that are not UTF-8 replaced).
+pub fn header_pairs(fields: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Limits of `GET /models`: 30 s in all, 4 MiB.
 pub const DISCOVERY_LIMITS: Limits = Limits {
     connect_ms: 10_000,
@@ -280,6 +343,43 @@ mod tests {
         assert_eq!(
             fields(&request("GET", &[json])),
             [("content-type".to_owned(), "application/json".to_owned())]
+        );
+    }
+
+    #[test]
+    fn limits_give_what_is_left_and_name_themselves_in_their_errors() {
+        let limits = Limits {
+            connect_ms: 1,
+            first_byte_ms: 2_000,
+            between_bytes_ms: 3_000,
+            total_ms: 5_000,
+            max_body: 10,
+        };
+        let started = 7_000_000_000;
+        assert_eq!(
+            limits.remaining_ns(started, started + ms_to_ns(1_500)),
+            Some(ms_to_ns(3_500))
+        );
+        assert_eq!(
+            limits.remaining_ns(started, started + ms_to_ns(9_000)),
+            Some(0)
+        );
+        let open = Limits {
+            total_ms: 0,
+            ..limits
+        };
+        assert_eq!(open.remaining_ns(started, started), None);
+        assert_eq!(limits.host_between_bytes_ns(), ms_to_ns(4_000));
+        assert!(matches!(limits.deadline_error("GET /models"),
+            Error::Timeout(m) if m == "GET /models took longer than 5000 ms"));
+        assert!(matches!(limits.first_byte_error("GET /models"),
+            Error::Timeout(m) if m == "GET /models: no response within 2000 ms"));
+        assert!(limits.check_body("GET /models", 6, 4).is_ok());
+        assert!(matches!(limits.check_body("GET /models", 6, 5),
+            Err(Error::Protocol(m)) if m == "GET /models: the response body is larger than 10 bytes"));
+        assert_eq!(
+            header_pairs([("X-Request-Id".to_owned(), b"req_1\xff".to_vec())]),
+            [("x-request-id".to_owned(), "req_1\u{fffd}".to_owned())]
         );
     }
 }

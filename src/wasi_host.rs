@@ -14,10 +14,9 @@ use wasi::io::streams::{InputStream, StreamError};
 
 use crate::catalog::base_url;
 use crate::error::{Error, Result};
-use crate::http::{BodyReader, Host, Limits, Request, Response, Streaming, Transport};
-
-/// How much later than the guest's own timers the host's time-outs fire.
-const BACKSTOP_MS: u64 = 1_000;
+use crate::http::{
+    BodyReader, Host, Limits, Request, Response, Streaming, Transport, header_pairs, ms_to_ns,
+};
 
 /// Bytes asked for per read.
 const READ_CHUNK: u64 = 64 * 1024;
@@ -123,10 +122,6 @@ pub enum Failure {
     Other(Error),
 }
 
-fn ms_to_ns(ms: u64) -> u64 {
-    ms.saturating_mul(1_000_000)
-}
-
 /// Sends the request head and body; the response is awaited with [`wait_response`].
 pub fn start(
     request: &Request,
@@ -161,11 +156,8 @@ pub fn start(
     // A host may not support setting a time-out; the overall deadline still holds then.
     let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
     let _ = options.set_first_byte_timeout(Some(ms_to_ns(limits.first_byte_ms)));
-    // The guest times pauses itself; the host's limit is a backstop a little later, so a
-    // stall is reported as a time-out rather than as a broken connection.
-    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(
-        limits.between_bytes_ms.saturating_add(BACKSTOP_MS),
-    )));
+    // The guest times pauses itself; the host's limit is a backstop a little later.
+    let _ = options.set_between_bytes_timeout(Some(limits.host_between_bytes_ns()));
 
     let body = outgoing.body().map_err(|_| invalid("body"))?;
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(Failure::Code)?;
@@ -191,13 +183,7 @@ pub fn start(
 
 /// Nanoseconds left before the request's overall deadline, `None` without one.
 fn remaining(limits: &Limits, started: u64) -> Option<u64> {
-    (limits.total_ms > 0).then(|| {
-        ms_to_ns(limits.total_ms).saturating_sub(monotonic_clock::now().saturating_sub(started))
-    })
-}
-
-fn deadline_error(what: &str, limits: &Limits) -> Error {
-    Error::Timeout(format!("{what} took longer than {} ms", limits.total_ms))
+    limits.remaining_ns(started, monotonic_clock::now())
 }
 
 /// Waits for the response head: at most `first_byte_ms`, and within the overall deadline.
@@ -224,12 +210,9 @@ pub fn wait_response(
         };
         if budget == 0 {
             return Err(if remaining(limits, started) == Some(0) {
-                deadline_error(what, limits)
+                limits.deadline_error(what)
             } else {
-                Error::Timeout(format!(
-                    "{what}: no response within {} ms",
-                    limits.first_byte_ms
-                ))
+                limits.first_byte_error(what)
             });
         }
         let ready = future.subscribe();
@@ -239,17 +222,7 @@ pub fn wait_response(
 }
 
 fn headers_of(response: &IncomingResponse) -> Vec<(String, String)> {
-    response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
-        .collect()
+    header_pairs(response.headers().entries())
 }
 
 /// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
@@ -398,24 +371,19 @@ fn read_response(
     loop {
         let ready = stream.subscribe();
         match remaining(limits, started) {
-            Some(0) => return Err(deadline_error(what, limits)),
+            Some(0) => return Err(limits.deadline_error(what)),
             Some(ns) => {
                 let timer = monotonic_clock::subscribe_duration(ns);
                 let woken = poll::poll(&[&ready, &timer]);
                 if !woken.contains(&0) {
-                    return Err(deadline_error(what, limits));
+                    return Err(limits.deadline_error(what));
                 }
             }
             None => ready.block(),
         }
         match stream.read(READ_CHUNK) {
             Ok(bytes) => {
-                if data.len() + bytes.len() > limits.max_body {
-                    return Err(Error::Protocol(format!(
-                        "{what}: the response body is larger than {} bytes",
-                        limits.max_body
-                    )));
-                }
+                limits.check_body(what, data.len(), bytes.len())?;
                 data.extend_from_slice(&bytes);
             }
             Err(StreamError::Closed) => break,

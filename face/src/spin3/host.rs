@@ -7,7 +7,9 @@ use core::pin::pin;
 use futures::future::{Either, join, select};
 use mantle_provider::catalog::base_url;
 use mantle_provider::error::{Error, Result};
-use mantle_provider::http::{BodyReader, Host, Limits, Request, Response, Streaming, Transport};
+use mantle_provider::http::{
+    BodyReader, Host, Limits, Request, Response, Streaming, Transport, header_pairs, ms_to_ns,
+};
 use spin_sdk_7::wasip3::clocks::{monotonic_clock, system_clock};
 use spin_sdk_7::wasip3::http::client;
 use spin_sdk_7::wasip3::http::types::{
@@ -18,9 +20,6 @@ use spin_sdk_7::wasip3::wit_stream;
 use spin_sdk_7::wit_bindgen::{
     FutureReader, FutureWriter, StreamReader, StreamResult, StreamWriter, block_on,
 };
-
-/// How much later than the guest's own timers the host's time-outs fire.
-const BACKSTOP_MS: u64 = 1_000;
 
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -39,19 +38,9 @@ impl P3Host {
     }
 }
 
-fn ms_to_ns(ms: u64) -> u64 {
-    ms.saturating_mul(1_000_000)
-}
-
 /// Nanoseconds left before the request's overall deadline, `None` without one.
 fn remaining(limits: &Limits, started: u64) -> Option<u64> {
-    (limits.total_ms > 0).then(|| {
-        ms_to_ns(limits.total_ms).saturating_sub(monotonic_clock::now().saturating_sub(started))
-    })
-}
-
-fn deadline_error(what: &str, limits: &Limits) -> Error {
-    Error::Timeout(format!("{what} took longer than {} ms", limits.total_ms))
+    limits.remaining_ns(started, monotonic_clock::now())
 }
 
 impl Host for P3Host {
@@ -77,21 +66,16 @@ impl Host for P3Host {
         loop {
             let budget = remaining(limits, started);
             if budget == Some(0) {
-                return Err(deadline_error(&what, limits));
+                return Err(limits.deadline_error(&what));
             }
             let chunk = match body.read(budget.unwrap_or(u64::MAX)) {
                 Err(Error::Timeout(_)) if remaining(limits, started) == Some(0) => {
-                    return Err(deadline_error(&what, limits));
+                    return Err(limits.deadline_error(&what));
                 }
                 other => other?,
             };
             let Some(chunk) = chunk else { break };
-            if data.len() + chunk.len() > limits.max_body {
-                return Err(Error::Protocol(format!(
-                    "{what}: the response body is larger than {} bytes",
-                    limits.max_body
-                )));
-            }
+            limits.check_body(&what, data.len(), chunk.len())?;
             data.extend_from_slice(&chunk);
         }
         Ok(Response {
@@ -135,11 +119,8 @@ fn outgoing(request: &Request, limits: &Limits) -> Result<Prepared> {
     // A host may not support setting a time-out; the overall deadline still holds then.
     let _ = options.set_connect_timeout(Some(ms_to_ns(limits.connect_ms)));
     let _ = options.set_first_byte_timeout(Some(ms_to_ns(limits.first_byte_ms)));
-    // The guest times pauses itself; the host's limit is a backstop a little later, so a
-    // stall is reported as a time-out rather than as a broken connection.
-    let _ = options.set_between_bytes_timeout(Some(ms_to_ns(
-        limits.between_bytes_ms.saturating_add(BACKSTOP_MS),
-    )));
+    // The guest times pauses itself; the host's limit is a backstop a little later.
+    let _ = options.set_between_bytes_timeout(Some(limits.host_between_bytes_ns()));
     let (trailers, no_trailers) = wit_future::new::<Result<Option<Fields>, ErrorCode>>(|| Ok(None));
     let (writer, contents) = if request.body.is_empty() {
         (None, None)
@@ -220,27 +201,14 @@ async fn exchange(
     match select(pin!(sent), pin!(monotonic_clock::wait_for(budget))).await {
         Either::Left((response, _)) => response,
         Either::Right(_) if remaining(limits, started) == Some(0) => {
-            Err(deadline_error(what, limits))
+            Err(limits.deadline_error(what))
         }
-        Either::Right(_) => Err(Error::Timeout(format!(
-            "{what}: no response within {} ms",
-            limits.first_byte_ms
-        ))),
+        Either::Right(_) => Err(limits.first_byte_error(what)),
     }
 }
 
 fn headers_of(response: &Incoming) -> Vec<(String, String)> {
-    response
-        .get_headers()
-        .copy_all()
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
-        .collect()
+    header_pairs(response.get_headers().copy_all())
 }
 
 /// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
