@@ -125,3 +125,21 @@ pub async fn wait_until(what: &str, within: Duration, ready: impl FnMut() -> boo
         "{what}: not within {within:?}"
     );
 }
+
+/// One request to `url` (`http://HOST:PORT/PATH?QUERY`) on a connection of its own, through
+/// the emulator's client ([`mantle_host::emulator::http_request`]): the status and the whole
+/// body; `None` when nothing answers there (yet) or the exchange breaks.
+pub async fn request_url(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: bytes::Bytes,
+) -> Option<(u16, String)> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    let addr: std::net::SocketAddr = uri.authority()?.as_str().parse().ok()?;
+    let path = uri.path_and_query()?.as_str();
+    let (status, _, body) = mantle_host::emulator::http_request(addr, method, path, headers, body)
+        .await
+        .ok()?;
+    Some((status, String::from_utf8(body.to_vec()).ok()?))
+}

@@ -4,11 +4,13 @@
 
 use std::process::Stdio;
 
+use bytes::Bytes;
 use mantle_host::build;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::clients::run_python_with;
+use crate::common::request_url;
 
 const KEY_A: &str = "team-a-key-0123456789";
 const KEY_CI: &str = "ci-key-9876543210";
@@ -89,7 +91,7 @@ async fn keys_cost_access_log_and_metrics_through_serve() {
     )
     .await;
     // The single key keeps working beside the file, as the key named `default`.
-    let client = reqwest_get(&format!("{url}/models"), SINGLE).await;
+    let client = get_status(&format!("{url}/models"), SINGLE).await;
     assert_eq!(client, 200);
 
     let scraped = scrape(&metrics).await;
@@ -173,41 +175,21 @@ async fn keys_cost_access_log_and_metrics_through_serve() {
 }
 
 /// GET with a bearer key; the status.
-async fn reqwest_get(url: &str, key: &str) -> u16 {
-    let uri: hyper::Uri = url.parse().unwrap();
-    let host = uri.authority().unwrap().to_string();
-    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let request = hyper::Request::get(uri.path())
-        .header("host", host)
-        .header("authorization", format!("Bearer {key}"))
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
-    send.send_request(request).await.unwrap().status().as_u16()
+async fn get_status(url: &str, key: &str) -> u16 {
+    let bearer = format!("Bearer {key}");
+    let (status, _) = request_url("GET", url, &[("authorization", &bearer)], Bytes::new())
+        .await
+        .expect("the gateway answers");
+    status
 }
 
+/// The metrics a GET of `url` gives; it must be a 200.
 async fn scrape(url: &str) -> String {
-    use http_body_util::BodyExt;
-    let uri: hyper::Uri = url.parse().unwrap();
-    let host = uri.authority().unwrap().to_string();
-    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let request = hyper::Request::get(uri.path())
-        .header("host", host)
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let response = send.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8(body.to_vec()).unwrap()
+    let (status, text) = request_url("GET", url, &[], Bytes::new())
+        .await
+        .expect("the metrics listener answers");
+    assert_eq!(status, 200, "{text}");
+    text
 }
 
 /// `promtool check metrics` on the scraped text: skipped with a message when promtool is not
@@ -297,7 +279,7 @@ async fn prometheus_scrapes(metrics_url: &str, dir: &std::path::Path) {
         "Prometheus scraped mantle_cost_usd_total for team-a",
         std::time::Duration::from_secs(60),
         move || async move {
-            let body = get_text(query).await?;
+            let (_, body) = request_url("GET", query, &[], Bytes::new()).await?;
             let v: serde_json::Value = serde_json::from_str(&body).ok()?;
             let result = v["data"]["result"].as_array()?;
             result
@@ -310,26 +292,6 @@ async fn prometheus_scrapes(metrics_url: &str, dir: &std::path::Path) {
     let value: f64 = found["value"][1].as_str().unwrap().parse().unwrap();
     assert!(value > 0.0, "{found}");
     prometheus.kill().await.unwrap();
-}
-
-/// The body of a GET, or `None` when nothing answers (yet).
-async fn get_text(url: &str) -> Option<String> {
-    use http_body_util::BodyExt;
-    let uri: hyper::Uri = url.parse().ok()?;
-    let host = uri.authority()?.to_string();
-    let stream = tokio::net::TcpStream::connect(&host).await.ok()?;
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .ok()?;
-    tokio::spawn(conn);
-    let request = hyper::Request::get(uri.path_and_query()?.as_str())
-        .header("host", host)
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .ok()?;
-    let response = send.send_request(request).await.ok()?;
-    let body = response.into_body().collect().await.ok()?.to_bytes();
-    String::from_utf8(body.to_vec()).ok()
 }
 
 /// The members an access record may have: names, counts, times and ids, no content.

@@ -251,26 +251,14 @@ async fn trace_content_records_the_prompt_and_the_answer_bounded() {
 /// POSTs `body` to the chat completions of `url` with the gateway key and `traceparent`:
 /// the answer's status and body.
 async fn post(url: &str, body: &Value, traceparent: &str) -> (u16, String) {
-    use http_body_util::BodyExt;
-    let uri: hyper::Uri = format!("{url}/chat/completions").parse().unwrap();
-    let host = uri.authority().unwrap().to_string();
-    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let request = hyper::Request::post(uri.path())
-        .header("host", host)
-        .header("authorization", format!("Bearer {KEY}"))
-        .header("content-type", "application/json")
-        .header("traceparent", traceparent)
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.to_string(),
-        )))
-        .unwrap();
-    let response = send.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let bearer = format!("Bearer {KEY}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+        ("traceparent", traceparent),
+    ];
+    let body = bytes::Bytes::from(body.to_string());
+    crate::common::request_url("POST", &format!("{url}/chat/completions"), &headers, body)
+        .await
+        .expect("the gateway answers")
 }
