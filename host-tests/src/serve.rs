@@ -1058,12 +1058,13 @@ impl Gateway {
                     .and_then(|v| v.parse::<u64>().ok());
                 let content = server_span
                     .filter(crate::trace::ServerSpan::records_content)
-                    .map(|span| crate::trace::content::AnswerContent::new(span, stream, length));
+                    .map(|span| crate::trace::content::AnswerContent::new(span, stream));
                 Ok(response.map(|inner| Answer {
                     inner,
                     cancel,
                     overtime: stream.then_some((overtime, limit)),
                     done: false,
+                    left: length,
                     content,
                 }))
             }
@@ -1460,8 +1461,22 @@ pub struct Answer {
     /// For event streams: set when the deadline stopped the instance, and the deadline.
     overtime: Option<(Arc<std::sync::atomic::AtomicBool>, Duration)>,
     done: bool,
+    /// For an answer that says its length: the bytes still due. At 0 the answer is whole.
+    left: Option<u64>,
     /// The answer's text for the request's server span (`--trace-content`).
     content: Option<crate::trace::content::AnswerContent>,
+}
+
+impl Answer {
+    /// The answer is whole: its end came, or as many bytes as it said it has. The instance
+    /// is no longer stopped when the body is dropped (hyper drops a body of known length once
+    /// that many bytes have passed, without polling it for its end).
+    fn whole(&mut self) {
+        self.cancel.task = None;
+        if let Some(content) = &mut self.content {
+            content.finished();
+        }
+    }
 }
 
 impl Body for Answer {
@@ -1477,8 +1492,16 @@ impl Body for Answer {
         }
         match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
             Some(Ok(frame)) => {
-                if let (Some(content), Some(data)) = (&mut self.content, frame.data_ref()) {
-                    content.chunk(data);
+                if let Some(data) = frame.data_ref() {
+                    if let Some(content) = &mut self.content {
+                        content.chunk(data);
+                    }
+                    if let Some(left) = &mut self.left {
+                        *left = left.saturating_sub(data.len() as u64);
+                        if *left == 0 {
+                            self.whole();
+                        }
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -1497,10 +1520,8 @@ impl Body for Answer {
                         "data: {chunk}\n\n"
                     ))))));
                 }
-                if end.is_none()
-                    && let Some(content) = &mut self.content
-                {
-                    content.finished();
+                if end.is_none() {
+                    self.whole();
                 }
                 Poll::Ready(end)
             }

@@ -93,16 +93,12 @@ pub struct AnswerContent {
     /// Bytes of text not kept in `text`.
     text_cut: usize,
     finish: Option<String>,
-    /// The body's length when the answer says it (`content-length`), and the bytes passed.
-    length: Option<u64>,
-    passed: u64,
     ended: bool,
 }
 
 impl AnswerContent {
-    /// The text of an answer to the request of `span`; `stream` for an event stream;
-    /// `length` the body's length, when it is known.
-    pub fn new(span: ServerSpan, stream: bool, length: Option<u64>) -> AnswerContent {
+    /// The text of an answer to the request of `span`; `stream` for an event stream.
+    pub fn new(span: ServerSpan, stream: bool) -> AnswerContent {
         AnswerContent {
             span,
             stream,
@@ -111,23 +107,12 @@ impl AnswerContent {
             text: String::new(),
             text_cut: 0,
             finish: None,
-            length,
-            passed: 0,
             ended: false,
         }
     }
 
-    /// One chunk of the answer's body, as the client gets it. A body of known length is
-    /// whole once that many bytes have passed.
-    pub fn chunk(&mut self, data: &[u8]) {
-        self.passed += data.len() as u64;
-        self.read(data);
-        if self.length.is_some_and(|length| self.passed >= length) {
-            self.finished();
-        }
-    }
-
-    fn read(&mut self, mut data: &[u8]) {
+    /// One chunk of the answer's body, as the client gets it.
+    pub fn chunk(&mut self, mut data: &[u8]) {
         if !self.stream {
             self.keep(data);
             return;
