@@ -9,21 +9,40 @@
 //! Each component is built by a nested `cargo build --release --target wasm32-wasip2` into a
 //! target directory of its own, never the outer build's, whose lock the outer cargo holds
 //! while this script runs: `guest/` and `face/` beside the outer build's profile directories
-//! (`target/guest` and `target/face` in the source tree, where the tests and `spin build`
-//! build them too, so each is built once), or under `OUT_DIR` when the outer build's layout
+//! (`target/guest`, `target/face` and `target/face-p3` in the source tree, where the tests and
+//! `spin build` build them too, so each is built once), or under `OUT_DIR` when the outer build's layout
 //! is not the usual one. The build is incremental there, and runs only when the guests'
 //! sources change.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The components: package, target directory, file.
+/// The components: package, cargo options, target directory, file, name embedded as.
 /// The face gets a target directory of its own as `spin.toml` gives it one: building it
 /// builds the provider library's cdylib without the component's exports, which must not
-/// overwrite the provider component.
-const COMPONENTS: [(&str, &str, &str); 2] = [
-    ("mantle-component", "guest", "mantle_component.wasm"),
-    ("mantle-face", "face", "mantle_face.wasm"),
+/// overwrite the provider component. Its WASI 0.3 build (spin-sdk 7) gets another.
+const COMPONENTS: [(&str, &[&str], &str, &str, &str); 3] = [
+    (
+        "mantle-component",
+        &[],
+        "guest",
+        "mantle_component.wasm",
+        "mantle_component.wasm",
+    ),
+    (
+        "mantle-face",
+        &[],
+        "face",
+        "mantle_face.wasm",
+        "mantle_face.wasm",
+    ),
+    (
+        "mantle-face",
+        &["--no-default-features", "--features", "p3"],
+        "face-p3",
+        "mantle_face.wasm",
+        "mantle_face_p3.wasm",
+    ),
 ];
 
 /// What the components are built from, relative to the workspace root: a change to any of
@@ -65,9 +84,9 @@ fn main() -> Result<(), String> {
             println!("cargo::rerun-if-changed={}", path.display());
         }
     }
-    for (package, dir, file) in COMPONENTS {
-        let built = build(&root, &targets.join(dir), package, file)?;
-        std::fs::copy(&built, out_dir.join(file))
+    for (package, options, dir, file, embedded) in COMPONENTS {
+        let built = build(&root, &targets.join(dir), package, options, file)?;
+        std::fs::copy(&built, out_dir.join(embedded))
             .map_err(|e| format!("copying {}: {e}", built.display()))?;
     }
     println!("cargo::rustc-cfg=mantle_embedded");
@@ -91,7 +110,13 @@ fn var(name: &str) -> Result<String, String> {
 }
 
 /// Builds `package` for wasm32-wasip2 (release) into `target_dir`; returns the `.wasm` file.
-fn build(root: &Path, target_dir: &Path, package: &str, file: &str) -> Result<PathBuf, String> {
+fn build(
+    root: &Path,
+    target_dir: &Path,
+    package: &str,
+    options: &[&str],
+    file: &str,
+) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -104,6 +129,7 @@ fn build(root: &Path, target_dir: &Path, package: &str, file: &str) -> Result<Pa
             "wasm32-wasip2",
         ])
         .args(["-p", package])
+        .args(options)
         // Set, not removed: a target or build directory from the user's configuration would
         // be the outer build's, and this cargo would wait on its lock forever.
         .env("CARGO_TARGET_DIR", target_dir)

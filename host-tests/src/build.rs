@@ -41,6 +41,15 @@ const EMBEDDED_FACE: Option<&[u8]> = Some(include_bytes!(concat!(
 #[cfg(not(mantle_embedded))]
 const EMBEDDED_FACE: Option<&[u8]> = None;
 
+/// The HTTP face on spin-sdk 7 (WASI 0.3) built into this binary (release builds), if any.
+#[cfg(mantle_embedded)]
+const EMBEDDED_FACE_P3: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/mantle_face_p3.wasm"
+)));
+#[cfg(not(mantle_embedded))]
+const EMBEDDED_FACE_P3: Option<&[u8]> = None;
+
 /// A component's code: a file, or the bytes built into this binary.
 #[derive(Debug, Clone)]
 pub enum Wasm {
@@ -66,7 +75,7 @@ impl Wasm {
 
 /// Whether this binary carries its components (a release build).
 pub fn embedded() -> bool {
-    EMBEDDED_COMPONENT.is_some() && EMBEDDED_FACE.is_some()
+    EMBEDDED_COMPONENT.is_some() && EMBEDDED_FACE.is_some() && EMBEDDED_FACE_P3.is_some()
 }
 
 /// The provider component `mantle-host` runs: the file in `MANTLE_COMPONENT`, else the one
@@ -80,10 +89,16 @@ pub fn component_wasm() -> Result<Wasm> {
     )
 }
 
-/// The HTTP face `mantle-host serve` runs: the file in `MANTLE_FACE`, else the one built into
-/// this binary, else one built now ([`face`]).
+/// The HTTP face `mantle-host serve --wasi 0.2` runs: the file in `MANTLE_FACE`, else the one
+/// built into this binary, else one built now ([`face`]).
 pub fn face_wasm() -> Result<Wasm> {
     wasm(FACE_ENV, "HTTP face", EMBEDDED_FACE, face)
+}
+
+/// The HTTP face `mantle-host serve --wasi 0.3` runs: the file in `MANTLE_FACE`, else the
+/// WASI 0.3 one built into this binary, else one built now ([`face_p3`]).
+pub fn face_p3_wasm() -> Result<Wasm> {
+    wasm(FACE_ENV, "HTTP face (WASI 0.3)", EMBEDDED_FACE_P3, face_p3)
 }
 
 fn wasm(
@@ -161,10 +176,9 @@ pub const FACE_P3_TARGET_DIR: &str = "target/face-p3";
 /// The cargo options that build the HTTP face on spin-sdk 7 (WASI 0.3) instead of 5.2.
 pub const FACE_P3_FEATURES: [&str; 3] = ["--no-default-features", "--features", "p3"];
 
-/// Path of the release HTTP face on spin-sdk 7 (WASI 0.3), which Spin runs and `mantle-host
-/// serve` does not (it hosts WASI 0.2): `cargo build --release --target wasm32-wasip2 -p
-/// mantle-face --no-default-features --features p3` into [`FACE_P3_TARGET_DIR`]. A path in
-/// `MANTLE_FACE_P3` is used as is.
+/// Path of the release HTTP face on spin-sdk 7 (WASI 0.3): `cargo build --release --target
+/// wasm32-wasip2 -p mantle-face --no-default-features --features p3` into
+/// [`FACE_P3_TARGET_DIR`]. A path in `MANTLE_FACE_P3` is used as is.
 pub fn face_p3() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
@@ -180,6 +194,27 @@ pub fn face_p3() -> Result<PathBuf> {
         })
         .clone()
         .map_err(anyhow::Error::msg)
+}
+
+/// Which face build the tests of `mantle-host serve` run: `0.3` in this variable runs the
+/// WASI 0.3 face ([`face_p3`]), anything else or nothing the WASI 0.2 one ([`face`]).
+pub const SERVE_WASI_ENV: &str = "MANTLE_SERVE_WASI";
+
+/// The WASI of the face the tests of `mantle-host serve` run: `"0.3"` or `"0.2"`, as
+/// [`SERVE_WASI_ENV`] says.
+pub fn served_wasi() -> &'static str {
+    match std::env::var(SERVE_WASI_ENV).as_deref() {
+        Ok("0.3") => "0.3",
+        _ => "0.2",
+    }
+}
+
+/// The face the tests of `mantle-host serve` run, as [`SERVE_WASI_ENV`] says.
+pub fn served_face() -> Result<PathBuf> {
+    match served_wasi() {
+        "0.3" => face_p3(),
+        _ => face(),
+    }
 }
 
 /// The provider component and the face built by one `cargo build` (debug) into their own

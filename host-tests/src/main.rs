@@ -552,6 +552,11 @@ struct ServeOptions {
     /// are never recorded.
     #[arg(long)]
     trace_content: bool,
+    /// Which build of the face to run: `0.3` (spin-sdk 7, `wasi:http/handler@0.3.0`) or `0.2`
+    /// (spin-sdk 5.2, `wasi:http/incoming-handler@0.2`). A face named by MANTLE_FACE runs
+    /// whichever it was built for.
+    #[arg(long, default_value = "0.2", value_parser = ["0.2", "0.3"])]
+    wasi: String,
 }
 
 /// Environment variable holding the gateway key of `serve`.
@@ -712,7 +717,12 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         tracing: tracing.clone(),
         ..GatewayConfig::default()
     };
-    let gateway = Gateway::load_wasm(&build::face_wasm()?, config)?;
+    let face = match options.wasi.as_str() {
+        "0.3" => build::face_p3_wasm()?,
+        _ => build::face_wasm()?,
+    };
+    let gateway = Gateway::load_wasm(&face, config)?;
+    let wasi = gateway.wasi_version();
     let observer = gateway.observer();
     let running = Running::start(gateway, options.listen).await?;
     let _metrics = match options.metrics_listen {
@@ -724,7 +734,7 @@ async fn serve(options: ServeOptions) -> Result<ExitCode> {
         None => None,
     };
     eprintln!(
-        "OpenAI-compatible gateway at {} (upstream {}; outgoing requests only to {allowed}); Ctrl-C stops it",
+        "OpenAI-compatible gateway at {} (the WASI {wasi} face; upstream {}; outgoing requests only to {allowed}); Ctrl-C stops it",
         running.base_url(),
         mantle_host::serve::display_url(&base_url),
     );

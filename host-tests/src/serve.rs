@@ -1,8 +1,12 @@
 //! `mantle-host serve`: the HTTP face (the Spin app's component) behind a wasmtime gateway.
 //!
-//! Like Spin, the gateway makes a fresh instance per request from one `ProxyPre`, and gives
-//! it what Spin would: `fermyon:spin/variables` (secrets included) and the default
-//! `fermyon:spin/key-value` store. Each instance gets a memory limit and an epoch deadline.
+//! Like Spin, the gateway makes a fresh instance per request from one pre-instantiated face,
+//! and gives it what Spin would: `fermyon:spin/variables` (secrets included) and the default
+//! `fermyon:spin/key-value` store. The face may be built for WASI 0.2 (spin-sdk 5.2,
+//! `wasi:http/incoming-handler`) or WASI 0.3 (spin-sdk 7, `wasi:http/handler@0.3.0`, which gets
+//! `spin:variables@3.0.0` and `spin:key-value@3.0.0` over the same variables and store, see
+//! [`p3`]); the gateway tells which from the component's exports. A WASI 0.3 instance is run
+//! with wasmtime's concurrent event loop until its tasks have written the answer whole. Each instance gets a memory limit and an epoch deadline.
 //! Outgoing requests go only to the allowed hosts (anything else is refused before a
 //! connection is made) and over pools of kept-alive connections shared by all instances,
 //! where wasmtime's default opens a connection per request.
@@ -48,9 +52,11 @@ use wasmtime::{
     Store, StoreLimits, StoreLimitsBuilder,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::handler::{Proxy, ProxyPre};
+use wasmtime_wasi_http::p2::bindings::ProxyPre as P2Pre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3::bindings::ServicePre as P3Pre;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -94,6 +100,8 @@ pub mod limits {
     pub const REUSE_MAX_IDLE: usize = 64;
 }
 
+mod p3;
+
 #[allow(missing_docs)]
 mod spin {
     wasmtime::component::bindgen!({
@@ -132,6 +140,10 @@ use spin::fermyon::spin::{key_value, variables};
 pub struct KvHandle {
     label: String,
 }
+
+/// Stacks an instance of the face may use at once: one for a WASI 0.2 face, one per waiting
+/// task for a WASI 0.3 face.
+const STACKS_PER_INSTANCE: u32 = 4;
 
 /// How long one epoch tick is.
 const TICK: Duration = Duration::from_millis(100);
@@ -724,9 +736,127 @@ impl std::fmt::Display for Overtime {
 
 impl std::error::Error for Overtime {}
 
+/// A request handed to an instance of the face, as its WASI wants it.
+enum Call {
+    /// WASI 0.2: the request and its response out-parameter, in the instance's table.
+    P2(
+        Resource<wasmtime_wasi_http::p2::types::HostIncomingRequest>,
+        Resource<wasmtime_wasi_http::p2::types::HostResponseOutparam>,
+    ),
+    /// WASI 0.3: the request, and where the face's answer goes once `handle` returns it.
+    P3(Box<hyper::Request<WasiBody>>, p3::Answered),
+}
+
+/// Where the face's answer head arrives.
+enum Head {
+    P2(
+        tokio::sync::oneshot::Receiver<
+            Result<
+                hyper::Response<HyperOutgoingBody>,
+                wasmtime_wasi_http::p2::bindings::http::types::ErrorCode,
+            >,
+        >,
+    ),
+    P3(futures::channel::oneshot::Receiver<wasmtime::Result<hyper::Response<WasiBody>>>),
+}
+
+impl Head {
+    /// The face's answer; an error it answered with instead; `None` when its task ended
+    /// without either (it trapped, ran out of time or returned without answering).
+    async fn wait(self) -> Option<Result<hyper::Response<HyperOutgoingBody>, String>> {
+        match self {
+            Head::P2(r) => r.await.ok().map(|r| r.map_err(|code| format!("{code:?}"))),
+            Head::P3(r) => r.await.ok().map(|r| r.map_err(|e| format!("{e:#}"))),
+        }
+    }
+}
+
+/// One request's run of an instance, on a task of its own.
+struct Run {
+    pre: Arc<ProxyPre<FaceState>>,
+    instances: Arc<Instances>,
+    reuse: bool,
+    limit: Duration,
+    overtime: Arc<std::sync::atomic::AtomicBool>,
+    /// Counts the instance as busy until the task ends or is stopped.
+    busy: Busy,
+}
+
+impl Run {
+    /// Instantiates the face unless a kept instance is given, hands it the request and runs
+    /// it until it is done with it: for WASI 0.3, until its tasks have written the answer
+    /// whole. An instance that answered whole is kept when instances are reused.
+    async fn run(
+        self,
+        mut store: Store<FaceState>,
+        proxy: Option<Proxy>,
+        uses: u32,
+        call: Call,
+    ) -> Result<()> {
+        let _busy = self.busy;
+        let instances = self.instances.clone();
+        let pre = &self.pre;
+        let result = {
+            let run = async {
+                let proxy = match proxy {
+                    Some(p) => p,
+                    None => {
+                        instances.created.fetch_add(1, Ordering::Relaxed);
+                        pre.instantiate_async(&mut store).await?
+                    }
+                };
+                match (&proxy, call) {
+                    (Proxy::P2(face), Call::P2(req, out)) => {
+                        face.wasi_http_incoming_handler()
+                            .call_handle(&mut store, req, out)
+                            .await?;
+                    }
+                    (Proxy::P3(_), Call::P3(req, answered)) => {
+                        p3::serve(&mut store, &proxy, *req, answered).await?;
+                    }
+                    _ => {
+                        return Err(wasmtime::format_err!(
+                            "the request does not fit the face's WASI"
+                        ));
+                    }
+                }
+                Ok::<Proxy, wasmtime::Error>(proxy)
+            };
+            let run = std::pin::pin!(run);
+            // The epoch deadline stops a guest that computes too long; this one stops a guest
+            // that waits too long (on the upstream, or on a slow client), streaming included.
+            let result = tokio::select! {
+                r = run => r.map_err(anyhow::Error::from),
+                () = tokio::time::sleep(self.limit) => {
+                    // Set before the instance (and the response body it writes) is dropped, so
+                    // the body sees it when it ends.
+                    self.overtime.store(true, Ordering::SeqCst);
+                    Err(anyhow!(Overtime(self.limit)))
+                }
+            };
+            result
+        };
+        // Only an instance that answered whole is kept: one that trapped, ran out of time or
+        // was stopped mid-answer is dropped with its memory.
+        match result {
+            Ok(proxy) if self.reuse => {
+                instances.give_back(Warm {
+                    store,
+                    proxy,
+                    uses: uses.saturating_add(1),
+                });
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The gateway: the compiled face, its linker, and what instances share.
 pub struct Gateway {
-    pre: ProxyPre<FaceState>,
+    pre: Arc<ProxyPre<FaceState>>,
+    engine: Engine,
     shared: Arc<Shared>,
     instances: Arc<Instances>,
     config: GatewayConfig,
@@ -770,7 +900,9 @@ impl Gateway {
             .total_core_instances(n.saturating_mul(8))
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
-            .total_stacks(n)
+            // A WASI 0.3 instance runs each of its tasks that waits (its `handle`, the task
+            // that writes the answer) on a stack of its own.
+            .total_stacks(n.saturating_mul(STACKS_PER_INSTANCE))
             .max_core_instances_per_component(16)
             .max_memories_per_component(2)
             .max_tables_per_component(8)
@@ -787,6 +919,13 @@ impl Gateway {
         let mut linker = Linker::<FaceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        // A WASI 0.3 face (spin-sdk 7) gets what `wasmtime serve` gives one: its clocks,
+        // random, CLI and HTTP interfaces, and no sockets or files.
+        wasmtime_wasi::p3::clocks::add_to_linker(&mut linker)?;
+        wasmtime_wasi::p3::random::add_to_linker(&mut linker)?;
+        wasmtime_wasi::p3::cli::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+        p3::add_to_linker(&mut linker)?;
         variables::add_to_linker::<FaceState, wasmtime::component::HasSelf<FaceState>>(
             &mut linker,
             |s| s,
@@ -795,7 +934,16 @@ impl Gateway {
             &mut linker,
             |s| s,
         )?;
-        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        let instance = linker.instantiate_pre(&component)?;
+        let pre = match P3Pre::new(instance.clone()) {
+            Ok(pre) => ProxyPre::P3(pre),
+            Err(p3) => ProxyPre::P2(P2Pre::new(instance).map_err(|p2| {
+                anyhow!(
+                    "the face exports neither wasi:http/handler@0.3 ({p3:#}) nor \
+                     wasi:http/incoming-handler@0.2 ({p2:#})"
+                )
+            })?),
+        };
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("epoch".into())
@@ -834,7 +982,8 @@ impl Gateway {
         ));
         let max_request_bytes = config.max_request_bytes();
         Ok(Gateway {
-            pre,
+            pre: Arc::new(pre),
+            engine,
             shared,
             instances: Arc::new(Instances::default()),
             config,
@@ -925,7 +1074,7 @@ impl Gateway {
             },
             shared: self.shared.clone(),
         };
-        let mut store = Store::new(self.pre.engine(), state);
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store
@@ -944,6 +1093,14 @@ impl Gateway {
     /// Requests answered by a kept instance so far (`reuse_instances`).
     pub fn instances_reused(&self) -> u64 {
         self.instances.reused.load(Ordering::Relaxed)
+    }
+
+    /// Which WASI the face is built for: `"0.3"` (`wasi:http/handler@0.3.0`) or `"0.2"`.
+    pub fn wasi_version(&self) -> &'static str {
+        match *self.pre {
+            ProxyPre::P3(_) => "0.3",
+            ProxyPre::P2(_) => "0.2",
+        }
     }
 
     /// Answers one request with a fresh instance of the face (or, with `reuse_instances`, a
@@ -976,100 +1133,50 @@ impl Gateway {
         }
         let ticks = (self.config.request_timeout.as_millis() / TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, request)?;
-        let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = self.pre.clone();
-        let instances = self.instances.clone();
-        let reuse = self.config.reuse_instances;
-        let limit = self.config.request_timeout;
-        let overtime = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = overtime.clone();
-        // The epoch deadline stops a guest that computes too long; this one stops a guest
-        // that waits too long (on the upstream, or on a slow client), streaming included.
-        let busy = Busy::new(self.shared.observer.clone());
-        let task = tokio::task::spawn(async move {
-            let _busy = busy;
-            let result = {
-                let run = async {
-                    let proxy = match proxy {
-                        Some(p) => p,
-                        None => {
-                            instances.created.fetch_add(1, Ordering::Relaxed);
-                            pre.instantiate_async(&mut store).await?
-                        }
-                    };
-                    proxy
-                        .wasi_http_incoming_handler()
-                        .call_handle(&mut store, req, out)
-                        .await?;
-                    Ok::<Proxy, wasmtime::Error>(proxy)
-                };
-                let run = std::pin::pin!(run);
-                tokio::select! {
-                    r = run => r.map_err(anyhow::Error::from),
-                    () = tokio::time::sleep(limit) => {
-                        // Set before the instance (and the response body it writes) is
-                        // dropped, so the body sees it when it ends.
-                        flag.store(true, Ordering::SeqCst);
-                        Err(anyhow!(Overtime(limit)))
-                    }
-                }
-            };
-            // Only an instance that answered whole is kept: one that trapped, ran out of
-            // time or was stopped mid-answer is dropped with its memory.
-            match result {
-                Ok(proxy) if reuse => {
-                    instances.give_back(Warm {
-                        store,
-                        proxy,
-                        uses: uses.saturating_add(1),
-                    });
-                    Ok(())
-                }
-                Ok(_) => Ok(()),
-                Err(e) => Err(e),
+        let (call, head) = match *self.pre {
+            ProxyPre::P2(_) => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let req = store
+                    .data_mut()
+                    .http()
+                    .new_incoming_request(Scheme::Http, request)?;
+                let out = store.data_mut().http().new_response_outparam(sender)?;
+                (Call::P2(req, out), Head::P2(receiver))
             }
-        });
+            ProxyPre::P3(_) => {
+                let (sender, receiver) = futures::channel::oneshot::channel();
+                let request = request.map(|b| b.map_err(Into::into).boxed_unsync());
+                (Call::P3(Box::new(request), sender), Head::P3(receiver))
+            }
+        };
+        let overtime = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let run = Run {
+            pre: self.pre.clone(),
+            instances: self.instances.clone(),
+            reuse: self.config.reuse_instances,
+            limit: self.config.request_timeout,
+            overtime: overtime.clone(),
+            busy: Busy::new(self.shared.observer.clone()),
+        };
+        let task = tokio::task::spawn(run.run(store, proxy, uses, call));
         let mut guard = Cancel {
             task: Some(task.abort_handle()),
             cancelled: Some(self.shared.clone()),
         };
-        match receiver.await {
-            Ok(Ok(response)) => {
-                let stream = response
-                    .headers()
-                    .get(hyper::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("text/event-stream"));
+        match head.wait().await {
+            Some(Ok(response)) => {
                 let cancel = Cancel {
                     task: guard.task.take(),
                     cancelled: Some(self.shared.clone()),
                 };
-                // A body of known length ends when that much has passed: hyper does not poll
-                // it again for its end.
-                let length = response
-                    .headers()
-                    .get(hyper::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                let content = server_span
-                    .filter(crate::trace::ServerSpan::records_content)
-                    .map(|span| crate::trace::content::AnswerContent::new(span, stream));
-                Ok(response.map(|inner| Answer {
-                    inner,
-                    cancel,
-                    overtime: stream.then_some((overtime, limit)),
-                    done: false,
-                    left: length,
-                    content,
-                }))
+                Ok(self.answer_of(response, cancel, overtime, server_span))
             }
-            Ok(Err(code)) => Err(anyhow!("the face answered with an error: {code:?}")),
-            Err(_) => {
+            Some(Err(e)) => {
+                // The instance is of no more use; stopping it is not the client's doing.
+                guard.cancelled = None;
+                Err(anyhow!("the face answered with an error: {e}"))
+            }
+            None => {
                 guard.task = None;
                 match task.await {
                     Ok(Ok(())) => Err(anyhow!("the face set no response")),
@@ -1078,6 +1185,41 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// The face's answer as the gateway passes it on: stopped with the instance when dropped
+    /// early, cut streams ended with an error chunk, its text recorded when traced.
+    fn answer_of(
+        &self,
+        response: hyper::Response<HyperOutgoingBody>,
+        cancel: Cancel,
+        overtime: Arc<std::sync::atomic::AtomicBool>,
+        server_span: Option<crate::trace::ServerSpan>,
+    ) -> hyper::Response<Answer> {
+        let stream = response
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        // A body of known length ends when that much has passed: hyper does not poll it again
+        // for its end.
+        let length = response
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let content = server_span
+            .filter(crate::trace::ServerSpan::records_content)
+            .map(|span| crate::trace::content::AnswerContent::new(span, stream));
+        let limit = self.config.request_timeout;
+        response.map(|inner| Answer {
+            inner,
+            cancel,
+            overtime: stream.then_some((overtime, limit)),
+            done: false,
+            left: length,
+            content,
+        })
     }
 
     /// Serves connections from `listener` until the task is dropped. A failed accept

@@ -136,7 +136,10 @@ async fn serve_emulate(
         .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
         .args(flags)
         .env("MANTLE_GATEWAY_KEY", key)
-        .env("MANTLE_FACE", build::face().expect("the face builds"))
+        .env(
+            "MANTLE_FACE",
+            build::served_face().expect("the face builds"),
+        )
         .env_remove("AWS_BEARER_TOKEN_BEDROCK")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -155,6 +158,9 @@ async fn serve_emulate(
         log.push_str(&line);
         log.push('\n');
         if let Some(rest) = line.strip_prefix("OpenAI-compatible gateway at ") {
+            // The face under test is the one the gateway runs.
+            let wasi = format!("(the WASI {} face;", build::served_wasi());
+            assert!(rest.contains(&wasi), "{line}");
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };

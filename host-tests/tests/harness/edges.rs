@@ -57,7 +57,7 @@ pub fn mantle_host(nofile: Option<u32>) -> Command {
         .env("HOME", temp_dir("home"))
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env(build::COMPONENT_ENV, build::component().unwrap())
-        .env(build::FACE_ENV, build::face().unwrap());
+        .env(build::FACE_ENV, build::served_face().unwrap());
     c
 }
 
@@ -506,6 +506,7 @@ fn flag_values_that_would_overflow_are_refused_at_start() {
         ("--memory-mib", "18446744073709551615"),
         ("--max-instances", "4294967295"),
         ("--max-connections", "0"),
+        ("--wasi", "0.4"),
     ] {
         let out = mantle_host(None)
             .env("MANTLE_GATEWAY_KEY", GATEWAY_KEY)

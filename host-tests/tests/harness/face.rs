@@ -68,7 +68,9 @@ impl Face {
             ..GatewayConfig::default()
         };
         adjust(&mut config);
-        let gateway = Gateway::load(&build::face().expect("the face builds"), config).unwrap();
+        let gateway =
+            Gateway::load(&build::served_face().expect("the face builds"), config).unwrap();
+        assert_eq!(gateway.wasi_version(), build::served_wasi());
         let running = Running::start(gateway, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
@@ -1281,4 +1283,19 @@ async fn an_unexpected_upstream_4xx_is_a_502_naming_the_status() {
         body["error"]["message"].as_str().unwrap().contains("411"),
         "{body}"
     );
+}
+
+#[test]
+fn a_component_that_serves_no_http_is_refused_as_a_face_with_the_reason() {
+    // The provider component exports `genesis:mantle/provider`, no `wasi:http` handler.
+    let component = build::component().expect("the component builds");
+    let error = match Gateway::load(&component, GatewayConfig::default()) {
+        Ok(_) => panic!("the provider component was taken for a face"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        error.contains("the face exports neither wasi:http/handler@0.3"),
+        "{error}"
+    );
+    assert!(error.contains("wasi:http/incoming-handler@0.2"), "{error}");
 }

@@ -222,7 +222,10 @@ impl Host {
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
             .env("MANTLE_GATEWAY_KEY", GATEWAY_KEY)
-            .env("MANTLE_FACE", build::face().expect("the face builds"))
+            .env(
+                "MANTLE_FACE",
+                build::served_face().expect("the face builds"),
+            )
             .env("AWS_BEARER_TOKEN_BEDROCK", bearer)
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")

@@ -45,7 +45,10 @@ async fn keys_cost_access_log_and_metrics_through_serve() {
         .args(["--metrics-listen", "127.0.0.1:0", "--keys"])
         .arg(&keys)
         .env("MANTLE_GATEWAY_KEY", SINGLE)
-        .env("MANTLE_FACE", build::face().expect("the face builds"))
+        .env(
+            "MANTLE_FACE",
+            build::served_face().expect("the face builds"),
+        )
         .env_remove("AWS_BEARER_TOKEN_BEDROCK")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")

@@ -47,7 +47,10 @@ impl Traced {
             .args(["serve", "--emulate", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("MANTLE_GATEWAY_KEY", KEY)
-            .env("MANTLE_FACE", build::face().expect("the face builds"))
+            .env(
+                "MANTLE_FACE",
+                build::served_face().expect("the face builds"),
+            )
             .env(
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 format!("http://127.0.0.1:{port}"),
