@@ -60,6 +60,27 @@ pub enum Wasm {
 }
 
 impl Wasm {
+    /// Whether it exports `wasi:http/handler@0.3` (an HTTP component for WASI 0.3), as its
+    /// export names say; it is not compiled for this.
+    pub fn exports_wasi_http_0_3(&self) -> Result<bool> {
+        let bytes = match self {
+            Wasm::File(path) => std::borrow::Cow::Owned(
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            ),
+            Wasm::Embedded(_, bytes) => std::borrow::Cow::Borrowed(*bytes),
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let wasmparser::Payload::ComponentExportSection(exports) = payload? {
+                for export in exports {
+                    if export?.name.name.starts_with("wasi:http/handler@0.3") {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Compiles it for `engine`.
     pub fn compile(&self, engine: &Engine) -> Result<Component> {
         match self {
