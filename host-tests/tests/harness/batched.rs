@@ -1,19 +1,25 @@
 //! Batched stream reads through the component: `get-next` driven by `subscribe` and
 //! `wasi:io/poll`, and `blocking-get-next`, give exactly what `next` gives one by one, on
-//! both routes, errors included; and one host task drives several streams at once.
+//! both routes, errors included; and one host task drives several streams at once. These are
+//! exports of the WASI 0.2 build; the WASI 0.3 build's counterpart is in `contract`.
 
 use std::time::Duration;
 
 use mantle_host::emulator::{Emulator, EmulatorConfig, Script, StreamFault, config_text};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{
-    Guest, GuestOptions, StreamItem, chat_request, empty_settings, types, user_text,
+    Guest, GuestOptions, Stream, StreamItem, Wasi, chat_request, empty_settings, types, user_text,
 };
 use mantle_host::transcripts::ChatEvent;
 use mantle_host::transcripts::{self, Route, Transcript};
 use wasmtime::component::ResourceAny;
 
-use crate::common::guest;
+use crate::common::guest_of;
+
+/// A guest of the WASI 0.2 build, the one with batched reads.
+async fn guest(options: GuestOptions) -> Guest {
+    guest_of(Wasi::P2, options).await
+}
 
 const KEY: &str = "batched-test-key";
 
@@ -85,7 +91,7 @@ fn take(out: &mut Outcome, batch: Vec<StreamItem>) -> bool {
     n == 0
 }
 
-async fn read(g: &mut Guest, stream: ResourceAny, reader: Reader) -> Outcome {
+async fn read(g: &mut Guest, stream: Stream, reader: Reader) -> Outcome {
     let mut out = Outcome {
         events: Vec::new(),
         error: None,
@@ -298,6 +304,50 @@ async fn one_task_drives_several_streams_with_one_poll() {
     for (t, out) in all.iter().zip(outcomes) {
         assert_eq!(out.events, t.events, "{}", t.name);
         assert_eq!(out.error, None, "{}", t.name);
+    }
+    for s in streams {
+        g.drop_stream(s).await.unwrap();
+    }
+}
+
+/// The WASI 0.3 counterpart of [`one_task_drives_several_streams_with_one_poll`]: four answers
+/// of one instance, each a `stream` its task writes as the upstream's pieces arrive, read
+/// in turns one event at a time, each whole and in order.
+#[tokio::test]
+async fn the_wasi_0_3_build_streams_several_answers_of_one_instance_at_once() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "").await;
+    let all = [
+        transcripts::openai_text(transcripts::OPENAI_MODEL),
+        transcripts::openai_tool_calls(transcripts::OPENAI_MODEL),
+        transcripts::anthropic_thinking(transcripts::CLAUDE_MODEL),
+        transcripts::anthropic_tool_use(transcripts::CLAUDE_MODEL),
+    ];
+    let mut streams = Vec::new();
+    for t in &all {
+        emu.set_script(
+            Script::from(t.clone())
+                .chunked(40)
+                .with_delay(Duration::from_millis(5))
+                .times(1),
+        );
+        let request = chat_request(model_of(t), vec![user_text("hi")]);
+        streams.push(g.chat_stream(c, &request).await.unwrap().unwrap());
+    }
+    let mut outcomes: Vec<Vec<ChatEvent>> = all.iter().map(|_| Vec::new()).collect();
+    let mut open: Vec<usize> = (0..all.len()).collect();
+    while !open.is_empty() {
+        for i in open.clone() {
+            match g.next_event(streams[i]).await.unwrap() {
+                Some(Ok(event)) => outcomes[i].push(to_chat(&event)),
+                Some(Err(e)) => panic!("{}: {e:?}", all[i].name),
+                None => open.retain(|&j| j != i),
+            }
+        }
+    }
+    for (t, events) in all.iter().zip(outcomes) {
+        assert_eq!(events, t.events, "{}", t.name);
     }
     for s in streams {
         g.drop_stream(s).await.unwrap();
