@@ -353,3 +353,46 @@ async fn the_wasi_0_3_build_streams_several_answers_of_one_instance_at_once() {
         g.drop_stream(s).await.unwrap();
     }
 }
+
+/// On WASI 0.3 the answer's events reach the host as the upstream's bytes arrive: those
+/// before a stall are read while the upstream is still silent, and the error that ends the
+/// answer (the upstream closing mid-answer) comes after them, with Mantle's request id.
+#[tokio::test]
+async fn the_wasi_0_3_build_hands_events_over_before_the_answer_ends() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "betweenBytesTimeoutMs: 20000").await;
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let stall = Duration::from_secs(3);
+    emu.set_script(
+        Script::from(t.clone())
+            .chunked(16)
+            .with_fault(StreamFault::StallAfter(t.body.len() / 2, stall)),
+    );
+    let started = std::time::Instant::now();
+    let request = chat_request(model_of(&t), vec![user_text("hi")]);
+    let stream = g.chat_stream(c, &request).await.unwrap().unwrap();
+    let first = g.next_event(stream).await.unwrap().unwrap().unwrap();
+    assert!(
+        started.elapsed() < stall / 2,
+        "the first event waited for the stall: {:?}",
+        started.elapsed()
+    );
+    let mut events = vec![to_chat(&first)];
+    let error = loop {
+        match g.next_event(stream).await.unwrap() {
+            Some(Ok(event)) => events.push(to_chat(&event)),
+            Some(Err(e)) => break e,
+            None => panic!("the cut answer ended without its error"),
+        }
+    };
+    assert!(
+        started.elapsed() >= stall,
+        "the error came before the stall ended"
+    );
+    assert!(matches!(error, types::Error::Truncated(_)), "{error:?}");
+    assert_eq!(events[..], t.events[..events.len()]);
+    assert!(g.next_event(stream).await.unwrap().is_none());
+    assert!(g.request_id(stream).await.unwrap().is_some());
+    g.drop_stream(stream).await.unwrap();
+}
