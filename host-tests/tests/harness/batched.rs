@@ -396,3 +396,44 @@ async fn the_wasi_0_3_build_hands_events_over_before_the_answer_ends() {
     assert!(g.request_id(stream).await.unwrap().is_some());
     g.drop_stream(stream).await.unwrap();
 }
+
+/// On WASI 0.3 a host that drops an answer midway is done with it: the same instance goes on
+/// serving, and the next answer comes whole, while the dropped one's upstream is still
+/// silent.
+#[tokio::test]
+async fn the_wasi_0_3_build_serves_on_after_an_answer_is_dropped_midway() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "betweenBytesTimeoutMs: 20000").await;
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let request = chat_request(model_of(&t), vec![user_text("hi")]);
+    emu.set_script(
+        Script::from(t.clone())
+            .chunked(16)
+            .with_fault(StreamFault::StallAfter(
+                t.body.len() / 2,
+                Duration::from_secs(10),
+            ))
+            .times(1),
+    );
+    let dropped = g.chat_stream(c, &request).await.unwrap().unwrap();
+    g.next_event(dropped).await.unwrap().unwrap().unwrap();
+    g.drop_stream(dropped).await.unwrap();
+    assert!(
+        g.next_event(dropped).await.is_err(),
+        "a dropped stream reads on"
+    );
+
+    emu.set_script(Script::from(t.clone()).chunked(16));
+    let started = std::time::Instant::now();
+    let stream = g.chat_stream(c, &request).await.unwrap().unwrap();
+    let mut events = Vec::new();
+    while let Some(item) = g.next_event(stream).await.unwrap() {
+        events.push(to_chat(&item.unwrap()));
+    }
+    assert_eq!(events, t.events);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the next answer waited for the dropped one"
+    );
+}
