@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("http", 17),
     ("client", 18),
     ("wasi_host", 19),
+    ("wasi3_host", 19),
 ];
 
 /// Modules that only gather submodules and re-export them for other crates: code in this

@@ -3,7 +3,8 @@
 //!
 //! Everything but [`wasi_host`] is pure: plain functions over plain data, with the clock,
 //! the network and the environment passed in, so it compiles and is tested natively too.
-//! [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built on this crate.
+//! [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built on this crate;
+//! `wasi3_host`, the same port on WASI 0.3, with the `p3` feature.
 //! The WIT exports live in the component crate alone, so no other component links them.
 //!
 //! The modules form layers, each importing only from the layers below it (a unit test
@@ -16,7 +17,7 @@
 //! 4. [`auth`]: SigV4 and the minted token;
 //! 5. [`routes`]: the shared [`routes::policy`], then one module per upstream API with its
 //!    wire types (no route imports another);
-//! 6. the I/O glue: [`http`] (the port), [`client`], [`wasi_host`].
+//! 6. the I/O glue: [`http`] (the port), [`client`], [`wasi_host`] (and `wasi3_host`).
 
 pub mod auth;
 pub mod catalog;
@@ -33,6 +34,9 @@ pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasi_host;
+
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+pub mod wasi3_host;
 
 #[cfg(test)]
 mod layers;

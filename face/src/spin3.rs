@@ -3,16 +3,15 @@
 //!
 //! The face's logic is synchronous over the provider's [`mantle_provider::http::Host`] port;
 //! here each asynchronous import it needs on the way (a variable, a key-value read or write,
-//! an outgoing request and its body's chunks, [`host`]) is waited for with `block_on`, which
-//! a task of an `async` export such as `handle` may do. The answer's head is the export's
+//! an outgoing request and its body's chunks, the provider's `wasi3_host`) is waited for with
+//! `block_on`, which a task of an `async` export such as `handle` may do. The answer's head is the export's
 //! result: the request is served by a task spawned beside it, which hands the head over as
 //! soon as it has one and then writes the body, frame by frame as the upstream's arrive.
-
-mod host;
 
 use crate::gateway::{self, Io};
 use futures::channel::oneshot;
 use mantle_provider::Error;
+use mantle_provider::wasi3_host::P3Host;
 use spin_sdk_7::wasip3::http::types::{ErrorCode, Fields, Method, Request, Response};
 use spin_sdk_7::wasip3::{wit_future, wit_stream};
 use spin_sdk_7::wit_bindgen::{FutureWriter, StreamResult, StreamWriter, block_on};
@@ -50,7 +49,7 @@ impl Io for Spin3 {
     type Request = Request;
     type Out = Out;
     type Answer = Answer;
-    type Host = host::P3Host;
+    type Host = P3Host;
 
     fn variable(name: &str) -> Result<Option<String>, String> {
         match block_on(variables::get(name)) {
@@ -74,8 +73,8 @@ impl Io for Spin3 {
         })
     }
 
-    fn host() -> host::P3Host {
-        host::P3Host::new()
+    fn host() -> P3Host {
+        P3Host::new()
     }
 
     fn header(request: &Request, name: &str) -> Vec<Vec<u8>> {

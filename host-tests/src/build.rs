@@ -17,6 +17,9 @@ use wasmtime::component::Component;
 /// Environment variable naming a prebuilt component to use instead of building one.
 pub const COMPONENT_ENV: &str = "MANTLE_COMPONENT";
 
+/// Environment variable naming a prebuilt provider component on WASI 0.3.
+pub const COMPONENT_P3_ENV: &str = "MANTLE_COMPONENT_P3";
+
 /// Environment variable naming a prebuilt HTTP face (the Spin app's component).
 pub const FACE_ENV: &str = "MANTLE_FACE";
 
@@ -170,6 +173,44 @@ pub fn component() -> Result<PathBuf> {
         .map_err(anyhow::Error::msg)
 }
 
+/// Target directory of the provider component on WASI 0.3.
+pub const COMPONENT_P3_TARGET_DIR: &str = "target/guest-p3";
+
+/// Path of the release provider component on WASI 0.3 (`wit/p3/world.wit`), building it
+/// first (once per process): `cargo build --release --target wasm32-unknown-unknown -p
+/// mantle-component-p3` into [`COMPONENT_P3_TARGET_DIR`], whose core module is then made a
+/// component (`mantle_component_p3.wasm` beside it). A path in `MANTLE_COMPONENT_P3` is used
+/// as is.
+pub fn component_p3() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build_component_p3().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn build_component_p3() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(COMPONENT_P3_ENV) {
+        return prebuilt(COMPONENT_P3_ENV, path.into());
+    }
+    let file = "mantle_component_p3.wasm";
+    let core = cargo_build(
+        "mantle-component-p3",
+        &[],
+        BARE_WASM,
+        COMPONENT_P3_TARGET_DIR,
+        file,
+    )?;
+    let module = std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .context("making the WASI 0.3 provider component of its core module")?;
+    let path = workspace_root().join(COMPONENT_P3_TARGET_DIR).join(file);
+    std::fs::write(&path, component).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
 /// Target directory of the HTTP face, as `spin.toml`'s build command names it.
 pub const FACE_TARGET_DIR: &str = "target/face";
 
@@ -278,6 +319,24 @@ fn build(
     if let Some(path) = std::env::var_os(env) {
         return prebuilt(env, path.into());
     }
+    cargo_build(package, features, WASIP2, target_dir, file)
+}
+
+/// The target of the WASI 0.2 components.
+const WASIP2: &str = "wasm32-wasip2";
+
+/// The target of the WASI 0.3 provider's core module: no standard library import comes in
+/// with it, so the component imports only what its world does.
+const BARE_WASM: &str = "wasm32-unknown-unknown";
+
+/// `cargo build --release --target TARGET -p PACKAGE` into `target_dir`; the path of `file`.
+fn cargo_build(
+    package: &str,
+    features: &[&str],
+    target: &str,
+    target_dir: &str,
+    file: &str,
+) -> Result<PathBuf> {
     let root = workspace_root();
     let target_dir = root.join(target_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -288,7 +347,7 @@ fn build(
             "--quiet",
             "--release",
             "--target",
-            "wasm32-wasip2",
+            target,
             "-p",
             package,
         ])
@@ -300,14 +359,14 @@ fn build(
         .with_context(|| format!("running cargo to build {package}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target") {
-            "\nhint: run `rustup target add wasm32-wasip2` (scripts/setup does it)"
+        let hint = if stderr.contains(target) && stderr.contains("target") {
+            format!("\nhint: run `rustup target add {target}` (scripts/setup does it)")
         } else {
-            ""
+            String::new()
         };
         bail!("building {package} failed:\n{stderr}{hint}");
     }
-    let path = target_dir.join("wasm32-wasip2/release").join(file);
+    let path = target_dir.join(target).join("release").join(file);
     if !path.is_file() {
         bail!("the build left no component at {}", path.display());
     }

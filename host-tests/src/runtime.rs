@@ -1,13 +1,21 @@
 //! The wasmtime side: one shared engine, the component compiled once, an `InstancePre` from
 //! which each guest is instantiated, and a store that gives the guest only what a gateway
 //! would: the `AWS_*` variables it chose, a clock, and outgoing HTTP.
+//!
+//! The provider component comes in two builds, WASI 0.2 (`wit/world.wit`) and WASI 0.3
+//! (`wit/p3/world.wit`, hosted by `runtime/p3.rs`); a [`Runtime`] hosts either ([`Wasi`]),
+//! and its [`Guest`]s offer one API over both, in the WASI 0.2 bindings' types. The WASI 0.2
+//! build's batch API (`get-next`, `subscribe`) has no counterpart on WASI 0.3, whose
+//! `chat-stream` returns a `stream`.
+
+mod p3;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -22,6 +30,8 @@ mod bindings {
         path: "../wit",
         world: "genesis:mantle/mantle",
         exports: { default: async },
+        // The WASI 0.3 build's values cross over to these types in their serde form.
+        additional_derives: [serde::Serialize, serde::Deserialize],
         with: {
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
@@ -172,10 +182,39 @@ impl WasiHttpView for State {
     }
 }
 
+/// Which build of the provider component a runtime hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wasi {
+    /// `component/`: WASI 0.2, `genesis:mantle/provider@0.1.0`.
+    P2,
+    /// `component-p3/`: WASI 0.3, `genesis:mantle/provider@0.2.0`.
+    P3,
+}
+
+/// Environment variable choosing the build the harness tests run against: `0.3` for the
+/// WASI 0.3 one, else the WASI 0.2 one.
+pub const WASI_ENV: &str = "MANTLE_PROVIDER_WASI";
+
+impl Wasi {
+    /// The build [`WASI_ENV`] names.
+    pub fn from_env() -> Wasi {
+        match std::env::var(WASI_ENV).as_deref() {
+            Ok("0.3") => Wasi::P3,
+            _ => Wasi::P2,
+        }
+    }
+}
+
+/// The pre-linked component of either build.
+enum Pre {
+    P2(MantlePre<State>),
+    P3(p3::MantlePre<State>),
+}
+
 /// The engine and the pre-linked component.
 pub struct Runtime {
     engine: Engine,
-    pre: MantlePre<State>,
+    pre: Pre,
 }
 
 impl Runtime {
@@ -197,8 +236,32 @@ impl Runtime {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        let pre = MantlePre::new(linker.instantiate_pre(component)?)?;
+        let pre = Pre::P2(MantlePre::new(linker.instantiate_pre(component)?)?);
         Ok(Runtime { engine, pre })
+    }
+
+    /// Compiles a component of the build `wasi` and links WASI and wasi-http of its version.
+    pub fn load_build(wasm: &Wasm, wasi: Wasi) -> Result<Runtime> {
+        if wasi == Wasi::P2 {
+            return Runtime::load_wasm(wasm);
+        }
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        let engine = Engine::new(&config)?;
+        let component = wasm.compile(&engine)?;
+        let mut linker = Linker::<State>::new(&engine);
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+        let pre = Pre::P3(p3::MantlePre::new(linker.instantiate_pre(&component)?)?);
+        Ok(Runtime { engine, pre })
+    }
+
+    /// The build this runtime hosts.
+    pub fn wasi(&self) -> Wasi {
+        match self.pre {
+            Pre::P2(_) => Wasi::P2,
+            Pre::P3(_) => Wasi::P3,
+        }
     }
 
     /// The engine.
@@ -208,7 +271,10 @@ impl Runtime {
 
     /// The compiled component.
     pub fn component(&self) -> &Component {
-        self.pre.instance_pre().component()
+        match &self.pre {
+            Pre::P2(pre) => pre.instance_pre().component(),
+            Pre::P3(pre) => pre.instance_pre().component(),
+        }
     }
 
     /// Names of the component's imports, as the component declares them.
@@ -250,15 +316,40 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(Guest { store, bindings })
+        let bindings = match &self.pre {
+            Pre::P2(pre) => Bindings::P2(pre.instantiate_async(&mut store).await?),
+            Pre::P3(pre) => Bindings::P3(pre.instantiate_async(&mut store).await?),
+        };
+        Ok(Guest {
+            store,
+            bindings,
+            readings: Vec::new(),
+        })
     }
+}
+
+/// The instance's exports, of either build.
+enum Bindings {
+    P2(Mantle),
+    P3(p3::Mantle),
+}
+
+/// A streamed answer: the WASI 0.2 build's `chat-stream` resource, or the host's side of the
+/// `stream` the WASI 0.3 build returned (an index into the guest's readings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// A `chat-stream` resource (WASI 0.2).
+    P2(ResourceAny),
+    /// A `stream<chat-event>` being read (WASI 0.3).
+    P3(usize),
 }
 
 /// One instance of the component, called as a gateway calls it.
 pub struct Guest {
     store: Store<State>,
-    bindings: Mantle,
+    bindings: Bindings,
+    /// The WASI 0.3 build's answers being read; `None` once dropped.
+    readings: Vec<Option<p3::Reading>>,
 }
 
 /// What an exported function returned: the WIT result, or a trap.
@@ -275,8 +366,8 @@ impl Guest {
         String::from_utf8_lossy(&self.store.data().stderr.contents()).into_owned()
     }
 
-    fn traps<T>(&self, r: wasmtime::Result<T>) -> Result<T> {
-        r.map_err(anyhow::Error::from)
+    fn traps<T, E: Into<anyhow::Error>>(&self, r: Result<T, E>) -> Result<T> {
+        r.map_err(Into::into)
             .with_context(|| format!("the guest trapped; its stderr:\n{}", self.stderr()))
     }
 
@@ -288,44 +379,69 @@ impl Guest {
         expires_in: u32,
         now: u64,
     ) -> Call<types::Token> {
-        let r = self
-            .bindings
-            .genesis_mantle_provider()
-            .call_mint_token(&mut self.store, credentials, region, expires_in, now)
-            .await;
+        let r = match &self.bindings {
+            Bindings::P2(m) => {
+                m.genesis_mantle_provider()
+                    .call_mint_token(&mut self.store, credentials, region, expires_in, now)
+                    .await
+            }
+            Bindings::P3(m) => {
+                let r =
+                    p3::mint_token(&mut self.store, m, credentials, region, expires_in, now).await;
+                return self.traps(r);
+            }
+        };
         self.traps(r)
     }
 
     /// The `client` constructor.
     pub async fn client(&mut self, settings: &types::Settings) -> Result<ResourceAny> {
-        let r = self
-            .bindings
-            .genesis_mantle_provider()
-            .client()
-            .call_constructor(&mut self.store, settings)
-            .await;
+        let r = match &self.bindings {
+            Bindings::P2(m) => {
+                m.genesis_mantle_provider()
+                    .client()
+                    .call_constructor(&mut self.store, settings)
+                    .await
+            }
+            Bindings::P3(m) => {
+                let r = p3::client(&mut self.store, m, settings).await;
+                return self.traps(r);
+            }
+        };
         self.traps(r)
     }
 
     /// `client.discover`.
     pub async fn discover(&mut self, client: ResourceAny) -> Call<Vec<types::Model>> {
-        let r = self
-            .bindings
-            .genesis_mantle_provider()
-            .client()
-            .call_discover(&mut self.store, client)
-            .await;
+        let r = match &self.bindings {
+            Bindings::P2(m) => {
+                m.genesis_mantle_provider()
+                    .client()
+                    .call_discover(&mut self.store, client)
+                    .await
+            }
+            Bindings::P3(m) => {
+                let r = p3::discover(&mut self.store, m, client).await;
+                return self.traps(r);
+            }
+        };
         self.traps(r)
     }
 
     /// `client.list`.
     pub async fn list(&mut self, client: ResourceAny) -> Call<types::ModelList> {
-        let r = self
-            .bindings
-            .genesis_mantle_provider()
-            .client()
-            .call_list(&mut self.store, client)
-            .await;
+        let r = match &self.bindings {
+            Bindings::P2(m) => {
+                m.genesis_mantle_provider()
+                    .client()
+                    .call_list(&mut self.store, client)
+                    .await
+            }
+            Bindings::P3(m) => {
+                let r = p3::list(&mut self.store, m, client).await;
+                return self.traps(r);
+            }
+        };
         self.traps(r)
     }
 
@@ -334,87 +450,146 @@ impl Guest {
         &mut self,
         client: ResourceAny,
         request: &types::ChatRequest,
-    ) -> Result<Result<ResourceAny, types::Failure>> {
-        let r = self
-            .bindings
-            .genesis_mantle_provider()
-            .client()
-            .call_chat_stream(&mut self.store, client, request)
-            .await;
-        self.traps(r)
+    ) -> Result<Result<Stream, types::Failure>> {
+        let r = match &self.bindings {
+            Bindings::P2(m) => {
+                m.genesis_mantle_provider()
+                    .client()
+                    .call_chat_stream(&mut self.store, client, request)
+                    .await
+            }
+            Bindings::P3(m) => {
+                let r = p3::chat_stream(&mut self.store, m, client, request).await;
+                return Ok(match self.traps(r)? {
+                    Ok(reading) => {
+                        self.readings.push(Some(reading));
+                        Ok(Stream::P3(self.readings.len() - 1))
+                    }
+                    Err(failure) => Err(failure),
+                });
+            }
+        };
+        Ok(self.traps(r)?.map(Stream::P2))
     }
 
-    /// `chat-stream.next`.
+    /// The WASI 0.3 build's answer `index`, with the store to read it.
+    fn reading(&mut self, index: usize) -> Result<(&mut p3::Reading, &mut Store<State>)> {
+        match self.readings.get_mut(index) {
+            Some(Some(reading)) => Ok((reading, &mut self.store)),
+            _ => bail!("no stream {index}: it was dropped"),
+        }
+    }
+
+    /// `chat-stream.next`; on WASI 0.3 the next item read from the answer's `stream`, then
+    /// the error its end carries.
     pub async fn next_event(
         &mut self,
-        stream: ResourceAny,
+        stream: Stream,
     ) -> Result<Option<Result<types::ChatEvent, types::Error>>> {
-        let r = self
-            .bindings
+        let resource = match stream {
+            Stream::P2(resource) => resource,
+            Stream::P3(index) => {
+                let (reading, store) = self.reading(index)?;
+                let r = reading.next(store).await;
+                return self.traps(r);
+            }
+        };
+        let r = p2(&self.bindings, "chat-stream.next")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_next(&mut self.store, stream)
+            .call_next(&mut self.store, resource)
             .await;
         self.traps(r)
     }
 
-    /// `chat-stream.diagnostics`.
-    pub async fn stream_diagnostics(&mut self, stream: ResourceAny) -> Result<Vec<String>> {
-        let r = self
-            .bindings
+    /// `chat-stream.diagnostics`; on WASI 0.3 those of the answer's end (the events before it
+    /// are kept for [`Guest::next_event`]).
+    pub async fn stream_diagnostics(&mut self, stream: Stream) -> Result<Vec<String>> {
+        let resource = match stream {
+            Stream::P2(resource) => resource,
+            Stream::P3(index) => {
+                let (reading, store) = self.reading(index)?;
+                let r = reading.diagnostics(store).await;
+                return self.traps(r);
+            }
+        };
+        let r = p2(&self.bindings, "chat-stream.diagnostics")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_diagnostics(&mut self.store, stream)
+            .call_diagnostics(&mut self.store, resource)
             .await;
         self.traps(r)
     }
 
-    /// `chat-stream.request-id`.
-    pub async fn request_id(&mut self, stream: ResourceAny) -> Result<Option<String>> {
-        let r = self
-            .bindings
+    /// `chat-stream.request-id`; on WASI 0.3 that of the answer's end.
+    pub async fn request_id(&mut self, stream: Stream) -> Result<Option<String>> {
+        let resource = match stream {
+            Stream::P2(resource) => resource,
+            Stream::P3(index) => {
+                let (reading, store) = self.reading(index)?;
+                let r = reading.request_id(store).await;
+                return self.traps(r);
+            }
+        };
+        let r = p2(&self.bindings, "chat-stream.request-id")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_request_id(&mut self.store, stream)
+            .call_request_id(&mut self.store, resource)
             .await;
         self.traps(r)
+    }
+}
+
+/// The WASI 0.2 build's exports, for what only it offers.
+fn p2<'a>(bindings: &'a Bindings, what: &str) -> Result<&'a Mantle> {
+    match bindings {
+        Bindings::P2(m) => Ok(m),
+        Bindings::P3(_) => bail!("{what} is an export of the WASI 0.2 build only"),
     }
 }
 
 /// One item of a `chat-stream.get-next` batch.
 pub type StreamItem = Result<types::ChatEvent, types::Error>;
 
+/// The WASI 0.2 build's `chat-stream` resource behind `stream`.
+fn resource(stream: Stream, what: &str) -> Result<ResourceAny> {
+    match stream {
+        Stream::P2(resource) => Ok(resource),
+        Stream::P3(_) => bail!("{what} is an export of the WASI 0.2 build only"),
+    }
+}
+
 impl Guest {
-    /// `chat-stream.get-next`.
-    pub async fn get_next(&mut self, stream: ResourceAny) -> Result<Option<Vec<StreamItem>>> {
-        let r = self
-            .bindings
+    /// `chat-stream.get-next` (WASI 0.2).
+    pub async fn get_next(&mut self, stream: Stream) -> Result<Option<Vec<StreamItem>>> {
+        let resource = resource(stream, "chat-stream.get-next")?;
+        let r = p2(&self.bindings, "chat-stream.get-next")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_get_next(&mut self.store, stream)
+            .call_get_next(&mut self.store, resource)
             .await;
         self.traps(r)
     }
 
-    /// `chat-stream.blocking-get-next`.
-    pub async fn blocking_get_next(&mut self, stream: ResourceAny) -> Result<Vec<StreamItem>> {
-        let r = self
-            .bindings
+    /// `chat-stream.blocking-get-next` (WASI 0.2).
+    pub async fn blocking_get_next(&mut self, stream: Stream) -> Result<Vec<StreamItem>> {
+        let resource = resource(stream, "chat-stream.blocking-get-next")?;
+        let r = p2(&self.bindings, "chat-stream.blocking-get-next")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_blocking_get_next(&mut self.store, stream)
+            .call_blocking_get_next(&mut self.store, resource)
             .await;
         self.traps(r)
     }
 
-    /// `chat-stream.subscribe`: the pollable is the host's to wait on and to drop (before
-    /// the stream), with [`Guest::poll`] and [`Guest::drop_pollable`].
-    pub async fn subscribe(&mut self, stream: ResourceAny) -> Result<Resource<DynPollable>> {
-        let r = self
-            .bindings
+    /// `chat-stream.subscribe` (WASI 0.2): the pollable is the host's to wait on and to drop
+    /// (before the stream), with [`Guest::poll`] and [`Guest::drop_pollable`].
+    pub async fn subscribe(&mut self, stream: Stream) -> Result<Resource<DynPollable>> {
+        let resource = resource(stream, "chat-stream.subscribe")?;
+        let r = p2(&self.bindings, "chat-stream.subscribe")?
             .genesis_mantle_provider()
             .chat_stream()
-            .call_subscribe(&mut self.store, stream)
+            .call_subscribe(&mut self.store, resource)
             .await;
         self.traps(r)
     }
@@ -439,10 +614,21 @@ impl Guest {
             .map_err(anyhow::Error::from)
     }
 
-    /// `resource.drop` of a chat stream.
-    pub async fn drop_stream(&mut self, stream: ResourceAny) -> Result<()> {
-        let r = stream.resource_drop_async(&mut self.store).await;
-        self.traps(r)
+    /// `resource.drop` of a chat stream; on WASI 0.3 the host drops its end of the `stream`,
+    /// which stops the guest's reading of the upstream.
+    pub async fn drop_stream(&mut self, stream: Stream) -> Result<()> {
+        match stream {
+            Stream::P2(resource) => {
+                let r = resource.resource_drop_async(&mut self.store).await;
+                self.traps(r)
+            }
+            Stream::P3(index) => {
+                if let Some(reading) = self.readings.get_mut(index) {
+                    *reading = None;
+                }
+                Ok(())
+            }
+        }
     }
 }
 

@@ -1,19 +1,25 @@
 //! Batched stream reads through the component: `get-next` driven by `subscribe` and
 //! `wasi:io/poll`, and `blocking-get-next`, give exactly what `next` gives one by one, on
-//! both routes, errors included; and one host task drives several streams at once.
+//! both routes, errors included; and one host task drives several streams at once. These are
+//! exports of the WASI 0.2 build; the WASI 0.3 build's counterpart is in `contract`.
 
 use std::time::Duration;
 
 use mantle_host::emulator::{Emulator, EmulatorConfig, Script, StreamFault, config_text};
 use mantle_host::events::to_chat;
 use mantle_host::runtime::{
-    Guest, GuestOptions, StreamItem, chat_request, empty_settings, types, user_text,
+    Guest, GuestOptions, Stream, StreamItem, Wasi, chat_request, empty_settings, types, user_text,
 };
 use mantle_host::transcripts::ChatEvent;
 use mantle_host::transcripts::{self, Route, Transcript};
 use wasmtime::component::ResourceAny;
 
-use crate::common::guest;
+use crate::common::guest_of;
+
+/// A guest of the WASI 0.2 build, the one with batched reads.
+async fn guest(options: GuestOptions) -> Guest {
+    guest_of(Wasi::P2, options).await
+}
 
 const KEY: &str = "batched-test-key";
 
@@ -85,7 +91,7 @@ fn take(out: &mut Outcome, batch: Vec<StreamItem>) -> bool {
     n == 0
 }
 
-async fn read(g: &mut Guest, stream: ResourceAny, reader: Reader) -> Outcome {
+async fn read(g: &mut Guest, stream: Stream, reader: Reader) -> Outcome {
     let mut out = Outcome {
         events: Vec::new(),
         error: None,
@@ -302,4 +308,132 @@ async fn one_task_drives_several_streams_with_one_poll() {
     for s in streams {
         g.drop_stream(s).await.unwrap();
     }
+}
+
+/// The WASI 0.3 counterpart of [`one_task_drives_several_streams_with_one_poll`]: four answers
+/// of one instance, each a `stream` its task writes as the upstream's pieces arrive, read
+/// in turns one event at a time, each whole and in order.
+#[tokio::test]
+async fn the_wasi_0_3_build_streams_several_answers_of_one_instance_at_once() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "").await;
+    let all = [
+        transcripts::openai_text(transcripts::OPENAI_MODEL),
+        transcripts::openai_tool_calls(transcripts::OPENAI_MODEL),
+        transcripts::anthropic_thinking(transcripts::CLAUDE_MODEL),
+        transcripts::anthropic_tool_use(transcripts::CLAUDE_MODEL),
+    ];
+    let mut streams = Vec::new();
+    for t in &all {
+        emu.set_script(
+            Script::from(t.clone())
+                .chunked(40)
+                .with_delay(Duration::from_millis(5))
+                .times(1),
+        );
+        let request = chat_request(model_of(t), vec![user_text("hi")]);
+        streams.push(g.chat_stream(c, &request).await.unwrap().unwrap());
+    }
+    let mut outcomes: Vec<Vec<ChatEvent>> = all.iter().map(|_| Vec::new()).collect();
+    let mut open: Vec<usize> = (0..all.len()).collect();
+    while !open.is_empty() {
+        for i in open.clone() {
+            match g.next_event(streams[i]).await.unwrap() {
+                Some(Ok(event)) => outcomes[i].push(to_chat(&event)),
+                Some(Err(e)) => panic!("{}: {e:?}", all[i].name),
+                None => open.retain(|&j| j != i),
+            }
+        }
+    }
+    for (t, events) in all.iter().zip(outcomes) {
+        assert_eq!(events, t.events, "{}", t.name);
+    }
+    for s in streams {
+        g.drop_stream(s).await.unwrap();
+    }
+}
+
+/// On WASI 0.3 the answer's events reach the host as the upstream's bytes arrive: those
+/// before a stall are read while the upstream is still silent, and the error that ends the
+/// answer (the upstream closing mid-answer) comes after them, with Mantle's request id.
+#[tokio::test]
+async fn the_wasi_0_3_build_hands_events_over_before_the_answer_ends() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "betweenBytesTimeoutMs: 20000").await;
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let stall = Duration::from_secs(3);
+    emu.set_script(
+        Script::from(t.clone())
+            .chunked(16)
+            .with_fault(StreamFault::StallAfter(t.body.len() / 2, stall)),
+    );
+    let started = std::time::Instant::now();
+    let request = chat_request(model_of(&t), vec![user_text("hi")]);
+    let stream = g.chat_stream(c, &request).await.unwrap().unwrap();
+    let first = g.next_event(stream).await.unwrap().unwrap().unwrap();
+    assert!(
+        started.elapsed() < stall / 2,
+        "the first event waited for the stall: {:?}",
+        started.elapsed()
+    );
+    let mut events = vec![to_chat(&first)];
+    let error = loop {
+        match g.next_event(stream).await.unwrap() {
+            Some(Ok(event)) => events.push(to_chat(&event)),
+            Some(Err(e)) => break e,
+            None => panic!("the cut answer ended without its error"),
+        }
+    };
+    assert!(
+        started.elapsed() >= stall,
+        "the error came before the stall ended"
+    );
+    assert!(matches!(error, types::Error::Truncated(_)), "{error:?}");
+    assert_eq!(events[..], t.events[..events.len()]);
+    assert!(g.next_event(stream).await.unwrap().is_none());
+    assert!(g.request_id(stream).await.unwrap().is_some());
+    g.drop_stream(stream).await.unwrap();
+}
+
+/// On WASI 0.3 a host that drops an answer midway is done with it: the same instance goes on
+/// serving, and the next answer comes whole, while the dropped one's upstream is still
+/// silent.
+#[tokio::test]
+async fn the_wasi_0_3_build_serves_on_after_an_answer_is_dropped_midway() {
+    let emu = emulator().await;
+    let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "betweenBytesTimeoutMs: 20000").await;
+    let t = transcripts::openai_text(transcripts::OPENAI_MODEL);
+    let request = chat_request(model_of(&t), vec![user_text("hi")]);
+    emu.set_script(
+        Script::from(t.clone())
+            .chunked(16)
+            .with_fault(StreamFault::StallAfter(
+                t.body.len() / 2,
+                Duration::from_secs(10),
+            ))
+            .times(1),
+    );
+    let dropped = g.chat_stream(c, &request).await.unwrap().unwrap();
+    g.next_event(dropped).await.unwrap().unwrap().unwrap();
+    g.drop_stream(dropped).await.unwrap();
+    assert!(
+        g.next_event(dropped).await.is_err(),
+        "a dropped stream reads on"
+    );
+
+    emu.set_script(Script::from(t.clone()).chunked(16));
+    let started = std::time::Instant::now();
+    let stream = g.chat_stream(c, &request).await.unwrap().unwrap();
+    let mut events = Vec::new();
+    while let Some(item) = g.next_event(stream).await.unwrap() {
+        events.push(to_chat(&item.unwrap()));
+    }
+    assert_eq!(events, t.events);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the next answer waited for the dropped one"
+    );
 }

@@ -7,7 +7,9 @@ use mantle_host::emulator::{
     DEFAULT_MODELS, Emulator, EmulatorConfig, Fault, Script, StreamFault, config_text,
 };
 use mantle_host::events::to_chat;
-use mantle_host::runtime::{Guest, GuestOptions, chat_request, empty_settings, types, user_text};
+use mantle_host::runtime::{
+    Guest, GuestOptions, Stream, chat_request, empty_settings, types, user_text,
+};
 use mantle_host::transcripts::ChatEvent;
 use mantle_host::transcripts::{self, Route, Transcript};
 use wasmtime::component::ResourceAny;
@@ -63,7 +65,7 @@ struct Outcome {
     error: Option<types::Error>,
 }
 
-async fn drain(g: &mut Guest, stream: ResourceAny) -> Outcome {
+async fn drain(g: &mut Guest, stream: Stream) -> Outcome {
     let mut events = Vec::new();
     let mut error = None;
     while let Some(next) = g.next_event(stream).await.unwrap() {

@@ -4,24 +4,37 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use mantle_host::build;
-use mantle_host::runtime::{Guest, GuestOptions, Runtime, types};
+use mantle_host::build::{self, Wasm};
+use mantle_host::runtime::{Guest, GuestOptions, Runtime, Wasi, types};
 
 pub const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// 2025-07-15T05:00:00Z
 pub const FIXTURE_AT: u64 = 1_752_555_600;
 
-pub fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        let path = build::component().expect("the component builds");
-        Runtime::load(&path).expect("the component compiles")
+/// The runtime of one build of the provider component, compiled once per process.
+pub fn runtime_of(wasi: Wasi) -> &'static Runtime {
+    static P2: OnceLock<Runtime> = OnceLock::new();
+    static P3: OnceLock<Runtime> = OnceLock::new();
+    let (cell, build): (_, fn() -> anyhow::Result<std::path::PathBuf>) = match wasi {
+        Wasi::P2 => (&P2, build::component),
+        Wasi::P3 => (&P3, build::component_p3),
+    };
+    cell.get_or_init(|| {
+        let path = build().expect("the component builds");
+        Runtime::load_build(&Wasm::File(path), wasi).expect("the component compiles")
     })
 }
 
+/// A guest of the build the provider tests run against: the one `MANTLE_PROVIDER_WASI` names
+/// (`0.3`), else the WASI 0.2 one.
 pub async fn guest(options: GuestOptions) -> Guest {
-    runtime()
+    guest_of(Wasi::from_env(), options).await
+}
+
+/// A guest of one build, for what only that build offers.
+pub async fn guest_of(wasi: Wasi, options: GuestOptions) -> Guest {
+    runtime_of(wasi)
         .instantiate(options)
         .await
         .expect("the component instantiates")

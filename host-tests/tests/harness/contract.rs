@@ -1,8 +1,36 @@
-//! The component's shape: what any WASI 0.2 host sees before calling anything.
+//! The component's shape: what any WASI 0.2 host sees before calling anything, and what a
+//! WASI 0.3 host sees of the WASI 0.3 build.
 
+use mantle_host::runtime::{Runtime, Wasi};
 use wasmtime::component::types::ComponentItem;
 
-use crate::common::runtime;
+use crate::common::runtime_of;
+
+fn runtime() -> &'static Runtime {
+    runtime_of(Wasi::P2)
+}
+
+/// The items of the provider export of `rt`'s component, with whether each is an `async`
+/// function.
+fn provider_items(rt: &Runtime) -> Vec<(String, bool)> {
+    let ty = rt.component().component_type();
+    let (_, item) = ty.exports(rt.engine()).next().unwrap();
+    let ComponentItem::ComponentInstance(instance) = item.ty else {
+        panic!("the provider export is not an instance")
+    };
+    instance
+        .exports(rt.engine())
+        .map(|(n, item)| {
+            let is_async = matches!(item.ty, ComponentItem::ComponentFunc(f) if f.async_());
+            (n.to_owned(), is_async)
+        })
+        .collect()
+}
+
+/// The names of the provider export's items.
+fn provider_functions(rt: &Runtime) -> Vec<String> {
+    provider_items(rt).into_iter().map(|(n, _)| n).collect()
+}
 
 #[test]
 fn imports_only_standard_wasi_interfaces() {
@@ -30,15 +58,7 @@ fn imports_only_standard_wasi_interfaces() {
 fn exports_the_provider_with_all_four_capabilities() {
     let rt = runtime();
     assert_eq!(rt.export_names(), ["genesis:mantle/provider@0.1.0"]);
-    let ty = rt.component().component_type();
-    let (_, item) = ty.exports(rt.engine()).next().unwrap();
-    let ComponentItem::ComponentInstance(instance) = item.ty else {
-        panic!("the provider export is not an instance")
-    };
-    let names: Vec<String> = instance
-        .exports(rt.engine())
-        .map(|(n, _)| n.to_owned())
-        .collect();
+    let names = provider_functions(rt);
     for f in [
         "[constructor]client",
         "[method]client.discover",
@@ -85,5 +105,59 @@ fn components_built_together_export_only_their_own_worlds() {
     assert!(
         face_exports[0].starts_with("wasi:http/incoming-handler@0.2"),
         "{face_exports:?}"
+    );
+}
+
+/// The WASI 0.3 build imports WASI 0.3 alone: nothing of WASI 0.2 comes in with the standard
+/// library.
+#[test]
+fn the_wasi_0_3_build_imports_only_wasi_0_3_interfaces() {
+    let imports = runtime_of(Wasi::P3).import_names();
+    for name in &imports {
+        assert!(
+            name.starts_with("wasi:") && name.ends_with("@0.3.0"),
+            "import {name} in {imports:?}"
+        );
+    }
+    for needed in [
+        "wasi:http/client@0.3.0",
+        "wasi:cli/environment@0.3.0",
+        "wasi:clocks/system-clock@0.3.0",
+        "wasi:clocks/monotonic-clock@0.3.0",
+    ] {
+        assert!(
+            imports.iter().any(|i| i == needed),
+            "{needed} missing from {imports:?}"
+        );
+    }
+}
+
+#[test]
+fn the_wasi_0_3_build_exports_the_provider_with_its_async_functions() {
+    let rt = runtime_of(Wasi::P3);
+    assert_eq!(rt.export_names(), ["genesis:mantle/provider@0.2.0"]);
+    let items = provider_items(rt);
+    for (f, is_async) in [
+        ("[constructor]client", false),
+        ("[method]client.discover", true),
+        ("[method]client.list", true),
+        ("[method]client.chat-stream", true),
+        ("mint-token", false),
+    ] {
+        assert!(
+            items.contains(&(f.to_owned(), is_async)),
+            "{f} (async: {is_async}) missing from {items:?}"
+        );
+    }
+}
+
+/// The WASI 0.3 build's release size has the WASI 0.2 one's budget: 1 MiB.
+#[test]
+fn the_wasi_0_3_build_stays_within_the_providers_budget() {
+    let path = mantle_host::build::component_p3().unwrap();
+    let size = std::fs::metadata(path).unwrap().len();
+    assert!(
+        size <= 1 << 20,
+        "the WASI 0.3 provider component grew to {size} bytes"
     );
 }

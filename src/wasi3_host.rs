@@ -1,41 +1,73 @@
 //! The provider's [`Host`] port on WASI 0.3: the environment, the system clock, and outgoing
-//! HTTP through `wasi:http/client@0.3.0`, each asynchronous call waited for with `block_on`,
-//! with the same time-outs and body cap as the WASI 0.2 port
-//! ([`mantle_provider::wasi_host`]).
+//! HTTP through `wasi:http/client@0.3.0`, with the same time-outs and body cap as the WASI 0.2
+//! port ([`crate::wasi_host`]).
+//!
+//! The port is synchronous, so each asynchronous call it makes is waited for with `block_on`,
+//! which a task of an `async` export may do (it holds up the instance meanwhile). A streamed
+//! body can also be read without waiting: inside [`polling`], [`BodyReader::try_next_chunk`]
+//! polls the read in the caller's task, whose waker it wakes when bytes, the end, or the
+//! between-bytes time-out arrive, so an `async` export can turn an answer into events as its
+//! bytes come in and await between them.
 
-use core::pin::pin;
-use futures::future::{Either, join, select};
-use mantle_provider::catalog::base_url;
-use mantle_provider::error::{Error, Result};
-use mantle_provider::http::{
+use core::future::{Future, IntoFuture};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
+use std::cell::RefCell;
+
+use crate::catalog::base_url;
+use crate::error::{Error, Result};
+use crate::http::{
     BodyReader, Host, Limits, Request, Response, Streaming, Transport, header_pairs, ms_to_ns,
 };
-use spin_sdk_7::wasip3::clocks::{monotonic_clock, system_clock};
-use spin_sdk_7::wasip3::http::client;
-use spin_sdk_7::wasip3::http::types::{
+use futures::future::{Either, join, select};
+use wasip3::clocks::{monotonic_clock, system_clock};
+use wasip3::http::client;
+use wasip3::http::types::{
     ErrorCode, Fields, Method, Request as Outgoing, RequestOptions, Response as Incoming, Scheme,
 };
-use spin_sdk_7::wasip3::wit_future;
-use spin_sdk_7::wasip3::wit_stream;
-use spin_sdk_7::wit_bindgen::{
-    FutureReader, FutureWriter, StreamReader, StreamResult, StreamWriter, block_on,
-};
+use wasip3::wit_bindgen::{FutureWriter, StreamReader, StreamResult, StreamWriter, block_on};
+use wasip3::{wit_future, wit_stream};
 
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// The WASI 0.3 host; the environment is read once.
-pub(crate) struct P3Host {
+pub struct P3Host {
     env: Vec<(String, String)>,
 }
 
 impl P3Host {
     /// Reads the environment.
-    pub(crate) fn new() -> P3Host {
+    pub fn new() -> P3Host {
         P3Host {
-            env: spin_sdk_7::wasip3::cli::environment::get_environment(),
+            env: wasip3::cli::environment::get_environment(),
         }
     }
+}
+
+impl Default for P3Host {
+    fn default() -> Self {
+        P3Host::new()
+    }
+}
+
+std::thread_local! {
+    /// The waker of the task that reads bodies without waiting, inside [`polling`].
+    static WAKER: RefCell<Option<Waker>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, in which a body's [`BodyReader::try_next_chunk`] polls its read in the task of
+/// `cx` instead of waiting for it: when it says nothing has arrived yet, `cx`'s waker is woken
+/// once bytes, the end of the body or the between-bytes time-out are there.
+pub fn polling<T>(cx: &Context<'_>, f: impl FnOnce() -> T) -> T {
+    WAKER.with(|w| *w.borrow_mut() = Some(cx.waker().clone()));
+    let out = f();
+    WAKER.with(|w| *w.borrow_mut() = None);
+    out
+}
+
+fn current_waker() -> Option<Waker> {
+    WAKER.with(|w| w.borrow().clone())
 }
 
 /// Nanoseconds left before the request's overall deadline, `None` without one.
@@ -211,12 +243,23 @@ fn headers_of(response: &Incoming) -> Vec<(String, String)> {
     header_pairs(response.get_headers().copy_all())
 }
 
+/// A read of the body in flight, which owns the stream until it completes.
+type Read = Pin<Box<dyn Future<Output = (StreamReader<u8>, StreamResult, Vec<u8>)>>>;
+
+/// What ends a body: its trailers, or the error that broke it off.
+type Trailers = Pin<Box<dyn Future<Output = Result<Option<Fields>, ErrorCode>>>>;
+
 /// A response body read chunk by chunk, each read bounded by the between-bytes time-out.
 struct Body {
-    stream: StreamReader<u8>,
-    /// What ends the body: its trailers, or the error that broke it off.
-    trailers: Option<FutureReader<Result<Option<Fields>, ErrorCode>>>,
-    /// Resolved when the body is dropped: the face has read what it wanted.
+    /// The stream, when no read is in flight.
+    stream: Option<StreamReader<u8>>,
+    /// The read [`BodyReader::try_next_chunk`] started and has not seen complete.
+    read: Option<Read>,
+    /// The between-bytes timer of that read.
+    timer: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// What ends the body.
+    trailers: Option<Trailers>,
+    /// Resolved when the body is dropped: the provider has read what it wanted.
     _done: FutureWriter<Result<(), ErrorCode>>,
     between_bytes_ms: u64,
     status: u16,
@@ -228,8 +271,10 @@ impl Body {
         let (done, done_reader) = wit_future::new::<Result<(), ErrorCode>>(|| Ok(()));
         let (stream, trailers) = Incoming::consume_body(response, done_reader);
         Body {
-            stream,
-            trailers: Some(trailers),
+            stream: Some(stream),
+            read: None,
+            timer: None,
+            trailers: Some(Box::pin(trailers.into_future())),
             _done: done,
             between_bytes_ms,
             status,
@@ -240,36 +285,49 @@ impl Body {
     /// The next bytes, waiting at most the between-bytes time-out (and `budget_ns`); `None`
     /// at the end of the body.
     fn read(&mut self, budget_ns: u64) -> Result<Option<Vec<u8>>> {
+        if self.read.is_some() {
+            // A read started without waiting: finish it in this task.
+            return block_on(futures::future::poll_fn(|cx| self.poll_chunk(cx)));
+        }
         let wait = ms_to_ns(self.between_bytes_ms).min(budget_ns);
+        let Some(stream) = self.stream.as_mut() else {
+            return self.end_now();
+        };
+        let (what, between_bytes_ms) = (&self.what, self.between_bytes_ms);
         block_on(async {
             loop {
-                let read = self.stream.read(Vec::with_capacity(READ_CHUNK));
+                let read = stream.read(Vec::with_capacity(READ_CHUNK));
                 let timer = monotonic_clock::wait_for(wait);
                 let (status, chunk) = match select(pin!(read), pin!(timer)).await {
                     Either::Left((read, _)) => read,
-                    Either::Right(_) => {
-                        return Err(Error::Timeout(format!(
-                            "{}: the stream stalled for {} ms",
-                            self.what, self.between_bytes_ms
-                        )));
-                    }
+                    Either::Right(_) => return Err(stalled(what, between_bytes_ms)),
                 };
                 match status {
                     StreamResult::Complete(_) if chunk.is_empty() => {}
                     StreamResult::Complete(_) => return Ok(Some(chunk)),
                     StreamResult::Cancelled => {}
-                    StreamResult::Dropped => return self.ended().await,
+                    StreamResult::Dropped => return Ok(None),
                 }
             }
         })
+        .map_or_else(Err, |chunk| match chunk {
+            Some(chunk) => Ok(Some(chunk)),
+            None => self.end_now(),
+        })
     }
 
-    /// The end of the body: `None`, or the error that broke it off.
-    async fn ended(&mut self) -> Result<Option<Vec<u8>>> {
-        let Some(trailers) = self.trailers.take() else {
-            return Ok(None);
-        };
-        match trailers.await {
+    /// The end of the body, waited for: `None`, or the error that broke it off.
+    fn end_now(&mut self) -> Result<Option<Vec<u8>>> {
+        self.stream = None;
+        match self.trailers.take() {
+            Some(trailers) => self.ended(block_on(trailers)),
+            None => Ok(None),
+        }
+    }
+
+    /// The end of the body as its trailers say it.
+    fn ended(&self, trailers: Result<Option<Fields>, ErrorCode>) -> Result<Option<Vec<u8>>> {
+        match trailers {
             Ok(_) => Ok(None),
             Err(code) => Err(match transport_error(&self.what, code) {
                 Error::UpstreamUnavailable {
@@ -283,11 +341,72 @@ impl Body {
             }),
         }
     }
+
+    /// [`BodyReader::try_next_chunk`] in the task of `cx`.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Vec<u8>>>> {
+        loop {
+            if self.stream.is_none() && self.read.is_none() {
+                let Some(trailers) = self.trailers.as_mut() else {
+                    return Poll::Ready(Ok(None));
+                };
+                let end = core::task::ready!(trailers.as_mut().poll(cx));
+                self.trailers = None;
+                return Poll::Ready(self.ended(end));
+            }
+            if let Some(mut stream) = self.stream.take() {
+                self.read = Some(Box::pin(async move {
+                    let (status, chunk) = stream.read(Vec::with_capacity(READ_CHUNK)).await;
+                    (stream, status, chunk)
+                }));
+            }
+            let Some(read) = self.read.as_mut() else {
+                continue;
+            };
+            let Poll::Ready((stream, status, chunk)) = read.as_mut().poll(cx) else {
+                let wait = ms_to_ns(self.between_bytes_ms);
+                let timer = self
+                    .timer
+                    .get_or_insert_with(|| Box::pin(monotonic_clock::wait_for(wait)));
+                return match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(stalled(&self.what, self.between_bytes_ms))),
+                    Poll::Pending => Poll::Pending,
+                };
+            };
+            self.read = None;
+            match status {
+                StreamResult::Complete(_) if !chunk.is_empty() => {
+                    self.stream = Some(stream);
+                    self.timer = None;
+                    return Poll::Ready(Ok(Some(chunk)));
+                }
+                StreamResult::Complete(_) | StreamResult::Cancelled => self.stream = Some(stream),
+                StreamResult::Dropped => {}
+            }
+        }
+    }
+}
+
+/// The error of a body that sent nothing for `between_bytes_ms`.
+fn stalled(what: &str, between_bytes_ms: u64) -> Error {
+    Error::Timeout(format!(
+        "{what}: the stream stalled for {between_bytes_ms} ms"
+    ))
 }
 
 impl BodyReader for Body {
     fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
         self.read(u64::MAX)
+    }
+
+    /// Inside [`polling`], never waits; elsewhere waits as [`BodyReader::next_chunk`] does.
+    fn try_next_chunk(&mut self) -> Option<Result<Option<Vec<u8>>>> {
+        match current_waker() {
+            Some(waker) => match self.poll_chunk(&mut Context::from_waker(&waker)) {
+                Poll::Ready(chunk) => Some(chunk),
+                Poll::Pending => None,
+            },
+            None => Some(self.next_chunk()),
+        }
     }
 }
 
