@@ -3,8 +3,9 @@
 //!
 //! Everything but [`wasi_host`] is pure: plain functions over plain data, with the clock,
 //! the network and the environment passed in, so it compiles and is tested natively too.
-//! [`wasi_host`] (wasi-http I/O) exists on `wasm32` for any component built on this crate;
-//! `wasi3_host`, the same port on WASI 0.3, with the `p3` feature.
+//! [`wasi_host`] (wasi-http I/O) exists on `wasm32` with the `p2` feature (the default);
+//! `wasi3_host`, the same port on WASI 0.3, with the `p3` feature. A WASI 0.3 build leaves
+//! `p2` out, and with it every WASI 0.2 import.
 //! The WIT exports live in the component crate alone, so no other component links them.
 //!
 //! The modules form layers, each importing only from the layers below it (a unit test
@@ -32,7 +33,7 @@ pub mod secrets;
 pub mod sse;
 pub mod text;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 pub mod wasi_host;
 
 #[cfg(all(target_arch = "wasm32", feature = "p3"))]
