@@ -40,6 +40,20 @@ fn convert<A: Serialize, B: DeserializeOwned>(value: &A) -> Result<B> {
     Ok(serde_json::from_value(serde_json::to_value(value)?)?)
 }
 
+/// A WIT result of the WASI 0.3 build as the WASI 0.2 build's.
+fn convert_result<A, E, B, F>(r: Result<A, E>) -> Result<Result<B, F>>
+where
+    A: Serialize,
+    E: Serialize,
+    B: DeserializeOwned,
+    F: DeserializeOwned,
+{
+    Ok(match r {
+        Ok(value) => Ok(convert(&value)?),
+        Err(e) => Err(convert(&e)?),
+    })
+}
+
 /// What one exported call gave: the WIT result, or a trap.
 type Call<T> = Result<Result<T, types::Error>>;
 
@@ -61,10 +75,7 @@ pub(crate) async fn mint_token(
                 .await
         })
         .await??;
-    Ok(match r {
-        Ok(token) => Ok(convert(&token)?),
-        Err(e) => Err(convert(&e)?),
-    })
+    convert_result(r)
 }
 
 /// The `client` constructor.
@@ -90,10 +101,7 @@ pub(crate) async fn discover(
     let r = store
         .run_concurrent(async |a| provider.client().call_discover(a, client).await)
         .await??;
-    Ok(match r {
-        Ok(models) => Ok(convert(&models)?),
-        Err(e) => Err(convert(&e)?),
-    })
+    convert_result(r)
 }
 
 /// `client.list`.
@@ -106,10 +114,7 @@ pub(crate) async fn list(
     let r = store
         .run_concurrent(async |a| provider.client().call_list(a, client).await)
         .await??;
-    Ok(match r {
-        Ok(listing) => Ok(convert(&listing)?),
-        Err(e) => Err(convert(&e)?),
-    })
+    convert_result(r)
 }
 
 /// `client.chat-stream`: the answer, read on the host's side as it comes, or the failure.
