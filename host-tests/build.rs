@@ -6,24 +6,26 @@
 //! builds the components on demand in the source tree instead (`src/build.rs`), so a debug
 //! build pays nothing here. `MANTLE_EMBED=1` embeds in any build, `MANTLE_EMBED=0` in none.
 //!
-//! Each component is built by a nested `cargo build --release --target wasm32-wasip2` into a
-//! target directory of its own, never the outer build's, whose lock the outer cargo holds
-//! while this script runs: `guest/` and `face/` beside the outer build's profile directories
-//! (`target/guest`, `target/face` and `target/face-p3` in the source tree, where the tests and
-//! `spin build` build them too, so each is built once), or under `OUT_DIR` when the outer build's layout
-//! is not the usual one. The build is incremental there, and runs only when the guests'
-//! sources change.
+//! Each component is built by a nested `cargo build --target wasm32-wasip2` (`--release`, or
+//! `--profile face-p3` for the WASI 0.3 face) into a target directory of its own, never the outer
+//! build's, whose lock the outer cargo holds while this script runs: `guest/` and `face/` beside
+//! the outer build's profile directories (`target/guest`, `target/face` and `target/face-p3` in the
+//! source tree, where the tests and `spin build` build them too, so each is built once), or under
+//! `OUT_DIR` when the outer build's layout is not the usual one. The build is incremental there,
+//! and runs only when the guests' sources change.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The components: package, cargo options, target directory, file, name embedded as.
-/// The face gets a target directory of its own as `spin.toml` gives it one: building it
-/// builds the provider library's cdylib without the component's exports, which must not
-/// overwrite the provider component. Its WASI 0.3 build (spin-sdk 7) gets another.
-const COMPONENTS: [(&str, &[&str], &str, &str, &str); 3] = [
+/// The components: package, cargo profile, cargo options, target directory, file, name
+/// embedded as. The face gets a target directory of its own as `spin.toml` gives it one:
+/// building it builds the provider library's cdylib without the component's exports, which
+/// must not overwrite the provider component. Its WASI 0.3 build (spin-sdk 7) gets another.
+/// The WASI 0.3 face is built with the `face-p3` profile (release, for size).
+const COMPONENTS: [(&str, &str, &[&str], &str, &str, &str); 3] = [
     (
         "mantle-component",
+        "release",
         &[],
         "guest",
         "mantle_component.wasm",
@@ -31,6 +33,7 @@ const COMPONENTS: [(&str, &[&str], &str, &str, &str); 3] = [
     ),
     (
         "mantle-face",
+        "release",
         &[],
         "face",
         "mantle_face.wasm",
@@ -38,6 +41,7 @@ const COMPONENTS: [(&str, &[&str], &str, &str, &str); 3] = [
     ),
     (
         "mantle-face",
+        "face-p3",
         &["--no-default-features", "--features", "p3"],
         "face-p3",
         "mantle_face.wasm",
@@ -84,8 +88,8 @@ fn main() -> Result<(), String> {
             println!("cargo::rerun-if-changed={}", path.display());
         }
     }
-    for (package, options, dir, file, embedded) in COMPONENTS {
-        let built = build(&root, &targets.join(dir), package, options, file)?;
+    for (package, profile, options, dir, file, embedded) in COMPONENTS {
+        let built = build(&root, &targets.join(dir), package, profile, options, file)?;
         std::fs::copy(&built, out_dir.join(embedded))
             .map_err(|e| format!("copying {}: {e}", built.display()))?;
     }
@@ -109,11 +113,13 @@ fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|e| format!("{name}: {e}"))
 }
 
-/// Builds `package` for wasm32-wasip2 (release) into `target_dir`; returns the `.wasm` file.
+/// Builds `package` for wasm32-wasip2 with `profile` (release or one that inherits it) into
+/// `target_dir`; returns the `.wasm` file.
 fn build(
     root: &Path,
     target_dir: &Path,
     package: &str,
+    profile: &str,
     options: &[&str],
     file: &str,
 ) -> Result<PathBuf, String> {
@@ -123,7 +129,8 @@ fn build(
         .current_dir(root)
         .args([
             "build",
-            "--release",
+            "--profile",
+            profile,
             "--locked",
             "--target",
             "wasm32-wasip2",
@@ -151,7 +158,7 @@ fn build(
         };
         return Err(format!("building {package} failed:\n{stderr}{hint}"));
     }
-    let path = target_dir.join("wasm32-wasip2/release").join(file);
+    let path = target_dir.join("wasm32-wasip2").join(profile).join(file);
     if !path.is_file() {
         return Err(format!("the build left no component at {}", path.display()));
     }

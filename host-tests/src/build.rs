@@ -163,6 +163,7 @@ pub fn component() -> Result<PathBuf> {
             build(
                 COMPONENT_ENV,
                 "mantle-component",
+                RELEASE,
                 &[],
                 "target/guest",
                 "mantle_component.wasm",
@@ -196,6 +197,7 @@ fn build_component_p3() -> Result<PathBuf> {
     let file = "mantle_component_p3.wasm";
     let core = cargo_build(
         "mantle-component-p3",
+        RELEASE,
         &[],
         BARE_WASM,
         COMPONENT_P3_TARGET_DIR,
@@ -214,6 +216,9 @@ fn build_component_p3() -> Result<PathBuf> {
 /// Target directory of the HTTP face, as `spin.toml`'s build command names it.
 pub const FACE_TARGET_DIR: &str = "target/face";
 
+/// The cargo profile of the provider components and the WASI 0.2 face.
+const RELEASE: &str = "release";
+
 /// Path of the release HTTP face, built with `spin.toml`'s build command.
 pub fn face() -> Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -222,6 +227,7 @@ pub fn face() -> Result<PathBuf> {
             build(
                 FACE_ENV,
                 "mantle-face",
+                RELEASE,
                 &[],
                 FACE_TARGET_DIR,
                 "mantle_face.wasm",
@@ -238,7 +244,11 @@ pub const FACE_P3_TARGET_DIR: &str = "target/face-p3";
 /// The cargo options that build the HTTP face on spin-sdk 7 (WASI 0.3) instead of 5.2.
 pub const FACE_P3_FEATURES: [&str; 3] = ["--no-default-features", "--features", "p3"];
 
-/// Path of the release HTTP face on spin-sdk 7 (WASI 0.3): `cargo build --release --target
+/// The cargo profile the WASI 0.3 face is built with: release, optimised for size
+/// (`Cargo.toml`).
+pub const FACE_P3_PROFILE: &str = "face-p3";
+
+/// Path of the HTTP face on spin-sdk 7 (WASI 0.3): `cargo build --profile face-p3 --target
 /// wasm32-wasip2 -p mantle-face --no-default-features --features p3` into
 /// [`FACE_P3_TARGET_DIR`]. A path in `MANTLE_FACE_P3` is used as is.
 pub fn face_p3() -> Result<PathBuf> {
@@ -248,6 +258,7 @@ pub fn face_p3() -> Result<PathBuf> {
             build(
                 FACE_P3_ENV,
                 "mantle-face",
+                FACE_P3_PROFILE,
                 &FACE_P3_FEATURES,
                 FACE_P3_TARGET_DIR,
                 "mantle_face.wasm",
@@ -312,6 +323,7 @@ pub fn built_together() -> Result<(PathBuf, PathBuf)> {
 fn build(
     env: &str,
     package: &str,
+    profile: &str,
     features: &[&str],
     target_dir: &str,
     file: &str,
@@ -319,7 +331,7 @@ fn build(
     if let Some(path) = std::env::var_os(env) {
         return prebuilt(env, path.into());
     }
-    cargo_build(package, features, WASIP2, target_dir, file)
+    cargo_build(package, profile, features, WASIP2, target_dir, file)
 }
 
 /// The target of the WASI 0.2 components.
@@ -329,9 +341,11 @@ const WASIP2: &str = "wasm32-wasip2";
 /// with it, so the component imports only what its world does.
 const BARE_WASM: &str = "wasm32-unknown-unknown";
 
-/// `cargo build --release --target TARGET -p PACKAGE` into `target_dir`; the path of `file`.
+/// `cargo build --profile PROFILE --target TARGET -p PACKAGE` into `target_dir`; the path of
+/// `file`.
 fn cargo_build(
     package: &str,
+    profile: &str,
     features: &[&str],
     target: &str,
     target_dir: &str,
@@ -345,7 +359,8 @@ fn cargo_build(
         .args([
             "build",
             "--quiet",
-            "--release",
+            "--profile",
+            profile,
             "--target",
             target,
             "-p",
@@ -366,7 +381,7 @@ fn cargo_build(
         };
         bail!("building {package} failed:\n{stderr}{hint}");
     }
-    let path = target_dir.join(target).join("release").join(file);
+    let path = target_dir.join(target).join(profile).join(file);
     if !path.is_file() {
         bail!("the build left no component at {}", path.display());
     }
