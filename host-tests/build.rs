@@ -17,36 +17,50 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The components: package, cargo profile, cargo options, target directory, file, name
-/// embedded as. The face gets a target directory of its own as `spin.toml` gives it one:
+/// A component to build and embed.
+struct Spec {
+    package: &'static str,
+    /// The cargo profile: `release`, or one that inherits it.
+    profile: &'static str,
+    /// More cargo options (features).
+    options: &'static [&'static str],
+    /// Its target directory, beside the outer build's profile directories.
+    dir: &'static str,
+    /// The file the build leaves.
+    file: &'static str,
+    /// The name it is embedded as.
+    embedded: &'static str,
+}
+
+/// The components. The face gets a target directory of its own as `spin.toml` gives it one:
 /// building it builds the provider library's cdylib without the component's exports, which
-/// must not overwrite the provider component. Its WASI 0.3 build (spin-sdk 7) gets another.
-/// The WASI 0.3 face is built with the `face-p3` profile (release, for size).
-const COMPONENTS: [(&str, &str, &[&str], &str, &str, &str); 3] = [
-    (
-        "mantle-component",
-        "release",
-        &[],
-        "guest",
-        "mantle_component.wasm",
-        "mantle_component.wasm",
-    ),
-    (
-        "mantle-face",
-        "release",
-        &[],
-        "face",
-        "mantle_face.wasm",
-        "mantle_face.wasm",
-    ),
-    (
-        "mantle-face",
-        "face-p3",
-        &["--no-default-features", "--features", "p3"],
-        "face-p3",
-        "mantle_face.wasm",
-        "mantle_face_p3.wasm",
-    ),
+/// must not overwrite the provider component. Its WASI 0.3 build (spin-sdk 7) gets another,
+/// and the `face-p3` profile (release, for size).
+const COMPONENTS: [Spec; 3] = [
+    Spec {
+        package: "mantle-component",
+        profile: "release",
+        options: &[],
+        dir: "guest",
+        file: "mantle_component.wasm",
+        embedded: "mantle_component.wasm",
+    },
+    Spec {
+        package: "mantle-face",
+        profile: "release",
+        options: &[],
+        dir: "face",
+        file: "mantle_face.wasm",
+        embedded: "mantle_face.wasm",
+    },
+    Spec {
+        package: "mantle-face",
+        profile: "face-p3",
+        options: &["--no-default-features", "--features", "p3"],
+        dir: "face-p3",
+        file: "mantle_face.wasm",
+        embedded: "mantle_face_p3.wasm",
+    },
 ];
 
 /// What the components are built from, relative to the workspace root: a change to any of
@@ -88,9 +102,9 @@ fn main() -> Result<(), String> {
             println!("cargo::rerun-if-changed={}", path.display());
         }
     }
-    for (package, profile, options, dir, file, embedded) in COMPONENTS {
-        let built = build(&root, &targets.join(dir), package, profile, options, file)?;
-        std::fs::copy(&built, out_dir.join(embedded))
+    for spec in &COMPONENTS {
+        let built = build(&root, &targets.join(spec.dir), spec)?;
+        std::fs::copy(&built, out_dir.join(spec.embedded))
             .map_err(|e| format!("copying {}: {e}", built.display()))?;
     }
     println!("cargo::rustc-cfg=mantle_embedded");
@@ -113,16 +127,15 @@ fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|e| format!("{name}: {e}"))
 }
 
-/// Builds `package` for wasm32-wasip2 with `profile` (release or one that inherits it) into
-/// `target_dir`; returns the `.wasm` file.
-fn build(
-    root: &Path,
-    target_dir: &Path,
-    package: &str,
-    profile: &str,
-    options: &[&str],
-    file: &str,
-) -> Result<PathBuf, String> {
+/// Builds `spec` for wasm32-wasip2 into `target_dir`; returns the `.wasm` file.
+fn build(root: &Path, target_dir: &Path, spec: &Spec) -> Result<PathBuf, String> {
+    let Spec {
+        package,
+        profile,
+        options,
+        file,
+        ..
+    } = *spec;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
