@@ -242,18 +242,20 @@ async fn broken_streams_end_batches_with_the_same_typed_error() {
     }
 }
 
-#[tokio::test]
-async fn one_task_drives_several_streams_with_one_poll() {
-    let emu = emulator().await;
-    let mut g = guest(GuestOptions::default()).await;
-    let c = client(&mut g, &emu, "").await;
+/// Four answers of one client (both routes, text, tools and thinking), started one after
+/// another, each scripted to arrive in small pieces with pauses so that they interleave: the
+/// transcripts and their streams, in order.
+async fn interleaved_answers(
+    g: &mut Guest,
+    emu: &Emulator,
+    c: ResourceAny,
+) -> ([Transcript; 4], Vec<Stream>) {
     let all = [
         transcripts::openai_text(transcripts::OPENAI_MODEL),
         transcripts::openai_tool_calls(transcripts::OPENAI_MODEL),
         transcripts::anthropic_thinking(transcripts::CLAUDE_MODEL),
         transcripts::anthropic_tool_use(transcripts::CLAUDE_MODEL),
     ];
-    // Each stream arrives in small pieces with pauses, so they interleave.
     let mut streams = Vec::new();
     for t in &all {
         emu.set_script(
@@ -265,6 +267,15 @@ async fn one_task_drives_several_streams_with_one_poll() {
         let request = chat_request(model_of(t), vec![user_text("hi")]);
         streams.push(g.chat_stream(c, &request).await.unwrap().unwrap());
     }
+    (all, streams)
+}
+
+#[tokio::test]
+async fn one_task_drives_several_streams_with_one_poll() {
+    let emu = emulator().await;
+    let mut g = guest(GuestOptions::default()).await;
+    let c = client(&mut g, &emu, "").await;
+    let (all, streams) = interleaved_answers(&mut g, &emu, c).await;
     let mut outcomes: Vec<Outcome> = all
         .iter()
         .map(|_| Outcome {
@@ -318,23 +329,7 @@ async fn the_wasi_0_3_build_streams_several_answers_of_one_instance_at_once() {
     let emu = emulator().await;
     let mut g = guest_of(Wasi::P3, GuestOptions::default()).await;
     let c = client(&mut g, &emu, "").await;
-    let all = [
-        transcripts::openai_text(transcripts::OPENAI_MODEL),
-        transcripts::openai_tool_calls(transcripts::OPENAI_MODEL),
-        transcripts::anthropic_thinking(transcripts::CLAUDE_MODEL),
-        transcripts::anthropic_tool_use(transcripts::CLAUDE_MODEL),
-    ];
-    let mut streams = Vec::new();
-    for t in &all {
-        emu.set_script(
-            Script::from(t.clone())
-                .chunked(40)
-                .with_delay(Duration::from_millis(5))
-                .times(1),
-        );
-        let request = chat_request(model_of(t), vec![user_text("hi")]);
-        streams.push(g.chat_stream(c, &request).await.unwrap().unwrap());
-    }
+    let (all, streams) = interleaved_answers(&mut g, &emu, c).await;
     let mut outcomes: Vec<Vec<ChatEvent>> = all.iter().map(|_| Vec::new()).collect();
     let mut open: Vec<usize> = (0..all.len()).collect();
     while !open.is_empty() {
